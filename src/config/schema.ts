@@ -1,0 +1,258 @@
+// The configuration file of one locker, validated with zod at the edge. Every error is
+// reported at once with its path (see loadConfig.ts). Field defaults are the values a
+// typical Kerong-based locker uses.
+import { z } from 'zod';
+
+export const sizeClasses = ['XS', 'S', 'M', 'L', 'XL'] as const;
+export const SizeClass = z.enum(sizeClasses);
+export type SizeClass = z.infer<typeof SizeClass>;
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "." or "-", at most 64');
+
+/** A public key as a JWK (OKP): Ed25519 for signatures, X25519 for encryption. */
+export const Ed25519PublicJwk = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: z.string().min(40).max(50),
+  kid: z.string().max(128).optional(),
+});
+export type Ed25519PublicJwk = z.infer<typeof Ed25519PublicJwk>;
+
+export const X25519PublicJwk = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('X25519'),
+  x: z.string().min(40).max(50),
+  kid: z.string().max(128).optional(),
+});
+export type X25519PublicJwk = z.infer<typeof X25519PublicJwk>;
+
+const SerialTransport = z.object({
+  kind: z.literal('serial'),
+  path: z.string().min(1),
+  /** Omit to probe: 19200 first, then 9600 (CU16); the protocol default otherwise. */
+  baudRate: z.number().int().positive().optional(),
+});
+const TcpTransport = z.object({
+  kind: z.literal('tcp'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+});
+/** Simulated bus: the composition root attaches a byte-level board simulator. */
+const SimTransport = z.object({ kind: z.literal('sim') });
+
+export const BoardConfig = z.object({
+  address: z.number().int().min(0).max(255),
+  locks: z.number().int().min(1).max(48),
+  /** 'latched-high': status bit 1 means the hook is latched (CU48 document); 'latched-low': the reverse (NO switches). */
+  polarity: z.enum(['latched-high', 'latched-low']).default('latched-high'),
+  energiseMs: z.number().int().min(50).max(5000).default(500),
+  itemSensors: z.boolean().default(false),
+});
+export type BoardConfig = z.infer<typeof BoardConfig>;
+
+const BusTiming = {
+  pollIntervalMs: z.number().int().min(50).max(60_000).default(500),
+  fastPollIntervalMs: z.number().int().min(20).max(5_000).default(100),
+  fastPollForMs: z.number().int().min(0).max(60_000).default(4_000),
+  replyTimeoutMs: z.number().int().min(20).max(10_000).default(300),
+  silentAfterMisses: z.number().int().min(1).max(100).default(3),
+};
+
+export const SerialBusConfig = z.object({
+  id,
+  protocol: z.enum(['kerong-cu16', 'kerong-cu48', 'generic-8a']),
+  transport: z.discriminatedUnion('kind', [SerialTransport, TcpTransport, SimTransport]),
+  boards: z.array(BoardConfig).min(1),
+  ...BusTiming,
+});
+export type SerialBusConfig = z.infer<typeof SerialBusConfig>;
+
+export const GpioLockConfig = z.object({
+  lock: z.number().int().min(1),
+  /** BCM pin number of the relay output; the gpiochip base is added at run time (kernel 6.6+). */
+  relayPin: z.number().int().min(0).max(63),
+  relayActiveLow: z.boolean().default(false),
+  /** BCM pin of the door reed switch; the switch closes (reads doorClosedValue) when the door is shut. */
+  doorPin: z.number().int().min(0).max(63).optional(),
+  doorClosedValue: z.union([z.literal(0), z.literal(1)]).default(0),
+  energiseMs: z.number().int().min(50).max(5000).default(500),
+});
+
+export const GpioBusConfig = z.object({
+  id,
+  protocol: z.literal('gpio'),
+  transport: z.discriminatedUnion('kind', [z.object({ kind: z.literal('gpio'), chipLabel: z.string().optional() }), SimTransport]),
+  locks: z.array(GpioLockConfig).min(1),
+  debounceMs: z.number().int().min(0).max(1000).default(30),
+  ...BusTiming,
+});
+export type GpioBusConfig = z.infer<typeof GpioBusConfig>;
+
+export const BusConfig = z.union([SerialBusConfig, GpioBusConfig]);
+export type BusConfig = z.infer<typeof BusConfig>;
+
+export const ScannerConfig = z.object({
+  transport: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('serial'), path: z.string().min(1), baudRate: z.number().int().positive().default(9600) }),
+    SimTransport,
+  ]),
+  suffix: z.enum(['cr', 'lf', 'crlf']).default('cr'),
+  interByteTimeoutMs: z.number().int().min(5).max(2000).default(80),
+  maxLength: z.number().int().min(16).max(8192).default(1024),
+  /** Strip an AIM symbology identifier (]C1, ]Q1, ...) and report it separately. */
+  aimPrefix: z.boolean().default(false),
+  reconnectMinMs: z.number().int().min(10).default(500),
+  reconnectMaxMs: z.number().int().min(100).default(30_000),
+});
+export type ScannerConfig = z.infer<typeof ScannerConfig>;
+
+export const CompartmentConfig = z.object({
+  id,
+  size: SizeClass,
+  bus: id,
+  board: z.number().int().min(0).max(255),
+  lock: z.number().int().min(1).max(48),
+  accessible: z.boolean().default(false),
+  /** Where it is, for the screen: column and row counted from the left and from the top. */
+  column: z.number().int().min(1).max(99).default(1),
+  row: z.number().int().min(1).max(99).default(1),
+});
+export type CompartmentConfig = z.infer<typeof CompartmentConfig>;
+
+export const LayoutConfig = z
+  .object({
+    version: z.number().int().min(1),
+    compartments: z.array(CompartmentConfig).min(1),
+  })
+  .superRefine((layout, ctx) => {
+    const ids = new Set<string>();
+    const positions = new Map<string, string>();
+    layout.compartments.forEach((c, i) => {
+      if (ids.has(c.id)) ctx.addIssue({ code: 'custom', path: ['compartments', i, 'id'], message: `duplicate compartment id "${c.id}"` });
+      ids.add(c.id);
+      const pos = `${c.bus}/${c.board}/${c.lock}`;
+      const other = positions.get(pos);
+      if (other) ctx.addIssue({ code: 'custom', path: ['compartments', i, 'lock'], message: `position ${pos} is already used by "${other}"` });
+      positions.set(pos, c.id);
+    });
+  });
+export type LayoutConfig = z.infer<typeof LayoutConfig>;
+
+export const CourierPermission = z.enum(['deposit', 'collect']);
+export type CourierPermission = z.infer<typeof CourierPermission>;
+
+export const CarrierConfig = z.object({
+  id,
+  name: z.string().min(1).max(100),
+  /** Keys that sign this carrier's courier badges and commands. */
+  signingKeys: z.array(Ed25519PublicJwk).min(1),
+  /** Key that pickup codes are encrypted to in this carrier's events (JWE ECDH-ES). */
+  encryptionKey: X25519PublicJwk.optional(),
+  dwellHours: z.number().min(1).max(24 * 60).default(72),
+  adHocDeposit: z.boolean().default(false),
+  /** Couriers allowed to log in with ID and PIN; the PIN only as a scrypt hash (see src/credentials/pin.ts). */
+  couriers: z
+    .array(z.object({ id, pinHash: z.string().min(20).max(400), permissions: z.array(CourierPermission).min(1).default(['deposit', 'collect']) }))
+    .default([]),
+});
+export type CarrierConfig = z.infer<typeof CarrierConfig>;
+
+export const OperatorConfig = z.object({
+  id: id.default('operator'),
+  signingKeys: z.array(Ed25519PublicJwk).default([]),
+});
+
+export const CodesConfig = z.object({
+  length: z.number().int().min(6).max(10).default(8),
+  /** Wrong codes tolerated before the keypad locks. */
+  maxFailures: z.number().int().min(1).max(100).default(5),
+  /** First lockout; each further trip doubles it up to lockoutMaxMs. */
+  lockoutBaseMs: z.number().int().min(1000).default(60_000),
+  lockoutMaxMs: z.number().int().min(1000).default(3_600_000),
+  /** Failures are forgotten after this long without one. */
+  failureWindowMs: z.number().int().min(1000).default(3_600_000),
+});
+
+export const DoorsConfig = z.object({
+  /** How long after the unlock frame the hook must have released (energise time plus margin). */
+  openTimeoutMs: z.number().int().min(200).max(30_000).default(3_000),
+  /** Alarm when a door stays open this long; the session keeps waiting afterwards. */
+  leftOpenAlarmMs: z.number().int().min(1000).default(120_000),
+  /** Retries after a door did not open before the compartment goes out of service. */
+  jamRetries: z.number().int().min(0).max(3).default(1),
+});
+
+export const KioskConfig = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** A courier or operator session ends after this long without a request. */
+  sessionIdleMs: z.number().int().min(5_000).default(120_000),
+  /** The screen goes back to home after this long without a touch. */
+  screenIdleMs: z.number().int().min(5_000).default(60_000),
+  maxBodyBytes: z.number().int().min(256).max(1_048_576).default(16_384),
+});
+
+export const MqttConfig = z.object({
+  url: z.string().min(1),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  clientId: z.string().optional(),
+  tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), rejectUnauthorized: z.boolean().default(true) }).optional(),
+  inflightWindow: z.number().int().min(1).max(1000).default(64),
+  reconnectMinMs: z.number().int().min(10).default(1_000),
+  reconnectMaxMs: z.number().int().min(100).default(60_000),
+  keepaliveS: z.number().int().min(5).max(3600).default(30),
+  /** Acknowledged outbox rows kept for replay, per stream. */
+  retainAcked: z.number().int().min(0).default(10_000),
+});
+export type MqttConfig = z.infer<typeof MqttConfig>;
+
+export const LockerConfig = z
+  .object({
+    version: z.literal(1),
+    locker: z.object({ id, name: z.string().max(100).optional() }),
+    dataDir: z.string().min(1),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    hardware: z.object({
+      buses: z.array(BusConfig).min(1),
+      scanner: ScannerConfig.optional(),
+    }),
+    layout: LayoutConfig,
+    carriers: z.array(CarrierConfig).default([]),
+    operator: OperatorConfig.default({ id: 'operator', signingKeys: [] }),
+    codes: CodesConfig.default(CodesConfig.parse({})),
+    doors: DoorsConfig.default(DoorsConfig.parse({})),
+    kiosk: KioskConfig.default(KioskConfig.parse({})),
+    mqtt: MqttConfig.optional(),
+    /** Demo only: reveal issued pickup codes on the local API so a newcomer can try a pickup. Never in production. */
+    demo: z.object({ revealCodes: z.boolean().default(false) }).default({ revealCodes: false }),
+  })
+  .superRefine((cfg, ctx) => {
+    const buses = new Map(cfg.hardware.buses.map((b) => [b.id, b]));
+    cfg.layout.compartments.forEach((c, i) => {
+      const bus = buses.get(c.bus);
+      if (!bus) {
+        ctx.addIssue({ code: 'custom', path: ['layout', 'compartments', i, 'bus'], message: `unknown bus "${c.bus}"` });
+        return;
+      }
+      if (bus.protocol === 'gpio') {
+        if (c.board !== 0) ctx.addIssue({ code: 'custom', path: ['layout', 'compartments', i, 'board'], message: 'GPIO buses have only board 0' });
+        if (!bus.locks.some((l) => l.lock === c.lock))
+          ctx.addIssue({ code: 'custom', path: ['layout', 'compartments', i, 'lock'], message: `GPIO bus "${bus.id}" has no lock ${c.lock}` });
+        return;
+      }
+      const board = bus.boards.find((b) => b.address === c.board);
+      if (!board) ctx.addIssue({ code: 'custom', path: ['layout', 'compartments', i, 'board'], message: `bus "${bus.id}" has no board ${c.board}` });
+      else if (c.lock > board.locks)
+        ctx.addIssue({ code: 'custom', path: ['layout', 'compartments', i, 'lock'], message: `board ${c.board} on "${bus.id}" has ${board.locks} locks` });
+    });
+    const carrierIds = new Set<string>();
+    cfg.carriers.forEach((c, i) => {
+      if (carrierIds.has(c.id)) ctx.addIssue({ code: 'custom', path: ['carriers', i, 'id'], message: `duplicate carrier "${c.id}"` });
+      carrierIds.add(c.id);
+      if (c.id === cfg.operator.id) ctx.addIssue({ code: 'custom', path: ['carriers', i, 'id'], message: 'a carrier cannot use the operator id' });
+    });
+  });
+export type LockerConfig = z.infer<typeof LockerConfig>;
+export type LockerConfigInput = z.input<typeof LockerConfig>;

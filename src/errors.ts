@@ -1,0 +1,112 @@
+// The one error type of lockerd. Every failure a caller can act on carries a stable code;
+// the message starts with the code so logs and support tickets can be searched for it.
+
+export const ErrorCodes = {
+  // configuration and input
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  INPUT_INVALID: 'INPUT_INVALID',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  NOT_FOUND: 'NOT_FOUND',
+  // hardware
+  BOARD_SILENT: 'BOARD_SILENT',
+  BUS_CLOSED: 'BUS_CLOSED',
+  BUS_TIMEOUT: 'BUS_TIMEOUT',
+  FRAME_INVALID: 'FRAME_INVALID',
+  TRANSPORT_ERROR: 'TRANSPORT_ERROR',
+  LATCH_JAMMED: 'LATCH_JAMMED',
+  DOOR_LEFT_OPEN: 'DOOR_LEFT_OPEN',
+  DOOR_FORCED_OPEN: 'DOOR_FORCED_OPEN',
+  SCANNER_UNAVAILABLE: 'SCANNER_UNAVAILABLE',
+  SCAN_REJECTED: 'SCAN_REJECTED',
+  GPIO_ERROR: 'GPIO_ERROR',
+  // pickup and drop-off codes
+  CODE_UNKNOWN: 'CODE_UNKNOWN',
+  CODE_EXPIRED: 'CODE_EXPIRED',
+  CODE_LOCKED_OUT: 'CODE_LOCKED_OUT',
+  CODE_MALFORMED: 'CODE_MALFORMED',
+  // couriers and operators
+  BADGE_INVALID: 'BADGE_INVALID',
+  BADGE_EXPIRED: 'BADGE_EXPIRED',
+  PIN_INVALID: 'PIN_INVALID',
+  NOT_AUTHENTICATED: 'NOT_AUTHENTICATED',
+  NOT_PERMITTED: 'NOT_PERMITTED',
+  SESSION_EXPIRED: 'SESSION_EXPIRED',
+  // transactions
+  NO_COMPARTMENT_FREE: 'NO_COMPARTMENT_FREE',
+  COMPARTMENT_UNAVAILABLE: 'COMPARTMENT_UNAVAILABLE',
+  RESERVATION_UNKNOWN: 'RESERVATION_UNKNOWN',
+  WAYBILL_DUPLICATE: 'WAYBILL_DUPLICATE',
+  ADHOC_NOT_ALLOWED: 'ADHOC_NOT_ALLOWED',
+  TRANSACTION_STATE: 'TRANSACTION_STATE',
+  DOOR_BUSY: 'DOOR_BUSY',
+  // storage
+  STORE_FULL: 'STORE_FULL',
+  STORE_ERROR: 'STORE_ERROR',
+  // commands and sync
+  CMD_MALFORMED: 'CMD_MALFORMED',
+  CMD_BAD_SIGNATURE: 'CMD_BAD_SIGNATURE',
+  CMD_UNKNOWN_ISSUER: 'CMD_UNKNOWN_ISSUER',
+  CMD_WRONG_TENANT: 'CMD_WRONG_TENANT',
+  CMD_WRONG_AUDIENCE: 'CMD_WRONG_AUDIENCE',
+  CMD_EXPIRED: 'CMD_EXPIRED',
+  CMD_REPLAYED: 'CMD_REPLAYED',
+  CMD_UNKNOWN: 'CMD_UNKNOWN',
+  CMD_FORBIDDEN: 'CMD_FORBIDDEN',
+  CMD_FAILED: 'CMD_FAILED',
+  LAYOUT_STRANDS_PARCEL: 'LAYOUT_STRANDS_PARCEL',
+  VERSION_STALE: 'VERSION_STALE',
+  CRYPTO_ERROR: 'CRYPTO_ERROR',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export type ErrorContext = Record<string, unknown>;
+
+export class LockerError extends Error {
+  override readonly name = 'LockerError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly context: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+  }
+
+  /** The message without the leading code, for screens and replies. */
+  get detail(): string {
+    return this.message.slice(this.code.length + 2);
+  }
+
+  toJSON(): { code: ErrorCode; message: string; context: ErrorContext } {
+    return { code: this.code, message: this.detail, context: this.context };
+  }
+}
+
+export function isLockerError(e: unknown, code?: ErrorCode): e is LockerError {
+  return e instanceof LockerError && (code === undefined || e.code === code);
+}
+
+const hardwareCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.BOARD_SILENT,
+  ErrorCodes.BUS_CLOSED,
+  ErrorCodes.BUS_TIMEOUT,
+  ErrorCodes.FRAME_INVALID,
+  ErrorCodes.TRANSPORT_ERROR,
+  ErrorCodes.LATCH_JAMMED,
+  ErrorCodes.SCANNER_UNAVAILABLE,
+  ErrorCodes.GPIO_ERROR,
+]);
+
+/** True for faults of the physical locker (a board, a latch, a port), as opposed to bad input. */
+export function isHardwareFault(e: unknown): e is LockerError {
+  return e instanceof LockerError && hardwareCodes.has(e.code);
+}
+
+/** Wraps anything thrown into a LockerError, keeping the original as the cause. */
+export function toLockerError(e: unknown, fallback: ErrorCode = ErrorCodes.INTERNAL): LockerError {
+  if (e instanceof LockerError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new LockerError(fallback, message, {}, { cause: e });
+}

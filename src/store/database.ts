@@ -1,0 +1,51 @@
+// Opens the locker database: one SQLite file in WAL mode with foreign keys on, migrated to
+// the newest schema. The better-sqlite3 handle is synchronous, so one JavaScript turn is one
+// transaction and no other code can interleave with it.
+import Database from 'better-sqlite3';
+import { LockerError, ErrorCodes } from '../errors.js';
+import { migrations, type Migration } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface OpenDatabaseOptions {
+  /** 'full' fsyncs the WAL at every commit (durable across power cuts); 'normal' only at checkpoints. */
+  synchronous?: 'full' | 'normal';
+  migrations?: Migration[];
+}
+
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (e) {
+    throw new LockerError(ErrorCodes.STORE_ERROR, `cannot open database ${path}: ${(e as Error).message}`, { path }, { cause: e });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  // Fewer, larger checkpoints wear an SD card less than many small ones.
+  db.pragma('wal_autocheckpoint = 1000');
+  migrate(db, options.migrations ?? migrations);
+  return db;
+}
+
+export function migrate(db: Db, list: Migration[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const m of list) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}
+
+/** Maps SQLite's disk-full and I/O errors to coded errors; rethrows anything else unchanged. */
+export function mapStoreError(e: unknown): never {
+  const code = (e as { code?: unknown }).code;
+  if (code === 'SQLITE_FULL') throw new LockerError(ErrorCodes.STORE_FULL, 'the disk is full; nothing was changed', {}, { cause: e });
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR'))
+    throw new LockerError(ErrorCodes.STORE_ERROR, `storage I/O error (${code}); nothing was changed`, {}, { cause: e });
+  throw e;
+}

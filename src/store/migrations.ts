@@ -1,0 +1,149 @@
+// Versioned schema migrations, applied in order inside one transaction each.
+// PRAGMA user_version holds the number of migrations applied. Never edit a released
+// migration: add a new one.
+//
+// Privacy: no table has a column for a name, phone number, e-mail or address. Pickup and
+// drop-off codes exist only as HMAC-SHA256 digests (code_digest).
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+
+-- Provisioned desired state (layout, carriers, config): versioned, newest wins.
+CREATE TABLE provisioned (
+  key        TEXT PRIMARY KEY,
+  version    INTEGER NOT NULL,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE carriers (
+  id         TEXT PRIMARY KEY,
+  config     TEXT NOT NULL,           -- CarrierConfig JSON (public keys, dwell, policy, PIN hashes)
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE compartments (
+  id         TEXT PRIMARY KEY,
+  size       TEXT NOT NULL CHECK (size IN ('XS','S','M','L','XL')),
+  bus        TEXT NOT NULL,
+  board      INTEGER NOT NULL,
+  lock       INTEGER NOT NULL,
+  accessible INTEGER NOT NULL DEFAULT 0,
+  col        INTEGER NOT NULL DEFAULT 1,
+  row        INTEGER NOT NULL DEFAULT 1,
+  in_service INTEGER NOT NULL DEFAULT 1,
+  fault      TEXT,                    -- why it is out of service (LATCH_JAMMED, operator reason, ...)
+  active     INTEGER NOT NULL DEFAULT 1  -- 0 once a layout change removed it (kept for history)
+) STRICT;
+
+-- Parcels and drop-offs. state follows DESIGN.md section 5:
+--   delivery: announced -> stored -> picked_up | stored -> expired -> retrieved | announced -> cancelled
+--   drop-off: announced_dropoff -> dropped_off -> collected | announced_dropoff -> cancelled
+CREATE TABLE parcels (
+  id             TEXT PRIMARY KEY,    -- ULID
+  carrier        TEXT NOT NULL,
+  waybill        TEXT NOT NULL,
+  kind           TEXT NOT NULL CHECK (kind IN ('delivery','dropoff')),
+  state          TEXT NOT NULL CHECK (state IN ('announced','stored','picked_up','expired','retrieved','cancelled','announced_dropoff','dropped_off','collected')),
+  size           TEXT CHECK (size IN ('XS','S','M','L','XL')),
+  compartment_id TEXT REFERENCES compartments(id),
+  code_digest    TEXT,                -- HMAC-SHA256(locker secret, code), hex
+  dwell_hours    REAL,
+  announced_at   INTEGER,
+  stored_at      INTEGER,
+  expires_at     INTEGER,
+  closed_at      INTEGER
+) STRICT;
+CREATE UNIQUE INDEX parcels_live_code ON parcels(code_digest)
+  WHERE code_digest IS NOT NULL AND state IN ('announced','stored','expired','announced_dropoff');
+CREATE UNIQUE INDEX parcels_live_waybill ON parcels(carrier, waybill)
+  WHERE state IN ('announced','stored','expired','announced_dropoff','dropped_off');
+CREATE INDEX parcels_in_compartment ON parcels(compartment_id)
+  WHERE state IN ('stored','expired','dropped_off');
+CREATE INDEX parcels_expiry ON parcels(expires_at) WHERE state = 'stored';
+CREATE INDEX parcels_carrier_state ON parcels(carrier, state);
+
+-- One row per door session; intermediate states live in memory, the row is written when the
+-- session starts and when it ends (two writes), so a power cut can be reconciled at boot.
+CREATE TABLE door_sessions (
+  id             TEXT PRIMARY KEY,    -- ULID
+  compartment_id TEXT NOT NULL REFERENCES compartments(id),
+  purpose        TEXT NOT NULL,       -- deposit | pickup | collect | dropoff | remote_open | service
+  state          TEXT NOT NULL,       -- in_flight | done | failed | reconciled
+  actor          TEXT NOT NULL,       -- consumer | courier:<carrier>/<id> | operator:<id>
+  context        TEXT NOT NULL,       -- JSON: what the transaction needs to finish (no personal data)
+  started_at     INTEGER NOT NULL,
+  ended_at       INTEGER,
+  outcome        TEXT
+) STRICT;
+CREATE INDEX door_sessions_in_flight ON door_sessions(state) WHERE state = 'in_flight';
+
+CREATE TABLE audit (
+  id      INTEGER PRIMARY KEY,
+  ts      INTEGER NOT NULL,
+  actor   TEXT NOT NULL,
+  action  TEXT NOT NULL,
+  subject TEXT,
+  data    TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+
+-- Failed-attempt budget for codes typed or scanned at the kiosk (scope 'keypad').
+CREATE TABLE code_attempts (
+  scope           TEXT PRIMARY KEY,
+  failures        INTEGER NOT NULL,
+  trips           INTEGER NOT NULL,
+  locked_until    INTEGER NOT NULL,
+  last_failure_at INTEGER NOT NULL
+) STRICT;
+
+-- Transactional outbox. One stream per (locker, carrier): 'c/<carrier>'; the operator stream: 'op'.
+-- seq is contiguous per stream, allocated from streams.next_seq in the same transaction.
+CREATE TABLE streams (
+  stream     TEXT PRIMARY KEY,
+  carrier    TEXT,                    -- NULL for the operator stream
+  next_seq   INTEGER NOT NULL DEFAULT 1,
+  acked_upto INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE outbox (
+  stream       TEXT NOT NULL REFERENCES streams(stream),
+  seq          INTEGER NOT NULL,
+  id           TEXT NOT NULL UNIQUE,  -- ULID, the envelope id
+  type         TEXT NOT NULL,         -- parcel.stored, parcel.picked_up, alarm.latch_jammed, ...
+  carrier      TEXT,
+  ts           INTEGER NOT NULL,
+  clock_synced INTEGER NOT NULL,
+  boot_id      TEXT NOT NULL,
+  data         TEXT NOT NULL,         -- JSON; pickup codes only as a JWE to the owning carrier
+  sent_at      INTEGER,               -- PUBACK received
+  acked_at     INTEGER,               -- covered by the consumer's {upTo}
+  PRIMARY KEY (stream, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX outbox_unsent ON outbox(stream, seq) WHERE sent_at IS NULL;
+
+-- Commands seen (replay store). The reply is kept so a retried command gets the same answer.
+CREATE TABLE command_log (
+  jti         TEXT PRIMARY KEY,
+  issuer      TEXT NOT NULL,
+  cmd         TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  reply       TEXT NOT NULL
+) STRICT;
+CREATE INDEX command_log_expiry ON command_log(expires_at);
+`,
+  },
+];
