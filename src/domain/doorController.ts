@@ -1,0 +1,183 @@
+// Owns the doors: maps compartments to bus positions, keeps the last reading of every door,
+// runs at most one door session per compartment, and turns bus events into locker facts
+// (door opened/closed, forced open, board silent/back). Everything else asks it.
+import { type LockBus, type LockBusEvent, type LockReading } from '../../hal/types.js';
+import { type Clock } from '../clock.js';
+import { LockerError, ErrorCodes } from '../errors.js';
+import { type Logger } from '../logger.js';
+import { type DoorSessionSettings } from './doorSession.js';
+import { DoorRunner, type DoorOutcome } from './doorRunner.js';
+
+export interface DoorPosition {
+  id: string;
+  bus: string;
+  board: number;
+  lock: number;
+}
+
+export interface DoorState {
+  /** undefined until the board has answered once. */
+  open: boolean | undefined;
+  itemPresent?: boolean;
+}
+
+export type DoorControllerEvent =
+  | { type: 'door'; compartment: string; open: boolean; itemPresent?: boolean; sessionId?: string }
+  | { type: 'forced_open'; compartment: string }
+  | { type: 'board_silent'; bus: string; board: number; compartments: string[]; code: string; message: string }
+  | { type: 'board_back'; bus: string; board: number; compartments: string[] }
+  | { type: 'transport'; bus: string; connected: boolean; message?: string };
+
+export function doorOpenFrom(reading: LockReading): boolean {
+  return reading.doorOpen ?? !reading.latched;
+}
+
+const key = (bus: string, board: number, lock: number): string => `${bus}/${board}/${lock}`;
+
+export class DoorController {
+  private byPosition = new Map<string, string>();
+  private positions = new Map<string, DoorPosition>();
+  private readonly doors = new Map<string, DoorState>();
+  private readonly runners = new Map<string, DoorRunner>();
+  private readonly silent = new Set<string>();
+  private readonly disconnected = new Set<string>();
+  private readonly listeners = new Set<(e: DoorControllerEvent) => void>();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly buses: ReadonlyMap<string, LockBus>,
+    private readonly clock: Clock,
+    private readonly settings: DoorSessionSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  setLayout(positions: DoorPosition[]): void {
+    this.positions = new Map(positions.map((p) => [p.id, p]));
+    this.byPosition = new Map(positions.map((p) => [key(p.bus, p.board, p.lock), p.id]));
+  }
+
+  start(): void {
+    for (const bus of this.buses.values()) this.unsubscribe.push(bus.on((e) => this.onBusEvent(e)));
+  }
+
+  stop(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const r of this.runners.values()) r.dispose();
+    this.runners.clear();
+  }
+
+  on(listener: (e: DoorControllerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  door(compartmentId: string): DoorState {
+    return this.doors.get(compartmentId) ?? { open: undefined };
+  }
+
+  position(compartmentId: string): DoorPosition | undefined {
+    return this.positions.get(compartmentId);
+  }
+
+  /** False while the compartment's board is silent or its bus is disconnected. */
+  reachable(compartmentId: string): boolean {
+    const p = this.positions.get(compartmentId);
+    if (!p || !this.buses.has(p.bus)) return false;
+    return !this.silent.has(`${p.bus}/${p.board}`) && !this.disconnected.has(p.bus);
+  }
+
+  busy(compartmentId: string): boolean {
+    return this.runners.has(compartmentId);
+  }
+
+  activeSession(compartmentId: string): DoorRunner | undefined {
+    return this.runners.get(compartmentId);
+  }
+
+  /** Starts a door session. Throws DOOR_BUSY, BOARD_SILENT or COMPARTMENT_UNAVAILABLE synchronously. */
+  open(compartmentId: string, sessionId: string, onOutcome: (o: DoorOutcome, r: DoorRunner) => void): DoorRunner {
+    const p = this.positions.get(compartmentId);
+    const bus = p && this.buses.get(p.bus);
+    if (!p || !bus) throw new LockerError(ErrorCodes.COMPARTMENT_UNAVAILABLE, `compartment ${compartmentId} is not in the layout`, { compartment: compartmentId });
+    if (this.runners.has(compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${compartmentId} is already in use`, { compartment: compartmentId });
+    if (!this.reachable(compartmentId))
+      throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of compartment ${compartmentId} does not answer`, { compartment: compartmentId, bus: p.bus, board: p.board });
+    const runner = new DoorRunner(sessionId, compartmentId, () => bus.unlock(p.board, p.lock), this.clock, this.settings, (o, r) => {
+      if (r.finished && this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
+      onOutcome(o, r);
+    });
+    this.runners.set(compartmentId, runner);
+    runner.start();
+    return runner;
+  }
+
+  /** Asks the board for the door's state now (used at boot to reconcile). */
+  async readNow(compartmentId: string): Promise<DoorState> {
+    const p = this.positions.get(compartmentId);
+    const bus = p && this.buses.get(p.bus);
+    if (!p || !bus) throw new LockerError(ErrorCodes.COMPARTMENT_UNAVAILABLE, `compartment ${compartmentId} is not in the layout`);
+    const status = await bus.status(p.board);
+    const reading = status.locks.find((l) => l.lock === p.lock);
+    if (!reading) throw new LockerError(ErrorCodes.FRAME_INVALID, `board ${p.board} did not report lock ${p.lock}`);
+    const state = { open: doorOpenFrom(reading), itemPresent: reading.itemPresent };
+    this.doors.set(compartmentId, state);
+    return state;
+  }
+
+  private onBusEvent(e: LockBusEvent): void {
+    switch (e.type) {
+      case 'reading': {
+        const id = this.byPosition.get(key(e.bus, e.board, e.reading.lock));
+        if (!id) return;
+        const before = this.doors.get(id);
+        const open = doorOpenFrom(e.reading);
+        const now: DoorState = { open, itemPresent: e.reading.itemPresent };
+        this.doors.set(id, now);
+        const runner = this.runners.get(id);
+        if (before?.open === open && before.itemPresent === now.itemPresent) return;
+        this.emit({ type: 'door', compartment: id, open, itemPresent: now.itemPresent, sessionId: runner?.id });
+        if (runner) runner.feed({ type: 'reading', reading: { open, itemPresent: now.itemPresent } });
+        else if (open && before?.open === false) {
+          this.logger.warn({ compartment: id }, 'door opened without an unlock');
+          this.emit({ type: 'forced_open', compartment: id });
+        }
+        return;
+      }
+      case 'board-silent':
+        this.silent.add(`${e.bus}/${e.board}`);
+        this.emit({ type: 'board_silent', bus: e.bus, board: e.board, compartments: this.compartmentsOn(e.bus, e.board), code: e.code, message: e.message });
+        return;
+      case 'board-back':
+        this.silent.delete(`${e.bus}/${e.board}`);
+        this.emit({ type: 'board_back', bus: e.bus, board: e.board, compartments: this.compartmentsOn(e.bus, e.board) });
+        return;
+      case 'transport':
+        if (e.connected) this.disconnected.delete(e.bus);
+        else this.disconnected.add(e.bus);
+        this.emit({ type: 'transport', bus: e.bus, connected: e.connected, message: e.message });
+        return;
+    }
+  }
+
+  silentBoards(bus: string): number[] {
+    return [...this.silent].filter((s) => s.startsWith(`${bus}/`)).map((s) => Number(s.slice(bus.length + 1)));
+  }
+
+  busConnected(bus: string): boolean {
+    return !this.disconnected.has(bus);
+  }
+
+  private compartmentsOn(bus: string, board: number): string[] {
+    return [...this.positions.values()].filter((p) => p.bus === bus && p.board === board).map((p) => p.id);
+  }
+
+  private emit(e: DoorControllerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.logger.error({ err }, 'door event listener failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// Executes one door session: feeds inputs to the pure state machine in doorSession.ts and
+// carries out its effects (unlock through the bus, timers on the injected clock). Outcomes go
+// to one callback; nothing here knows about parcels.
+import { type Clock, type TimerHandle } from '../clock.js';
+import { toLockerError } from '../errors.js';
+import {
+  type DoorSessionEffect,
+  type DoorSessionInput,
+  type DoorSessionSettings,
+  type DoorSessionState,
+  type DoorTimer,
+  isTerminal,
+  startDoorSession,
+  stepDoorSession,
+} from './doorSession.js';
+
+export type DoorOutcome = Exclude<DoorSessionEffect, { type: 'unlock' } | { type: 'start_timer' } | { type: 'cancel_timer' }>;
+
+export class DoorRunner {
+  private current: DoorSessionState = { tag: 'unlocking', attempt: 0 };
+  private readonly timers = new Map<DoorTimer, TimerHandle>();
+  private disposed = false;
+
+  constructor(
+    readonly id: string,
+    readonly compartmentId: string,
+    private readonly unlock: () => Promise<void>,
+    private readonly clock: Clock,
+    private readonly settings: DoorSessionSettings,
+    private readonly onOutcome: (outcome: DoorOutcome, runner: DoorRunner) => void,
+  ) {}
+
+  get state(): DoorSessionState {
+    return this.current;
+  }
+
+  get finished(): boolean {
+    return isTerminal(this.current);
+  }
+
+  start(): void {
+    const t = startDoorSession();
+    this.current = t.state;
+    this.run(t.effects);
+  }
+
+  feed(input: DoorSessionInput): void {
+    if (this.disposed) return;
+    const t = stepDoorSession(this.current, input, this.settings);
+    this.current = t.state;
+    this.run(t.effects);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+  }
+
+  private run(effects: DoorSessionEffect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'unlock':
+          this.unlock().then(
+            () => this.feed({ type: 'unlock_sent' }),
+            (err: unknown) => {
+              const le = toLockerError(err);
+              this.feed({ type: 'unlock_failed', code: le.code, message: le.detail });
+            },
+          );
+          break;
+        case 'start_timer':
+          this.timers.get(e.timer)?.cancel();
+          this.timers.set(
+            e.timer,
+            this.clock.setTimeout(() => {
+              this.timers.delete(e.timer);
+              this.feed({ type: 'timeout', timer: e.timer });
+            }, e.ms),
+          );
+          break;
+        case 'cancel_timer':
+          this.timers.get(e.timer)?.cancel();
+          this.timers.delete(e.timer);
+          break;
+        default:
+          this.onOutcome(e, this);
+      }
+    }
+    if (isTerminal(this.current)) {
+      for (const t of this.timers.values()) t.cancel();
+      this.timers.clear();
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// Records what happened: a state change, its audit record and its outbound events in ONE
+// SQLite transaction (transactional outbox). A crash at any instant leaves all or none.
+import { type Clock } from '../clock.js';
+import { type IdFactory } from '../ids.js';
+import { type LockerStore, type OutboxEventInput } from '../store/lockerStore.js';
+
+export interface RecordSpec {
+  actor: string;
+  action: string;
+  subject?: string | null;
+  data?: Record<string, unknown>;
+  events?: OutboxEventInput[];
+}
+
+export class EventRecorder {
+  private readonly appended = new Set<() => void>();
+
+  constructor(
+    private readonly store: LockerStore,
+    private readonly clock: Clock,
+    private readonly newId: IdFactory,
+    private readonly bootId: string,
+    private readonly clockSynced: () => boolean,
+  ) {}
+
+  /** Called after every commit that appended events (the sync layer wakes up on it). */
+  onAppended(listener: () => void): () => void {
+    this.appended.add(listener);
+    return () => this.appended.delete(listener);
+  }
+
+  /** Runs `change` and records the audit entry and events with it, atomically. */
+  commit<T>(spec: RecordSpec, change?: () => T): T {
+    const ts = this.clock.now();
+    const result = this.store.transaction(() => {
+      const r = change ? change() : (undefined as T);
+      this.store.audit(ts, spec.actor, spec.action, spec.subject ?? null, spec.data ?? {});
+      for (const e of spec.events ?? []) {
+        this.store.appendEvent(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
+      }
+      return r;
+    });
+    if (spec.events?.length) for (const l of this.appended) l();
+    return result;
+  }
+}

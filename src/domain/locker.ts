@@ -1,0 +1,824 @@
+// The locker: compartments, parcels and the flows people use at the kiosk. It runs the
+// transaction state machines (transactions.ts) over door sessions (doorController.ts) and
+// records every change with its audit entry and events in one SQLite transaction.
+//
+// Commit points (DESIGN.md section 5): a placement commits when the door closes with the
+// parcel inside; a retrieval commits when the door is seen open. A jam never consumes a code.
+import { type Clock, type TimerHandle } from '../clock.js';
+import { type CarrierConfig, type LockerConfig, type SizeClass } from '../config/schema.js';
+import { LockerError, ErrorCodes, type ErrorCode, isLockerError, toLockerError } from '../errors.js';
+import { type IdFactory } from '../ids.js';
+import { type Logger } from '../logger.js';
+import { type LockerStore, type ParcelRow } from '../store/lockerStore.js';
+import { allocate, nextLargerSize } from './allocation.js';
+import { type CodeVault } from './codeVault.js';
+import { type DoorController, type DoorControllerEvent } from './doorController.js';
+import { type EventRecorder } from './eventRecorder.js';
+import { type PlacementEffect, type PlacementInput, type PlacementState, type RetrievalInput, type RetrievalState, startPlacement, stepPlacement, stepRetrieval } from './transactions.js';
+import { type Actor, actorName, compartmentView, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
+import { LockerAlarms } from './lockerAlarms.js';
+import { decideReconciliation } from './reconcile.js';
+
+export type LockerSettings = Pick<LockerConfig, 'codes' | 'doors' | 'demo'> & { lockerId: string };
+
+/** Encrypts a pickup code to the owning carrier; undefined when the carrier has no encryption key. */
+export type CodeEncrypter = (carrier: CarrierConfig, payload: { code: string; parcelId: string; waybill: string }) => Promise<string | undefined>;
+
+export type LockerEvent =
+  | { type: 'door'; compartment: string; door: 'open' | 'closed'; sessionId?: string }
+  | { type: 'compartment'; compartment: CompartmentView }
+  | { type: 'session'; sessionId: string; compartment: string; state: string }
+  | { type: 'deposit'; deposit: DepositView }
+  | { type: 'alarm'; alarm: { type: string; compartment?: string } };
+
+export interface LockerDeps {
+  settings: LockerSettings;
+  store: LockerStore;
+  doors: DoorController;
+  recorder: EventRecorder;
+  codes: CodeVault;
+  clock: Clock;
+  newId: IdFactory;
+  logger: Logger;
+  encryptCode: CodeEncrypter;
+}
+
+interface PlacementTxn {
+  id: string;
+  kind: 'deposit' | 'dropoff';
+  actor: Actor;
+  carrier: string;
+  waybill: string;
+  /** The announced parcel this placement fulfils, if any. */
+  parcelId: string;
+  reservation: boolean;
+  state: PlacementState;
+  sessions: Map<string, string>;
+  pickupCode?: string;
+  expiresAt?: number;
+  error?: ErrorCode;
+  waiter?: { resolve: () => void; reject: (e: LockerError) => void };
+}
+
+export interface Reservation {
+  waybill: string;
+  size: SizeClass;
+  kind: 'delivery' | 'dropoff';
+  dwellHours?: number;
+  /** Plaintext code chosen by the carrier (already decrypted). */
+  code?: string;
+}
+
+export class Locker {
+  private readonly placements = new Map<string, PlacementTxn>();
+  /** Compartments held by placements in progress (not yet holding a stored parcel). */
+  private readonly held = new Set<string>();
+  private readonly listeners = new Set<(e: LockerEvent) => void>();
+  private expiryTimer?: TimerHandle;
+  readonly alarms: LockerAlarms;
+
+  constructor(private readonly d: LockerDeps) {
+    this.alarms = new LockerAlarms(d.store, d.recorder, d.logger, (e) => this.emit(e));
+    d.doors.on((e) => this.onDoorEvent(e));
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  startTimers(): void {
+    this.expireDue();
+    this.expiryTimer = this.d.clock.setInterval(() => this.expireDue(), 60_000);
+  }
+
+  stop(): void {
+    this.expiryTimer?.cancel();
+  }
+
+  on(listener: (e: LockerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---------------------------------------------------------------- views
+
+  compartments(): CompartmentView[] {
+    const occupied = this.d.store.occupiedCompartments();
+    return this.d.store.compartments().map((c) => compartmentView(c, occupied.has(c.id) || this.held.has(c.id), this.d.doors.door(c.id), this.d.doors.reachable(c.id)));
+  }
+
+  compartment(id: string): CompartmentView {
+    const c = this.d.store.compartment(id);
+    if (!c) throw new LockerError(ErrorCodes.NOT_FOUND, `no compartment ${id}`, { compartment: id });
+    const occupied = this.d.store.parcelsIn(id).length > 0 || this.held.has(id);
+    return compartmentView(c, occupied, this.d.doors.door(id), this.d.doors.reachable(id));
+  }
+
+  carrier(id: string): CarrierConfig {
+    const c = this.d.store.carriers().find((x) => x.id === id);
+    if (!c) throw new LockerError(ErrorCodes.NOT_PERMITTED, `carrier ${id} is not provisioned on this locker`, { carrier: id });
+    return c;
+  }
+
+  // ---------------------------------------------------------------- consumer pickup
+
+  lockout(): { lockedOut: boolean; retryAfterMs: number; failuresLeft: number } {
+    return this.d.codes.lockout();
+  }
+
+  /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
+  async pickup(rawCode: string): Promise<DoorOpened> {
+    const parcel = this.d.codes.redeem(rawCode, ['stored'], (p) => this.codeRejection(p));
+    return this.retrieve({
+      compartmentId: this.mustHaveCompartment(parcel),
+      purpose: 'pickup',
+      actor: { kind: 'consumer' },
+      context: { parcelId: parcel.id },
+      beforeStart: () => this.d.codes.recordSuccess(),
+      commit: (sessionId, now) =>
+        this.d.recorder.commit(
+          {
+            actor: 'consumer',
+            action: 'parcel.picked_up',
+            subject: parcel.id,
+            data: { compartment: parcel.compartmentId, sessionId },
+            events: [{ carrier: parcel.carrier, type: 'parcel.picked_up', data: { parcelId: parcel.id, waybill: parcel.waybill, compartment: parcel.compartmentId, pickedUpAt: now } }],
+          },
+          () => {
+            this.d.store.moveParcel(parcel.id, 'stored', 'picked_up', now);
+            this.d.store.endSession(sessionId, 'done', 'picked_up', now);
+          },
+        ),
+      onJam: (code) => [{ carrier: parcel.carrier, type: 'parcel.pickup_failed', data: { parcelId: parcel.id, waybill: parcel.waybill, reason: code } }],
+    });
+  }
+
+  private codeRejection(p: ParcelRow): LockerError | undefined {
+    if (p.state === 'expired') return new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
+    if (p.state === 'announced') return new LockerError(ErrorCodes.CODE_UNKNOWN, 'this parcel has not been delivered yet', { reason: 'not_delivered' });
+    if (p.state === 'announced_dropoff') return new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a drop-off code: choose "Send or return a parcel"', { reason: 'dropoff_code' });
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- consumer drop-off
+
+  async dropoff(rawCode: string): Promise<DepositView> {
+    const parcel = this.d.codes.redeem(rawCode, ['announced_dropoff'], (p) =>
+      p.state === 'stored' || p.state === 'expired' ? new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' }) : this.codeRejection(p),
+    );
+    this.d.codes.recordSuccess();
+    if ([...this.placements.values()].some((t) => t.parcelId === parcel.id && !isFinal(t.state)))
+      throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this drop-off is already in progress');
+    return this.startPlacementTxn('dropoff', { kind: 'consumer' }, parcel.carrier, parcel.waybill, parcel.id, true, parcel.size ?? 'S', false);
+  }
+
+  // ---------------------------------------------------------------- courier deposit
+
+  async startDeposit(courier: CourierIdentity, req: { waybill: string; size: SizeClass; accessible?: boolean }): Promise<DepositView> {
+    requirePermission(courier, 'deposit');
+    const carrier = this.carrier(courier.carrier);
+    if ([...this.placements.values()].some((t) => t.carrier === carrier.id && t.waybill === req.waybill && !isFinal(t.state)))
+      throw new LockerError(ErrorCodes.WAYBILL_DUPLICATE, `waybill ${req.waybill} is already being deposited`);
+    const existing = this.d.store.liveParcelByWaybill(carrier.id, req.waybill);
+    let parcelId: string;
+    let reservation = false;
+    if (existing) {
+      if (existing.state !== 'announced') throw new LockerError(ErrorCodes.WAYBILL_DUPLICATE, `waybill ${req.waybill} is already in this locker (${existing.state})`);
+      parcelId = existing.id;
+      reservation = true;
+    } else {
+      if (!carrier.adHocDeposit) throw new LockerError(ErrorCodes.ADHOC_NOT_ALLOWED, `${carrier.name} requires a reservation for waybill ${req.waybill}`);
+      parcelId = this.d.newId();
+    }
+    return this.startPlacementTxn('deposit', { kind: 'courier', courier }, carrier.id, req.waybill, parcelId, reservation, req.size, req.accessible === true);
+  }
+
+  depositView(actor: CourierIdentity | undefined, id: string): DepositView {
+    const t = this.ownPlacement(actor, id);
+    return this.placementView(t);
+  }
+
+  async wrongSize(courier: CourierIdentity | undefined, id: string, size?: SizeClass): Promise<DepositView> {
+    const t = this.ownPlacement(courier, id);
+    const current = 'size' in t.state ? t.state.size : undefined;
+    const wanted = size ?? (current ? nextLargerSize(current) : undefined);
+    if (!wanted) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, 'there is no larger size');
+    return this.drivePlacementAndWait(t, { type: 'wrong_size', size: wanted });
+  }
+
+  async reopen(courier: CourierIdentity | undefined, id: string): Promise<DepositView> {
+    return this.drivePlacementAndWait(this.ownPlacement(courier, id), { type: 'reopen' });
+  }
+
+  cancel(courier: CourierIdentity | undefined, id: string): DepositView {
+    const t = this.ownPlacement(courier, id);
+    this.drivePlacement(t, { type: 'cancel' });
+    return this.placementView(t);
+  }
+
+  // ---------------------------------------------------------------- courier collection
+
+  collections(courier: CourierIdentity): { parcelId: string; kind: 'expired' | 'dropoff'; waybill: string; compartment: CompartmentView }[] {
+    requirePermission(courier, 'collect');
+    return this.d.store
+      .collectable(courier.carrier)
+      .filter((p) => p.compartmentId)
+      .map((p) => ({ parcelId: p.id, kind: p.state === 'expired' ? ('expired' as const) : ('dropoff' as const), waybill: p.waybill, compartment: this.compartment(p.compartmentId ?? '') }));
+  }
+
+  async openCollection(courier: CourierIdentity, parcelId: string): Promise<DoorOpened> {
+    requirePermission(courier, 'collect');
+    const parcel = this.d.store.parcel(parcelId);
+    // Another carrier's parcel is reported exactly like a missing one.
+    if (!parcel || parcel.carrier !== courier.carrier || (parcel.state !== 'expired' && parcel.state !== 'dropped_off'))
+      throw new LockerError(ErrorCodes.NOT_FOUND, `no parcel ${parcelId} to collect`);
+    const next = parcel.state === 'expired' ? 'retrieved' : 'collected';
+    const type = parcel.state === 'expired' ? 'parcel.retrieved' : 'dropoff.collected';
+    const actor: Actor = { kind: 'courier', courier };
+    return this.retrieve({
+      compartmentId: this.mustHaveCompartment(parcel),
+      purpose: 'collect',
+      actor,
+      context: { parcelId },
+      commit: (sessionId, now) =>
+        this.d.recorder.commit(
+          {
+            actor: actorName(actor),
+            action: type,
+            subject: parcel.id,
+            data: { compartment: parcel.compartmentId, sessionId },
+            events: [{ carrier: parcel.carrier, type, data: { parcelId, waybill: parcel.waybill, compartment: parcel.compartmentId, courier: courier.courierId, at: now } }],
+          },
+          () => {
+            this.d.store.moveParcel(parcel.id, parcel.state, next, now);
+            this.d.store.endSession(sessionId, 'done', next, now);
+          },
+        ),
+    });
+  }
+
+  // ---------------------------------------------------------------- operator
+
+  async remoteOpen(compartmentId: string, reason: string, actor: Actor): Promise<DoorOpened> {
+    if (!reason.trim()) throw new LockerError(ErrorCodes.INPUT_INVALID, 'a reason is required to open a door');
+    this.compartment(compartmentId);
+    return this.retrieve({
+      compartmentId,
+      purpose: 'remote_open',
+      actor,
+      context: { reason },
+      commit: (sessionId, now) =>
+        this.d.recorder.commit(
+          { actor: actorName(actor), action: 'door.remote_open', subject: compartmentId, data: { reason, sessionId }, events: [{ carrier: null, type: 'door.remote_opened', data: { compartment: compartmentId, reason, by: actorName(actor), at: now } }] },
+          () => this.d.store.endSession(sessionId, 'done', 'opened', now),
+        ),
+    });
+  }
+
+  setService(compartmentId: string, inService: boolean, reason: string | undefined, actor: Actor): CompartmentView {
+    const c = this.d.store.compartment(compartmentId);
+    if (!c) throw new LockerError(ErrorCodes.NOT_FOUND, `no compartment ${compartmentId}`);
+    const fault = inService ? null : reason?.trim() || 'OPERATOR';
+    this.d.recorder.commit(
+      { actor: actorName(actor), action: 'compartment.service', subject: compartmentId, data: { inService, reason }, events: [{ carrier: null, type: 'compartment.service', data: { compartment: compartmentId, inService, reason: fault } }] },
+      () => this.d.store.setService(compartmentId, inService, fault),
+    );
+    const view = this.compartment(compartmentId);
+    this.emit({ type: 'compartment', compartment: view });
+    return view;
+  }
+
+  /** Opens every in-service, empty door one after another (never two energised at once). */
+  async testDoors(actor: Actor): Promise<{ compartment: string; ok: boolean; code?: string }[]> {
+    const results: { compartment: string; ok: boolean; code?: string }[] = [];
+    for (const c of this.compartments()) {
+      if (c.state !== 'free') continue;
+      try {
+        await this.remoteOpen(c.id, 'door test', actor);
+        results.push({ compartment: c.id, ok: true });
+      } catch (e) {
+        results.push({ compartment: c.id, ok: false, code: toLockerError(e).code });
+      }
+    }
+    return results;
+  }
+
+  // ---------------------------------------------------------------- carrier reservations
+
+  announce(carrierId: string, r: Reservation, actor: Actor): { parcelId: string; code?: string } {
+    const carrier = this.carrier(carrierId);
+    if (this.d.store.liveParcelByWaybill(carrier.id, r.waybill)) throw new LockerError(ErrorCodes.WAYBILL_DUPLICATE, `waybill ${r.waybill} is already known to this locker`);
+    const generated = r.kind === 'dropoff' && !r.code ? this.d.codes.newUniqueCode() : undefined;
+    const code = r.code ?? generated;
+    const codeDigest = code ? this.d.codes.digestOf(code, true) : null;
+    const parcelId = this.d.newId();
+    const now = this.d.clock.now();
+    this.d.recorder.commit(
+      {
+        actor: actorName(actor),
+        action: 'parcel.announced',
+        subject: parcelId,
+        data: { waybill: r.waybill, kind: r.kind },
+        events: [{ carrier: carrier.id, type: r.kind === 'dropoff' ? 'dropoff.announced' : 'parcel.announced', data: { parcelId, waybill: r.waybill, size: r.size, codeChosenByCarrier: r.code !== undefined } }],
+      },
+      () =>
+        this.d.store.insertParcel({
+          id: parcelId,
+          carrier: carrier.id,
+          waybill: r.waybill,
+          kind: r.kind,
+          state: r.kind === 'dropoff' ? 'announced_dropoff' : 'announced',
+          size: r.size,
+          compartmentId: null,
+          codeDigest,
+          dwellHours: r.dwellHours ?? null,
+          announcedAt: now,
+          storedAt: null,
+          expiresAt: null,
+        }),
+    );
+    return { parcelId, ...(generated ? { code: generated } : {}) };
+  }
+
+  cancelReservation(carrierId: string, waybill: string, actor: Actor): ParcelView {
+    const p = this.d.store.liveParcelByWaybill(carrierId, waybill);
+    if (!p || (p.state !== 'announced' && p.state !== 'announced_dropoff')) throw new LockerError(ErrorCodes.RESERVATION_UNKNOWN, `no open reservation for waybill ${waybill}`);
+    if ([...this.placements.values()].some((t) => t.parcelId === p.id && !isFinal(t.state))) throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'the parcel is being placed right now');
+    const now = this.d.clock.now();
+    this.d.recorder.commit(
+      { actor: actorName(actor), action: 'parcel.cancelled', subject: p.id, events: [{ carrier: carrierId, type: 'parcel.cancelled', data: { parcelId: p.id, waybill } }] },
+      () => this.d.store.moveParcel(p.id, p.state, 'cancelled', now),
+    );
+    return parcelView({ ...p, state: 'cancelled' });
+  }
+
+  carrierParcels(carrierId: string): ParcelView[] {
+    return this.d.store.carrierParcels(carrierId).map(parcelView);
+  }
+
+  // ---------------------------------------------------------------- expiry
+
+  expireDue(): number {
+    const due = this.d.store.dueForExpiry(this.d.clock.now());
+    for (const p of due) {
+      this.d.recorder.commit(
+        { actor: 'system', action: 'parcel.expired', subject: p.id, events: [{ carrier: p.carrier, type: 'parcel.expired', data: { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId } }] },
+        () => this.d.store.moveParcel(p.id, 'stored', 'expired', null),
+      );
+    }
+    return due.length;
+  }
+
+  // ---------------------------------------------------------------- power-cut recovery
+
+  /**
+   * Resolves door sessions left in flight by a crash or power cut, from what the sensors say
+   * now (reconcile.ts). Sessions on a board that does not answer stay pending and are retried
+   * when the board comes back.
+   */
+  async reconcile(): Promise<{ resolved: number; pending: number }> {
+    let resolved = 0;
+    let pending = 0;
+    for (const row of this.d.store.inFlightSessions()) {
+      if (this.d.doors.busy(row.compartmentId)) continue;
+      let door;
+      try {
+        door = await this.d.doors.readNow(row.compartmentId);
+      } catch (err) {
+        this.d.logger.warn({ err, session: row.id }, 'cannot read the door to reconcile; retrying when the board answers');
+        pending++;
+        continue;
+      }
+      const decision = decideReconciliation(row.purpose, door);
+      const now = this.d.clock.now();
+      const parcelId = typeof row.context.parcelId === 'string' ? row.context.parcelId : '';
+      const carrier = typeof row.context.carrier === 'string' ? row.context.carrier : undefined;
+      const waybill = typeof row.context.waybill === 'string' ? row.context.waybill : '';
+      this.d.logger.info({ session: row.id, purpose: row.purpose, compartment: row.compartmentId, door, decision }, 'reconciling an interrupted door session');
+      switch (decision) {
+        case 'commit_retrieval': {
+          const p = this.d.store.parcel(parcelId);
+          if (p && (p.state === 'stored' || p.state === 'expired' || p.state === 'dropped_off')) {
+            const next = p.state === 'stored' ? 'picked_up' : p.state === 'expired' ? 'retrieved' : 'collected';
+            const type = next === 'picked_up' ? 'parcel.picked_up' : next === 'retrieved' ? 'parcel.retrieved' : 'dropoff.collected';
+            this.d.recorder.commit(
+              { actor: 'system', action: type, subject: p.id, data: { reconciled: true, sessionId: row.id }, events: [{ carrier: p.carrier, type, data: { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId, at: now, reconciled: true } }] },
+              () => {
+                this.d.store.moveParcel(p.id, p.state, next, now);
+                this.d.store.endSession(row.id, 'reconciled', next, now);
+              },
+            );
+          } else this.d.store.transaction(() => this.d.store.endSession(row.id, 'reconciled', 'nothing_to_do', now));
+          break;
+        }
+        case 'commit_placement': {
+          if (!carrier) break;
+          const size = this.d.store.compartment(row.compartmentId)?.size ?? 'S';
+          const txn: PlacementTxn = {
+            id: typeof row.context.txn === 'string' ? row.context.txn : row.id,
+            kind: row.purpose === 'dropoff' ? 'dropoff' : 'deposit',
+            actor: { kind: 'system' },
+            carrier,
+            waybill,
+            parcelId,
+            reservation: row.context.reservation === true,
+            state: { tag: 'stored', compartment: row.compartmentId, size },
+            sessions: new Map([[row.compartmentId, row.id]]),
+          };
+          await this.commitPlacement(txn, row.compartmentId, size);
+          break;
+        }
+        case 'empty':
+          this.d.recorder.commit(
+            { actor: 'system', action: `${row.purpose}.interrupted`, subject: parcelId, data: { sessionId: row.id, outcome: 'empty' }, events: carrier ? [{ carrier, type: `${row.purpose}.cancelled`, data: { parcelId, waybill, reason: 'interrupted' } }] : [] },
+            () => this.d.store.endSession(row.id, 'reconciled', 'empty', now),
+          );
+          break;
+        case 'inspect':
+          this.d.recorder.commit(
+            {
+              actor: 'system',
+              action: 'alarm.needs_inspection',
+              subject: row.compartmentId,
+              data: { sessionId: row.id, purpose: row.purpose },
+              events: [
+                { carrier: null, type: 'alarm.needs_inspection', data: { compartment: row.compartmentId, purpose: row.purpose } },
+                ...(carrier ? [{ carrier, type: `${row.purpose}.interrupted`, data: { parcelId, waybill, compartment: row.compartmentId } }] : []),
+              ],
+            },
+            () => {
+              this.d.store.setService(row.compartmentId, false, 'NEEDS_INSPECTION');
+              this.d.store.endSession(row.id, 'reconciled', 'inspect', now);
+            },
+          );
+          break;
+        case 'not_consumed':
+        case 'close':
+          this.d.store.transaction(() => this.d.store.endSession(row.id, 'reconciled', decision, now));
+          break;
+      }
+      resolved++;
+    }
+    return { resolved, pending };
+  }
+
+  // ---------------------------------------------------------------- retrieval runner
+
+  private retrieve(o: {
+    compartmentId: string;
+    purpose: string;
+    actor: Actor;
+    context: Record<string, unknown>;
+    beforeStart?: () => void;
+    commit: (sessionId: string, now: number) => void;
+    onJam?: (code: ErrorCode) => { carrier: string | null; type: string; data: Record<string, unknown> }[];
+  }): Promise<DoorOpened> {
+    const sessionId = this.d.newId();
+    const now = this.d.clock.now();
+    if (this.d.doors.busy(o.compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${o.compartmentId} is in use`, { compartment: o.compartmentId });
+    if (!this.d.doors.reachable(o.compartmentId)) throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of ${o.compartmentId} does not answer`, { compartment: o.compartmentId });
+    this.d.recorder.commit({ actor: actorName(o.actor), action: `${o.purpose}.unlock`, subject: o.compartmentId, data: { sessionId } }, () => {
+      o.beforeStart?.();
+      this.d.store.insertSession({ id: sessionId, compartmentId: o.compartmentId, purpose: o.purpose, actor: actorName(o.actor), context: o.context, startedAt: now });
+    });
+    return new Promise<DoorOpened>((resolve, reject) => {
+      let state: RetrievalState = { tag: 'opening', compartment: o.compartmentId };
+      const step = (input: RetrievalInput): void => {
+        const t = stepRetrieval(state, input);
+        state = t.state;
+        for (const e of t.effects) {
+          try {
+            if (e.type === 'commit') {
+              const at = this.d.clock.now();
+              o.commit(sessionId, at);
+              this.recoverIfJammed(o.compartmentId, o.actor);
+              resolve({ sessionId, compartment: this.compartment(o.compartmentId) });
+            } else if (e.type === 'out_of_service') {
+              this.alarms.latchJammed(o.compartmentId, sessionId, this.d.clock.now(), o.onJam?.(e.fault) ?? []);
+            } else if (e.type === 'failed') {
+              if (e.code !== ErrorCodes.LATCH_JAMMED) this.d.recorder.commit({ actor: 'system', action: `${o.purpose}.failed`, subject: o.compartmentId, data: { code: e.code } }, () => this.d.store.endSession(sessionId, 'failed', e.code, this.d.clock.now()));
+              reject(new LockerError(e.code, e.code === ErrorCodes.LATCH_JAMMED ? `door ${o.compartmentId} did not open; the code stays valid` : `door ${o.compartmentId} could not be opened`, { compartment: o.compartmentId, codeStillValid: o.purpose === 'pickup' }));
+            }
+          } catch (err) {
+            this.d.logger.error({ err, compartment: o.compartmentId }, 'retrieval step failed');
+            reject(toLockerError(err));
+          }
+        }
+      };
+      try {
+        this.d.doors.open(o.compartmentId, sessionId, (outcome) => {
+          this.emit({ type: 'session', sessionId, compartment: o.compartmentId, state: outcome.type });
+          if (outcome.type === 'opened') step({ type: 'door_opened' });
+          else if (outcome.type === 'closed') step({ type: 'door_closed' });
+          else if (outcome.type === 'did_not_open') step({ type: 'door_jammed' });
+          else if (outcome.type === 'failed') step({ type: 'door_failed', code: outcome.code });
+          else if (outcome.type === 'left_open_alarm') this.alarms.doorLeftOpen(o.compartmentId, sessionId);
+        });
+      } catch (err) {
+        const le = toLockerError(err);
+        step({ type: 'door_failed', code: le.code });
+      }
+    });
+  }
+
+  /** A door that opened fine after a jam works again: back in service. */
+  private recoverIfJammed(compartmentId: string, actor: Actor): void {
+    const c = this.d.store.compartment(compartmentId);
+    if (!c || c.inService || c.fault !== ErrorCodes.LATCH_JAMMED) return;
+    this.d.recorder.commit(
+      { actor: actorName(actor), action: 'compartment.recovered', subject: compartmentId, events: [{ carrier: null, type: 'compartment.recovered', data: { compartment: compartmentId } }] },
+      () => this.d.store.setService(compartmentId, true, null),
+    );
+    this.emit({ type: 'compartment', compartment: this.compartment(compartmentId) });
+  }
+
+  // ---------------------------------------------------------------- placement runner
+
+  private async startPlacementTxn(kind: 'deposit' | 'dropoff', actor: Actor, carrier: string, waybill: string, parcelId: string, reservation: boolean, size: SizeClass, accessible: boolean): Promise<DepositView> {
+    const chosen = allocate(this.candidates(), { size, accessible });
+    if (!chosen) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${size} or larger`, { size });
+    const t0 = startPlacement(chosen.id, chosen.size);
+    const txn: PlacementTxn = { id: this.d.newId(), kind, actor, carrier, waybill, parcelId, reservation, state: t0.state, sessions: new Map() };
+    this.placements.set(txn.id, txn);
+    const opened = this.waitForPlacement(txn);
+    this.runPlacementEffects(txn, t0.effects);
+    await opened;
+    return this.placementView(txn);
+  }
+
+  private candidates(): { id: string; size: SizeClass; accessible: boolean; available: boolean }[] {
+    const occupied = this.d.store.occupiedCompartments();
+    return this.d.store.compartments().map((c) => ({
+      id: c.id,
+      size: c.size,
+      accessible: c.accessible,
+      available: c.inService && !occupied.has(c.id) && !this.held.has(c.id) && !this.d.doors.busy(c.id) && this.d.doors.reachable(c.id),
+    }));
+  }
+
+  private waitForPlacement(txn: PlacementTxn): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      txn.waiter = { resolve, reject };
+    });
+  }
+
+  private async drivePlacementAndWait(txn: PlacementTxn, input: PlacementInput): Promise<DepositView> {
+    const done = this.waitForPlacement(txn);
+    this.drivePlacement(txn, input);
+    await done;
+    return this.placementView(txn);
+  }
+
+  private drivePlacement(txn: PlacementTxn, input: PlacementInput): void {
+    const t = stepPlacement(txn.state, input);
+    txn.state = t.state;
+    this.runPlacementEffects(txn, t.effects);
+    const w = txn.waiter;
+    if (w && (txn.state.tag === 'open' || txn.state.tag === 'stored' || txn.state.tag === 'cancelled' || txn.state.tag === 'closed_empty' || txn.state.tag === 'cancelling')) {
+      if (txn.state.tag !== 'open' || input.type !== 'wrong_size') {
+        txn.waiter = undefined;
+        w.resolve();
+      }
+    }
+    this.emit({ type: 'deposit', deposit: this.placementView(txn, false) });
+  }
+
+  private runPlacementEffects(txn: PlacementTxn, effects: PlacementEffect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'open_door':
+          this.openPlacementDoor(txn, e.compartment);
+          break;
+        case 'allocate': {
+          const next = allocate(this.candidates(), { size: e.size, largerThan: e.largerThan, exclude: new Set(e.exclude) });
+          this.drivePlacement(txn, { type: 'allocated', compartment: next ? { id: next.id, size: next.size } : undefined });
+          break;
+        }
+        case 'out_of_service':
+          this.alarms.latchJammed(e.compartment, txn.sessions.get(e.compartment) ?? txn.id, this.d.clock.now(), []);
+          this.held.delete(e.compartment);
+          break;
+        case 'release':
+          this.held.delete(e.compartment);
+          break;
+        case 'commit_stored':
+          void this.commitPlacement(txn, e.compartment, e.size);
+          break;
+        case 'commit_cancelled':
+          this.d.recorder.commit({
+            actor: actorName(txn.actor),
+            action: `${txn.kind}.cancelled`,
+            subject: txn.parcelId,
+            events: [{ carrier: txn.carrier, type: `${txn.kind}.cancelled`, data: { waybill: txn.waybill, parcelId: txn.parcelId } }],
+          });
+          this.placements.delete(txn.id);
+          break;
+        case 'rejected': {
+          const w = txn.waiter;
+          txn.waiter = undefined;
+          w?.reject(new LockerError(e.code, e.message));
+          break;
+        }
+        case 'failed': {
+          txn.error = e.code;
+          const w = txn.waiter;
+          txn.waiter = undefined;
+          w?.reject(new LockerError(e.code, 'no compartment of a fitting size would open', { deposit: txn.id }));
+          break;
+        }
+      }
+    }
+  }
+
+  private openPlacementDoor(txn: PlacementTxn, compartmentId: string): void {
+    const sessionId = this.d.newId();
+    txn.sessions.set(compartmentId, sessionId);
+    this.held.add(compartmentId);
+    const now = this.d.clock.now();
+    try {
+      this.d.recorder.commit({ actor: actorName(txn.actor), action: `${txn.kind}.unlock`, subject: compartmentId, data: { sessionId, waybill: txn.waybill } }, () =>
+        this.d.store.insertSession({
+          id: sessionId,
+          compartmentId,
+          purpose: txn.kind,
+          actor: actorName(txn.actor),
+          context: { txn: txn.id, carrier: txn.carrier, waybill: txn.waybill, parcelId: txn.parcelId, reservation: txn.reservation, size: 'size' in txn.state ? txn.state.size : undefined },
+          startedAt: now,
+        }),
+      );
+      this.d.doors.open(compartmentId, sessionId, (outcome) => {
+        this.emit({ type: 'session', sessionId, compartment: compartmentId, state: outcome.type });
+        const end = (state: 'done' | 'failed', how: string): void => {
+          if (this.d.store.inFlightSessions().some((s) => s.id === sessionId)) this.d.store.transaction(() => this.d.store.endSession(sessionId, state, how, this.d.clock.now()));
+        };
+        switch (outcome.type) {
+          case 'opened':
+            return this.drivePlacement(txn, { type: 'door_opened', compartment: compartmentId });
+          case 'closed':
+            // A stored parcel ends its session in the commit itself; otherwise end it here.
+            if (!(txn.state.tag === 'open' && txn.state.compartment === compartmentId && outcome.itemPresent !== false)) end('done', 'closed');
+            return this.drivePlacement(txn, { type: 'door_closed', compartment: compartmentId, itemPresent: outcome.itemPresent });
+          case 'did_not_open':
+            end('failed', ErrorCodes.LATCH_JAMMED);
+            return this.drivePlacement(txn, { type: 'door_jammed', compartment: compartmentId });
+          case 'failed':
+            end('failed', outcome.code);
+            return this.drivePlacement(txn, { type: 'door_failed', compartment: compartmentId, code: outcome.code });
+          case 'left_open_alarm':
+            return this.alarms.doorLeftOpen(compartmentId, sessionId);
+          default:
+            return;
+        }
+      });
+    } catch (err) {
+      const le = toLockerError(err);
+      this.d.store.transaction(() => this.d.store.endSession(sessionId, 'failed', le.code, now));
+      this.drivePlacement(txn, { type: 'door_failed', compartment: compartmentId, code: le.code });
+    }
+  }
+
+  private async commitPlacement(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
+    const sessionId = txn.sessions.get(compartmentId) ?? '';
+    try {
+      const carrier = this.carrier(txn.carrier);
+      const now = this.d.clock.now();
+      if (txn.kind === 'dropoff') {
+        this.d.recorder.commit(
+          {
+            actor: actorName(txn.actor),
+            action: 'dropoff.dropped_off',
+            subject: txn.parcelId,
+            data: { compartment: compartmentId },
+            events: [{ carrier: carrier.id, type: 'dropoff.dropped_off', data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now } }],
+          },
+          () => {
+            this.d.store.storeParcel({ id: txn.parcelId, state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
+            this.d.store.endSession(sessionId, 'done', 'dropped_off', now);
+          },
+        );
+      } else {
+        const reservation = txn.reservation ? this.d.store.parcel(txn.parcelId) : undefined;
+        const code = reservation?.codeDigest ? undefined : this.d.codes.newUniqueCode();
+        const digest = reservation?.codeDigest ?? this.d.codes.digestOf(code ?? '', false);
+        const dwell = reservation?.dwellHours ?? carrier.dwellHours;
+        const expiresAt = now + Math.round(dwell * 3_600_000);
+        const codeJwe = code ? await this.d.encryptCode(carrier, { code, parcelId: txn.parcelId, waybill: txn.waybill }) : undefined;
+        this.d.recorder.commit(
+          {
+            actor: actorName(txn.actor),
+            action: 'parcel.stored',
+            subject: txn.parcelId,
+            data: { compartment: compartmentId, waybill: txn.waybill },
+            events: [
+              {
+                carrier: carrier.id,
+                type: 'parcel.stored',
+                data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, storedAt: now, expiresAt, courier: txn.actor.kind === 'courier' ? txn.actor.courier.courierId : undefined, ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: code === undefined },
+              },
+            ],
+          },
+          () => {
+            if (reservation) this.d.store.storeParcel({ id: txn.parcelId, state: 'stored', compartmentId, codeDigest: digest, size, storedAt: now, expiresAt });
+            else
+              this.d.store.insertParcel({ id: txn.parcelId, carrier: carrier.id, waybill: txn.waybill, kind: 'delivery', state: 'stored', size, compartmentId, codeDigest: digest, dwellHours: null, announcedAt: null, storedAt: now, expiresAt });
+            this.d.store.endSession(sessionId, 'done', 'stored', now);
+          },
+        );
+        txn.expiresAt = expiresAt;
+        if (this.d.settings.demo.revealCodes && code) txn.pickupCode = code;
+      }
+      this.held.delete(compartmentId);
+      this.emit({ type: 'deposit', deposit: this.placementView(txn, false) });
+      this.emit({ type: 'compartment', compartment: this.compartment(compartmentId) });
+    } catch (err) {
+      const le = toLockerError(err);
+      txn.error = le.code;
+      this.d.logger.error({ err, deposit: txn.id, compartment: compartmentId }, 'could not record a placed parcel; it is reconciled at the next start');
+      this.alarms.raise('alarm.store_failed', compartmentId, { code: le.code }, false);
+    }
+  }
+
+  private ownPlacement(courier: CourierIdentity | undefined, id: string): PlacementTxn {
+    const t = this.placements.get(id);
+    const owner = t?.actor.kind === 'courier' ? t.actor.courier : undefined;
+    if (!t || (courier && (!owner || owner.carrier !== courier.carrier)) || (!courier && t.kind !== 'dropoff')) throw new LockerError(ErrorCodes.NOT_FOUND, `no deposit ${id}`);
+    return t;
+  }
+
+  private placementView(t: PlacementTxn, withCode = true): DepositView {
+    const s = t.state;
+    const compartmentId = 'compartment' in s ? s.compartment : 'from' in s ? s.from : [...t.sessions.keys()].pop() ?? '';
+    const size: SizeClass = 'size' in s ? s.size : (this.d.store.compartment(compartmentId)?.size ?? 'S');
+    const state: DepositView['state'] =
+      s.tag === 'opening' || s.tag === 'reallocating' ? 'opening' : s.tag === 'open' || s.tag === 'closed_empty' ? 'open' : s.tag === 'cancelling' ? 'closing' : s.tag === 'stored' ? (t.error ? 'failed' : 'stored') : s.tag;
+    return {
+      id: t.id,
+      kind: t.kind,
+      waybill: t.waybill,
+      size,
+      carrier: t.carrier,
+      state,
+      compartment: this.compartment(compartmentId),
+      ...('reassignedFrom' in s && s.reassignedFrom ? { reassignedFrom: s.reassignedFrom } : {}),
+      ...(withCode && t.pickupCode ? { pickupCode: t.pickupCode } : {}),
+      ...(t.expiresAt ? { expiresAt: t.expiresAt } : {}),
+      ...(t.error ? { error: t.error } : {}),
+    };
+  }
+
+  // ---------------------------------------------------------------- hardware events
+
+  private onDoorEvent(e: DoorControllerEvent): void {
+    switch (e.type) {
+      case 'door':
+        this.emit({ type: 'door', compartment: e.compartment, door: e.open ? 'open' : 'closed', sessionId: e.sessionId });
+        return;
+      case 'forced_open': {
+        const inside = this.d.store.parcelsIn(e.compartment);
+        this.alarms.raise(
+          'alarm.door_forced_open',
+          e.compartment,
+          {},
+          true,
+          inside.map((p) => ({ carrier: p.carrier, type: 'parcel.compartment_forced', data: { parcelId: p.id, waybill: p.waybill, compartment: e.compartment } })),
+        );
+        return;
+      }
+      case 'board_silent':
+        this.alarms.raise('alarm.board_silent', undefined, { bus: e.bus, board: e.board, compartments: e.compartments, code: e.code }, true);
+        for (const c of e.compartments) this.emit({ type: 'compartment', compartment: this.compartment(c) });
+        return;
+      case 'board_back':
+        this.alarms.raise('alarm.board_back', undefined, { bus: e.bus, board: e.board, compartments: e.compartments }, true);
+        for (const c of e.compartments) this.emit({ type: 'compartment', compartment: this.compartment(c) });
+        void this.reconcile().catch((err: unknown) => this.d.logger.error({ err }, 'reconcile failed'));
+        return;
+      case 'transport':
+        this.alarms.raise(e.connected ? 'alarm.bus_connected' : 'alarm.bus_disconnected', undefined, { bus: e.bus, message: e.message }, true);
+        return;
+    }
+  }
+
+  private mustHaveCompartment(p: ParcelRow): string {
+    if (!p.compartmentId) throw new LockerError(ErrorCodes.INTERNAL, `parcel ${p.id} has no compartment`);
+    return p.compartmentId;
+  }
+
+  emit(e: LockerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.d.logger.error({ err }, 'locker event listener failed');
+      }
+    }
+  }
+}
+
+function isFinal(s: PlacementState): boolean {
+  return s.tag === 'stored' || s.tag === 'cancelled' || s.tag === 'failed';
+}
+
+function requirePermission(c: CourierIdentity, p: 'deposit' | 'collect'): void {
+  if (!c.permissions.includes(p)) throw new LockerError(ErrorCodes.NOT_PERMITTED, `courier ${c.courierId} may not ${p}`);
+}
+
+export { isLockerError };

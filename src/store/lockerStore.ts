@@ -1,0 +1,415 @@
+// Typed access to the locker database. Every method is one statement or a few; callers group
+// them with `transaction()` so a state change, its audit record and its outbound events land
+// together or not at all (transactional outbox).
+import { type Db, mapStoreError } from './database.js';
+import { type SizeClass, type CompartmentConfig, type CarrierConfig, CarrierConfig as CarrierConfigSchema } from '../config/schema.js';
+
+export type ParcelKind = 'delivery' | 'dropoff';
+export type ParcelState =
+  | 'announced'
+  | 'stored'
+  | 'picked_up'
+  | 'expired'
+  | 'retrieved'
+  | 'cancelled'
+  | 'announced_dropoff'
+  | 'dropped_off'
+  | 'collected';
+
+export const liveParcelStates: readonly ParcelState[] = ['stored', 'expired', 'dropped_off'];
+
+export interface CompartmentRow {
+  id: string;
+  size: SizeClass;
+  bus: string;
+  board: number;
+  lock: number;
+  accessible: boolean;
+  column: number;
+  row: number;
+  inService: boolean;
+  fault: string | null;
+}
+
+export interface ParcelRow {
+  id: string;
+  carrier: string;
+  waybill: string;
+  kind: ParcelKind;
+  state: ParcelState;
+  size: SizeClass | null;
+  compartmentId: string | null;
+  codeDigest: string | null;
+  dwellHours: number | null;
+  announcedAt: number | null;
+  storedAt: number | null;
+  expiresAt: number | null;
+  closedAt: number | null;
+}
+
+export interface DoorSessionRow {
+  id: string;
+  compartmentId: string;
+  purpose: string;
+  state: 'in_flight' | 'done' | 'failed' | 'reconciled';
+  actor: string;
+  context: Record<string, unknown>;
+  startedAt: number;
+}
+
+export interface AttemptRow {
+  failures: number;
+  trips: number;
+  lockedUntil: number;
+  lastFailureAt: number;
+}
+
+export interface OutboxEventInput {
+  /** 'op' for the operator stream, otherwise the carrier id. */
+  carrier: string | null;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface EventStamp {
+  id: string;
+  ts: number;
+  clockSynced: boolean;
+  bootId: string;
+}
+
+interface RawCompartment {
+  id: string;
+  size: SizeClass;
+  bus: string;
+  board: number;
+  lock: number;
+  accessible: number;
+  col: number;
+  row: number;
+  in_service: number;
+  fault: string | null;
+}
+
+interface RawParcel {
+  id: string;
+  carrier: string;
+  waybill: string;
+  kind: ParcelKind;
+  state: ParcelState;
+  size: SizeClass | null;
+  compartment_id: string | null;
+  code_digest: string | null;
+  dwell_hours: number | null;
+  announced_at: number | null;
+  stored_at: number | null;
+  expires_at: number | null;
+  closed_at: number | null;
+}
+
+function compartmentFromRaw(r: RawCompartment): CompartmentRow {
+  return {
+    id: r.id,
+    size: r.size,
+    bus: r.bus,
+    board: r.board,
+    lock: r.lock,
+    accessible: r.accessible === 1,
+    column: r.col,
+    row: r.row,
+    inService: r.in_service === 1,
+    fault: r.fault,
+  };
+}
+
+function parcelFromRaw(r: RawParcel): ParcelRow {
+  return {
+    id: r.id,
+    carrier: r.carrier,
+    waybill: r.waybill,
+    kind: r.kind,
+    state: r.state,
+    size: r.size,
+    compartmentId: r.compartment_id,
+    codeDigest: r.code_digest,
+    dwellHours: r.dwell_hours,
+    announcedAt: r.announced_at,
+    storedAt: r.stored_at,
+    expiresAt: r.expires_at,
+    closedAt: r.closed_at,
+  };
+}
+
+export function streamOf(carrier: string | null): string {
+  return carrier === null ? 'op' : `c/${carrier}`;
+}
+
+export class LockerStore {
+  private readonly stmts;
+
+  constructor(readonly db: Db) {
+    this.stmts = {
+      compartments: db.prepare<[], RawCompartment>('SELECT * FROM compartments WHERE active = 1 ORDER BY col, row, id'),
+      compartment: db.prepare<[string], RawCompartment>('SELECT * FROM compartments WHERE id = ?'),
+      parcelByDigest: db.prepare<[string], RawParcel>(
+        "SELECT * FROM parcels WHERE code_digest = ? AND state IN ('announced','stored','expired','announced_dropoff')",
+      ),
+      parcel: db.prepare<[string], RawParcel>('SELECT * FROM parcels WHERE id = ?'),
+      parcelByWaybill: db.prepare<[string, string], RawParcel>(
+        "SELECT * FROM parcels WHERE carrier = ? AND waybill = ? AND state IN ('announced','stored','expired','announced_dropoff','dropped_off')",
+      ),
+      occupied: db.prepare<[], { compartment_id: string }>(
+        "SELECT DISTINCT compartment_id FROM parcels WHERE state IN ('stored','expired','dropped_off') AND compartment_id IS NOT NULL",
+      ),
+      parcelsIn: db.prepare<[string], RawParcel>("SELECT * FROM parcels WHERE compartment_id = ? AND state IN ('stored','expired','dropped_off')"),
+      dueForExpiry: db.prepare<[number], RawParcel>("SELECT * FROM parcels WHERE state = 'stored' AND expires_at <= ? ORDER BY expires_at LIMIT 500"),
+      collectable: db.prepare<[string], RawParcel>(
+        "SELECT * FROM parcels WHERE carrier = ? AND state IN ('expired','dropped_off') ORDER BY COALESCE(stored_at, announced_at)",
+      ),
+      carrierParcels: db.prepare<[string], RawParcel>(
+        "SELECT * FROM parcels WHERE carrier = ? AND state IN ('announced','stored','expired','announced_dropoff','dropped_off') ORDER BY announced_at, stored_at",
+      ),
+      insertParcel: db.prepare(
+        `INSERT INTO parcels (id, carrier, waybill, kind, state, size, compartment_id, code_digest, dwell_hours, announced_at, stored_at, expires_at)
+         VALUES (@id, @carrier, @waybill, @kind, @state, @size, @compartmentId, @codeDigest, @dwellHours, @announcedAt, @storedAt, @expiresAt)`,
+      ),
+      storeParcel: db.prepare(
+        `UPDATE parcels SET state = @state, compartment_id = @compartmentId, code_digest = @codeDigest, size = @size,
+           stored_at = @storedAt, expires_at = @expiresAt WHERE id = @id`,
+      ),
+      setParcelState: db.prepare('UPDATE parcels SET state = @state, closed_at = @closedAt WHERE id = @id AND state = @from'),
+      setService: db.prepare('UPDATE compartments SET in_service = @inService, fault = @fault WHERE id = @id'),
+      upsertCompartment: db.prepare(
+        `INSERT INTO compartments (id, size, bus, board, lock, accessible, col, row, active)
+         VALUES (@id, @size, @bus, @board, @lock, @accessible, @col, @row, 1)
+         ON CONFLICT(id) DO UPDATE SET size = excluded.size, bus = excluded.bus, board = excluded.board, lock = excluded.lock,
+           accessible = excluded.accessible, col = excluded.col, row = excluded.row, active = 1`,
+      ),
+      deactivateCompartments: db.prepare('UPDATE compartments SET active = 0'),
+      insertSession: db.prepare(
+        `INSERT INTO door_sessions (id, compartment_id, purpose, state, actor, context, started_at)
+         VALUES (@id, @compartmentId, @purpose, 'in_flight', @actor, @context, @startedAt)`,
+      ),
+      endSession: db.prepare('UPDATE door_sessions SET state = @state, ended_at = @endedAt, outcome = @outcome WHERE id = @id'),
+      inFlight: db.prepare<[], { id: string; compartment_id: string; purpose: string; state: 'in_flight'; actor: string; context: string; started_at: number }>(
+        "SELECT * FROM door_sessions WHERE state = 'in_flight' ORDER BY started_at",
+      ),
+      audit: db.prepare('INSERT INTO audit (ts, actor, action, subject, data) VALUES (?, ?, ?, ?, ?)'),
+      recentAudit: db.prepare<[string, number], { id: number; ts: number; actor: string; action: string; subject: string | null; data: string }>(
+        'SELECT * FROM audit WHERE action LIKE ? ORDER BY id DESC LIMIT ?',
+      ),
+      attempts: db.prepare<[string], { failures: number; trips: number; locked_until: number; last_failure_at: number }>(
+        'SELECT failures, trips, locked_until, last_failure_at FROM code_attempts WHERE scope = ?',
+      ),
+      putAttempts: db.prepare(
+        `INSERT INTO code_attempts (scope, failures, trips, locked_until, last_failure_at) VALUES (@scope, @failures, @trips, @lockedUntil, @lastFailureAt)
+         ON CONFLICT(scope) DO UPDATE SET failures = excluded.failures, trips = excluded.trips, locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at`,
+      ),
+      ensureStream: db.prepare('INSERT INTO streams (stream, carrier) VALUES (?, ?) ON CONFLICT(stream) DO NOTHING'),
+      takeSeq: db.prepare<[string], { seq: number }>('UPDATE streams SET next_seq = next_seq + 1 WHERE stream = ? RETURNING next_seq - 1 AS seq'),
+      insertOutbox: db.prepare(
+        `INSERT INTO outbox (stream, seq, id, type, carrier, ts, clock_synced, boot_id, data)
+         VALUES (@stream, @seq, @id, @type, @carrier, @ts, @clockSynced, @bootId, @data)`,
+      ),
+      carriers: db.prepare<[], { id: string; config: string }>('SELECT id, config FROM carriers ORDER BY id'),
+      upsertCarrier: db.prepare(
+        'INSERT INTO carriers (id, config, updated_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at',
+      ),
+      deleteCarrier: db.prepare('DELETE FROM carriers WHERE id = ?'),
+      getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+      putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      getProvisioned: db.prepare<[string], { version: number; value: string }>('SELECT version, value FROM provisioned WHERE key = ?'),
+      putProvisioned: db.prepare(
+        `INSERT INTO provisioned (key, version, value, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET version = excluded.version, value = excluded.value, updated_at = excluded.updated_at`,
+      ),
+    };
+  }
+
+  /** Runs fn in one IMMEDIATE transaction; disk-full and I/O errors become coded errors. */
+  transaction<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      return mapStoreError(e);
+    }
+  }
+
+  // ---- compartments ----
+
+  compartments(): CompartmentRow[] {
+    return this.stmts.compartments.all().map(compartmentFromRaw);
+  }
+
+  compartment(id: string): CompartmentRow | undefined {
+    const r = this.stmts.compartment.get(id);
+    return r ? compartmentFromRaw(r) : undefined;
+  }
+
+  /** Replaces the active layout. Service state and faults of kept compartments survive. */
+  applyLayout(compartments: CompartmentConfig[]): void {
+    this.stmts.deactivateCompartments.run();
+    for (const c of compartments) {
+      this.stmts.upsertCompartment.run({
+        id: c.id,
+        size: c.size,
+        bus: c.bus,
+        board: c.board,
+        lock: c.lock,
+        accessible: c.accessible ? 1 : 0,
+        col: c.column,
+        row: c.row,
+      });
+    }
+  }
+
+  setService(id: string, inService: boolean, fault: string | null): void {
+    this.stmts.setService.run({ id, inService: inService ? 1 : 0, fault });
+  }
+
+  occupiedCompartments(): Set<string> {
+    return new Set(this.stmts.occupied.all().map((r) => r.compartment_id));
+  }
+
+  parcelsIn(compartmentId: string): ParcelRow[] {
+    return this.stmts.parcelsIn.all(compartmentId).map(parcelFromRaw);
+  }
+
+  // ---- parcels ----
+
+  parcel(id: string): ParcelRow | undefined {
+    const r = this.stmts.parcel.get(id);
+    return r ? parcelFromRaw(r) : undefined;
+  }
+
+  parcelByDigest(digest: string): ParcelRow | undefined {
+    const r = this.stmts.parcelByDigest.get(digest);
+    return r ? parcelFromRaw(r) : undefined;
+  }
+
+  liveParcelByWaybill(carrier: string, waybill: string): ParcelRow | undefined {
+    const r = this.stmts.parcelByWaybill.get(carrier, waybill);
+    return r ? parcelFromRaw(r) : undefined;
+  }
+
+  insertParcel(p: Omit<ParcelRow, 'closedAt'>): void {
+    this.stmts.insertParcel.run({ ...p });
+  }
+
+  storeParcel(p: { id: string; state: 'stored' | 'dropped_off'; compartmentId: string; codeDigest: string | null; size: SizeClass; storedAt: number; expiresAt: number | null }): void {
+    this.stmts.storeParcel.run(p);
+  }
+
+  /** Moves a parcel from one state to the next; false when it was no longer in `from`. */
+  moveParcel(id: string, from: ParcelState, state: ParcelState, closedAt: number | null): boolean {
+    return this.stmts.setParcelState.run({ id, from, state, closedAt }).changes === 1;
+  }
+
+  dueForExpiry(now: number): ParcelRow[] {
+    return this.stmts.dueForExpiry.all(now).map(parcelFromRaw);
+  }
+
+  collectable(carrier: string): ParcelRow[] {
+    return this.stmts.collectable.all(carrier).map(parcelFromRaw);
+  }
+
+  carrierParcels(carrier: string): ParcelRow[] {
+    return this.stmts.carrierParcels.all(carrier).map(parcelFromRaw);
+  }
+
+  // ---- door sessions ----
+
+  insertSession(s: Omit<DoorSessionRow, 'state'>): void {
+    this.stmts.insertSession.run({ ...s, context: JSON.stringify(s.context) });
+  }
+
+  endSession(id: string, state: 'done' | 'failed' | 'reconciled', outcome: string, endedAt: number): void {
+    this.stmts.endSession.run({ id, state, outcome, endedAt });
+  }
+
+  inFlightSessions(): DoorSessionRow[] {
+    return this.stmts.inFlight.all().map((r) => ({
+      id: r.id,
+      compartmentId: r.compartment_id,
+      purpose: r.purpose,
+      state: r.state,
+      actor: r.actor,
+      context: JSON.parse(r.context) as Record<string, unknown>,
+      startedAt: r.started_at,
+    }));
+  }
+
+  // ---- audit ----
+
+  audit(ts: number, actor: string, action: string, subject: string | null, data: Record<string, unknown> = {}): void {
+    this.stmts.audit.run(ts, actor, action, subject, JSON.stringify(data));
+  }
+
+  recentAudit(actionPrefix: string, limit: number): { id: number; ts: number; actor: string; action: string; subject: string | null; data: Record<string, unknown> }[] {
+    return this.stmts.recentAudit.all(`${actionPrefix}%`, limit).map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+
+  // ---- failed-attempt budget ----
+
+  attempts(scope: string): AttemptRow {
+    const r = this.stmts.attempts.get(scope);
+    return r ? { failures: r.failures, trips: r.trips, lockedUntil: r.locked_until, lastFailureAt: r.last_failure_at } : { failures: 0, trips: 0, lockedUntil: 0, lastFailureAt: 0 };
+  }
+
+  putAttempts(scope: string, a: AttemptRow): void {
+    this.stmts.putAttempts.run({ scope, ...a });
+  }
+
+  // ---- outbox ----
+
+  /** Appends one event to its stream with the next contiguous seq. Call inside transaction(). */
+  appendEvent(e: OutboxEventInput, stamp: EventStamp): { stream: string; seq: number } {
+    const stream = streamOf(e.carrier);
+    this.stmts.ensureStream.run(stream, e.carrier);
+    const row = this.stmts.takeSeq.get(stream);
+    if (!row) throw new Error(`stream ${stream} vanished`);
+    this.stmts.insertOutbox.run({
+      stream,
+      seq: row.seq,
+      id: stamp.id,
+      type: e.type,
+      carrier: e.carrier,
+      ts: stamp.ts,
+      clockSynced: stamp.clockSynced ? 1 : 0,
+      bootId: stamp.bootId,
+      data: JSON.stringify(e.data),
+    });
+    return { stream, seq: row.seq };
+  }
+
+  // ---- carriers, settings, provisioned state ----
+
+  carriers(): CarrierConfig[] {
+    return this.stmts.carriers.all().map((r) => CarrierConfigSchema.parse(JSON.parse(r.config)));
+  }
+
+  upsertCarrier(c: CarrierConfig, now: number): void {
+    this.stmts.upsertCarrier.run(c.id, JSON.stringify(c), now);
+  }
+
+  deleteCarrier(id: string): void {
+    this.stmts.deleteCarrier.run(id);
+  }
+
+  setting(key: string): string | undefined {
+    return this.stmts.getSetting.get(key)?.value;
+  }
+
+  putSetting(key: string, value: string): void {
+    this.stmts.putSetting.run(key, value);
+  }
+
+  provisioned(key: string): { version: number; value: unknown } | undefined {
+    const r = this.stmts.getProvisioned.get(key);
+    return r ? { version: r.version, value: JSON.parse(r.value) as unknown } : undefined;
+  }
+
+  putProvisioned(key: string, version: number, value: unknown, now: number): void {
+    this.stmts.putProvisioned.run(key, version, JSON.stringify(value), now);
+  }
+}
