@@ -1,0 +1,192 @@
+// Consumer screens: pickup and drop-off by code (keypad or scanner), the open door, and
+// every way it can end: thank you, wrong code, locked out, door did not open.
+import { get, post } from './api.js';
+import { t } from './i18n.js';
+import { view, keypad, button, formatClock, codeFromScan } from './ui.js';
+
+const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
+
+export async function submitCode(app, mode, code) {
+  app.go('busy');
+  const nav = app.nav;
+  try {
+    const opened = await post(endpoint[mode], { code });
+    // The door is physically open: show it even if the screen moved on meanwhile.
+    app.go('door-open', { mode, opened, code });
+  } catch (e) {
+    if (app.nav === nav) await codeFailed(app, mode, code, e);
+  }
+}
+
+async function codeFailed(app, mode, code, e) {
+  switch (e.code) {
+    case 'CODE_LOCKED_OUT':
+      return app.go('locked-out', { mode, ms: e.context.retryAfterMs ?? 60_000 });
+    case 'LATCH_JAMMED':
+    case 'BOARD_SILENT':
+      return app.go('door-failed', { mode, code });
+    case 'CODE_EXPIRED':
+      return app.go('wrong-code', { mode, expired: true });
+    case 'CODE_UNKNOWN':
+    case 'CODE_MALFORMED':
+    case 'RESERVATION_UNKNOWN':
+    case 'NOT_FOUND':
+    case 'INPUT_INVALID': {
+      const nav = app.nav;
+      const lock = await get('/api/lockout').catch(() => null);
+      if (app.nav !== nav) return;
+      if (lock?.lockedOut) return app.go('locked-out', { mode, ms: lock.retryAfterMs });
+      return app.go('wrong-code', { mode, left: lock?.failuresLeft });
+    }
+    default:
+      return app.go('error', { mode, code: e.code });
+  }
+}
+
+function codeScreen(app, { mode }) {
+  const v = view('code');
+  const len = app.info.codeLength;
+  v.r.title.textContent = t(`${mode}.title`);
+  const boxes = [];
+  for (let i = 0; i < len; i++) boxes.push(v.r.boxes.appendChild(document.createElement('span')));
+  const render = (value) =>
+    boxes.forEach((b, i) => {
+      b.textContent = value[i] ?? '';
+      b.className = i < value.length ? 'box filled' : i === value.length ? 'box next' : 'box';
+    });
+  const pad = keypad(v.r.pad, {
+    max: len,
+    onChange(value) {
+      render(value);
+      if (value.length === len) submitCode(app, mode, value);
+    },
+  });
+  render('');
+  const scanHint = () => {
+    v.r.scanHint.textContent = app.scanner === 'connected' ? t(`${mode}.scanHint`) : '';
+  };
+  scanHint();
+  v.r.back.onclick = () => app.go('home');
+  const nav = app.nav;
+  get('/api/lockout')
+    .then((l) => {
+      if (l.lockedOut && app.nav === nav) app.go('locked-out', { mode, ms: l.retryAfterMs });
+    })
+    .catch(() => {});
+  return {
+    el: v.el,
+    onScan: (text) => submitCode(app, mode, codeFromScan(text) ?? text.trim()),
+    onKey: pad.press,
+    onScanner: scanHint,
+  };
+}
+
+function doorOpen(app, { mode, opened, code }) {
+  const c = opened.compartment;
+  const v = view('door');
+  v.r.door.textContent = c.id;
+  v.r.title.textContent = t('door.title', { door: c.id });
+  v.r.where.textContent = t('door.where', { column: c.column, row: c.row });
+  v.r.step.textContent = t(`door.${mode}Step`);
+  if (c.accessible) v.r.note.textContent = t('door.low');
+  let seenOpen = c.door === 'open';
+  let finished = false;
+  const end = (state) => {
+    if (finished) return;
+    if (state === 'stored' || state === 'closed') app.go('thanks', { mode });
+    else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code });
+    else if (state === 'cancelled') app.go('home');
+    else return;
+    finished = true;
+  };
+  // A drop-off is done when the locker has stored it, which the door closing normally means.
+  const closed = () =>
+    mode === 'dropoff'
+      ? post(`/api/dropoff/${encodeURIComponent(opened.dropoffId)}/done`).then((r) => end(r.state), () => end('stored'))
+      : end('closed');
+  return {
+    el: v.el,
+    idle: 'door',
+    onEvent(ev) {
+      if (mode === 'dropoff' && ev.type === 'deposit' && ev.deposit?.id === opened.dropoffId) end(ev.deposit.state);
+      else if (ev.type === 'session' && ev.sessionId === opened.sessionId) {
+        if (ev.state === 'open' || ev.state === 'opened') seenOpen = true;
+        else if (ev.state === 'closed') closed();
+        else if (ev.state === 'did_not_open' || ev.state === 'failed') end('did_not_open');
+        else if (ev.state === 'left_open' || ev.state === 'left_open_alarm') {
+          v.r.close.textContent = t('door.leftOpen');
+          v.r.close.classList.add('alert');
+        }
+      } else if (ev.type === 'door' && ev.compartment === c.id) {
+        if (ev.door === 'open') seenOpen = true;
+        else if (ev.door === 'closed' && seenOpen) closed();
+      }
+    },
+  };
+}
+
+/** The shared layout of the screens that only say something and offer a way on. */
+export function notice(kind, title, text, actions) {
+  const v = view('notice');
+  v.el.dataset.kind = kind;
+  v.r.title.textContent = title;
+  v.r.text.textContent = text;
+  v.r.actions.append(...actions);
+  return v;
+}
+
+const again = (app, mode) => button(t('common.tryAgain'), () => app.go('code', { mode }), 'primary');
+const homeAction = (app) => button(t('common.home'), () => app.go('home'), 'secondary');
+
+function wrongCode(app, { mode, expired, left }) {
+  const v = expired
+    ? notice('error', t('expired.title'), t('expired.text'), [homeAction(app)])
+    : notice('error', t('wrong.title'), t(`wrong.${mode}Text`), [again(app, mode), homeAction(app)]);
+  if (typeof left === 'number' && !expired) v.r.extra.textContent = t(left === 1 ? 'wrong.oneTryLeft' : 'wrong.triesLeft', { n: left });
+  return { el: v.el };
+}
+
+function lockedOut(app, { mode, ms }) {
+  const until = Date.now() + ms;
+  const v = notice('warn', t('locked.title'), t('locked.text'), [homeAction(app)]);
+  const tick = () => {
+    const left = until - Date.now();
+    if (left <= 0) app.go('code', { mode });
+    else v.r.extra.textContent = t('locked.wait', { time: formatClock(left) });
+  };
+  tick();
+  const timer = setInterval(tick, 250);
+  return { el: v.el, leave: () => clearInterval(timer) };
+}
+
+function doorFailed(app, { mode, code }) {
+  const v = notice('error', t('jam.title'), t(`jam.${mode}Text`), [
+    button(t('common.tryAgain'), () => submitCode(app, mode, code), 'primary'),
+    homeAction(app),
+  ]);
+  v.r.extra.textContent = t('jam.help');
+  v.r.extra.className = 'lead';
+  return { el: v.el };
+}
+
+function thanks(app, { mode }) {
+  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.go('home'), 'primary')]);
+  const timer = setTimeout(() => app.go('home'), 10_000);
+  return { el: v.el, leave: () => clearTimeout(timer) };
+}
+
+function failure(app, { mode, code }) {
+  const key = { DOOR_BUSY: 'error.busy', NO_COMPARTMENT_FREE: 'error.full', STORE_FULL: 'error.full', OFFLINE: 'error.offline' }[code];
+  const v = notice('error', t('error.title'), t(key ?? 'error.text'), [again(app, mode ?? 'pickup'), homeAction(app)]);
+  return { el: v.el };
+}
+
+export const consumerScreens = {
+  code: codeScreen,
+  'door-open': doorOpen,
+  'wrong-code': wrongCode,
+  'locked-out': lockedOut,
+  'door-failed': doorFailed,
+  thanks,
+  error: failure,
+};

@@ -1,0 +1,294 @@
+// Courier screens: login, the deposit loop (waybill, size, open door, stored) and the
+// collection of expired parcels and drop-offs, one door at a time.
+import { post } from './api.js';
+import { t } from './i18n.js';
+import { view, button, keyboard, edit, item, span } from './ui.js';
+import { notice } from './consumer.js';
+
+const loginErrors = { BADGE_INVALID: 'courier.badgeInvalid', BADGE_EXPIRED: 'courier.badgeExpired', PIN_INVALID: 'courier.pinInvalid', NOT_PERMITTED: 'courier.badgeInvalid' };
+
+function login(app, { error }) {
+  const v = view('login');
+  const values = { carrier: '', courierId: '', pin: '' };
+  let field = 'carrier';
+  const fields = [...v.el.querySelectorAll('[data-field]')];
+  const render = () => {
+    for (const f of fields) {
+      const name = f.dataset.field;
+      f.classList.toggle('active', name === field);
+      f.querySelector('output').textContent = name === 'pin' ? '\u2022'.repeat(values.pin.length) : values[name];
+    }
+  };
+  for (const f of fields) f.onclick = () => ((field = f.dataset.field), render());
+  if (error) v.r.message.textContent = t(loginErrors[error] ?? 'error.text');
+  const submit = async () => {
+    if (!values.carrier || !values.courierId || !values.pin) return;
+    const nav = app.nav;
+    try {
+      const r = await post('/api/courier/login', values);
+      app.session = { role: 'courier', token: r.token, who: r.courier, stored: 0 };
+      app.go('menu');
+    } catch (e) {
+      if (app.nav === nav) v.r.message.textContent = t(loginErrors[e.code] ?? 'error.text');
+    }
+  };
+  const onKey = (k) => {
+    if (k === 'Enter') return submit();
+    if (k === 'Tab') field = { carrier: 'courierId', courierId: 'pin', pin: 'carrier' }[field];
+    else values[field] = edit(values[field], k);
+    render();
+  };
+  keyboard(v.r.keyboard, { onKey });
+  v.r.login.onclick = submit;
+  v.r.back.onclick = () => app.go('home');
+  render();
+  return { el: v.el, onKey, onScan: app.scanAnywhere };
+}
+
+function menu(app) {
+  const v = view('menu');
+  const who = app.session.who;
+  v.r.title.textContent = t('courier.menuTitle', { carrier: who.carrier });
+  v.r.deposit.hidden = !who.permissions.includes('deposit');
+  v.r.collect.hidden = !who.permissions.includes('collect');
+  v.r.deposit.onclick = () => app.go('waybill');
+  v.r.collect.onclick = () => app.go('collections');
+  v.r.logout.onclick = () => app.logout();
+  return { el: v.el, homeButton: false };
+}
+
+function waybill(app, { message }) {
+  const v = view('waybill');
+  let value = '';
+  const render = () => {
+    v.r.value.textContent = value;
+    v.r.next.disabled = !value;
+  };
+  const next = () => value && app.go('size', { waybill: value });
+  const onKey = (k) => {
+    if (k === 'Enter') return next();
+    value = edit(value, k);
+    render();
+  };
+  keyboard(v.r.keyboard, { upper: true, onKey });
+  if (message) v.r.message.textContent = message;
+  if (app.session.stored) v.r.count.textContent = t('deposit.count', { n: app.session.stored });
+  v.r.next.onclick = next;
+  v.r.finish.onclick = () => app.go('menu');
+  render();
+  return {
+    el: v.el,
+    onKey,
+    onScan: (text) => {
+      value = text.trim();
+      next();
+    },
+  };
+}
+
+const depositErrors = {
+  LATCH_JAMMED: ['size', 'deposit.jammed'],
+  BOARD_SILENT: ['size', 'deposit.jammed'],
+  NO_COMPARTMENT_FREE: ['size', 'deposit.noneFree'],
+  COMPARTMENT_UNAVAILABLE: ['size', 'deposit.noneFree'],
+  WAYBILL_DUPLICATE: ['waybill', 'deposit.duplicate'],
+  RESERVATION_UNKNOWN: ['waybill', 'deposit.unknown'],
+  ADHOC_NOT_ALLOWED: ['waybill', 'deposit.unknown'],
+  INPUT_INVALID: ['waybill', 'deposit.invalid'],
+};
+
+/** Runs a deposit request that ends with a door open, or explains why not. */
+async function openDoor(app, request, waybill, extra = {}) {
+  app.go('busy');
+  try {
+    const { deposit } = await request();
+    app.go('deposit-door', { deposit, ...extra });
+  } catch (e) {
+    if (e.handled) return;
+    const [screen, key] = depositErrors[e.code] ?? ['size', 'error.text'];
+    app.go(screen, { waybill, resize: extra.resize, message: t(key) });
+  }
+}
+
+function size(app, { waybill, resize, message }) {
+  const v = view('size');
+  const sizes = app.info.sizes;
+  let accessible = false;
+  v.r.title.textContent = t(resize ? 'size.largerTitle' : 'size.title');
+  v.r.waybill.textContent = t('deposit.waybillIs', { waybill });
+  if (message) v.r.message.textContent = message;
+  const offered = resize ? sizes.slice(sizes.indexOf(resize.size) + 1) : sizes;
+  for (const s of offered) {
+    const b = button('', () => choose(s), 'size-button');
+    b.dataset.size = s;
+    b.append(span(s, 'size-code'), span(t(`size.${s}`), 'size-name'));
+    v.r.sizes.append(b);
+  }
+  if (!offered.length) v.r.message.textContent = t('size.noLarger');
+  v.r.accessible.hidden = Boolean(resize);
+  v.r.accessible.onclick = () => {
+    accessible = !accessible;
+    v.r.accessible.setAttribute('aria-pressed', String(accessible));
+  };
+  const choose = (s) =>
+    resize
+      ? openDoor(app, () => app.authed('POST', `/api/courier/deposits/${resize.id}/wrong-size`, { size: s }), waybill, { resize, emptyOld: resize.compartment.id })
+      : openDoor(app, () => app.authed('POST', '/api/courier/deposits', accessible ? { waybill, size: s, accessible } : { waybill, size: s }), waybill);
+  v.r.actions.append(
+    resize
+      ? button(t('common.back'), () => app.go('deposit-door', { deposit: resize }), 'secondary')
+      : button(t('common.cancel'), () => app.go('waybill'), 'secondary'),
+  );
+  return { el: v.el };
+}
+
+function depositDoor(app, { deposit, emptyOld, cancelling }) {
+  const v = view('door');
+  let d = deposit;
+  let settled = false;
+  const render = () => {
+    const c = d.compartment;
+    v.r.door.textContent = c.id;
+    v.r.title.textContent = t('door.title', { door: c.id });
+    v.r.where.textContent = t('deposit.doorInfo', { size: c.size, column: c.column, row: c.row });
+    v.r.step.textContent = t(cancelling ? 'deposit.cancelStep' : 'deposit.putIn', { waybill: d.waybill });
+    v.r.note.textContent = emptyOld
+      ? t('deposit.emptyOld', { door: emptyOld })
+      : d.reassignedFrom
+        ? t('deposit.reassigned', { old: d.reassignedFrom, door: c.id })
+        : c.accessible
+          ? t('door.low')
+          : '';
+    v.r.actions.replaceChildren(
+      ...(cancelling
+        ? []
+        : [
+            button(t('deposit.wrongSize'), () => app.go('size', { waybill: d.waybill, resize: d }), 'secondary'),
+            button(t('deposit.cancel'), cancel, 'secondary'),
+          ]),
+      ...(c.door === 'closed' ? [button(t('deposit.reopen'), reopen, 'secondary')] : []),
+    );
+  };
+  const cancel = async () => {
+    try {
+      d = (await app.authed('POST', `/api/courier/deposits/${d.id}/cancel`)).deposit;
+      cancelling = true;
+      render();
+      settle(d);
+    } catch (e) {
+      if (!e.handled) v.r.note.textContent = t('error.text');
+    }
+  };
+  const reopen = () => openDoor(app, () => app.authed('POST', `/api/courier/deposits/${d.id}/reopen`), d.waybill, { cancelling });
+  const settle = (fresh) => {
+    if (settled) return;
+    d = fresh;
+    if (d.state === 'stored') {
+      settled = true;
+      app.go('stored', { deposit: d });
+    } else if (d.state === 'cancelled') {
+      settled = true;
+      app.go('waybill', { message: t('deposit.cancelled', { waybill: d.waybill }) });
+    } else if (d.state === 'failed') {
+      settled = true;
+      app.go('size', { waybill: d.waybill, message: t('deposit.jammed') });
+    } else render();
+  };
+  const refresh = () =>
+    app.authed('GET', `/api/courier/deposits/${d.id}`).then(
+      (r) => settle(r.deposit),
+      // A cancelled deposit is forgotten by the locker once its door is closed.
+      (e) => e.code === 'NOT_FOUND' && cancelling && settle({ ...d, state: 'cancelled' }),
+    );
+  // Events carry the deposit's new state; other changes make the screen read it back.
+  const poll = setInterval(refresh, 1500);
+  render();
+  return {
+    el: v.el,
+    idle: 'door',
+    homeButton: false,
+    leave: () => clearInterval(poll),
+    onEvent(ev) {
+      if (ev.type === 'deposit' && ev.deposit?.id === d.id) settle({ ...d, ...ev.deposit });
+      else if (ev.type === 'door' && (ev.compartment === d.compartment.id || ev.compartment === emptyOld)) refresh();
+    },
+  };
+}
+
+function stored(app, { deposit }) {
+  app.session.stored += 1;
+  const v = notice('ok', t('deposit.storedTitle'), t('deposit.stored', { waybill: deposit.waybill, door: deposit.compartment.id }), [
+    button(t('deposit.nextParcel'), () => app.go('waybill'), 'primary'),
+    button(
+      t('deposit.reopen'),
+      () => {
+        app.session.stored -= 1;
+        openDoor(app, () => app.authed('POST', `/api/courier/deposits/${deposit.id}/reopen`), deposit.waybill);
+      },
+      'secondary',
+    ),
+    button(t('deposit.finish'), () => app.go('menu'), 'secondary'),
+  ]);
+  return { el: v.el, homeButton: false, onScan: (text) => app.go('size', { waybill: text.trim() }) };
+}
+
+function collections(app) {
+  const v = view('collections');
+  let items = [];
+  let active = null;
+  const render = () => {
+    v.r.empty.hidden = items.length > 0;
+    v.r.status.textContent = active ? t('collect.doorOpen', { door: active.compartment }) : '';
+    v.r.list.replaceChildren(
+      ...items.map((it) => {
+        const open = button(t('collect.open', { door: it.compartment.id }), () => openItem(it), 'primary');
+        open.disabled = Boolean(active);
+        return item(
+          'row',
+          span(it.waybill, 'waybill'),
+          span(t(`collect.${it.kind}`), `tag tag-${it.kind}`),
+          span(t('deposit.doorInfo', { size: it.compartment.size, column: it.compartment.column, row: it.compartment.row }), 'where'),
+          open,
+        );
+      }),
+    );
+  };
+  const load = async () => {
+    try {
+      items = (await app.authed('GET', '/api/courier/collections')).items;
+    } catch (e) {
+      if (!e.handled) v.r.status.textContent = t('error.text');
+    }
+    render();
+  };
+  const openItem = async (it) => {
+    try {
+      const r = await app.authed('POST', `/api/courier/collections/${encodeURIComponent(it.parcelId)}/open`);
+      active = { compartment: r.compartment.id, sessionId: r.sessionId, seenOpen: r.compartment.door === 'open' };
+      render();
+    } catch (e) {
+      if (e.handled) return;
+      v.r.status.textContent = t(e.code === 'LATCH_JAMMED' || e.code === 'BOARD_SILENT' ? 'collect.jammed' : 'error.text', { door: it.compartment.id });
+    }
+  };
+  v.r.back.onclick = () => app.go('menu');
+  load();
+  return {
+    el: v.el,
+    idle: 'door',
+    homeButton: false,
+    onEvent(ev) {
+      if (!active) return;
+      const done =
+        (ev.type === 'session' && ev.sessionId === active.sessionId && ['closed', 'did_not_open'].includes(ev.state)) ||
+        (ev.type === 'door' && ev.compartment === active.compartment && ev.door === 'closed' && active.seenOpen);
+      if (ev.type === 'door' && ev.compartment === active.compartment && ev.door === 'open') active.seenOpen = true;
+      if (done) {
+        active = null;
+        load();
+      }
+    },
+  };
+}
+
+export const courierScreens = { login, menu, waybill, size, 'deposit-door': depositDoor, stored, collections };
