@@ -1,0 +1,148 @@
+// The simulator panel's HTTP routes (docs/kiosk-api.md, "Simulator"): they act on the simulated
+// world the way a person or a fault would, and stand in for a carrier's back end to announce
+// parcels. Registered only when lockerd runs on the simulator.
+import { type ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { SizeClass, type CompartmentConfig } from '../../src/config/schema.js';
+import { LockerError, ErrorCodes } from '../../src/errors.js';
+import { type Locker } from '../../src/domain/locker.js';
+import { type Router, type RouteContext, HANDLED } from '../../src/kiosk/http.js';
+import { type SimWorld, type SimPosition, type SimWorldEvent } from '../world.js';
+
+export interface SimRoutesDeps {
+  router: Router;
+  world: SimWorld;
+  locker: Locker;
+  compartments: () => CompartmentConfig[];
+  openEventStream: (ctx: RouteContext, streams: Set<ServerResponse>) => typeof HANDLED;
+  scannerNoise: (bytes: number) => Uint8Array;
+}
+
+const compartmentActions = ['close', 'put', 'take', 'jam', 'unjam', 'force-open', 'bounce'] as const;
+
+export function registerSimRoutes(d: SimRoutesDeps): () => void {
+  const streams = new Set<ServerResponse>();
+  const revealed: { carrier: string; waybill: string; kind: string; code: string }[] = [];
+  const position = (id: string): SimPosition => {
+    const c = d.compartments().find((x) => x.id === id);
+    if (!c) throw new LockerError(ErrorCodes.NOT_FOUND, `no compartment ${id}`);
+    return { bus: c.bus, board: c.board, lock: c.lock };
+  };
+  const compartmentAt = (p: SimPosition): string | undefined => d.compartments().find((c) => c.bus === p.bus && c.board === p.board && c.lock === p.lock)?.id;
+  const act = (fn: () => void): Record<string, never> => {
+    try {
+      fn();
+    } catch (e) {
+      throw new LockerError(ErrorCodes.TRANSACTION_STATE, (e as Error).message);
+    }
+    return {};
+  };
+
+  d.router.add('GET', '/sim/state', () => ({
+    locks: d.world.allLocks().map((s) => ({ compartment: compartmentAt(s.position) ?? null, position: s.position, latched: s.latched, doorOpen: s.doorOpen, itemPresent: s.itemPresent, jammed: s.jammed })),
+    boards: [...new Set(d.world.allLocks().map((s) => `${s.position.bus}/${s.position.board}`))].map((k) => {
+      const [bus = '', board = '0'] = k.split('/');
+      return { bus, board: Number(board), silent: d.world.isBoardSilent(bus, Number(board)) };
+    }),
+    scanner: { plugged: d.world.scannerIsPlugged },
+    revealedCodes: revealed.slice(-20),
+  }));
+
+  d.router.add('POST', '/sim/compartments/:id/:action', (ctx) => {
+    const action = z.enum(compartmentActions).safeParse(ctx.params.action);
+    if (!action.success) throw new LockerError(ErrorCodes.INPUT_INVALID, `unknown action ${ctx.params.action ?? ''}`);
+    const p = position(ctx.params.id ?? '');
+    return act(() => {
+      switch (action.data) {
+        case 'close':
+          return d.world.closeDoor(p);
+        case 'put':
+          return d.world.putParcel(p);
+        case 'take':
+          return d.world.takeParcel(p);
+        case 'jam':
+          return d.world.setJammed(p, true);
+        case 'unjam':
+          return d.world.setJammed(p, false);
+        case 'force-open':
+          return d.world.forceOpen(p);
+        case 'bounce':
+          return d.world.bounceOnNextUnlock(p);
+      }
+    });
+  });
+
+  d.router.add('POST', '/sim/boards/:bus/:board/:action', (ctx) => {
+    const board = Number(ctx.params.board);
+    if (!Number.isInteger(board)) throw new LockerError(ErrorCodes.INPUT_INVALID, 'board must be a number');
+    if (ctx.params.action !== 'silence' && ctx.params.action !== 'restore') throw new LockerError(ErrorCodes.INPUT_INVALID, 'action is silence or restore');
+    d.world.setBoardSilent(ctx.params.bus ?? '', board, ctx.params.action === 'silence');
+    return {};
+  });
+
+  d.router.add('POST', '/sim/buses/:bus/:action', async (ctx) => {
+    const { count } = await ctx.body(z.object({ count: z.number().int().min(1).max(100).optional() }));
+    if (ctx.params.action !== 'garble' && ctx.params.action !== 'truncate') throw new LockerError(ErrorCodes.INPUT_INVALID, 'action is garble or truncate');
+    d.world.corruptReplies(ctx.params.bus ?? '', ctx.params.action, count ?? 1);
+    return {};
+  });
+
+  d.router.add('POST', '/sim/scanner/:action', async (ctx) => {
+    const body = await ctx.body(z.object({ text: z.string().max(4096).optional(), bytes: z.number().int().min(1).max(1_048_576).optional() }));
+    switch (ctx.params.action) {
+      case 'scan':
+        if (!body.text) throw new LockerError(ErrorCodes.INPUT_INVALID, 'text is required');
+        d.world.scan(body.text);
+        return {};
+      case 'unplug':
+        d.world.setScannerPlugged(false);
+        return {};
+      case 'replug':
+        d.world.setScannerPlugged(true);
+        return {};
+      case 'noise':
+        d.world.scanBytes(d.scannerNoise(body.bytes ?? 256));
+        return {};
+      default:
+        throw new LockerError(ErrorCodes.INPUT_INVALID, 'action is scan, unplug, replug or noise');
+    }
+  });
+
+  d.router.add('POST', '/sim/carriers/:carrier/reservations', async (ctx) => {
+    const body = await ctx.body(
+      z.object({ waybill: z.string().trim().min(1).max(64), size: SizeClass, kind: z.enum(['parcel', 'dropoff']).default('parcel'), code: z.string().regex(/^[0-9]{6,10}$/).optional(), dwellHours: z.number().min(0.001).max(1440).optional() }),
+    );
+    const carrier = ctx.params.carrier ?? '';
+    const out = d.locker.announce(
+      carrier,
+      { waybill: body.waybill, size: body.size, kind: body.kind === 'dropoff' ? 'dropoff' : 'delivery', ...(body.code ? { code: body.code } : {}), ...(body.dwellHours ? { dwellHours: body.dwellHours } : {}) },
+      { kind: 'carrier', id: carrier },
+    );
+    if (out.code) revealed.push({ carrier, waybill: body.waybill, kind: body.kind, code: out.code });
+    return out;
+  });
+
+  d.router.add('GET', '/sim/events', (ctx) => d.openEventStream(ctx, streams));
+
+  const off = d.world.on((e: SimWorldEvent) => {
+    const payload =
+      e.type === 'lock'
+        ? { type: 'lock', cause: e.cause, compartment: compartmentAt(e.state.position) ?? null, latched: e.state.latched, doorOpen: e.state.doorOpen, itemPresent: e.state.itemPresent, jammed: e.state.jammed }
+        : e.type === 'scan'
+          ? { type: 'scan', bytes: e.bytes.length }
+          : e;
+    const line = `data: ${JSON.stringify(payload)}\n\n`;
+    for (const s of streams) s.write(line);
+  });
+  const offLocker = d.locker.on((e) => {
+    if (e.type === 'deposit' && e.deposit.state === 'stored') {
+      const line = `data: ${JSON.stringify({ type: 'stored', compartment: e.deposit.compartment.id, waybill: e.deposit.waybill })}\n\n`;
+      for (const s of streams) s.write(line);
+    }
+  });
+  return () => {
+    off();
+    offLocker();
+    for (const s of streams) s.end();
+  };
+}

@@ -1,0 +1,171 @@
+// The composition root: builds one running lockerd from a validated configuration. It is the
+// only place that knows concrete drivers, simulators, the database file and the network.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SimWorld } from '../../sim/world.js';
+import { type Clock, SystemClock } from '../clock.js';
+import { type LockerConfig } from '../config/schema.js';
+import { encryptCodeForCarrier } from '../crypto/codeJwe.js';
+import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/lockerIdentity.js';
+import { CodeVault } from '../domain/codeVault.js';
+import { Credentials } from '../domain/credentials.js';
+import { DoorController } from '../domain/doorController.js';
+import { EventRecorder } from '../domain/eventRecorder.js';
+import { Locker } from '../domain/locker.js';
+import { createIdFactory, newBootId } from '../ids.js';
+import { KioskServer } from '../kiosk/server.js';
+import { createLogger, type Logger } from '../logger.js';
+import { packageRoot, packageVersion } from '../packageRoot.js';
+import { cryptoRandom, type RandomSource } from '../random.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { LockerStore } from '../store/lockerStore.js';
+import { createHardware, type Hardware } from './hardware.js';
+import { applyProvisionedState } from '../domain/provisioning.js';
+
+export interface StartOptions {
+  config: LockerConfig;
+  /** Serve the simulator panel and routes (the config's transports decide what is simulated). */
+  sim: boolean;
+  logger?: Logger;
+  clock?: Clock;
+  random?: RandomSource;
+  /** Override kiosk.port (0 = any free port). */
+  port?: number;
+  hardware?: Pick<Parameters<typeof createHardware>[1], 'serialBinding'>;
+  /** Whether the clock is known to be synchronised (NTP); lockerd flags events stamped before. */
+  clockSynced?: () => boolean;
+}
+
+export interface RunningLockerd {
+  url: string;
+  config: LockerConfig;
+  world?: SimWorld;
+  locker: Locker;
+  store: LockerStore;
+  identity: LockerIdentity;
+  bootId: string;
+  hardware: Hardware;
+  db: Db;
+  recorder: EventRecorder;
+  kiosk: KioskServer;
+  stop(): Promise<void>;
+}
+
+export async function startLockerd(options: StartOptions): Promise<RunningLockerd> {
+  const config = options.config;
+  const clock = options.clock ?? new SystemClock();
+  const random = options.random ?? cryptoRandom();
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const started = clock.monotonic();
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
+  const db = openDatabase(join(config.dataDir, 'lockerd.db'));
+  const store = new LockerStore(db);
+  applyProvisionedState(store, config, clock.now(), logger);
+
+  const bootId = newBootId(clock, random);
+  const newId = createIdFactory(clock, random);
+  const clockSynced = options.clockSynced ?? (() => true);
+  const recorder = new EventRecorder(store, clock, newId, bootId, clockSynced);
+
+  const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
+  const doors = new DoorController(hardware.buses, clock, config.doors, logger.child({ channel: 'doors' }));
+  doors.setLayout(store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
+  const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock);
+  const locker = new Locker({
+    settings: { lockerId: config.locker.id, codes: config.codes, doors: config.doors, demo: config.demo },
+    store,
+    doors,
+    recorder,
+    codes,
+    clock,
+    newId,
+    logger: logger.child({ channel: 'locker' }),
+    encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
+  });
+  const credentials = new Credentials(store, config.operator, clock);
+
+  doors.start();
+  await Promise.all([...hardware.buses.values()].map((b) => b.open()));
+  const reconciled = await locker.reconcile();
+  if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
+  locker.startTimers();
+
+  const kiosk = new KioskServer({
+    locker,
+    credentials,
+    config,
+    clock,
+    random,
+    logger: logger.child({ channel: 'kiosk' }),
+    publicDir: join(packageRoot(), 'src', 'kiosk', 'public'),
+    sim: options.sim,
+    health: () => {
+      const buses = [...hardware.buses.values()].map((b) => ({ id: b.id, connected: doors.busConnected(b.id), silentBoards: doors.silentBoards(b.id) }));
+      return {
+        ok: buses.every((b) => b.connected),
+        lockerId: config.locker.id,
+        bootId,
+        version: packageVersion(),
+        clockSynced: clockSynced(),
+        buses,
+        scanner: hardware.scanner ? (hardware.scanner.connected ? 'connected' : 'disconnected') : 'absent',
+      };
+    },
+  });
+
+  const offScanner = hardware.scanner?.on((e) => {
+    if (e.type === 'scan') kiosk.push({ type: 'scan', text: e.text });
+    else if (e.type === 'connected' || e.type === 'disconnected') {
+      kiosk.push({ type: 'scanner', connected: e.type === 'connected' });
+      locker.alarms.raise(e.type === 'connected' ? 'alarm.scanner_connected' : 'alarm.scanner_disconnected', undefined, {}, true);
+    } else if (e.type === 'rejected') logger.debug({ code: e.code, length: e.length }, 'scanner input rejected');
+  });
+  await hardware.scanner?.start();
+
+  let stopSimRoutes: (() => void) | undefined;
+  if (options.sim && hardware.sim) {
+    const { registerSimRoutes } = await import('../../sim/panel/simRoutes.js');
+    stopSimRoutes = registerSimRoutes({
+      router: kiosk.router,
+      world: hardware.sim.world,
+      locker,
+      compartments: () => store.compartments().map((c) => ({ ...c, column: c.column, row: c.row })),
+      openEventStream: (ctx, streams) => kiosk.openEventStream(ctx, streams),
+      scannerNoise: hardware.sim.noise,
+    });
+    kiosk.serveStatic('/sim/', join(packageRoot(), 'sim', 'panel', 'public'));
+  }
+
+  const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
+  logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
+
+  let stopped = false;
+  return {
+    url,
+    config,
+    ...(hardware.sim ? { world: hardware.sim.world } : {}),
+    locker,
+    store,
+    identity,
+    bootId,
+    hardware,
+    db,
+    recorder,
+    kiosk,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      stopSimRoutes?.();
+      offScanner?.();
+      locker.stop();
+      await kiosk.close();
+      await hardware.scanner?.stop();
+      doors.stop();
+      await Promise.all([...hardware.buses.values()].map((b) => b.close().catch(() => undefined)));
+      hardware.sim?.stop();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// A demo locker configuration for tests: the shipped simulator example with real demo keys,
+// a temp data folder, any free port and codes revealed on the local API (demo only).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SystemClock, type Clock } from '../../src/clock.js';
+import { parseConfig } from '../../src/config/loadConfig.js';
+import { type LockerConfig } from '../../src/config/schema.js';
+import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, type DemoKeys } from '../../src/composition/demoKeys.js';
+import { packageRoot } from '../../src/packageRoot.js';
+import { cryptoRandom } from '../../src/random.js';
+
+export type ConfigOverrides = { [K in keyof LockerConfig]?: unknown };
+
+export interface DemoLocker {
+  config: LockerConfig;
+  keys: DemoKeys;
+  mintCourierBadge(carrier: string, courierId: string, perms?: ('deposit' | 'collect')[]): Promise<string>;
+  mintOperatorBadge(operatorId?: string): Promise<string>;
+}
+
+export function demoConfigInput(): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json'), 'utf8')) as Record<string, unknown>;
+}
+
+export async function makeDemoLocker(dataDir: string, overrides: ConfigOverrides = {}, clock: Clock = new SystemClock()): Promise<DemoLocker> {
+  const input = { ...demoConfigInput(), dataDir, kiosk: { port: 0 }, demo: { revealCodes: true }, logLevel: 'silent', ...overrides };
+  const parsed = parseConfig(input, { unknownKeys: 'ignore' });
+  const keys = await loadOrCreateDemoKeys(join(dataDir, 'demo-keys'), parsed.carriers.map((c) => c.id));
+  const config = await withDemoKeys(parsed, keys, cryptoRandom());
+  return {
+    config,
+    keys,
+    mintCourierBadge: (carrier, courierId, perms) => mintDemoCourierBadge(keys, carrier, courierId, clock, perms),
+    mintOperatorBadge: (operatorId = 'ops-1') => mintDemoOperatorBadge(keys, config.operator.id, operatorId, clock),
+  };
+}
