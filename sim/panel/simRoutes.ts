@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { SizeClass, type CompartmentConfig } from '../../src/config/schema.js';
 import { LockerError, ErrorCodes } from '../../src/errors.js';
 import { type Locker } from '../../src/domain/locker.js';
-import { type Router, type RouteContext, HANDLED } from '../../src/kiosk/http.js';
+import { type Router, type RouteContext, type HANDLED } from '../../src/kiosk/http.js';
 import { type SimWorld, type SimPosition, type SimWorldEvent } from '../world.js';
 
 export interface SimRoutesDeps {

@@ -2,11 +2,13 @@
 // simulator. Drivers and simulators are loaded with await import() so that a simulated locker
 // never loads a native module, and a real one never loads the simulator.
 import { type LockBus, type Scanner } from '../../hal/types.js';
+import type { ByteTransport } from '../../hal/transport/byteTransport.js';
+import type { GpioPort } from '../../hal/gpio/gpioPort.js';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import type { SimWorld } from '../../sim/world.js';
 import type { SimSerialRegistry } from '../../sim/serial/simBinding.js';
 import { type Clock } from '../clock.js';
-import { type BusConfig, type LockerConfig, type SerialBusConfig } from '../config/schema.js';
+import { type BusConfig, type LockerConfig } from '../config/schema.js';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
 
@@ -39,82 +41,90 @@ export async function createHardware(config: LockerConfig, o: HardwareOptions): 
   };
 
   const buses = new Map<string, LockBus>();
-  for (const bus of config.hardware.buses) buses.set(bus.id, await createBus(bus, o, sim?.registry, native));
+  for (const bus of config.hardware.buses) buses.set(bus.id, await createBus(bus, o, sim, native));
 
   let scanner: Scanner | undefined;
   const sc = config.hardware.scanner;
   if (sc) {
-    const { SerialScanner } = await import('../../hal/scanner/serialScanner.js');
-    const path = sc.transport.kind === 'sim' ? SIM_SCANNER_PATH : sc.transport.path;
-    const baudRate = sc.transport.kind === 'sim' ? 9600 : sc.transport.baudRate;
-    const binding = sc.transport.kind === 'sim' ? sim?.registry.binding : await native();
+    const { SerialScanner, pathListedBy } = await import('../../hal/scanner/serialScanner.js');
+    const simulated = sc.transport.kind === 'sim';
+    const binding = simulated ? sim?.registry.binding : await native();
     if (!binding) throw new LockerError(ErrorCodes.CONFIG_INVALID, 'the simulated scanner needs the simulator');
-    scanner = new SerialScanner({ path, baudRate, config: sc, binding, clock: o.clock, logger: o.logger.child({ channel: 'scanner' }) });
+    scanner = new SerialScanner({
+      path: sc.transport.kind === 'sim' ? SIM_SCANNER_PATH : sc.transport.path,
+      baudRate: sc.transport.kind === 'sim' ? 9600 : sc.transport.baudRate,
+      binding,
+      clock: o.clock,
+      logger: o.logger.child({ channel: 'scanner' }),
+      framing: { suffix: sc.suffix, interByteTimeoutMs: sc.interByteTimeoutMs, maxLength: sc.maxLength, aimPrefix: sc.aimPrefix },
+      reconnectMinMs: sc.reconnectMinMs,
+      reconnectMaxMs: sc.reconnectMaxMs,
+      ...(simulated ? { pathExists: pathListedBy(binding) } : {}),
+    });
   }
-  return { buses, ...(scanner ? { scanner } : {}), ...(sim ? { sim } : {}) };
+  return { buses, ...(scanner ? { scanner } : {}), ...(sim ? { sim: sim.handle } : {}) };
 }
 
-async function createBus(bus: BusConfig, o: HardwareOptions, registry: SimSerialRegistry | undefined, native: () => Promise<BindingInterface>): Promise<LockBus> {
+interface Simulator {
+  handle: NonNullable<Hardware['sim']>;
+  registry: SimSerialRegistry;
+  gpios: Map<string, GpioPort>;
+}
+
+async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | undefined, native: () => Promise<BindingInterface>): Promise<LockBus> {
   const logger = o.logger.child({ channel: 'serial', bus: bus.id });
   if (bus.protocol === 'gpio') {
     const { GpioLockBus } = await import('../../hal/buses/gpioLockBus.js');
     if (bus.transport.kind === 'sim') {
-      if (!registry) throw new LockerError(ErrorCodes.CONFIG_INVALID, 'simulated GPIO needs the simulator');
-      const gpio = simGpios.get(bus.id);
+      const gpio = sim?.gpios.get(bus.id);
       if (!gpio) throw new LockerError(ErrorCodes.CONFIG_INVALID, `no simulated GPIO for ${bus.id}`);
       return new GpioLockBus({ config: bus, gpio, clock: o.clock, logger });
     }
     const { OnoffGpio } = await import('../../hal/gpio/onoffGpio.js');
-    const gpio = await OnoffGpio.open({ ...(bus.transport.chipLabel ? { chipLabel: bus.transport.chipLabel } : {}) });
+    const gpio = await OnoffGpio.open({ logger, ...(bus.transport.chipLabel ? { chipLabel: bus.transport.chipLabel } : {}) });
     return new GpioLockBus({ config: bus, gpio, clock: o.clock, logger });
   }
   const { SerialLockBus } = await import('../../hal/buses/serialLockBus.js');
   const { busBaudRate } = await import('../../hal/buses/protocols.js');
-  const transport = await createSerialTransport(bus, busBaudRate(bus), registry, native);
+  let transport: ByteTransport;
+  if (bus.transport.kind === 'tcp') {
+    const { TcpTransport } = await import('../../hal/transport/tcpTransport.js');
+    transport = new TcpTransport({ host: bus.transport.host, port: bus.transport.port });
+  } else {
+    const { SerialTransport } = await import('../../hal/transport/serialTransport.js');
+    if (bus.transport.kind === 'sim') {
+      const { simBusPath } = await import('../../sim/boards/simBus.js');
+      if (!sim) throw new LockerError(ErrorCodes.CONFIG_INVALID, 'a simulated bus needs the simulator');
+      transport = new SerialTransport({ path: simBusPath(bus.id), baudRate: busBaudRate(bus), binding: sim.registry.binding });
+    } else transport = new SerialTransport({ path: bus.transport.path, baudRate: busBaudRate(bus), binding: await native() });
+  }
   return new SerialLockBus({ config: bus, transport, clock: o.clock, logger });
 }
 
-async function createSerialTransport(bus: SerialBusConfig, baudRate: number, registry: SimSerialRegistry | undefined, native: () => Promise<BindingInterface>) {
-  if (bus.transport.kind === 'tcp') {
-    const { TcpTransport } = await import('../../hal/transport/tcpTransport.js');
-    return new TcpTransport({ host: bus.transport.host, port: bus.transport.port });
-  }
-  const { SerialTransport } = await import('../../hal/transport/serialTransport.js');
-  if (bus.transport.kind === 'sim') {
-    if (!registry) throw new LockerError(ErrorCodes.CONFIG_INVALID, 'a simulated bus needs the simulator');
-    return new SerialTransport({ path: `sim:${bus.id}`, baudRate, binding: registry.binding });
-  }
-  return new SerialTransport({ path: bus.transport.path, baudRate, binding: await native() });
-}
-
-// Simulated GPIO ports per bus id, filled by createSimulator.
-const simGpios = new Map<string, import('../../hal/gpio/gpioPort.js').GpioPort>();
-
-async function createSimulator(config: LockerConfig, o: HardwareOptions): Promise<NonNullable<Hardware['sim']>> {
+async function createSimulator(config: LockerConfig, o: HardwareOptions): Promise<Simulator> {
   const { SimWorld } = await import('../../sim/world.js');
   const { SimSerialRegistry } = await import('../../sim/serial/simBinding.js');
-  const { SimBus } = await import('../../sim/boards/simBus.js');
+  const { attachSimBus, simPositions } = await import('../../sim/boards/simBus.js');
   const { SimGpio } = await import('../../sim/gpio/simGpio.js');
-  const { SimScannerDevice, scannerNoise } = await import('../../sim/scanner/simScannerDevice.js');
-  const positions = config.hardware.buses.flatMap((b) =>
-    b.protocol === 'gpio' ? b.locks.map((l) => ({ bus: b.id, board: 0, lock: l.lock })) : b.boards.flatMap((bd) => Array.from({ length: bd.locks }, (_, i) => ({ bus: b.id, board: bd.address, lock: i + 1 }))),
-  );
+  const { SimScannerDevice, lineNoise } = await import('../../sim/scanner/simScannerDevice.js');
+  const positions = config.hardware.buses.flatMap((b) => (b.protocol === 'gpio' ? b.locks.map((l) => ({ bus: b.id, board: 0, lock: l.lock })) : simPositions(b)));
   const world = new SimWorld(o.clock, positions);
-  const registry = new SimSerialRegistry(o.clock);
+  const registry = new SimSerialRegistry();
+  const gpios = new Map<string, GpioPort>();
   const stops: (() => void)[] = [];
   for (const b of config.hardware.buses) {
     if (b.transport.kind !== 'sim') continue;
     if (b.protocol === 'gpio') {
-      simGpios.set(b.id, new SimGpio(world, b, o.clock));
+      const relays = b.locks.map((l) => ({ pin: l.relayPin, position: { bus: b.id, board: 0, lock: l.lock }, energiseMs: l.energiseMs }));
+      const doors = b.locks.flatMap((l) => (l.doorPin === undefined ? [] : [{ pin: l.doorPin, position: { bus: b.id, board: 0, lock: l.lock }, closedValue: l.doorClosedValue }]));
+      gpios.set(b.id, new SimGpio(world, o.clock, { relays, doors }));
       continue;
     }
-    const simBus = new SimBus(b, world, o.clock);
-    registry.register(`sim:${b.id}`, simBus);
-    stops.push(() => registry.unregister(`sim:${b.id}`));
+    attachSimBus(registry, { config: b, world, clock: o.clock });
   }
   if (config.hardware.scanner?.transport.kind === 'sim') {
-    const device = new SimScannerDevice(world, registry, SIM_SCANNER_PATH);
-    stops.push(() => device.dispose());
+    const device = new SimScannerDevice({ world, registry, path: SIM_SCANNER_PATH });
+    stops.push(() => device.detach());
   }
-  return { world, registry, noise: scannerNoise, stop: () => stops.forEach((s) => s()) };
+  return { registry, gpios, handle: { world, registry, noise: (n) => lineNoise(n), stop: () => stops.forEach((s) => s()) } };
 }

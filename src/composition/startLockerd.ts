@@ -115,11 +115,18 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     },
   });
 
+  let scannerLost = false;
   const offScanner = hardware.scanner?.on((e) => {
     if (e.type === 'scan') kiosk.push({ type: 'scan', text: e.text });
     else if (e.type === 'connected' || e.type === 'disconnected') {
       kiosk.push({ type: 'scanner', connected: e.type === 'connected' });
-      locker.alarms.raise(e.type === 'connected' ? 'alarm.scanner_connected' : 'alarm.scanner_disconnected', undefined, {}, true);
+      if (e.type === 'disconnected') {
+        scannerLost = true;
+        locker.alarms.raise('alarm.scanner_disconnected', undefined, { message: e.message }, true);
+      } else if (scannerLost) {
+        scannerLost = false;
+        locker.alarms.raise('alarm.scanner_reconnected', undefined, {}, true);
+      }
     } else if (e.type === 'rejected') logger.debug({ code: e.code, length: e.length }, 'scanner input rejected');
   });
   await hardware.scanner?.start();

@@ -75,6 +75,7 @@ export class Locker {
   private readonly held = new Set<string>();
   private readonly listeners = new Set<(e: LockerEvent) => void>();
   private expiryTimer?: TimerHandle;
+  private readonly lostBuses = new Set<string>();
   readonly alarms: LockerAlarms;
 
   constructor(private readonly d: LockerDeps) {
@@ -792,7 +793,11 @@ export class Locker {
         void this.reconcile().catch((err: unknown) => this.d.logger.error({ err }, 'reconcile failed'));
         return;
       case 'transport':
-        this.alarms.raise(e.connected ? 'alarm.bus_connected' : 'alarm.bus_disconnected', undefined, { bus: e.bus, message: e.message }, true);
+        // The first connect at start is not news; a loss and a recovery are.
+        if (!e.connected) {
+          this.lostBuses.add(e.bus);
+          this.alarms.raise('alarm.bus_disconnected', undefined, { bus: e.bus, message: e.message }, true);
+        } else if (this.lostBuses.delete(e.bus)) this.alarms.raise('alarm.bus_reconnected', undefined, { bus: e.bus }, true);
         return;
     }
   }

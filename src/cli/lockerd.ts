@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// lockerd: the locker runtime's command line.
+//   lockerd start [--config FILE] [--sim] [--port N]   run the locker (on the simulator with --sim)
+//   lockerd check-config --config FILE                 validate a configuration, every error with its path
+//   lockerd doctor --config FILE                       probe buses, boards, scanner, clock and broker
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SystemClock } from '../clock.js';
+import { loadConfig } from '../config/loadConfig.js';
+import { type LockerConfig } from '../config/schema.js';
+import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
+import { startLockerd } from '../composition/startLockerd.js';
+import { isLockerError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { packageRoot } from '../packageRoot.js';
+import { cryptoRandom } from '../random.js';
+import { runDoctor } from './doctor.js';
+
+const usage = `usage:
+  lockerd start [--config FILE] [--sim] [--port N]
+  lockerd check-config --config FILE
+  lockerd doctor --config FILE`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(`${usage}\n`);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'check-config': {
+      if (!values.config) throw new Error('--config is required');
+      const config = await loadConfig(values.config);
+      process.stdout.write(`${values.config}: valid (locker ${config.locker.id}, ${config.layout.compartments.length} compartments, ${config.hardware.buses.length} buses)\n`);
+      return 0;
+    }
+    case 'doctor': {
+      if (!values.config) throw new Error('--config is required');
+      const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level: 'warn' }) });
+      for (const line of report.lines) process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.what}: ${line.detail}\n`);
+      return report.lines.every((l) => l.ok) ? 0 : 1;
+    }
+    case 'start':
+      return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined);
+    default:
+      process.stderr.write(`unknown command ${command}\n${usage}\n`);
+      return 2;
+  }
+}
+
+async function start(configPath: string | undefined, sim: boolean, port: number | undefined): Promise<number> {
+  const clock = new SystemClock();
+  const file = configPath ?? (sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
+  if (!file) throw new Error('--config is required (or --sim for the demo on the simulator)');
+  let config: LockerConfig = await loadConfig(file);
+  const logger = createLogger({ level: config.logLevel });
+  let demo: string[] = [];
+  if (sim) {
+    const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'), config.carriers.map((c) => c.id));
+    config = { ...(await withDemoKeys(config, keys, cryptoRandom())), demo: { revealCodes: true } };
+    const carrier = config.carriers.find((c) => c.adHocDeposit) ?? config.carriers[0];
+    if (carrier) {
+      const badge = await mintDemoCourierBadge(keys, carrier.id, 'demo-courier', clock);
+      const op = await mintDemoOperatorBadge(keys, config.operator.id, 'demo-operator', clock);
+      demo = [
+        `demo courier (${carrier.name}) badge:`,
+        `  ${badge}`,
+        `  or log in with carrier "${carrier.id}", courier "demo-courier", PIN ${DEMO_COURIER_PIN}`,
+        'demo operator badge:',
+        `  ${op}`,
+      ];
+    }
+  }
+  const running = await startLockerd({ config, sim, logger, clock, ...(port !== undefined ? { port } : {}) });
+  const lines = [
+    `lockerd ${config.locker.id} is running${sim ? ' on the simulator' : ''}`,
+    `  kiosk:      ${running.url}/`,
+    `  local API:  ${running.url}/api/health`,
+    ...(sim ? [`  simulator:  ${running.url}/sim/`] : []),
+    ...demo,
+    'Ctrl-C stops it.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  notifySystemd('READY=1');
+  const watchdogUs = Number(process.env.WATCHDOG_USEC ?? 0);
+  const watchdog = watchdogUs > 0 ? setInterval(() => notifySystemd('WATCHDOG=1'), Math.max(1000, watchdogUs / 2000)) : undefined;
+
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  if (watchdog) clearInterval(watchdog);
+  notifySystemd('STOPPING=1');
+  await running.stop();
+  return 0;
+}
+
+/** Tells systemd (Type=notify) about readiness and liveness; a no-op outside systemd. */
+function notifySystemd(state: string): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  execFile('systemd-notify', [state], () => undefined);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (isLockerError(err)) process.stderr.write(`${err.message}\n`);
+    else process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
