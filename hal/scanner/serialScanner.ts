@@ -1,0 +1,347 @@
+// The barcode scanner on a serial line (RS-232 or USB CDC-ACM). Owns the port's life: opens it,
+// frames its bytes into scans (scanFraming.ts), and while started keeps trying to get the
+// device back with exponential backoff and jitter. The serialport binding is injected, so the
+// same code runs on the native binding, the simulator and a pty.
+//
+// Unplug detection has two sources because neither is enough alone: serialport emits 'close'
+// with `disconnected: true` when a read fails, but not always promptly after a USB device
+// vanishes; and the device path (/dev/ttyACM0, /dev/serial/by-id/...) disappears at once but
+// says nothing about a dead line. So the path is polled as well, and its reappearance triggers
+// a reconnect without waiting out the backoff.
+//
+// Nothing here rejects or throws because the device is missing: that is reported as a
+// 'disconnected' event and retried.
+import { stat } from 'node:fs/promises';
+import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import { SerialPortStream } from '@serialport/stream';
+import { type Clock, type TimerHandle } from '../../src/clock.js';
+import { type ScannerConfig } from '../../src/config/schema.js';
+import { ErrorCodes, LockerError } from '../../src/errors.js';
+import { hex, type Logger } from '../../src/logger.js';
+import { type Scanner, type ScannerEvent, type ScannerListener } from '../types.js';
+import { ScanFramer, type ScanFrame, type ScanFramingOptions } from './scanFraming.js';
+
+/** Honeywell host trigger commands (SYN T CR / SYN U CR). */
+export const honeywellTriggerOn = Uint8Array.of(0x16, 0x54, 0x0d);
+export const honeywellTriggerOff = Uint8Array.of(0x16, 0x55, 0x0d);
+
+export interface SerialScannerOptions {
+  path: string;
+  baudRate: number;
+  binding: BindingInterface;
+  clock: Clock;
+  logger: Logger;
+  framing: ScanFramingOptions;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** Uniform [0, 1) for backoff jitter. Default Math.random. */
+  jitter?: () => number;
+  /**
+   * Whether the device path exists now. Default: fs.stat of the path. For bindings whose paths
+   * are not files pass `pathListedBy(binding)`, or false to rely on 'close' events alone.
+   */
+  pathExists?: ((path: string) => Promise<boolean>) | false;
+  /** How often the device path is checked. Default 1000 ms. */
+  presencePollMs?: number;
+}
+
+export type SerialScannerDeps = Pick<SerialScannerOptions, 'binding' | 'clock' | 'logger' | 'jitter' | 'pathExists' | 'presencePollMs'>;
+
+export async function pathExistsOnDisk(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Presence by the binding's own port list, for bindings whose paths are not files (the simulator). */
+export function pathListedBy(binding: BindingInterface): (path: string) => Promise<boolean> {
+  return async (path) => (await binding.list()).some((p) => p.path === path);
+}
+
+export class SerialScanner implements Scanner {
+  private readonly listeners = new Set<ScannerListener>();
+  private readonly framer: ScanFramer;
+  private readonly log: Logger;
+  private readonly jitter: () => number;
+  private readonly pathExists: ((path: string) => Promise<boolean>) | undefined;
+  private started = false;
+  private port: SerialPortStream | undefined;
+  private opening: Promise<void> | undefined;
+  private failures = 0;
+  private retryTimer: TimerHandle | undefined;
+  private presenceTimer: TimerHandle | undefined;
+  private flushTimer: TimerHandle | undefined;
+  private checkingPresence = false;
+  private lastPresent: boolean | undefined;
+  /** What listeners were last told, so a retry loop does not repeat 'disconnected'. */
+  private announced: 'connected' | 'disconnected' | undefined;
+
+  constructor(private readonly options: SerialScannerOptions) {
+    this.framer = new ScanFramer(options.framing);
+    this.log = options.logger.child({ channel: 'scanner', path: options.path });
+    this.jitter = options.jitter ?? Math.random;
+    this.pathExists = options.pathExists === false ? undefined : (options.pathExists ?? pathExistsOnDisk);
+  }
+
+  /** Builds a scanner from the validated `hardware.scanner` section (serial transport only). */
+  static fromConfig(config: ScannerConfig, deps: SerialScannerDeps): SerialScanner {
+    if (config.transport.kind !== 'serial') {
+      throw new LockerError(ErrorCodes.CONFIG_INVALID, `SerialScanner needs a serial transport, not "${config.transport.kind}"`);
+    }
+    return new SerialScanner({
+      ...deps,
+      path: config.transport.path,
+      baudRate: config.transport.baudRate,
+      framing: { suffix: config.suffix, interByteTimeoutMs: config.interByteTimeoutMs, maxLength: config.maxLength, aimPrefix: config.aimPrefix },
+      reconnectMinMs: config.reconnectMinMs,
+      reconnectMaxMs: config.reconnectMaxMs,
+    });
+  }
+
+  get connected(): boolean {
+    return this.port !== undefined;
+  }
+
+  /** Bytes held for an unfinished frame (bounded by maxLength + 2). */
+  get bufferedBytes(): number {
+    return this.framer.buffered;
+  }
+
+  on(listener: ScannerListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves after the first open attempt, whether or not the device was there. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.failures = 0;
+    if (this.pathExists) this.presenceTimer = this.options.clock.setInterval(() => void this.checkPresence(), this.options.presencePollMs ?? 1000);
+    await this.open();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    this.presenceTimer?.cancel();
+    this.presenceTimer = undefined;
+    await this.opening;
+    const port = this.port;
+    if (port) {
+      this.lose(port, 'scanner stopped');
+      await closePort(port);
+    }
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    this.announced = undefined;
+  }
+
+  /** Asks a Honeywell scanner in host-trigger mode to start reading. Rejects with SCANNER_UNAVAILABLE when not connected. */
+  triggerOn(): Promise<void> {
+    return this.send(honeywellTriggerOn);
+  }
+
+  triggerOff(): Promise<void> {
+    return this.send(honeywellTriggerOff);
+  }
+
+  /** Writes raw bytes to the scanner (vendor configuration commands). */
+  async send(bytes: Uint8Array): Promise<void> {
+    const port = this.port;
+    if (!port) throw new LockerError(ErrorCodes.SCANNER_UNAVAILABLE, `scanner at ${this.options.path} is not connected`);
+    this.log.debug({ hex: hex(bytes) }, '->');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        port.write(Buffer.from(bytes), (err) => (err ? reject(err) : undefined));
+        port.drain((err) => (err ? reject(err) : resolve()));
+      });
+    } catch (e) {
+      throw new LockerError(ErrorCodes.SCANNER_UNAVAILABLE, `write to ${this.options.path} failed: ${errorText(e)}`, {}, { cause: e });
+    }
+  }
+
+  private open(): Promise<void> {
+    if (!this.started || this.port || this.opening) return this.opening ?? Promise.resolve();
+    this.opening = this.attemptOpen().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async attemptOpen(): Promise<void> {
+    const { path, baudRate, binding } = this.options;
+    // A path known to be gone is not opened: the open would fail anyway, and a stale port
+    // that still opens would be dropped again by the next presence check.
+    if (this.pathExists && !(await this.present())) {
+      this.failed(new Error(`${path} does not exist`));
+      return;
+    }
+    let port: SerialPortStream;
+    try {
+      port = new SerialPortStream({ binding, path, baudRate, autoOpen: false });
+    } catch (e) {
+      this.failed(e);
+      return;
+    }
+    // Without a listener an 'error' event would crash the process; every fault that matters
+    // also shows up as a failed open or a 'close'.
+    port.on('error', (e: Error) => this.log.warn({ err: e }, 'serial port error'));
+    const err = await new Promise<Error | null>((resolve) => port.open(resolve));
+    if (err) {
+      this.failed(err);
+      return;
+    }
+    if (!this.started) {
+      await closePort(port);
+      return;
+    }
+    this.port = port;
+    this.failures = 0;
+    this.lastPresent = true;
+    port.on('data', (chunk: Buffer) => this.receive(port, chunk));
+    port.on('close', (e: (Error & { disconnected?: boolean }) | null) => {
+      if (this.port !== port) return;
+      this.lose(port, e?.message ?? 'port closed');
+      if (e?.disconnected) this.log.warn('scanner unplugged');
+      this.scheduleRetry();
+    });
+    this.log.info({ baudRate }, 'scanner connected');
+    this.announce({ type: 'connected' });
+  }
+
+  private failed(e: unknown): void {
+    this.failures += 1;
+    const message = errorText(e);
+    if (this.announced !== 'disconnected') this.log.warn({ err: e }, 'scanner not available');
+    else this.log.debug({ err: e, failures: this.failures }, 'scanner still not available');
+    this.announce({ type: 'disconnected', message });
+    this.scheduleRetry();
+  }
+
+  /** Forgets the live port: finishes its open frame and tells listeners. */
+  private lose(port: SerialPortStream, message: string): void {
+    if (this.port !== port) return;
+    this.port = undefined;
+    port.removeAllListeners('data');
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    this.deliver(this.framer.flush());
+    this.announce({ type: 'disconnected', message });
+  }
+
+  private scheduleRetry(): void {
+    if (!this.started || this.retryTimer || this.port) return;
+    const { reconnectMinMs, reconnectMaxMs } = this.options;
+    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
+    // Equal jitter: at least half the ceiling, so a flapping device still backs off, spread
+    // over the other half so many lockers that lose power together do not retry in step.
+    const delay = Math.max(reconnectMinMs, Math.round(ceiling / 2 + (this.jitter() * ceiling) / 2));
+    this.retryTimer = this.options.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.open();
+    }, delay);
+  }
+
+  private async checkPresence(): Promise<void> {
+    if (this.checkingPresence || !this.started) return;
+    this.checkingPresence = true;
+    const wasPresent = this.lastPresent;
+    const present = await this.present();
+    this.checkingPresence = false;
+    if (!this.started) return;
+    const port = this.port;
+    if (!present && port) {
+      this.lose(port, `${this.options.path} disappeared`);
+      this.log.warn('scanner device path disappeared');
+      void closePort(port);
+      this.scheduleRetry();
+    } else if (present && wasPresent === false && !port && !this.opening) {
+      // The device is back: try now rather than at the end of a long backoff.
+      this.retryTimer?.cancel();
+      this.retryTimer = undefined;
+      this.failures = 0;
+      void this.open();
+    }
+  }
+
+  private async present(): Promise<boolean> {
+    let present: boolean;
+    try {
+      present = this.pathExists ? await this.pathExists(this.options.path) : true;
+    } catch {
+      present = false;
+    }
+    this.lastPresent = present;
+    return present;
+  }
+
+  private receive(port: SerialPortStream, chunk: Buffer): void {
+    if (this.port !== port) return;
+    // Raw bytes include pickup codes, so they are logged only at trace level.
+    if (this.log.level === 'trace') this.log.trace({ hex: hex(chunk.subarray(0, 64)), length: chunk.length }, '<-');
+    this.deliver(this.framer.push(chunk, this.options.clock.monotonic()));
+    this.armFlush();
+  }
+
+  // One timer at a time; when it fires early because more bytes came in, it re-arms for the
+  // new deadline instead of being cancelled and recreated for every chunk.
+  private armFlush(): void {
+    if (this.flushTimer) return;
+    const deadline = this.framer.nextDeadline();
+    if (deadline === undefined) return;
+    const wait = Math.max(0, deadline - this.options.clock.monotonic());
+    this.flushTimer = this.options.clock.setTimeout(() => {
+      this.flushTimer = undefined;
+      this.deliver(this.framer.tick(this.options.clock.monotonic()));
+      this.armFlush();
+    }, wait);
+  }
+
+  private deliver(frames: ScanFrame[]): void {
+    for (const f of frames) {
+      if (f.type === 'scan') {
+        this.log.debug({ length: f.text.length, symbology: f.symbology }, 'scan');
+        this.emit(f.symbology === undefined ? { type: 'scan', text: f.text } : { type: 'scan', text: f.text, symbology: f.symbology });
+      } else {
+        this.log.warn({ reason: f.reason, length: f.length }, `${f.code}: scan rejected`);
+        this.emit({ type: 'rejected', code: f.code, length: f.length });
+      }
+    }
+  }
+
+  private announce(event: Extract<ScannerEvent, { type: 'connected' | 'disconnected' }>): void {
+    if (this.announced === event.type) return;
+    this.announced = event.type;
+    this.emit(event);
+  }
+
+  private emit(event: ScannerEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch (e) {
+        this.log.error({ err: e, event: event.type }, 'scanner listener threw');
+      }
+    }
+  }
+}
+
+function closePort(port: SerialPortStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (!port.isOpen) {
+      resolve();
+      return;
+    }
+    port.close(() => resolve());
+  });
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
