@@ -39,6 +39,13 @@ export type BusFault = { kind: 'garble' | 'truncate'; remaining: number };
 
 export type SimWorldListener = (event: SimWorldEvent) => void;
 
+/** The physical state that survives a power cut of the controller (doors, parcels, faults). */
+export interface SimWorldSnapshot {
+  locks: Omit<SimLockState, 'bounceNext'>[];
+  silentBoards: string[];
+  scannerPlugged: boolean;
+}
+
 export class SimWorld {
   private readonly locks = new Map<string, SimLockState>();
   private readonly silent = new Set<string>();
@@ -90,6 +97,26 @@ export class SimWorld {
     return this.allLocks()
       .filter((s) => s.position.bus === bus && s.position.board === board)
       .sort((a, b) => a.position.lock - b.position.lock);
+  }
+
+  snapshot(): SimWorldSnapshot {
+    return {
+      locks: this.allLocks().map(({ bounceNext: _b, ...rest }) => ({ ...rest, position: { ...rest.position } })),
+      silentBoards: [...this.silent],
+      scannerPlugged: this.scannerPlugged,
+    };
+  }
+
+  /** Puts locks back as a snapshot describes them (positions unknown to this world are ignored). */
+  restore(snap: SimWorldSnapshot): void {
+    for (const l of snap.locks) {
+      const s = this.locks.get(positionKey(l.position));
+      if (!s) continue;
+      Object.assign(s, { latched: l.latched, doorOpen: l.doorOpen, itemPresent: l.itemPresent, jammed: l.jammed });
+    }
+    this.silent.clear();
+    for (const b of snap.silentBoards) this.silent.add(b);
+    this.scannerPlugged = snap.scannerPlugged;
   }
 
   // ---- what the lock electronics do ----

@@ -7,6 +7,7 @@ import type { GpioPort } from '../../hal/gpio/gpioPort.js';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import type { SimWorld } from '../../sim/world.js';
 import type { SimSerialRegistry } from '../../sim/serial/simBinding.js';
+import { join } from 'node:path';
 import { type Clock } from '../clock.js';
 import { type BusConfig, type LockerConfig } from '../config/schema.js';
 import { LockerError, ErrorCodes } from '../errors.js';
@@ -109,15 +110,21 @@ async function createSimulator(config: LockerConfig, o: HardwareOptions): Promis
   const { SimScannerDevice, lineNoise } = await import('../../sim/scanner/simScannerDevice.js');
   const positions = config.hardware.buses.flatMap((b) => (b.protocol === 'gpio' ? b.locks.map((l) => ({ bus: b.id, board: 0, lock: l.lock })) : simPositions(b)));
   const world = new SimWorld(o.clock, positions);
+  // The simulated locker outlives the controller: doors, parcels and faults are kept in a file
+  // so a killed lockerd (a power cut) comes back to the same physical state.
+  const { persistWorld } = await import('../../sim/worldFile.js');
+  const stopPersisting = persistWorld(world, join(config.dataDir, 'sim-world.json'));
   const registry = new SimSerialRegistry();
   const gpios = new Map<string, GpioPort>();
-  const stops: (() => void)[] = [];
+  const stops: (() => void)[] = [stopPersisting];
   for (const b of config.hardware.buses) {
     if (b.transport.kind !== 'sim') continue;
     if (b.protocol === 'gpio') {
       const relays = b.locks.map((l) => ({ pin: l.relayPin, position: { bus: b.id, board: 0, lock: l.lock }, energiseMs: l.energiseMs }));
       const doors = b.locks.flatMap((l) => (l.doorPin === undefined ? [] : [{ pin: l.doorPin, position: { bus: b.id, board: 0, lock: l.lock }, closedValue: l.doorClosedValue }]));
-      gpios.set(b.id, new SimGpio(world, o.clock, { relays, doors }));
+      const gpio = new SimGpio(world, o.clock, { relays, doors });
+      gpios.set(b.id, gpio);
+      stops.push(() => gpio.dispose());
       continue;
     }
     attachSimBus(registry, { config: b, world, clock: o.clock });
