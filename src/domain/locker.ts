@@ -57,6 +57,10 @@ interface PlacementTxn {
   pickupCode?: string;
   expiresAt?: number;
   error?: ErrorCode;
+  /** Set once the placed parcel is recorded (the commit is asynchronous). */
+  recorded?: boolean;
+  /** Committed at boot from the sensors after a power cut (reconcile), not by a door close. */
+  reconciled?: boolean;
   waiter?: { resolve: () => void; reject: (e: LockerError) => void };
 }
 
@@ -423,6 +427,7 @@ export class Locker {
             reservation: row.context.reservation === true,
             state: { tag: 'stored', compartment: row.compartmentId, size },
             sessions: new Map([[row.compartmentId, row.id]]),
+            reconciled: true,
           };
           await this.commitPlacement(txn, row.compartmentId, size);
           break;
@@ -678,6 +683,7 @@ export class Locker {
 
   private async commitPlacement(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
     const sessionId = txn.sessions.get(compartmentId) ?? '';
+    const reconciled = txn.reconciled ? { reconciled: true } : {};
     try {
       const carrier = this.carrier(txn.carrier);
       const now = this.d.clock.now();
@@ -687,8 +693,8 @@ export class Locker {
             actor: actorName(txn.actor),
             action: 'dropoff.dropped_off',
             subject: txn.parcelId,
-            data: { compartment: compartmentId },
-            events: [{ carrier: carrier.id, type: 'dropoff.dropped_off', data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now } }],
+            data: { compartment: compartmentId, ...reconciled },
+            events: [{ carrier: carrier.id, type: 'dropoff.dropped_off', data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now, ...reconciled } }],
           },
           () => {
             this.d.store.storeParcel({ id: txn.parcelId, state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
@@ -707,12 +713,12 @@ export class Locker {
             actor: actorName(txn.actor),
             action: 'parcel.stored',
             subject: txn.parcelId,
-            data: { compartment: compartmentId, waybill: txn.waybill },
+            data: { compartment: compartmentId, waybill: txn.waybill, ...reconciled },
             events: [
               {
                 carrier: carrier.id,
                 type: 'parcel.stored',
-                data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, storedAt: now, expiresAt, courier: txn.actor.kind === 'courier' ? txn.actor.courier.courierId : undefined, ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: code === undefined },
+                data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, storedAt: now, expiresAt, courier: txn.actor.kind === 'courier' ? txn.actor.courier.courierId : undefined, ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: code === undefined, ...reconciled },
               },
             ],
           },
@@ -726,6 +732,7 @@ export class Locker {
         txn.expiresAt = expiresAt;
         if (this.d.settings.demo.revealCodes && code) txn.pickupCode = code;
       }
+      txn.recorded = true;
       this.held.delete(compartmentId);
       this.emit({ type: 'deposit', deposit: this.placementView(txn, false) });
       this.emit({ type: 'compartment', compartment: this.compartment(compartmentId) });
@@ -749,7 +756,7 @@ export class Locker {
     const compartmentId = 'compartment' in s ? s.compartment : 'from' in s ? s.from : [...t.sessions.keys()].pop() ?? '';
     const size: SizeClass = 'size' in s ? s.size : (this.d.store.compartment(compartmentId)?.size ?? 'S');
     const state: DepositView['state'] =
-      s.tag === 'opening' || s.tag === 'reallocating' ? 'opening' : s.tag === 'open' || s.tag === 'closed_empty' ? 'open' : s.tag === 'cancelling' ? 'closing' : s.tag === 'stored' ? (t.error ? 'failed' : 'stored') : s.tag;
+      s.tag === 'opening' || s.tag === 'reallocating' ? 'opening' : s.tag === 'open' || s.tag === 'closed_empty' ? 'open' : s.tag === 'cancelling' ? 'closing' : s.tag === 'stored' ? (t.error ? 'failed' : t.recorded ? 'stored' : 'closing') : s.tag;
     return {
       id: t.id,
       kind: t.kind,

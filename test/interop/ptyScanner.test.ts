@@ -10,7 +10,7 @@ import { SerialScanner } from '../../hal/scanner/serialScanner.js';
 import { type ScannerEvent } from '../../hal/types.js';
 import { SystemClock } from '../../src/clock.js';
 import { silentLogger } from '../../src/logger.js';
-import { socatAvailable, startSocatPtyPair, type SocatPtyPair } from '../support/socatPtyPair.js';
+import { startSocatPtyPair, type SocatPtyPair } from '../support/socatPtyPair.js';
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -22,7 +22,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.skipIf(!socatAvailable())('scanner on a real pty', () => {
+describe('scanner on a real pty', () => {
   let dir: string;
   let pair: SocatPtyPair | undefined;
   let scanner: SerialScanner;

@@ -1,0 +1,144 @@
+// Power cut in the middle of a pickup: lockerd runs as a child process and is killed (SIGKILL)
+// right after the consumer's code was accepted and before the latch released. At the next start
+// the interrupted session is resolved from the sensors (src/domain/reconcile.ts): a door found
+// open means the parcel was taken (parcel.picked_up, reconciled); a door still closed means the
+// code was not consumed and still works.
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  apiCall,
+  courierLoginAt,
+  depositOverHttp,
+  editWorldLock,
+  fastBusTiming,
+  freePort,
+  openDbReadOnly,
+  operatorLoginAt,
+  readWorldFile,
+  seqGaps,
+  spawnLockerd,
+  tempDataDir,
+  waitFor,
+  type ChildLockerd,
+  type CompartmentJson,
+  type DbReader,
+} from '../support/lockerHarness.js';
+import { demoConfigInput, makeDemoLocker, type DemoLocker } from '../support/demoLocker.js';
+
+// A slow latch (1.5 s from the unlock frame to the door springing open) leaves a wide window
+// between "code accepted, session recorded" and "door open" to pull the plug in.
+const ENERGISE_MS = 1500;
+const A1 = { bus: 'bus0', board: 0, lock: 1 };
+
+function slowLatchHardware(): Record<string, unknown> {
+  const base = demoConfigInput().hardware as { buses: { boards: Record<string, unknown>[] }[]; scanner: Record<string, unknown> };
+  return { ...base, buses: base.buses.map((b) => ({ ...b, ...fastBusTiming, boards: b.boards.map((board) => ({ ...board, energiseMs: ENERGISE_MS })) })) };
+}
+
+describe('power cut mid pickup', { timeout: 60_000 }, () => {
+  const children: ChildLockerd[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) await c.kill();
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+
+  async function start(demo: DemoLocker): Promise<ChildLockerd> {
+    const child = await spawnLockerd(demo.config, await freePort());
+    children.push(child);
+    return child;
+  }
+
+  /** A parcel stored in A1; then its code is typed and the power goes before the door opens. */
+  async function cutPowerDuringPickup(): Promise<{ demo: DemoLocker; dataDir: string; code: string; parcelId: string }> {
+    const dataDir = await tempDataDir();
+    dirs.push(dataDir);
+    const demo = await makeDemoLocker(dataDir, { hardware: slowLatchHardware(), doors: { openTimeoutMs: 4000, leftOpenAlarmMs: 10_000, jamRetries: 1 }, logLevel: 'warn' });
+    const first = await start(demo);
+    const token = await courierLoginAt(first.url, demo);
+    const { code, compartment } = await depositOverHttp(first.url, token, 'SP-PP-1', 'S');
+    expect(compartment).toBe('A1');
+
+    const db = openDbReadOnly(dataDir);
+    let parcelId = '';
+    try {
+      parcelId = db.read.parcelByWaybill('SP-PP-1')?.id ?? '';
+      expect(db.read.parcel(parcelId)?.state).toBe('stored');
+      await waitFor('the deposit session closed', () => db.read.inFlightSessions().length === 0);
+
+      // The consumer types the code; the reply never comes because the power goes.
+      const pending = apiCall(first.url, 'POST', '/api/pickup', { code }).catch((e: unknown) => e);
+      await waitFor('the pickup session recorded', () => db.read.inFlightSessions().find((s) => s.purpose === 'pickup'), 3_000, 5);
+      await first.kill();
+      expect(await pending).toBeInstanceOf(Error);
+      // Killed before the latch released: the door never opened and the parcel is still recorded as stored.
+      expect(db.read.parcel(parcelId)?.state).toBe('stored');
+      expect(db.read.inFlightSessions().map((s) => [s.compartment_id, s.purpose])).toEqual([['A1', 'pickup']]);
+    } finally {
+      db.close();
+    }
+    const world = await readWorldFile(dataDir);
+    expect(world.locks.find((l) => l.position.board === 0 && l.position.lock === 1)).toMatchObject({ doorOpen: false, latched: true, itemPresent: true });
+    return { demo, dataDir, code, parcelId };
+  }
+
+  function expectConsistent(read: DbReader): void {
+    expect(read.integrity()).toBe('ok');
+    expect(read.foreignKeyProblems()).toEqual([]);
+    expect(read.inFlightSessions()).toEqual([]);
+    expect(seqGaps(read.outbox())).toEqual([]);
+  }
+
+  it('a door found open at restart commits the pickup (parcel.picked_up, reconciled) and spends the code', async () => {
+    const { demo, dataDir, code, parcelId } = await cutPowerDuringPickup();
+    // The latch had released as the power went: the door sprang open.
+    await editWorldLock(dataDir, A1, { doorOpen: true, latched: false });
+    const second = await start(demo);
+
+    const db = openDbReadOnly(dataDir);
+    try {
+      expect(db.read.parcel(parcelId)?.state).toBe('picked_up');
+      const events = db.read.outbox('c/swiftpost');
+      expect(events.map((e) => e.type)).toEqual(['parcel.stored', 'parcel.picked_up']);
+      expect(events[1]?.data).toMatchObject({ parcelId, waybill: 'SP-PP-1', compartment: 'A1', reconciled: true });
+      expect(db.read.sessions().find((s) => s.purpose === 'pickup')).toMatchObject({ state: 'reconciled', outcome: 'picked_up' });
+      // A door that was open at boot is not a forced door.
+      expect(db.read.outbox('op')).toEqual([]);
+      expectConsistent(db.read);
+    } finally {
+      db.close();
+    }
+
+    const op = await operatorLoginAt(second.url, demo);
+    const list = await apiCall<{ compartments: CompartmentJson[] }>(second.url, 'GET', '/api/operator/compartments', undefined, op);
+    expect(list.body.compartments.find((c) => c.id === 'A1')).toMatchObject({ state: 'free', door: 'open' });
+    const again = await apiCall<{ error: { code: string } }>(second.url, 'POST', '/api/pickup', { code });
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('CODE_UNKNOWN');
+  });
+
+  it('a door still closed at restart leaves the code valid, and the same code opens the door', async () => {
+    const { demo, dataDir, code, parcelId } = await cutPowerDuringPickup();
+    const second = await start(demo);
+
+    const db = openDbReadOnly(dataDir);
+    try {
+      expect(db.read.parcel(parcelId)?.state).toBe('stored');
+      expect(db.read.eventTypes('c/swiftpost')).toEqual(['parcel.stored']);
+      expect(db.read.sessions().find((s) => s.purpose === 'pickup')).toMatchObject({ state: 'reconciled', outcome: 'not_consumed' });
+      expectConsistent(db.read);
+
+      const r = await apiCall<{ compartment: CompartmentJson }>(second.url, 'POST', '/api/pickup', { code });
+      expect(r.status).toBe(200);
+      expect(r.body.compartment.id).toBe('A1');
+      expect(db.read.parcel(parcelId)?.state).toBe('picked_up');
+      const events = db.read.outbox('c/swiftpost');
+      expect(events.map((e) => e.type)).toEqual(['parcel.stored', 'parcel.picked_up']);
+      expect(events[1]?.data.reconciled).toBeUndefined();
+      expect(seqGaps(db.read.outbox())).toEqual([]);
+    } finally {
+      db.close();
+    }
+    expect((await readWorldFile(dataDir)).locks.find((l) => l.position.board === 0 && l.position.lock === 1)?.doorOpen).toBe(true);
+  });
+});
