@@ -61,6 +61,8 @@ interface PlacementTxn {
   recorded?: boolean;
   /** Committed at boot from the sensors after a power cut (reconcile), not by a door close. */
   reconciled?: boolean;
+  /** A jammed compartment this placement moved away from, kept for the view after storing. */
+  reassignedFrom?: string;
   waiter?: { resolve: () => void; reject: (e: LockerError) => void };
 }
 
@@ -576,6 +578,7 @@ export class Locker {
   private drivePlacement(txn: PlacementTxn, input: PlacementInput): void {
     const t = stepPlacement(txn.state, input);
     txn.state = t.state;
+    if ('reassignedFrom' in t.state && t.state.reassignedFrom) txn.reassignedFrom = t.state.reassignedFrom;
     this.runPlacementEffects(txn, t.effects);
     const w = txn.waiter;
     if (w && (txn.state.tag === 'open' || txn.state.tag === 'stored' || txn.state.tag === 'cancelled' || txn.state.tag === 'closed_empty' || txn.state.tag === 'cancelling')) {
@@ -698,7 +701,7 @@ export class Locker {
           },
           () => {
             this.d.store.storeParcel({ id: txn.parcelId, state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
-            this.d.store.endSession(sessionId, 'done', 'dropped_off', now);
+            this.d.store.endSession(sessionId, txn.reconciled ? 'reconciled' : 'done', 'dropped_off', now);
           },
         );
       } else {
@@ -726,7 +729,7 @@ export class Locker {
             if (reservation) this.d.store.storeParcel({ id: txn.parcelId, state: 'stored', compartmentId, codeDigest: digest, size, storedAt: now, expiresAt });
             else
               this.d.store.insertParcel({ id: txn.parcelId, carrier: carrier.id, waybill: txn.waybill, kind: 'delivery', state: 'stored', size, compartmentId, codeDigest: digest, dwellHours: null, announcedAt: null, storedAt: now, expiresAt });
-            this.d.store.endSession(sessionId, 'done', 'stored', now);
+            this.d.store.endSession(sessionId, txn.reconciled ? 'reconciled' : 'done', 'stored', now);
           },
         );
         txn.expiresAt = expiresAt;
@@ -765,7 +768,8 @@ export class Locker {
       carrier: t.carrier,
       state,
       compartment: this.compartment(compartmentId),
-      ...('reassignedFrom' in s && s.reassignedFrom ? { reassignedFrom: s.reassignedFrom } : {}),
+      ...(t.reassignedFrom ? { reassignedFrom: t.reassignedFrom } : {}),
+      ...(t.sessions.get(compartmentId) ? { sessionId: t.sessions.get(compartmentId) } : {}),
       ...(withCode && t.pickupCode ? { pickupCode: t.pickupCode } : {}),
       ...(t.expiresAt ? { expiresAt: t.expiresAt } : {}),
       ...(t.error ? { error: t.error } : {}),

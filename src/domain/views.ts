@@ -52,6 +52,8 @@ export interface DepositView {
   state: 'opening' | 'open' | 'closing' | 'stored' | 'cancelled' | 'failed';
   compartment: CompartmentView;
   reassignedFrom?: string;
+  /** The door session of the compartment in use, matching SSE `session` events. */
+  sessionId?: string;
   pickupCode?: string;
   expiresAt?: number;
   error?: string;

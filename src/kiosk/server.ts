@@ -189,7 +189,7 @@ export class KioskServer {
     r.add('POST', '/api/dropoff', async (ctx) => {
       const { code } = await ctx.body(Code);
       const deposit = await locker.dropoff(code);
-      return { sessionId: deposit.id, dropoffId: deposit.id, compartment: deposit.compartment, deposit };
+      return { sessionId: deposit.sessionId ?? deposit.id, dropoffId: deposit.id, compartment: deposit.compartment, deposit };
     });
     r.add('GET', '/api/dropoff/:id', (ctx) => ({ deposit: locker.depositView(undefined, ctx.params.id ?? '') }));
     r.add('POST', '/api/dropoff/:id/done', (ctx) => ({ state: locker.depositView(undefined, ctx.params.id ?? '').state }));
