@@ -10,14 +10,15 @@ import { LockerError, ErrorCodes, type ErrorCode, isLockerError, toLockerError }
 import { type IdFactory } from '../ids.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore, type ParcelRow } from '../store/lockerStore.js';
-import { allocate, nextLargerSize } from './allocation.js';
+import { nextLargerSize } from './allocation.js';
 import { type CodeVault } from './codeVault.js';
 import { type DoorController, type DoorControllerEvent } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { type PlacementEffect, type PlacementInput, type PlacementState, type RetrievalInput, type RetrievalState, startPlacement, stepPlacement, stepRetrieval } from './transactions.js';
+import { type RetrievalInput, type RetrievalState, stepRetrieval } from './transactions.js';
 import { type Actor, actorName, compartmentView, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 import { LockerAlarms } from './lockerAlarms.js';
-import { decideReconciliation } from './reconcile.js';
+import { reconcileInFlight } from './reconcile.js';
+import { Placements } from './placements.js';
 
 export type LockerSettings = Pick<LockerConfig, 'codes' | 'doors' | 'demo'> & { lockerId: string };
 
@@ -43,28 +44,6 @@ export interface LockerDeps {
   encryptCode: CodeEncrypter;
 }
 
-interface PlacementTxn {
-  id: string;
-  kind: 'deposit' | 'dropoff';
-  actor: Actor;
-  carrier: string;
-  waybill: string;
-  /** The announced parcel this placement fulfils, if any. */
-  parcelId: string;
-  reservation: boolean;
-  state: PlacementState;
-  sessions: Map<string, string>;
-  pickupCode?: string;
-  expiresAt?: number;
-  error?: ErrorCode;
-  /** Set once the placed parcel is recorded (the commit is asynchronous). */
-  recorded?: boolean;
-  /** Committed at boot from the sensors after a power cut (reconcile), not by a door close. */
-  reconciled?: boolean;
-  /** A jammed compartment this placement moved away from, kept for the view after storing. */
-  reassignedFrom?: string;
-  waiter?: { resolve: () => void; reject: (e: LockerError) => void };
-}
 
 export interface Reservation {
   waybill: string;
@@ -76,9 +55,7 @@ export interface Reservation {
 }
 
 export class Locker {
-  private readonly placements = new Map<string, PlacementTxn>();
-  /** Compartments held by placements in progress (not yet holding a stored parcel). */
-  private readonly held = new Set<string>();
+  private readonly placements: Placements;
   private readonly listeners = new Set<(e: LockerEvent) => void>();
   private expiryTimer?: TimerHandle;
   private readonly lostBuses = new Set<string>();
@@ -86,6 +63,7 @@ export class Locker {
 
   constructor(private readonly d: LockerDeps) {
     this.alarms = new LockerAlarms(d.store, d.recorder, d.logger, (e) => this.emit(e));
+    this.placements = new Placements({ ...d, alarms: this.alarms, emit: (e) => this.emit(e), compartment: (id) => this.compartment(id), carrier: (id) => this.carrier(id) });
     d.doors.on((e) => this.onDoorEvent(e));
   }
 
@@ -109,13 +87,13 @@ export class Locker {
 
   compartments(): CompartmentView[] {
     const occupied = this.d.store.occupiedCompartments();
-    return this.d.store.compartments().map((c) => compartmentView(c, occupied.has(c.id) || this.held.has(c.id), this.d.doors.door(c.id), this.d.doors.reachable(c.id)));
+    return this.d.store.compartments().map((c) => compartmentView(c, occupied.has(c.id) || this.placements.held.has(c.id), this.d.doors.door(c.id), this.d.doors.reachable(c.id)));
   }
 
   compartment(id: string): CompartmentView {
     const c = this.d.store.compartment(id);
     if (!c) throw new LockerError(ErrorCodes.NOT_FOUND, `no compartment ${id}`, { compartment: id });
-    const occupied = this.d.store.parcelsIn(id).length > 0 || this.held.has(id);
+    const occupied = this.d.store.parcelsIn(id).length > 0 || this.placements.held.has(id);
     return compartmentView(c, occupied, this.d.doors.door(id), this.d.doors.reachable(id));
   }
 
@@ -172,9 +150,9 @@ export class Locker {
       p.state === 'stored' || p.state === 'expired' ? new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' }) : this.codeRejection(p),
     );
     this.d.codes.recordSuccess();
-    if ([...this.placements.values()].some((t) => t.parcelId === parcel.id && !isFinal(t.state)))
+    if (this.placements.inProgress((t) => t.parcelId === parcel.id))
       throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this drop-off is already in progress');
-    return this.startPlacementTxn('dropoff', { kind: 'consumer' }, parcel.carrier, parcel.waybill, parcel.id, true, parcel.size ?? 'S', false);
+    return this.placements.start('dropoff', { kind: 'consumer' }, parcel.carrier, parcel.waybill, parcel.id, true, parcel.size ?? 'S', false);
   }
 
   // ---------------------------------------------------------------- courier deposit
@@ -182,7 +160,7 @@ export class Locker {
   async startDeposit(courier: CourierIdentity, req: { waybill: string; size: SizeClass; accessible?: boolean }): Promise<DepositView> {
     requirePermission(courier, 'deposit');
     const carrier = this.carrier(courier.carrier);
-    if ([...this.placements.values()].some((t) => t.carrier === carrier.id && t.waybill === req.waybill && !isFinal(t.state)))
+    if (this.placements.inProgress((t) => t.carrier === carrier.id && t.waybill === req.waybill))
       throw new LockerError(ErrorCodes.WAYBILL_DUPLICATE, `waybill ${req.waybill} is already being deposited`);
     const existing = this.d.store.liveParcelByWaybill(carrier.id, req.waybill);
     let parcelId: string;
@@ -195,30 +173,30 @@ export class Locker {
       if (!carrier.adHocDeposit) throw new LockerError(ErrorCodes.ADHOC_NOT_ALLOWED, `${carrier.name} requires a reservation for waybill ${req.waybill}`);
       parcelId = this.d.newId();
     }
-    return this.startPlacementTxn('deposit', { kind: 'courier', courier }, carrier.id, req.waybill, parcelId, reservation, req.size, req.accessible === true);
+    return this.placements.start('deposit', { kind: 'courier', courier }, carrier.id, req.waybill, parcelId, reservation, req.size, req.accessible === true);
   }
 
   depositView(actor: CourierIdentity | undefined, id: string): DepositView {
-    const t = this.ownPlacement(actor, id);
-    return this.placementView(t);
+    const t = this.placements.own(actor, id);
+    return this.placements.view(t);
   }
 
   async wrongSize(courier: CourierIdentity | undefined, id: string, size?: SizeClass): Promise<DepositView> {
-    const t = this.ownPlacement(courier, id);
+    const t = this.placements.own(courier, id);
     const current = 'size' in t.state ? t.state.size : undefined;
     const wanted = size ?? (current ? nextLargerSize(current) : undefined);
     if (!wanted) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, 'there is no larger size');
-    return this.drivePlacementAndWait(t, { type: 'wrong_size', size: wanted });
+    return this.placements.driveAndWait(t, { type: 'wrong_size', size: wanted });
   }
 
   async reopen(courier: CourierIdentity | undefined, id: string): Promise<DepositView> {
-    return this.drivePlacementAndWait(this.ownPlacement(courier, id), { type: 'reopen' });
+    return this.placements.driveAndWait(this.placements.own(courier, id), { type: 'reopen' });
   }
 
   cancel(courier: CourierIdentity | undefined, id: string): DepositView {
-    const t = this.ownPlacement(courier, id);
-    this.drivePlacement(t, { type: 'cancel' });
-    return this.placementView(t);
+    const t = this.placements.own(courier, id);
+    this.placements.drive(t, { type: 'cancel' });
+    return this.placements.view(t);
   }
 
   // ---------------------------------------------------------------- courier collection
@@ -348,7 +326,7 @@ export class Locker {
   cancelReservation(carrierId: string, waybill: string, actor: Actor): ParcelView {
     const p = this.d.store.liveParcelByWaybill(carrierId, waybill);
     if (!p || (p.state !== 'announced' && p.state !== 'announced_dropoff')) throw new LockerError(ErrorCodes.RESERVATION_UNKNOWN, `no open reservation for waybill ${waybill}`);
-    if ([...this.placements.values()].some((t) => t.parcelId === p.id && !isFinal(t.state))) throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'the parcel is being placed right now');
+    if (this.placements.inProgress((t) => t.parcelId === p.id)) throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'the parcel is being placed right now');
     const now = this.d.clock.now();
     this.d.recorder.commit(
       { actor: actorName(actor), action: 'parcel.cancelled', subject: p.id, events: [{ carrier: carrierId, type: 'parcel.cancelled', data: { parcelId: p.id, waybill } }] },
@@ -374,98 +352,12 @@ export class Locker {
     return due.length;
   }
 
+
   // ---------------------------------------------------------------- power-cut recovery
 
-  /**
-   * Resolves door sessions left in flight by a crash or power cut, from what the sensors say
-   * now (reconcile.ts). Sessions on a board that does not answer stay pending and are retried
-   * when the board comes back.
-   */
-  async reconcile(): Promise<{ resolved: number; pending: number }> {
-    let resolved = 0;
-    let pending = 0;
-    for (const row of this.d.store.inFlightSessions()) {
-      if (this.d.doors.busy(row.compartmentId)) continue;
-      let door;
-      try {
-        door = await this.d.doors.readNow(row.compartmentId);
-      } catch (err) {
-        this.d.logger.warn({ err, session: row.id }, 'cannot read the door to reconcile; retrying when the board answers');
-        pending++;
-        continue;
-      }
-      const decision = decideReconciliation(row.purpose, door);
-      const now = this.d.clock.now();
-      const parcelId = typeof row.context.parcelId === 'string' ? row.context.parcelId : '';
-      const carrier = typeof row.context.carrier === 'string' ? row.context.carrier : undefined;
-      const waybill = typeof row.context.waybill === 'string' ? row.context.waybill : '';
-      this.d.logger.info({ session: row.id, purpose: row.purpose, compartment: row.compartmentId, door, decision }, 'reconciling an interrupted door session');
-      switch (decision) {
-        case 'commit_retrieval': {
-          const p = this.d.store.parcel(parcelId);
-          if (p && (p.state === 'stored' || p.state === 'expired' || p.state === 'dropped_off')) {
-            const next = p.state === 'stored' ? 'picked_up' : p.state === 'expired' ? 'retrieved' : 'collected';
-            const type = next === 'picked_up' ? 'parcel.picked_up' : next === 'retrieved' ? 'parcel.retrieved' : 'dropoff.collected';
-            this.d.recorder.commit(
-              { actor: 'system', action: type, subject: p.id, data: { reconciled: true, sessionId: row.id }, events: [{ carrier: p.carrier, type, data: { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId, at: now, reconciled: true } }] },
-              () => {
-                this.d.store.moveParcel(p.id, p.state, next, now);
-                this.d.store.endSession(row.id, 'reconciled', next, now);
-              },
-            );
-          } else this.d.store.transaction(() => this.d.store.endSession(row.id, 'reconciled', 'nothing_to_do', now));
-          break;
-        }
-        case 'commit_placement': {
-          if (!carrier) break;
-          const size = this.d.store.compartment(row.compartmentId)?.size ?? 'S';
-          const txn: PlacementTxn = {
-            id: typeof row.context.txn === 'string' ? row.context.txn : row.id,
-            kind: row.purpose === 'dropoff' ? 'dropoff' : 'deposit',
-            actor: { kind: 'system' },
-            carrier,
-            waybill,
-            parcelId,
-            reservation: row.context.reservation === true,
-            state: { tag: 'stored', compartment: row.compartmentId, size },
-            sessions: new Map([[row.compartmentId, row.id]]),
-            reconciled: true,
-          };
-          await this.commitPlacement(txn, row.compartmentId, size);
-          break;
-        }
-        case 'empty':
-          this.d.recorder.commit(
-            { actor: 'system', action: `${row.purpose}.interrupted`, subject: parcelId, data: { sessionId: row.id, outcome: 'empty' }, events: carrier ? [{ carrier, type: `${row.purpose}.cancelled`, data: { parcelId, waybill, reason: 'interrupted' } }] : [] },
-            () => this.d.store.endSession(row.id, 'reconciled', 'empty', now),
-          );
-          break;
-        case 'inspect':
-          this.d.recorder.commit(
-            {
-              actor: 'system',
-              action: 'alarm.needs_inspection',
-              subject: row.compartmentId,
-              data: { sessionId: row.id, purpose: row.purpose },
-              events: [
-                { carrier: null, type: 'alarm.needs_inspection', data: { compartment: row.compartmentId, purpose: row.purpose } },
-                ...(carrier ? [{ carrier, type: `${row.purpose}.interrupted`, data: { parcelId, waybill, compartment: row.compartmentId } }] : []),
-              ],
-            },
-            () => {
-              this.d.store.setService(row.compartmentId, false, 'NEEDS_INSPECTION');
-              this.d.store.endSession(row.id, 'reconciled', 'inspect', now);
-            },
-          );
-          break;
-        case 'not_consumed':
-        case 'close':
-          this.d.store.transaction(() => this.d.store.endSession(row.id, 'reconciled', decision, now));
-          break;
-      }
-      resolved++;
-    }
-    return { resolved, pending };
+  /** Resolves door sessions a crash or power cut left in flight (see reconcile.ts). */
+  reconcile(): Promise<{ resolved: number; pending: number }> {
+    return reconcileInFlight({ ...this.d, placements: this.placements });
   }
 
   // ---------------------------------------------------------------- retrieval runner
@@ -539,243 +431,6 @@ export class Locker {
   }
 
   // ---------------------------------------------------------------- placement runner
-
-  private async startPlacementTxn(kind: 'deposit' | 'dropoff', actor: Actor, carrier: string, waybill: string, parcelId: string, reservation: boolean, size: SizeClass, accessible: boolean): Promise<DepositView> {
-    const chosen = allocate(this.candidates(), { size, accessible });
-    if (!chosen) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${size} or larger`, { size });
-    const t0 = startPlacement(chosen.id, chosen.size);
-    const txn: PlacementTxn = { id: this.d.newId(), kind, actor, carrier, waybill, parcelId, reservation, state: t0.state, sessions: new Map() };
-    this.placements.set(txn.id, txn);
-    const opened = this.waitForPlacement(txn);
-    this.runPlacementEffects(txn, t0.effects);
-    await opened;
-    return this.placementView(txn);
-  }
-
-  private candidates(): { id: string; size: SizeClass; accessible: boolean; available: boolean }[] {
-    const occupied = this.d.store.occupiedCompartments();
-    return this.d.store.compartments().map((c) => ({
-      id: c.id,
-      size: c.size,
-      accessible: c.accessible,
-      available: c.inService && !occupied.has(c.id) && !this.held.has(c.id) && !this.d.doors.busy(c.id) && this.d.doors.reachable(c.id),
-    }));
-  }
-
-  private waitForPlacement(txn: PlacementTxn): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      txn.waiter = { resolve, reject };
-    });
-  }
-
-  private async drivePlacementAndWait(txn: PlacementTxn, input: PlacementInput): Promise<DepositView> {
-    const done = this.waitForPlacement(txn);
-    this.drivePlacement(txn, input);
-    await done;
-    return this.placementView(txn);
-  }
-
-  private drivePlacement(txn: PlacementTxn, input: PlacementInput): void {
-    const t = stepPlacement(txn.state, input);
-    txn.state = t.state;
-    if ('reassignedFrom' in t.state && t.state.reassignedFrom) txn.reassignedFrom = t.state.reassignedFrom;
-    this.runPlacementEffects(txn, t.effects);
-    const w = txn.waiter;
-    if (w && (txn.state.tag === 'open' || txn.state.tag === 'stored' || txn.state.tag === 'cancelled' || txn.state.tag === 'closed_empty' || txn.state.tag === 'cancelling')) {
-      if (txn.state.tag !== 'open' || input.type !== 'wrong_size') {
-        txn.waiter = undefined;
-        w.resolve();
-      }
-    }
-    this.emit({ type: 'deposit', deposit: this.placementView(txn, false) });
-  }
-
-  private runPlacementEffects(txn: PlacementTxn, effects: PlacementEffect[]): void {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'open_door':
-          this.openPlacementDoor(txn, e.compartment);
-          break;
-        case 'allocate': {
-          const next = allocate(this.candidates(), { size: e.size, largerThan: e.largerThan, exclude: new Set(e.exclude) });
-          this.drivePlacement(txn, { type: 'allocated', compartment: next ? { id: next.id, size: next.size } : undefined });
-          break;
-        }
-        case 'out_of_service':
-          this.alarms.latchJammed(e.compartment, txn.sessions.get(e.compartment) ?? txn.id, this.d.clock.now(), []);
-          this.held.delete(e.compartment);
-          break;
-        case 'release':
-          this.held.delete(e.compartment);
-          break;
-        case 'commit_stored':
-          void this.commitPlacement(txn, e.compartment, e.size);
-          break;
-        case 'commit_cancelled':
-          this.d.recorder.commit({
-            actor: actorName(txn.actor),
-            action: `${txn.kind}.cancelled`,
-            subject: txn.parcelId,
-            events: [{ carrier: txn.carrier, type: `${txn.kind}.cancelled`, data: { waybill: txn.waybill, parcelId: txn.parcelId } }],
-          });
-          this.placements.delete(txn.id);
-          break;
-        case 'rejected': {
-          const w = txn.waiter;
-          txn.waiter = undefined;
-          w?.reject(new LockerError(e.code, e.message));
-          break;
-        }
-        case 'failed': {
-          txn.error = e.code;
-          const w = txn.waiter;
-          txn.waiter = undefined;
-          w?.reject(new LockerError(e.code, 'no compartment of a fitting size would open', { deposit: txn.id }));
-          break;
-        }
-      }
-    }
-  }
-
-  private openPlacementDoor(txn: PlacementTxn, compartmentId: string): void {
-    const sessionId = this.d.newId();
-    txn.sessions.set(compartmentId, sessionId);
-    this.held.add(compartmentId);
-    const now = this.d.clock.now();
-    try {
-      this.d.recorder.commit({ actor: actorName(txn.actor), action: `${txn.kind}.unlock`, subject: compartmentId, data: { sessionId, waybill: txn.waybill } }, () =>
-        this.d.store.insertSession({
-          id: sessionId,
-          compartmentId,
-          purpose: txn.kind,
-          actor: actorName(txn.actor),
-          context: { txn: txn.id, carrier: txn.carrier, waybill: txn.waybill, parcelId: txn.parcelId, reservation: txn.reservation, size: 'size' in txn.state ? txn.state.size : undefined },
-          startedAt: now,
-        }),
-      );
-      this.d.doors.open(compartmentId, sessionId, (outcome) => {
-        this.emit({ type: 'session', sessionId, compartment: compartmentId, state: outcome.type });
-        const end = (state: 'done' | 'failed', how: string): void => {
-          if (this.d.store.inFlightSessions().some((s) => s.id === sessionId)) this.d.store.transaction(() => this.d.store.endSession(sessionId, state, how, this.d.clock.now()));
-        };
-        switch (outcome.type) {
-          case 'opened':
-            return this.drivePlacement(txn, { type: 'door_opened', compartment: compartmentId });
-          case 'closed':
-            // A stored parcel ends its session in the commit itself; otherwise end it here.
-            if (!(txn.state.tag === 'open' && txn.state.compartment === compartmentId && outcome.itemPresent !== false)) end('done', 'closed');
-            return this.drivePlacement(txn, { type: 'door_closed', compartment: compartmentId, itemPresent: outcome.itemPresent });
-          case 'did_not_open':
-            end('failed', ErrorCodes.LATCH_JAMMED);
-            return this.drivePlacement(txn, { type: 'door_jammed', compartment: compartmentId });
-          case 'failed':
-            end('failed', outcome.code);
-            return this.drivePlacement(txn, { type: 'door_failed', compartment: compartmentId, code: outcome.code });
-          case 'left_open_alarm':
-            return this.alarms.doorLeftOpen(compartmentId, sessionId);
-          default:
-            return;
-        }
-      });
-    } catch (err) {
-      const le = toLockerError(err);
-      this.d.store.transaction(() => this.d.store.endSession(sessionId, 'failed', le.code, now));
-      this.drivePlacement(txn, { type: 'door_failed', compartment: compartmentId, code: le.code });
-    }
-  }
-
-  private async commitPlacement(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
-    const sessionId = txn.sessions.get(compartmentId) ?? '';
-    const reconciled = txn.reconciled ? { reconciled: true } : {};
-    try {
-      const carrier = this.carrier(txn.carrier);
-      const now = this.d.clock.now();
-      if (txn.kind === 'dropoff') {
-        this.d.recorder.commit(
-          {
-            actor: actorName(txn.actor),
-            action: 'dropoff.dropped_off',
-            subject: txn.parcelId,
-            data: { compartment: compartmentId, ...reconciled },
-            events: [{ carrier: carrier.id, type: 'dropoff.dropped_off', data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now, ...reconciled } }],
-          },
-          () => {
-            this.d.store.storeParcel({ id: txn.parcelId, state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
-            this.d.store.endSession(sessionId, txn.reconciled ? 'reconciled' : 'done', 'dropped_off', now);
-          },
-        );
-      } else {
-        const reservation = txn.reservation ? this.d.store.parcel(txn.parcelId) : undefined;
-        const code = reservation?.codeDigest ? undefined : this.d.codes.newUniqueCode();
-        const digest = reservation?.codeDigest ?? this.d.codes.digestOf(code ?? '', false);
-        const dwell = reservation?.dwellHours ?? carrier.dwellHours;
-        const expiresAt = now + Math.round(dwell * 3_600_000);
-        const codeJwe = code ? await this.d.encryptCode(carrier, { code, parcelId: txn.parcelId, waybill: txn.waybill }) : undefined;
-        this.d.recorder.commit(
-          {
-            actor: actorName(txn.actor),
-            action: 'parcel.stored',
-            subject: txn.parcelId,
-            data: { compartment: compartmentId, waybill: txn.waybill, ...reconciled },
-            events: [
-              {
-                carrier: carrier.id,
-                type: 'parcel.stored',
-                data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, storedAt: now, expiresAt, courier: txn.actor.kind === 'courier' ? txn.actor.courier.courierId : undefined, ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: code === undefined, ...reconciled },
-              },
-            ],
-          },
-          () => {
-            if (reservation) this.d.store.storeParcel({ id: txn.parcelId, state: 'stored', compartmentId, codeDigest: digest, size, storedAt: now, expiresAt });
-            else
-              this.d.store.insertParcel({ id: txn.parcelId, carrier: carrier.id, waybill: txn.waybill, kind: 'delivery', state: 'stored', size, compartmentId, codeDigest: digest, dwellHours: null, announcedAt: null, storedAt: now, expiresAt });
-            this.d.store.endSession(sessionId, txn.reconciled ? 'reconciled' : 'done', 'stored', now);
-          },
-        );
-        txn.expiresAt = expiresAt;
-        if (this.d.settings.demo.revealCodes && code) txn.pickupCode = code;
-      }
-      txn.recorded = true;
-      this.held.delete(compartmentId);
-      this.emit({ type: 'deposit', deposit: this.placementView(txn, false) });
-      this.emit({ type: 'compartment', compartment: this.compartment(compartmentId) });
-    } catch (err) {
-      const le = toLockerError(err);
-      txn.error = le.code;
-      this.d.logger.error({ err, deposit: txn.id, compartment: compartmentId }, 'could not record a placed parcel; it is reconciled at the next start');
-      this.alarms.raise('alarm.store_failed', compartmentId, { code: le.code }, false);
-    }
-  }
-
-  private ownPlacement(courier: CourierIdentity | undefined, id: string): PlacementTxn {
-    const t = this.placements.get(id);
-    const owner = t?.actor.kind === 'courier' ? t.actor.courier : undefined;
-    if (!t || (courier && (!owner || owner.carrier !== courier.carrier)) || (!courier && t.kind !== 'dropoff')) throw new LockerError(ErrorCodes.NOT_FOUND, `no deposit ${id}`);
-    return t;
-  }
-
-  private placementView(t: PlacementTxn, withCode = true): DepositView {
-    const s = t.state;
-    const compartmentId = 'compartment' in s ? s.compartment : 'from' in s ? s.from : [...t.sessions.keys()].pop() ?? '';
-    const size: SizeClass = 'size' in s ? s.size : (this.d.store.compartment(compartmentId)?.size ?? 'S');
-    const state: DepositView['state'] =
-      s.tag === 'opening' || s.tag === 'reallocating' ? 'opening' : s.tag === 'open' || s.tag === 'closed_empty' ? 'open' : s.tag === 'cancelling' ? 'closing' : s.tag === 'stored' ? (t.error ? 'failed' : t.recorded ? 'stored' : 'closing') : s.tag;
-    return {
-      id: t.id,
-      kind: t.kind,
-      waybill: t.waybill,
-      size,
-      carrier: t.carrier,
-      state,
-      compartment: this.compartment(compartmentId),
-      ...(t.reassignedFrom ? { reassignedFrom: t.reassignedFrom } : {}),
-      ...(t.sessions.get(compartmentId) ? { sessionId: t.sessions.get(compartmentId) } : {}),
-      ...(withCode && t.pickupCode ? { pickupCode: t.pickupCode } : {}),
-      ...(t.expiresAt ? { expiresAt: t.expiresAt } : {}),
-      ...(t.error ? { error: t.error } : {}),
-    };
-  }
-
   // ---------------------------------------------------------------- hardware events
 
   private onDoorEvent(e: DoorControllerEvent): void {
@@ -827,10 +482,6 @@ export class Locker {
       }
     }
   }
-}
-
-function isFinal(s: PlacementState): boolean {
-  return s.tag === 'stored' || s.tag === 'cancelled' || s.tag === 'failed';
 }
 
 function requirePermission(c: CourierIdentity, p: 'deposit' | 'collect'): void {

@@ -2,7 +2,12 @@
 // The sensors are the only witness: the hook (door open or closed) and, where fitted, the
 // item sensor. When they cannot tell, the compartment is taken out of service for a person to
 // look, and the operator is told: a parcel is never guessed into or out of existence.
-import { type DoorState } from './doorController.js';
+import { type Clock } from '../clock.js';
+import { type Logger } from '../logger.js';
+import { type LockerStore } from '../store/lockerStore.js';
+import { type DoorController, type DoorState } from './doorController.js';
+import { type EventRecorder } from './eventRecorder.js';
+import { type PlacementTxn, type Placements } from './placements.js';
 
 export type ReconcileDecision =
   /** The door is (or was) open: the consumer or courier took the parcel. */
@@ -33,4 +38,105 @@ export function decideReconciliation(purpose: string, door: DoorState): Reconcil
     default:
       return 'close';
   }
+}
+
+export interface ReconcileDeps {
+  store: LockerStore;
+  doors: DoorController;
+  recorder: EventRecorder;
+  clock: Clock;
+  logger: Logger;
+  placements: Placements;
+}
+
+/**
+ * Resolves door sessions left in flight by a crash or power cut, from what the sensors say
+ * now. Sessions on a board that does not answer stay pending and are retried when the board
+ * comes back.
+ */
+export async function reconcileInFlight(d: ReconcileDeps): Promise<{ resolved: number; pending: number }> {
+  let resolved = 0;
+  let pending = 0;
+  for (const row of d.store.inFlightSessions()) {
+    if (d.doors.busy(row.compartmentId)) continue;
+    let door;
+    try {
+      door = await d.doors.readNow(row.compartmentId);
+    } catch (err) {
+      d.logger.warn({ err, session: row.id }, 'cannot read the door to reconcile; retrying when the board answers');
+      pending++;
+      continue;
+    }
+    const decision = decideReconciliation(row.purpose, door);
+    const now = d.clock.now();
+    const parcelId = typeof row.context.parcelId === 'string' ? row.context.parcelId : '';
+    const carrier = typeof row.context.carrier === 'string' ? row.context.carrier : undefined;
+    const waybill = typeof row.context.waybill === 'string' ? row.context.waybill : '';
+    d.logger.info({ session: row.id, purpose: row.purpose, compartment: row.compartmentId, door, decision }, 'reconciling an interrupted door session');
+    switch (decision) {
+      case 'commit_retrieval': {
+        const p = d.store.parcel(parcelId);
+        if (p && (p.state === 'stored' || p.state === 'expired' || p.state === 'dropped_off')) {
+          const next = p.state === 'stored' ? 'picked_up' : p.state === 'expired' ? 'retrieved' : 'collected';
+          const type = next === 'picked_up' ? 'parcel.picked_up' : next === 'retrieved' ? 'parcel.retrieved' : 'dropoff.collected';
+          d.recorder.commit(
+            { actor: 'system', action: type, subject: p.id, data: { reconciled: true, sessionId: row.id }, events: [{ carrier: p.carrier, type, data: { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId, at: now, reconciled: true } }] },
+            () => {
+              d.store.moveParcel(p.id, p.state, next, now);
+              d.store.endSession(row.id, 'reconciled', next, now);
+            },
+          );
+        } else d.store.transaction(() => d.store.endSession(row.id, 'reconciled', 'nothing_to_do', now));
+        break;
+      }
+      case 'commit_placement': {
+        if (!carrier) break;
+        const size = d.store.compartment(row.compartmentId)?.size ?? 'S';
+        const txn: PlacementTxn = {
+          id: typeof row.context.txn === 'string' ? row.context.txn : row.id,
+          kind: row.purpose === 'dropoff' ? 'dropoff' : 'deposit',
+          actor: { kind: 'system' },
+          carrier,
+          waybill,
+          parcelId,
+          reservation: row.context.reservation === true,
+          state: { tag: 'stored', compartment: row.compartmentId, size },
+          sessions: new Map([[row.compartmentId, row.id]]),
+          reconciled: true,
+        };
+        await d.placements.commit(txn, row.compartmentId, size);
+        break;
+      }
+      case 'empty':
+        d.recorder.commit(
+          { actor: 'system', action: `${row.purpose}.interrupted`, subject: parcelId, data: { sessionId: row.id, outcome: 'empty' }, events: carrier ? [{ carrier, type: `${row.purpose}.cancelled`, data: { parcelId, waybill, reason: 'interrupted' } }] : [] },
+          () => d.store.endSession(row.id, 'reconciled', 'empty', now),
+        );
+        break;
+      case 'inspect':
+        d.recorder.commit(
+          {
+            actor: 'system',
+            action: 'alarm.needs_inspection',
+            subject: row.compartmentId,
+            data: { sessionId: row.id, purpose: row.purpose },
+            events: [
+              { carrier: null, type: 'alarm.needs_inspection', data: { compartment: row.compartmentId, purpose: row.purpose } },
+              ...(carrier ? [{ carrier, type: `${row.purpose}.interrupted`, data: { parcelId, waybill, compartment: row.compartmentId } }] : []),
+            ],
+          },
+          () => {
+            d.store.setService(row.compartmentId, false, 'NEEDS_INSPECTION');
+            d.store.endSession(row.id, 'reconciled', 'inspect', now);
+          },
+        );
+        break;
+      case 'not_consumed':
+      case 'close':
+        d.store.transaction(() => d.store.endSession(row.id, 'reconciled', decision, now));
+        break;
+    }
+    resolved++;
+  }
+  return { resolved, pending };
 }
