@@ -1,0 +1,88 @@
+// The event envelope of DESIGN.md section 7: what one outbox row looks like on the wire, signed
+// by the locker's Ed25519 key (see detachedSignature.ts for the signature form). Consumers
+// parse with EventEnvelope, check the signature with verifyEnvelope, and dedupe by id or by
+// (locker, carrier, seq).
+import { z } from 'zod';
+import { signDocument, verifyDocument, type DocumentSigner, type VerifyKey } from './detachedSignature.js';
+import type { OutboxRow } from './outboxReader.js';
+
+export const ENVELOPE_VERSION = 1;
+
+export const EventEnvelope = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  id: z.string().min(1).max(64),
+  type: z.string().min(1).max(100),
+  locker: z.string().min(1).max(64),
+  /** null on the operator stream. */
+  carrier: z.string().min(1).max(64).nullable(),
+  bootId: z.string().min(1).max(64),
+  seq: z.number().int().min(1),
+  /** Milliseconds since the epoch on the locker's clock. */
+  ts: z.number().int(),
+  /** false when the locker's clock had not been synchronised yet: ts may be far off. */
+  clockSynced: z.boolean(),
+  data: z.record(z.string(), z.unknown()),
+  /** Present and true when the row is sent again because a consumer asked for a replay. */
+  replay: z.literal(true).optional(),
+  sig: z.string().min(10).max(400),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+export type UnsignedEnvelope = Omit<EventEnvelope, 'sig'>;
+
+/** Builds the unsigned envelope of an outbox row. */
+export function envelopeOf(row: OutboxRow, locker: string, replay = false): UnsignedEnvelope {
+  let data: unknown;
+  try {
+    data = JSON.parse(row.data);
+  } catch {
+    data = { unreadable: true };
+  }
+  // The core always writes an object; anything else is wrapped so the envelope stays valid.
+  const record = typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : { value: data };
+  const env: UnsignedEnvelope = {
+    v: ENVELOPE_VERSION,
+    id: row.id,
+    type: row.type,
+    locker,
+    carrier: row.carrier,
+    bootId: row.bootId,
+    seq: row.seq,
+    ts: row.ts,
+    clockSynced: row.clockSynced,
+    data: record,
+  };
+  if (replay) env.replay = true;
+  return env;
+}
+
+export function signEnvelope(env: UnsignedEnvelope, signer: DocumentSigner): EventEnvelope {
+  return signDocument(env, signer);
+}
+
+/** The MQTT payload of one outbox row. */
+export function encodeEnvelope(row: OutboxRow, locker: string, signer: DocumentSigner, replay = false): Buffer {
+  return Buffer.from(JSON.stringify(signEnvelope(envelopeOf(row, locker, replay), signer)), 'utf8');
+}
+
+export type EnvelopeVerdict = { ok: true; envelope: EventEnvelope } | { ok: false; reason: string };
+
+/**
+ * Parses and verifies an MQTT payload. keys are the locker's enrolled public keys (several
+ * during a key rotation). When expectedLocker is given the envelope must name that locker, so a
+ * validly signed event of locker A cannot be passed off on locker B's topic.
+ */
+export function verifyEnvelope(payload: Uint8Array | string, keys: readonly VerifyKey[], expectedLocker?: string): EnvelopeVerdict {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const parsed = EventEnvelope.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `not an envelope: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+  if (expectedLocker !== undefined && parsed.data.locker !== expectedLocker) return { ok: false, reason: 'envelope names another locker' };
+  // Verify the document as received, not as zod re-shaped it, so unknown members stay covered.
+  const verdict = verifyDocument(json as Record<string, unknown>, keys);
+  if (!verdict.ok) return { ok: false, reason: verdict.reason };
+  return { ok: true, envelope: parsed.data };
+}

@@ -1,0 +1,169 @@
+// What remote commands may ask of the locker core. The sync layer verifies a command, parses
+// its arguments with the schemas below and calls exactly one of these methods; the core
+// implements them (state change, audit record and outbox rows in one transaction) and throws
+// LockerError with a stable code to refuse (LAYOUT_STRANDS_PARCEL, VERSION_STALE,
+// RESERVATION_UNKNOWN, WAYBILL_DUPLICATE, COMPARTMENT_UNAVAILABLE, DOOR_BUSY, ...).
+// Results must be plain JSON: they travel back in the reply.
+import { z } from 'zod';
+import {
+  CarrierConfig,
+  CodesConfig,
+  DoorsConfig,
+  type Ed25519PublicJwk,
+  LayoutConfig,
+  MqttConfig,
+  SizeClass,
+  type CarrierConfig as CarrierConfigType,
+  type LayoutConfig as LayoutConfigType,
+} from '../config/schema.js';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "." or "-", at most 64');
+const reason = z.string().trim().min(3).max(200);
+
+// ---- argument schemas (one per command) ----
+
+export const SetLayoutArgs = LayoutConfig;
+export const UpsertCarrierArgs = CarrierConfig;
+export const RemoveCarrierArgs = z.object({ carrier: id }).strict();
+
+const codes = CodesConfig.shape;
+const doors = DoorsConfig.shape;
+const mqtt = MqttConfig.shape;
+/** The part of a locker's configuration the operator may change remotely. Absent means "leave as is". */
+export const RemoteConfig = z
+  .object({
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    codes: z
+      .object({
+        length: codes.length.unwrap(),
+        maxFailures: codes.maxFailures.unwrap(),
+        lockoutBaseMs: codes.lockoutBaseMs.unwrap(),
+        lockoutMaxMs: codes.lockoutMaxMs.unwrap(),
+        failureWindowMs: codes.failureWindowMs.unwrap(),
+      })
+      .partial()
+      .strict(),
+    doors: z
+      .object({ openTimeoutMs: doors.openTimeoutMs.unwrap(), leftOpenAlarmMs: doors.leftOpenAlarmMs.unwrap(), jamRetries: doors.jamRetries.unwrap() })
+      .partial()
+      .strict(),
+    sync: z.object({ inflightWindow: mqtt.inflightWindow.unwrap(), retainAcked: mqtt.retainAcked.unwrap() }).partial().strict(),
+  })
+  .partial()
+  .strict();
+export type RemoteConfig = z.infer<typeof RemoteConfig>;
+
+/** Versioned desired state: applied only when version is newer than the one in force. */
+export const SetConfigArgs = z.object({ version: z.number().int().min(1), desired: RemoteConfig }).strict();
+export type SetConfigArgs = z.infer<typeof SetConfigArgs>;
+
+export const SetCompartmentServiceArgs = z.object({ compartmentId: id, inService: z.boolean(), reason }).strict();
+export type SetCompartmentServiceArgs = z.infer<typeof SetCompartmentServiceArgs>;
+
+/** operatorId is filled in from the verified issuer, never taken from the arguments. */
+export const RemoteOpenArgs = z.object({ compartmentId: id, reason }).strict();
+export type RemoteOpenArgs = z.infer<typeof RemoteOpenArgs> & { operatorId: string };
+
+export const NoArgs = z.object({}).strict();
+
+export const Waybill = z.string().regex(/^[\x21-\x7E]{1,64}$/, 'printable ASCII without spaces, at most 64');
+
+export const CreateReservationArgs = z
+  .object({
+    waybill: Waybill,
+    size: SizeClass,
+    kind: z.enum(['delivery', 'dropoff']),
+    dwellHours: z.number().min(1).max(24 * 60).optional(),
+    /** A pickup (or drop-off) code chosen by the carrier: a compact JWE to the locker's X25519 key. */
+    codeJwe: z.string().min(10).max(4096).optional(),
+  })
+  .strict();
+export type CreateReservationArgs = z.infer<typeof CreateReservationArgs>;
+
+export const CancelReservationArgs = z.object({ waybill: Waybill }).strict();
+export const ReplayArgs = z.object({ fromSeq: z.number().int().min(1) }).strict();
+
+// ---- results ----
+
+export interface CommandActor {
+  kind: 'operator' | 'carrier';
+  /** The verified issuer: the operator id or the carrier id. */
+  id: string;
+  /** The command's jti, for the audit record. */
+  commandId: string;
+}
+
+export interface ReportedConfig {
+  version: number;
+  desired: RemoteConfig;
+  appliedAt: number;
+}
+
+export interface CompartmentStatus {
+  id: string;
+  size: z.infer<typeof SizeClass>;
+  state: 'free' | 'occupied' | 'out_of_service';
+  inService: boolean;
+  fault: string | null;
+}
+
+export interface RemoteOpenResult {
+  compartmentId: string;
+  /** The door session that opened it; its outcome appears on the operator event stream. */
+  sessionId: string;
+  opened: boolean;
+}
+
+export interface Inventory {
+  layoutVersion: number;
+  compartments: CompartmentStatus[];
+  /** Counts only: the operator does not need waybills to run the fleet. */
+  parcels: { carrier: string; state: string; count: number }[];
+}
+
+/** What a carrier learns about one of its own parcels. Never a code, never another carrier's parcel. */
+export interface CarrierParcel {
+  id: string;
+  carrier: string;
+  waybill: string;
+  kind: 'delivery' | 'dropoff';
+  state: string;
+  size: string | null;
+  compartmentId: string | null;
+  expiresAt: number | null;
+}
+
+export interface ReservationResult {
+  parcelId: string;
+  waybill: string;
+  kind: 'delivery' | 'dropoff';
+  state: string;
+  /** True when the carrier supplied the code; otherwise the locker issues one at deposit. */
+  carrierCode: boolean;
+}
+
+// ---- the interface the core implements ----
+
+export interface LockerOperations {
+  // operator
+  setLayout(layout: LayoutConfigType, by: CommandActor): Promise<{ version: number; compartments: number }>;
+  upsertCarrier(carrier: CarrierConfigType, by: CommandActor): Promise<{ carrier: string; created: boolean }>;
+  removeCarrier(carrierId: string, by: CommandActor): Promise<{ carrier: string; removed: boolean }>;
+  setConfig(args: SetConfigArgs, by: CommandActor): Promise<ReportedConfig>;
+  /** The configuration in force, published retained on .../cfg after every (re)connect. */
+  reportedConfig(): ReportedConfig | null;
+  setCompartmentService(args: SetCompartmentServiceArgs, by: CommandActor): Promise<CompartmentStatus>;
+  /** Opens one door for the operator; the core audits it and raises the left-open alarm as usual. */
+  remoteOpen(args: RemoteOpenArgs, by: CommandActor): Promise<RemoteOpenResult>;
+  inventory(): Promise<Inventory>;
+  diagnostics(): Promise<Record<string, unknown>>;
+  // carrier: every method is scoped to the given carrier and must never touch another's parcels
+  createReservation(carrier: string, args: CreateReservationArgs, by: CommandActor): Promise<ReservationResult>;
+  cancelReservation(carrier: string, waybill: string, by: CommandActor): Promise<{ waybill: string; state: 'cancelled' }>;
+  listParcels(carrier: string): Promise<CarrierParcel[]>;
+}
+
+/** Who may sign commands: the provisioned carriers and the operator (it changes with upsertCarrier). */
+export interface IssuerDirectory {
+  issuer(id: string): { kind: 'carrier' | 'operator'; signingKeys: readonly Ed25519PublicJwk[] } | undefined;
+}

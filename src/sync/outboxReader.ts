@@ -1,0 +1,198 @@
+// The sync layer's view of the transactional outbox (tables `streams` and `outbox`). The
+// locker core appends rows and allocates seq; this module only reads them, marks them sent
+// (PUBACK) and acknowledged (the consumer's {upTo}), and prunes acknowledged rows beyond the
+// retention bound. Every method is a short synchronous statement or one small transaction.
+import type { Db } from '../store/database.js';
+import { mapStoreError } from '../store/database.js';
+
+export interface OutboxRow {
+  stream: string;
+  seq: number;
+  id: string;
+  type: string;
+  carrier: string | null;
+  ts: number;
+  clockSynced: boolean;
+  bootId: string;
+  /** The event data as stored: a JSON text. */
+  data: string;
+  sentAt: number | null;
+  ackedAt: number | null;
+}
+
+export interface StreamInfo {
+  stream: string;
+  /** null for the operator stream. */
+  carrier: string | null;
+  /** The seq the next appended row will get; the last row has nextSeq - 1. */
+  nextSeq: number;
+  ackedUpTo: number;
+}
+
+export interface StreamBacklog {
+  stream: string;
+  /** Rows not yet confirmed by the broker (no PUBACK). */
+  unsent: number;
+  /** Rows the consumer has not acknowledged yet. */
+  unacked: number;
+  lastSeq: number;
+  ackedUpTo: number;
+  /** Lowest seq still stored, null when the stream holds no rows. */
+  firstRetained: number | null;
+}
+
+interface RawRow {
+  stream: string;
+  seq: number;
+  id: string;
+  type: string;
+  carrier: string | null;
+  ts: number;
+  clock_synced: number;
+  boot_id: string;
+  data: string;
+  sent_at: number | null;
+  acked_at: number | null;
+}
+
+const OPERATOR_STREAM = 'op';
+
+/** The stream name of a carrier, or of the operator when carrier is null. */
+export function streamOf(carrier: string | null): string {
+  return carrier === null ? OPERATOR_STREAM : `c/${carrier}`;
+}
+
+/** The carrier a stream belongs to, null for the operator stream, undefined for a name that is neither. */
+export function carrierOfStream(stream: string): string | null | undefined {
+  if (stream === OPERATOR_STREAM) return null;
+  if (stream.startsWith('c/') && stream.length > 2) return stream.slice(2);
+  return undefined;
+}
+
+function toRow(r: RawRow): OutboxRow {
+  return {
+    stream: r.stream,
+    seq: r.seq,
+    id: r.id,
+    type: r.type,
+    carrier: r.carrier,
+    ts: r.ts,
+    clockSynced: r.clock_synced !== 0,
+    bootId: r.boot_id,
+    data: r.data,
+    sentAt: r.sent_at,
+    ackedAt: r.acked_at,
+  };
+}
+
+export class OutboxReader {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      streams: db.prepare<[], { stream: string; carrier: string | null; next_seq: number; acked_upto: number }>(
+        'SELECT stream, carrier, next_seq, acked_upto FROM streams ORDER BY stream',
+      ),
+      stream: db.prepare<[string], { stream: string; carrier: string | null; next_seq: number; acked_upto: number }>(
+        'SELECT stream, carrier, next_seq, acked_upto FROM streams WHERE stream = ?',
+      ),
+      from: db.prepare<[string, number, number], RawRow>('SELECT * FROM outbox WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?'),
+      unsent: db.prepare<[string, number], RawRow>('SELECT * FROM outbox WHERE stream = ? AND sent_at IS NULL ORDER BY seq LIMIT ?'),
+      firstUnsent: db.prepare<[string], { seq: number }>('SELECT seq FROM outbox WHERE stream = ? AND sent_at IS NULL ORDER BY seq LIMIT 1'),
+      firstRetained: db.prepare<[string], { seq: number }>('SELECT seq FROM outbox WHERE stream = ? ORDER BY seq LIMIT 1'),
+      unsentCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE stream = ? AND sent_at IS NULL'),
+      markSent: db.prepare<[number, string, number]>('UPDATE outbox SET sent_at = ? WHERE stream = ? AND seq = ? AND sent_at IS NULL'),
+      ackRows: db.prepare<[number, number, string, number]>(
+        'UPDATE outbox SET acked_at = ?, sent_at = COALESCE(sent_at, ?) WHERE stream = ? AND seq <= ? AND acked_at IS NULL',
+      ),
+      ackStream: db.prepare<[number, string, number]>('UPDATE streams SET acked_upto = ? WHERE stream = ? AND acked_upto < ?'),
+      prune: db.prepare<[string, number]>('DELETE FROM outbox WHERE stream = ? AND seq <= ? AND acked_at IS NOT NULL'),
+    };
+  }
+
+  streams(): StreamInfo[] {
+    return this.stmts.streams.all().map((r) => ({ stream: r.stream, carrier: r.carrier, nextSeq: r.next_seq, ackedUpTo: r.acked_upto }));
+  }
+
+  stream(stream: string): StreamInfo | undefined {
+    const r = this.stmts.stream.get(stream);
+    return r ? { stream: r.stream, carrier: r.carrier, nextSeq: r.next_seq, ackedUpTo: r.acked_upto } : undefined;
+  }
+
+  /** Up to limit rows with seq >= fromSeq, in seq order, sent or not (the publisher's cursor decides). */
+  rowsFrom(stream: string, fromSeq: number, limit: number): OutboxRow[] {
+    return this.stmts.from.all(stream, fromSeq, limit).map(toRow);
+  }
+
+  /** The oldest rows without a PUBACK, in seq order. */
+  nextUnsent(stream: string, limit: number): OutboxRow[] {
+    return this.stmts.unsent.all(stream, limit).map(toRow);
+  }
+
+  /** Where publishing resumes after a (re)connect: the lowest seq without a PUBACK. */
+  firstUnsentSeq(stream: string): number | undefined {
+    return this.stmts.firstUnsent.get(stream)?.seq;
+  }
+
+  firstRetainedSeq(stream: string): number | undefined {
+    return this.stmts.firstRetained.get(stream)?.seq;
+  }
+
+  /** Records PUBACKs, several at once so a burst costs one commit (one fsync) instead of one each. */
+  markSent(stream: string, seqs: readonly number[], at: number): void {
+    if (seqs.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        for (const seq of seqs) this.stmts.markSent.run(at, stream, seq);
+      })();
+    } catch (e) {
+      mapStoreError(e);
+    }
+  }
+
+  /**
+   * The consumer confirms every row up to upTo on this stream (and no other). A value beyond the
+   * last appended row is clamped: nobody can acknowledge what does not exist yet. Then prunes
+   * acknowledged rows older than the newest `retainAcked`. Returns the effective acked seq.
+   */
+  ackUpTo(stream: string, upTo: number, at: number, retainAcked: number): number {
+    try {
+      return this.db.transaction(() => {
+        const info = this.stmts.stream.get(stream);
+        if (!info) return 0;
+        const upto = Math.min(Math.floor(upTo), info.next_seq - 1);
+        if (upto <= info.acked_upto) return info.acked_upto;
+        this.stmts.ackRows.run(at, at, stream, upto);
+        this.stmts.ackStream.run(upto, stream, upto);
+        this.stmts.prune.run(stream, upto - retainAcked);
+        return upto;
+      })();
+    } catch (e) {
+      return mapStoreError(e);
+    }
+  }
+
+  /** Deletes acknowledged rows beyond the newest retainAcked of each stream; returns rows deleted. */
+  prune(retainAcked: number): number {
+    let deleted = 0;
+    try {
+      this.db.transaction(() => {
+        for (const s of this.stmts.streams.all()) deleted += this.stmts.prune.run(s.stream, s.acked_upto - retainAcked).changes;
+      })();
+    } catch (e) {
+      mapStoreError(e);
+    }
+    return deleted;
+  }
+
+  backlog(): StreamBacklog[] {
+    return this.stmts.streams.all().map((s) => ({
+      stream: s.stream,
+      unsent: this.stmts.unsentCount.get(s.stream)?.n ?? 0,
+      unacked: Math.max(0, s.next_seq - 1 - s.acked_upto),
+      lastSeq: s.next_seq - 1,
+      ackedUpTo: s.acked_upto,
+      firstRetained: this.stmts.firstRetained.get(s.stream)?.seq ?? null,
+    }));
+  }
+}

@@ -1,0 +1,68 @@
+// One call for the composition root: the MQTT sync client and signed-command handling, wired
+// together. The core then calls `notify()` after every transaction that appended outbox rows.
+import type { Clock } from '../clock.js';
+import type { MqttConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import type { RandomSource } from '../random.js';
+import type { Db } from '../store/database.js';
+import { CommandProcessor, type CommandAudit } from './commands.js';
+import type { DocumentSigner } from './detachedSignature.js';
+import type { IssuerDirectory, LockerOperations } from './lockerOperations.js';
+import { SyncClient, type SyncHealth } from './syncClient.js';
+
+export interface StartSyncOptions {
+  config: MqttConfig;
+  lockerId: string;
+  bootId: string;
+  /** ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid). */
+  signer: DocumentSigner;
+  db: Db;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  issuers: IssuerDirectory;
+  operations: LockerOperations;
+  audit?: CommandAudit;
+}
+
+export interface RunningSync {
+  sync: SyncClient;
+  commands: CommandProcessor;
+  /** Call after every committed transaction that appended outbox rows. */
+  notify(): void;
+  health(): SyncHealth;
+  stop(): Promise<void>;
+}
+
+export function startSync(o: StartSyncOptions): RunningSync {
+  const sync = new SyncClient({
+    config: o.config,
+    lockerId: o.lockerId,
+    bootId: o.bootId,
+    signer: o.signer,
+    db: o.db,
+    clock: o.clock,
+    random: o.random,
+    logger: o.logger,
+    reportedConfig: () => o.operations.reportedConfig(),
+  });
+  const commands = new CommandProcessor({
+    lockerId: o.lockerId,
+    db: o.db,
+    clock: o.clock,
+    logger: o.logger,
+    issuers: o.issuers,
+    operations: o.operations,
+    control: sync,
+    ...(o.audit ? { audit: o.audit } : {}),
+  });
+  sync.setCommandHandler((topic, payload) => commands.handle(topic, payload));
+  sync.start();
+  return {
+    sync,
+    commands,
+    notify: () => sync.notify(),
+    health: () => sync.health(),
+    stop: () => sync.stop(),
+  };
+}

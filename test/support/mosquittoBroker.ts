@@ -1,0 +1,165 @@
+// A real Mosquitto 2 process for interop tests: its own config, password file (made with
+// mosquitto_passwd) and the shipped deploy/mosquitto/acl, in a temp dir, on a free loopback
+// port. stop/start/restart keep the port, so clients reconnect to the same URL. Install with
+// `apt-get install -y mosquitto mosquitto-clients` when missing.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
+
+export function mosquittoAvailable(): boolean {
+  return MOSQUITTO !== undefined;
+}
+
+export interface MosquittoOptions {
+  /** username -> password; every principal of the test. */
+  users: Record<string, string>;
+  /** ACL text; the shipped deploy/mosquitto/acl by default. */
+  acl?: string;
+  /** Keep sessions and retained messages across restarts (persistence true). Default false. */
+  persistence?: boolean;
+  /**
+   * Mutual TLS instead of passwords: the listener requires a client certificate signed by
+   * cafile and takes its CN as the username (use_identity_as_username), as in
+   * deploy/mosquitto/mosquitto-tls.conf.
+   */
+  tls?: { cafile: string; certfile: string; keyfile: string };
+  /** Extra mosquitto.conf lines. */
+  extra?: string[];
+}
+
+export function shippedAcl(): string {
+  return readFileSync(join(import.meta.dirname, '../../deploy/mosquitto/acl'), 'utf8');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export class MosquittoBroker {
+  private proc: ChildProcess | undefined;
+  private log = '';
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly confFile: string,
+    private readonly tls: boolean,
+  ) {}
+
+  get url(): string {
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined;
+  }
+
+  static async start(options: MosquittoOptions): Promise<MosquittoBroker> {
+    if (!MOSQUITTO) throw new Error('mosquitto is not installed: apt-get install -y mosquitto mosquitto-clients');
+    const dir = mkdtempSync(join(tmpdir(), 'lockerd-mosquitto-'));
+    const port = await freePort();
+    const passwd = join(dir, 'passwd');
+    let first = true;
+    for (const [user, password] of Object.entries(options.users)) {
+      execFileSync('mosquitto_passwd', first ? ['-b', '-c', passwd, user, password] : ['-b', passwd, user, password], { stdio: 'ignore' });
+      first = false;
+    }
+    const acl = join(dir, 'acl');
+    writeFileSync(acl, options.acl ?? shippedAcl());
+    const conf = join(dir, 'mosquitto.conf');
+    const lines = [
+      `listener ${port} 127.0.0.1`,
+      ...(options.tls
+        ? [`cafile ${options.tls.cafile}`, `certfile ${options.tls.certfile}`, `keyfile ${options.tls.keyfile}`, 'require_certificate true', 'use_identity_as_username true']
+        : []),
+      'allow_anonymous false',
+      ...(Object.keys(options.users).length > 0 ? [`password_file ${passwd}`] : []),
+      `acl_file ${acl}`,
+      options.persistence ? `persistence true\npersistence_location ${dir}/` : 'persistence false',
+      'max_queued_messages 200000',
+      'log_type error',
+      'log_type warning',
+      'log_type notice',
+      'log_dest stderr',
+      // As root, mosquitto would switch to a "mosquitto" user that cannot read the temp dir.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+      ...(options.extra ?? []),
+    ];
+    writeFileSync(conf, lines.join('\n') + '\n');
+    const broker = new MosquittoBroker(dir, port, conf, options.tls !== undefined);
+    await broker.startProcess();
+    return broker;
+  }
+
+  /** Starts the process again on the same port (after stop()). */
+  async startProcess(): Promise<void> {
+    if (this.proc) return;
+    const proc = spawn(MOSQUITTO ?? 'mosquitto', ['-c', this.confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.log += d.toString();
+    });
+    this.proc = proc;
+    const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`mosquitto exited (${String(code)}): ${this.log}`))));
+    exited.catch(() => undefined);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (await Promise.race([canConnect(this.port), exited])) return;
+      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${this.port}: ${this.log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the process (SIGTERM, SIGKILL after 3 s); sessions without persistence are gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    this.proc = undefined;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 3_000);
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      proc.kill(signal);
+    });
+  }
+
+  async restart(downMs = 0): Promise<void> {
+    await this.stop();
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    await this.startProcess();
+  }
+
+  logs(): string {
+    return this.log;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

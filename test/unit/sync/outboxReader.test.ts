@@ -1,0 +1,108 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../../../src/store/database.js';
+import { OutboxReader, carrierOfStream, streamOf } from '../../../src/sync/outboxReader.js';
+import { OutboxWriter } from '../../support/outboxFixture.js';
+
+describe('OutboxReader on a real SQLite outbox', () => {
+  let db: Db;
+  let writer: OutboxWriter;
+  let reader: OutboxReader;
+
+  beforeEach(() => {
+    db = openDatabase(':memory:');
+    writer = new OutboxWriter(db);
+    reader = new OutboxReader(db);
+  });
+
+  const seqs = (rows: { seq: number }[]): number[] => rows.map((r) => r.seq);
+
+  it('names streams like the core: c/<carrier> and op', () => {
+    expect(streamOf('acme')).toBe('c/acme');
+    expect(streamOf(null)).toBe('op');
+    expect(carrierOfStream('c/acme')).toBe('acme');
+    expect(carrierOfStream('op')).toBe(null);
+    expect(carrierOfStream('x')).toBe(undefined);
+  });
+
+  it('returns the next unsent rows of one stream in seq order, bounded', () => {
+    for (let i = 0; i < 5; i++) writer.append({ carrier: 'acme' });
+    writer.append({ carrier: 'bolt' });
+    writer.append({ carrier: null, type: 'alarm.door_left_open' });
+    expect(seqs(reader.nextUnsent('c/acme', 3))).toEqual([1, 2, 3]);
+    expect(seqs(reader.nextUnsent('c/bolt', 10))).toEqual([1]);
+    const op = reader.nextUnsent('op', 10);
+    expect(op[0]).toMatchObject({ stream: 'op', seq: 1, carrier: null, type: 'alarm.door_left_open', clockSynced: true, sentAt: null });
+    expect(reader.streams().map((s) => [s.stream, s.carrier, s.nextSeq])).toEqual([
+      ['c/acme', 'acme', 6],
+      ['c/bolt', 'bolt', 2],
+      ['op', null, 2],
+    ]);
+  });
+
+  it('marks rows sent on PUBACK; resumption starts at the lowest unsent row', () => {
+    for (let i = 0; i < 6; i++) writer.append({ carrier: 'acme' });
+    reader.markSent('c/acme', [1, 2, 4], 1000);
+    expect(reader.firstUnsentSeq('c/acme')).toBe(3);
+    expect(seqs(reader.nextUnsent('c/acme', 10))).toEqual([3, 5, 6]);
+    // rowsFrom ignores the sent flag: the publisher's cursor decides what goes next.
+    expect(seqs(reader.rowsFrom('c/acme', 2, 3))).toEqual([2, 3, 4]);
+    expect(reader.rowsFrom('c/acme', 1, 1)[0]?.sentAt).toBe(1000);
+    // A second PUBACK for the same row (a resend) keeps the first time.
+    reader.markSent('c/acme', [1], 2000);
+    expect(reader.rowsFrom('c/acme', 1, 1)[0]?.sentAt).toBe(1000);
+  });
+
+  it('acknowledges up to a seq on that stream only, never beyond the last row', () => {
+    for (let i = 0; i < 5; i++) writer.append({ carrier: 'acme' });
+    for (let i = 0; i < 5; i++) writer.append({ carrier: 'bolt' });
+    expect(reader.ackUpTo('c/acme', 3, 500, 100)).toBe(3);
+    const acme = reader.rowsFrom('c/acme', 1, 10);
+    expect(acme.map((r) => r.ackedAt)).toEqual([500, 500, 500, null, null]);
+    // An acknowledged row was evidently delivered: it counts as sent too.
+    expect(acme.map((r) => r.sentAt)).toEqual([500, 500, 500, null, null]);
+    expect(reader.rowsFrom('c/bolt', 1, 10).every((r) => r.ackedAt === null)).toBe(true);
+    expect(reader.stream('c/acme')?.ackedUpTo).toBe(3);
+    expect(reader.stream('c/bolt')?.ackedUpTo).toBe(0);
+    expect(reader.ackUpTo('c/acme', 99, 600, 100)).toBe(5);
+    // Going backwards changes nothing.
+    expect(reader.ackUpTo('c/acme', 2, 700, 100)).toBe(5);
+    expect(reader.ackUpTo('c/unknown', 2, 700, 100)).toBe(0);
+  });
+
+  it('keeps only the newest retainAcked acknowledged rows per stream; unacked rows always stay', () => {
+    writer.appendMany(20, () => ({ carrier: 'acme' }));
+    writer.appendMany(20, () => ({ carrier: 'bolt' }));
+    reader.ackUpTo('c/acme', 15, 1, 5);
+    // 1..10 pruned (15 - 5), 11..15 retained acked, 16..20 unacked
+    expect(reader.firstRetainedSeq('c/acme')).toBe(11);
+    expect(seqs(reader.rowsFrom('c/acme', 1, 100))).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(reader.firstRetainedSeq('c/bolt')).toBe(1);
+    // The retention bound can shrink later (remote config): prune applies it to every stream.
+    reader.ackUpTo('c/bolt', 20, 1, 100);
+    expect(reader.prune(2)).toBe(3 + 18);
+    expect(reader.firstRetainedSeq('c/acme')).toBe(14);
+    expect(reader.firstRetainedSeq('c/bolt')).toBe(19);
+    // seq allocation is untouched by pruning: the next row is still contiguous.
+    expect(writer.append({ carrier: 'acme' }).seq).toBe(21);
+  });
+
+  it('reports backlog counts per stream for health', () => {
+    writer.appendMany(10, () => ({ carrier: 'acme' }));
+    writer.append({ carrier: null });
+    reader.markSent('c/acme', [1, 2, 3, 4], 1);
+    reader.ackUpTo('c/acme', 2, 2, 100);
+    expect(reader.backlog()).toEqual([
+      { stream: 'c/acme', unsent: 6, unacked: 8, lastSeq: 10, ackedUpTo: 2, firstRetained: 1 },
+      { stream: 'op', unsent: 1, unacked: 1, lastSeq: 1, ackedUpTo: 0, firstRetained: 1 },
+    ]);
+  });
+
+  it('marks a burst of PUBACKs in one transaction', () => {
+    writer.appendMany(500, () => ({ carrier: 'acme' }));
+    const before = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').get()?.n;
+    reader.markSent('c/acme', Array.from({ length: 500 }, (_, i) => i + 1), 9);
+    const after = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').get()?.n;
+    expect([before, after]).toEqual([500, 0]);
+    expect(reader.firstUnsentSeq('c/acme')).toBe(undefined);
+  });
+});
