@@ -11,6 +11,7 @@ import { loadConfig } from '../config/loadConfig.js';
 import { type LockerConfig } from '../config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
 import { startLockerd } from '../composition/startLockerd.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embeddedBroker.js';
 import { isLockerError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
@@ -77,12 +78,21 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
       ];
     }
   }
+  // The demo brings its own MQTT broker on loopback, with the same topic rules as production.
+  let broker: EmbeddedBroker | undefined;
+  if (sim && config.mqtt) {
+    const wanted = Number(new URL(config.mqtt.url).port || 1883);
+    broker = await startEmbeddedBroker({ logger: logger.child({ channel: 'broker' }), port: wanted }).catch(() => startEmbeddedBroker({ logger: logger.child({ channel: 'broker' }), port: 0 }));
+    config = { ...config, mqtt: { ...config.mqtt, url: broker.url, username: config.locker.id, protocolVersion: 4 } };
+  }
   const running = await startLockerd({ config, sim, logger, clock, ...(port !== undefined ? { port } : {}) });
   const lines = [
     `lockerd ${config.locker.id} is running${sim ? ' on the simulator' : ''}`,
     `  kiosk:      ${running.url}/`,
     `  local API:  ${running.url}/api/health`,
     ...(sim ? [`  simulator:  ${running.url}/sim/`] : []),
+    ...(config.mqtt ? [`  MQTT:       ${config.mqtt.url}${broker ? ' (embedded broker)' : ''}`] : []),
+    `  public keys: ${running.publicKeysFile}`,
     ...demo,
     'Ctrl-C stops it.',
   ];
@@ -99,6 +109,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   if (watchdog) clearInterval(watchdog);
   notifySystemd('STOPPING=1');
   await running.stop();
+  await broker?.close();
   return 0;
 }
 

@@ -20,6 +20,10 @@ import { cryptoRandom, type RandomSource } from '../random.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
+import { LockerRemoteOperations } from '../domain/remoteOperations.js';
+import { startSync, type RunningSync } from '../sync/startSync.js';
+import { ed25519Signer } from '../sync/detachedSignature.js';
+import { writeFile } from 'node:fs/promises';
 import { applyProvisionedState } from '../domain/provisioning.js';
 
 export interface StartOptions {
@@ -32,6 +36,8 @@ export interface StartOptions {
   /** Override kiosk.port (0 = any free port). */
   port?: number;
   hardware?: Pick<Parameters<typeof createHardware>[1], 'serialBinding'>;
+  /** Start the MQTT sync when the config has an mqtt section (default true). */
+  sync?: boolean;
   /** Whether the clock is known to be synchronised (NTP); lockerd flags events stamped before. */
   clockSynced?: () => boolean;
 }
@@ -48,6 +54,10 @@ export interface RunningLockerd {
   db: Db;
   recorder: EventRecorder;
   kiosk: KioskServer;
+  remote: LockerRemoteOperations;
+  sync?: RunningSync;
+  /** The locker's public keys, as an operator enrols them (also written to <dataDir>/identity/public-keys.json). */
+  publicKeysFile: string;
   stop(): Promise<void>;
 }
 
@@ -85,12 +95,43 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
   });
   const credentials = new Credentials(store, config.operator, clock);
+  const remote = new LockerRemoteOperations({
+    locker,
+    store,
+    doors,
+    clock,
+    config,
+    lockerEncryptionKey: identity.encryptionKey,
+    diagnostics: () => health(),
+    setLogLevel: (level) => {
+      logger.level = level;
+    },
+  });
+  remote.applyStoredConfig();
+  const publicKeysFile = join(config.dataDir, 'identity', 'public-keys.json');
+  await writeFile(publicKeysFile, `${JSON.stringify({ id: config.locker.id, signingKey: identity.signingPublicJwk, encryptionKey: identity.encryptionPublicJwk }, null, 2)}\n`);
 
   doors.start();
   await Promise.all([...hardware.buses.values()].map((b) => b.open()));
   const reconciled = await locker.reconcile();
   if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
   locker.startTimers();
+
+  let sync: RunningSync | undefined;
+  const health = () => {
+    const buses = [...hardware.buses.values()].map((b) => ({ id: b.id, connected: doors.busConnected(b.id), silentBoards: doors.silentBoards(b.id) }));
+    const mqtt = sync?.health();
+    return {
+      ok: buses.every((b) => b.connected),
+      lockerId: config.locker.id,
+      bootId,
+      version: packageVersion(),
+      clockSynced: clockSynced(),
+      buses,
+      scanner: hardware.scanner ? (hardware.scanner.connected ? 'connected' : 'disconnected') : 'absent',
+      ...(mqtt ? { mqtt } : {}),
+    };
+  };
 
   const kiosk = new KioskServer({
     locker,
@@ -101,18 +142,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'kiosk' }),
     publicDir: join(packageRoot(), 'src', 'kiosk', 'public'),
     sim: options.sim,
-    health: () => {
-      const buses = [...hardware.buses.values()].map((b) => ({ id: b.id, connected: doors.busConnected(b.id), silentBoards: doors.silentBoards(b.id) }));
-      return {
-        ok: buses.every((b) => b.connected),
-        lockerId: config.locker.id,
-        bootId,
-        version: packageVersion(),
-        clockSynced: clockSynced(),
-        buses,
-        scanner: hardware.scanner ? (hardware.scanner.connected ? 'connected' : 'disconnected') : 'absent',
-      };
-    },
+    health: () => health(),
   });
 
   let scannerLost = false;
@@ -145,6 +175,23 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     kiosk.serveStatic('/sim/', join(packageRoot(), 'sim', 'panel', 'public'));
   }
 
+  if (config.mqtt && options.sync !== false) {
+    sync = startSync({
+      config: config.mqtt,
+      lockerId: config.locker.id,
+      bootId,
+      signer: ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id),
+      db,
+      clock,
+      random,
+      logger: logger.child({ channel: 'sync' }),
+      issuers: remote,
+      operations: remote,
+    });
+    const running = sync;
+    recorder.onAppended(() => running.notify());
+  }
+
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
 
@@ -161,9 +208,13 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     db,
     recorder,
     kiosk,
+    remote,
+    ...(sync ? { sync } : {}),
+    publicKeysFile,
     async stop() {
       if (stopped) return;
       stopped = true;
+      await sync?.stop();
       stopSimRoutes?.();
       offScanner?.();
       locker.stop();

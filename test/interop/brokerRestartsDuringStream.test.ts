@@ -7,13 +7,13 @@ import { SystemClock } from '../../src/clock.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { startWatch, type WatchHandle, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { carrierTenant, operatorTenant, type Tenant } from '../../src/sync/topics.js';
-import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
+import { MosquittoBroker } from '../support/mosquittoBroker.js';
 import { SyncLocker, waitFor } from '../support/syncLocker.js';
 
 const users = { L1: 'pw-l1', acme: 'pw-acme', bolt: 'pw-bolt', operator: 'pw-op' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!mosquittoAvailable())('broker restarts during a stream of events', () => {
+describe('broker restarts during a stream of events', () => {
   let broker: MosquittoBroker;
   let locker: SyncLocker;
   const clients: MqttClient[] = [];

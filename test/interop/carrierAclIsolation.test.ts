@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../src/clock.js';
 import { startWatch, type WatchHandle, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { carrierTenant } from '../../src/sync/topics.js';
-import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
+import { MosquittoBroker } from '../support/mosquittoBroker.js';
 import { SyncLocker, waitFor } from '../support/syncLocker.js';
 
 const users = { L1: 'pw-l1', acme: 'pw-acme', bolt: 'pw-bolt', operator: 'pw-op' };
 
-describe.skipIf(!mosquittoAvailable())('carrier ACL isolation on Mosquitto', () => {
+describe('carrier ACL isolation on Mosquitto', () => {
   let broker: MosquittoBroker;
   let locker: SyncLocker;
   let acmeRaw: MqttClient;

@@ -13,13 +13,13 @@ import { SignedCommandReply } from '../../src/sync/commandReply.js';
 import { verifyDocument } from '../../src/sync/detachedSignature.js';
 import { verifyEnvelope } from '../../src/sync/envelope.js';
 import { FakeLockerOperations } from '../support/fakeLockerOperations.js';
-import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
+import { MosquittoBroker } from '../support/mosquittoBroker.js';
 import { SyncLocker, waitFor } from '../support/syncLocker.js';
 
 const run = promisify(execFile);
 const users = { L1: 'pw-l1', acme: 'pw-acme', bolt: 'pw-bolt' };
 
-describe.skipIf(!mosquittoAvailable())('mosquitto_sub / mosquitto_pub as the carrier', () => {
+describe('mosquitto_sub / mosquitto_pub as the carrier', () => {
   let broker: MosquittoBroker;
   let locker: SyncLocker;
   let ops: FakeLockerOperations;

@@ -10,11 +10,11 @@ import { SystemClock } from '../../src/clock.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { startWatch, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { carrierTenant } from '../../src/sync/topics.js';
-import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
+import { MosquittoBroker } from '../support/mosquittoBroker.js';
 import { SyncLocker, waitFor } from '../support/syncLocker.js';
 import { makeCertificates, type CertificateSet } from '../support/testCertificates.js';
 
-describe.skipIf(!mosquittoAvailable())('Mosquitto with client certificates (CN = principal)', () => {
+describe('Mosquitto with client certificates (CN = principal)', () => {
   let dir: string;
   let certs: CertificateSet;
   let broker: MosquittoBroker;

@@ -7,13 +7,13 @@ import { SystemClock } from '../../src/clock.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { startWatch, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { carrierTenant } from '../../src/sync/topics.js';
-import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
+import { MosquittoBroker } from '../support/mosquittoBroker.js';
 import { SyncLocker, waitFor } from '../support/syncLocker.js';
 
 const users = { L1: 'pw-l1', acme: 'pw-acme', bolt: 'pw-bolt' };
 const BACKLOG = 10_000;
 
-describe.skipIf(!mosquittoAvailable())('offline backlog drains after the broker returns', () => {
+describe('offline backlog drains after the broker returns', () => {
   let broker: MosquittoBroker;
   let locker: SyncLocker;
   const clients: MqttClient[] = [];

@@ -18,12 +18,12 @@ import { cryptoRandom } from '../../src/random.js';
 import { toPublicKey } from '../../src/sync/detachedSignature.js';
 import { carrierTenant, operatorTenant, type Tenant } from '../../src/sync/topics.js';
 import { FakeLockerOperations } from '../support/fakeLockerOperations.js';
-import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
+import { MosquittoBroker } from '../support/mosquittoBroker.js';
 import { SyncLocker, waitFor } from '../support/syncLocker.js';
 
 const users = { L1: 'pw-l1', acme: 'pw-acme', bolt: 'pw-bolt', operator: 'pw-op' };
 
-describe.skipIf(!mosquittoAvailable())('signed commands over MQTT', () => {
+describe('signed commands over MQTT', () => {
   let dir: string;
   let broker: MosquittoBroker;
   let locker: SyncLocker;
