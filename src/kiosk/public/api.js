@@ -1,8 +1,9 @@
 // The kiosk's only link to lockerd: JSON calls to /api and the live event stream.
 
 export class ApiError extends Error {
-  constructor(status, code, message, context) {
+  constructor(status, code, message, context, body) {
     super(message || code);
+    this.body = body;
     this.status = status;
     this.code = code;
     this.context = context || {};
@@ -31,7 +32,7 @@ export async function call(method, path, body, token) {
     if (context.retryAfterMs === undefined && res.headers.get('retry-after')) {
       context.retryAfterMs = Number(res.headers.get('retry-after')) * 1000;
     }
-    throw new ApiError(res.status, e.code || `HTTP_${res.status}`, e.message, context);
+    throw new ApiError(res.status, e.code || `HTTP_${res.status}`, e.message, context, data);
   }
   return data;
 }

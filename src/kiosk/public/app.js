@@ -12,6 +12,7 @@ const homeButton = document.getElementById('home-button');
 const status = document.getElementById('status');
 let current = null;
 let idleTimer = 0;
+let reloadAtHome = false;
 
 const app = {
   info: null,
@@ -23,6 +24,7 @@ const app = {
   nav: 0,
 
   go(name, params = {}) {
+    if (name === 'home' && reloadAtHome) return location.reload();
     current?.leave?.();
     app.nav += 1;
     const screen = screens[name](app, params);
@@ -156,27 +158,35 @@ async function boot() {
   const languages = app.info.languages?.length ? app.info.languages : ['en'];
   app.info.languages = languages;
   app.defaultLanguage = languages[0];
-  for (const code of languages) await loadLanguage(code);
+  // A degraded lockerd answers /api/health with 503 and the same body.
+  const [, health] = await Promise.all([Promise.all(languages.map(loadLanguage)), get('/api/health').catch((e) => e.body ?? {})]);
   await loadLanguage(app.defaultLanguage);
+  app.scanner = health.scanner ?? 'absent';
   translate(document.querySelector('header'));
   document.title = t('app.title');
   document.getElementById('locker-name').textContent = app.info.name ?? '';
-  try {
-    app.scanner = (await get('/api/health')).scanner ?? 'absent';
-  } catch (e) {
-    app.scanner = e.context?.scanner ?? 'absent';
-  }
   homeButton.onclick = () => (app.session?.role === 'courier' ? app.go('menu') : app.session ? app.go('operator') : app.go('home'));
   document.addEventListener('pointerdown', bumpIdle, { capture: true });
   document.addEventListener('keydown', (e) => {
     bumpIdle();
     if (current?.onKey && !e.ctrlKey && !e.altKey && !e.metaKey) current.onKey(e.key);
   });
+  // Long presses on a touchscreen would open the browser's menu.
+  document.addEventListener('contextmenu', (e) => e.preventDefault());
   listen('/api/events', onEvent, (connected) => {
     status.hidden = connected;
+    // A restarted lockerd may serve a newer kiosk: load it, unless someone is mid-way.
+    if (connected && health.bootId)
+      get('/api/health')
+        .catch((e) => e.body ?? {})
+        .then((h) => {
+          if (h.bootId && h.bootId !== health.bootId) reloadAtHome = true;
+          if (reloadAtHome && current?.name === 'home') location.reload();
+        });
   });
   app.go('home');
   document.body.dataset.ready = 'true';
+  performance.mark('kiosk-home');
 }
 
 boot();

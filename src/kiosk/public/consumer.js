@@ -2,7 +2,7 @@
 // every way it can end: thank you, wrong code, locked out, door did not open.
 import { get, post } from './api.js';
 import { t } from './i18n.js';
-import { view, keypad, button, formatClock, codeFromScan } from './ui.js';
+import { view, keypad, button, formatClock, codeFromScan, looksLikeBadge } from './ui.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -32,6 +32,7 @@ async function codeFailed(app, mode, code, e) {
     case 'RESERVATION_UNKNOWN':
     case 'NOT_FOUND':
     case 'INPUT_INVALID': {
+      if (typeof e.context.failuresLeft === 'number') return app.go('wrong-code', { mode, left: e.context.failuresLeft });
       const nav = app.nav;
       const lock = await get('/api/lockout').catch(() => null);
       if (app.nav !== nav) return;
@@ -75,7 +76,8 @@ function codeScreen(app, { mode }) {
     .catch(() => {});
   return {
     el: v.el,
-    onScan: (text) => submitCode(app, mode, codeFromScan(text) ?? text.trim()),
+    // A courier may scan a badge on any screen; anything else is taken as the code.
+    onScan: (text) => (looksLikeBadge(text) ? app.scanAnywhere(text) : submitCode(app, mode, codeFromScan(text) ?? text.trim())),
     onKey: pad.press,
     onScanner: scanHint,
   };

@@ -148,17 +148,17 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
   let settled = false;
   const render = () => {
     const c = d.compartment;
+    const closedEmpty = d.state === 'open' && c.door === 'closed';
     v.r.door.textContent = c.id;
-    v.r.title.textContent = t('door.title', { door: c.id });
+    v.r.title.textContent = t(closedEmpty ? 'deposit.closedTitle' : 'door.title', { door: c.id });
     v.r.where.textContent = t('deposit.doorInfo', { size: c.size, column: c.column, row: c.row });
     v.r.step.textContent = t(cancelling ? 'deposit.cancelStep' : 'deposit.putIn', { waybill: d.waybill });
-    v.r.note.textContent = emptyOld
-      ? t('deposit.emptyOld', { door: emptyOld })
-      : d.reassignedFrom
-        ? t('deposit.reassigned', { old: d.reassignedFrom, door: c.id })
-        : c.accessible
-          ? t('door.low')
-          : '';
+    let note = '';
+    if (closedEmpty) note = t('deposit.closedEmpty');
+    else if (emptyOld) note = t('deposit.emptyOld', { door: emptyOld });
+    else if (d.reassignedFrom) note = t('deposit.reassigned', { old: d.reassignedFrom, door: c.id });
+    else if (c.accessible) note = t('door.low');
+    v.r.note.textContent = note;
     v.r.actions.replaceChildren(
       ...(cancelling
         ? []
@@ -166,7 +166,8 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
             button(t('deposit.wrongSize'), () => app.go('size', { waybill: d.waybill, resize: d }), 'secondary'),
             button(t('deposit.cancel'), cancel, 'secondary'),
           ]),
-      ...(c.door === 'closed' ? [button(t('deposit.reopen'), reopen, 'secondary')] : []),
+      // Closed but not stored: the door shut before the parcel was in (item sensors saw it empty).
+      ...(closedEmpty ? [button(t('deposit.reopen'), reopen, 'primary')] : []),
     );
   };
   const cancel = async () => {
@@ -219,14 +220,6 @@ function stored(app, { deposit }) {
   app.session.stored += 1;
   const v = notice('ok', t('deposit.storedTitle'), t('deposit.stored', { waybill: deposit.waybill, door: deposit.compartment.id }), [
     button(t('deposit.nextParcel'), () => app.go('waybill'), 'primary'),
-    button(
-      t('deposit.reopen'),
-      () => {
-        app.session.stored -= 1;
-        openDoor(app, () => app.authed('POST', `/api/courier/deposits/${deposit.id}/reopen`), deposit.waybill);
-      },
-      'secondary',
-    ),
     button(t('deposit.finish'), () => app.go('menu'), 'secondary'),
   ]);
   return { el: v.el, homeButton: false, onScan: (text) => app.go('size', { waybill: text.trim() }) };

@@ -27,12 +27,12 @@ function operator(app) {
     b.dataset.door = c.door;
     if (c.fault) b.dataset.fault = 'true';
     b.setAttribute('aria-pressed', String(c.id === selected));
-    b.append(
-      span(c.id, 'tile-id'),
-      span(`${c.size}${c.accessible ? ' \u267f' : ''}`, 'tile-size'),
-      span(t(`state.${c.state}`), 'tile-state'),
-      span(t(`doorState.${c.door}`), 'tile-door'),
-    );
+    const head = document.createElement('span');
+    head.className = 'tile-head';
+    head.append(span(c.id, 'tile-id'), span(`${c.size}${c.accessible ? ' \u267f' : ''}`, 'tile-size'));
+    b.append(head, span(t(`state.${c.state}`), 'tile-state'));
+    // A closed door is the normal case; only an open or unknown door is worth a line.
+    if (c.door !== 'closed') b.append(span(t(`doorState.${c.door}`), 'tile-door'));
     if (c.fault) b.append(span(c.fault, 'tile-fault'));
     b.onclick = () => select(c.id);
     return b;
@@ -87,7 +87,9 @@ function operator(app) {
     renderDetail();
   };
   const fail = (e) => {
-    if (!e.handled) v.r.message.textContent = t('operator.failed', { code: e.code });
+    if (e.handled) return;
+    v.r.message.textContent = t('operator.failed', { code: e.code });
+    v.r.message.dataset.kind = 'error';
   };
   const load = async () => {
     try {
@@ -105,6 +107,7 @@ function operator(app) {
     v.r.pick.hidden = true;
     v.r.log.hidden = false;
     v.r.logTitle.textContent = title;
+    v.r.message.textContent = '';
     v.r.logList.replaceChildren(...rows);
   };
   const alarmRow = (a) =>
@@ -129,6 +132,7 @@ function operator(app) {
     try {
       await app.authed('POST', `/api/operator/compartments/${encodeURIComponent(id)}/open`, { reason });
       v.r.message.textContent = t('operator.opened', { door: id });
+      v.r.message.dataset.kind = 'ok';
     } catch (e) {
       fail(e);
     }

@@ -44,6 +44,11 @@ export function codeFromScan(text) {
   return m ? m[1] : null;
 }
 
+/** A signed badge (three dot-separated base64url parts) rather than a code or a waybill. */
+export function looksLikeBadge(text) {
+  return /^[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}$/.test(text.trim());
+}
+
 /** Digit keypad. onChange gets the whole value after every press. */
 export function keypad(container, { max, onChange }) {
   let value = '';
