@@ -118,7 +118,10 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
       { waybill: body.waybill, size: body.size, kind: body.kind === 'dropoff' ? 'dropoff' : 'delivery', ...(body.code ? { code: body.code } : {}), ...(body.dwellHours ? { dwellHours: body.dwellHours } : {}) },
       { kind: 'carrier', id: carrier },
     );
-    if (out.code) revealed.push({ carrier, waybill: body.waybill, kind: body.kind, code: out.code });
+    if (out.code) {
+      revealed.push({ carrier, waybill: body.waybill, kind: body.kind, code: out.code });
+      if (revealed.length > 50) revealed.shift();
+    }
     return out;
   });
 
@@ -135,6 +138,10 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
     for (const s of streams) s.write(line);
   });
   const offLocker = d.locker.on((e) => {
+    if (e.type === 'demo-code') {
+      revealed.push({ carrier: e.carrier, waybill: e.waybill, kind: 'parcel', code: e.code });
+      if (revealed.length > 50) revealed.shift();
+    }
     if (e.type === 'deposit' && e.deposit.state === 'stored') {
       const line = `data: ${JSON.stringify({ type: 'stored', compartment: e.deposit.compartment.id, waybill: e.deposit.waybill })}\n\n`;
       for (const s of streams) s.write(line);

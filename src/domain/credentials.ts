@@ -19,6 +19,11 @@ export class Credentials {
     return badgeKeyringFromConfig({ carriers: this.store.carriers(), operator: this.operator });
   }
 
+  /** Carriers by id and name, for the ID-and-PIN login screen (public knowledge, nothing personal). */
+  carriers(): { id: string; name: string }[] {
+    return this.store.carriers().map((c) => ({ id: c.id, name: c.name }));
+  }
+
   async courierByBadge(token: string): Promise<CourierIdentity & { expiresAt: number }> {
     const badge = await verifyBadge(token, this.keyring(), this.clock);
     if (badge.role !== 'courier') throw new LockerError(ErrorCodes.BADGE_INVALID, 'this is not a courier badge', { reason: 'role' });

@@ -30,7 +30,9 @@ export type LockerEvent =
   | { type: 'compartment'; compartment: CompartmentView }
   | { type: 'session'; sessionId: string; compartment: string; state: string }
   | { type: 'deposit'; deposit: DepositView }
-  | { type: 'alarm'; alarm: { type: string; compartment?: string } };
+  | { type: 'alarm'; alarm: { type: string; compartment?: string } }
+  /** Only with demo.revealCodes: an issued pickup code, for the simulator panel. Never sent to the kiosk. */
+  | { type: 'demo-code'; compartment: string; waybill: string; carrier: string; code: string };
 
 export interface LockerDeps {
   settings: LockerSettings;

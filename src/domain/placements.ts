@@ -37,7 +37,11 @@ export interface PlacementTxn {
   /** A jammed compartment this placement moved away from, kept for the view after storing. */
   reassignedFrom?: string;
   waiter?: { resolve: () => void; reject: (e: LockerError) => void };
+  /** When it was stored or cancelled; finished placements are forgotten after FINISHED_KEPT_MS. */
+  finishedAt?: number;
 }
+
+const FINISHED_KEPT_MS = 30 * 60_000;
 
 export function isFinal(s: PlacementState): boolean {
   return s.tag === 'stored' || s.tag === 'cancelled' || s.tag === 'failed';
@@ -59,12 +63,19 @@ export class Placements {
     const chosen = allocate(this.candidates(), { size, accessible });
     if (!chosen) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${size} or larger`, { size });
     const t0 = startPlacement(chosen.id, chosen.size);
+    this.forgetFinished();
     const txn: PlacementTxn = { id: this.d.newId(), kind, actor, carrier, waybill, parcelId, reservation, state: t0.state, sessions: new Map() };
     this.txns.set(txn.id, txn);
     const opened = this.waitFor(txn);
     this.runEffects(txn, t0.effects);
     await opened;
     return this.view(txn);
+  }
+
+  /** Finished placements stay visible to their courier for a while, then are forgotten. */
+  private forgetFinished(): void {
+    const before = this.d.clock.now() - FINISHED_KEPT_MS;
+    for (const [id, t] of this.txns) if (t.finishedAt !== undefined && t.finishedAt < before) this.txns.delete(id);
   }
 
   candidates(): { id: string; size: SizeClass; accessible: boolean; available: boolean }[] {
@@ -133,7 +144,7 @@ export class Placements {
             subject: txn.parcelId,
             events: [{ carrier: txn.carrier, type: `${txn.kind}.cancelled`, data: { waybill: txn.waybill, parcelId: txn.parcelId } }],
           });
-          this.txns.delete(txn.id);
+          txn.finishedAt = this.d.clock.now();
           break;
         case 'rejected': {
           const w = txn.waiter;
@@ -248,9 +259,13 @@ export class Placements {
           },
         );
         txn.expiresAt = expiresAt;
-        if (this.d.settings.demo.revealCodes && code) txn.pickupCode = code;
+        if (this.d.settings.demo.revealCodes && code) {
+          txn.pickupCode = code;
+          this.d.emit({ type: 'demo-code', compartment: compartmentId, waybill: txn.waybill, carrier: carrier.id, code });
+        }
       }
       txn.recorded = true;
+      txn.finishedAt = now;
       this.held.delete(compartmentId);
       this.d.emit({ type: 'deposit', deposit: this.view(txn, false) });
       this.d.emit({ type: 'compartment', compartment: this.d.compartment(compartmentId) });

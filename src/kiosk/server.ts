@@ -108,7 +108,11 @@ export class KioskServer {
 
   /** Sends an event to every open /api/events stream. */
   push(e: KioskPush): void {
-    const line = `data: ${JSON.stringify(e)}\n\n`;
+    // The event stream is open to anything on loopback: codes never go on it, and a deposit
+    // is reduced to what a screen needs (no waybill, no carrier).
+    if (e.type === 'demo-code') return;
+    const out = e.type === 'deposit' ? { type: 'deposit', deposit: { id: e.deposit.id, kind: e.deposit.kind, state: e.deposit.state, compartment: e.deposit.compartment, ...(e.deposit.sessionId ? { sessionId: e.deposit.sessionId } : {}), ...(e.deposit.reassignedFrom ? { reassignedFrom: e.deposit.reassignedFrom } : {}) } } : e;
+    const line = `data: ${JSON.stringify(out)}\n\n`;
     for (const s of this.streams) s.write(line);
   }
 
@@ -176,6 +180,7 @@ export class KioskServer {
       screenIdleMs: config.kiosk.screenIdleMs,
       codeLength: config.codes.length,
       sizes: sizeClasses,
+      carriers: this.d.credentials.carriers(),
       sim: this.d.sim,
     }));
     r.add('GET', '/api/events', (ctx) => this.openEventStream(ctx, this.streams));
