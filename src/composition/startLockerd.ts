@@ -20,6 +20,7 @@ import { cryptoRandom, type RandomSource } from '../random.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
+import { ClockSyncMonitor } from './clockSync.js';
 import { LockerRemoteOperations } from '../domain/remoteOperations.js';
 import { startSync, type RunningSync } from '../sync/startSync.js';
 import { ed25519Signer } from '../sync/detachedSignature.js';
@@ -76,7 +77,10 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
 
   const bootId = newBootId(clock, random);
   const newId = createIdFactory(clock, random);
-  const clockSynced = options.clockSynced ?? (() => true);
+  // The simulator runs on the development machine's clock; a real locker asks systemd.
+  const clockMonitor = options.clockSynced || options.sim ? undefined : new ClockSyncMonitor(clock, logger);
+  clockMonitor?.start();
+  const clockSynced = options.clockSynced ?? (clockMonitor ? () => clockMonitor.isSynced() : () => true);
   const recorder = new EventRecorder(store, clock, newId, bootId, clockSynced);
 
   const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
@@ -218,6 +222,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       stopSimRoutes?.();
       offScanner?.();
       locker.stop();
+      clockMonitor?.stop();
       await kiosk.close();
       await hardware.scanner?.stop();
       doors.stop();
