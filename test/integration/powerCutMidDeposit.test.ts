@@ -3,7 +3,6 @@
 // (the simulated world file is changed); at the next start the interrupted session is resolved
 // from the sensors (src/domain/reconcile.ts): with item sensors the parcel is stored, without
 // them the compartment is taken out of service for a person to look.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   apiCall,
@@ -11,13 +10,11 @@ import {
   cu16Overrides,
   editWorldLock,
   fastDoors,
-  freePort,
   openDbReadOnly,
   operatorLoginAt,
   readWorldFile,
   seqGaps,
-  spawnLockerd,
-  tempDataDir,
+  childLockerds,
   waitFor,
   type ChildLockerd,
   type CompartmentJson,
@@ -29,23 +26,13 @@ import { makeDemoLocker, type DemoLocker } from '../support/demoLocker.js';
 const K1 = { bus: 'bus0', board: 0, lock: 1 };
 
 describe('power cut mid deposit', { timeout: 60_000 }, () => {
-  const children: ChildLockerd[] = [];
-  const dirs: string[] = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await c.kill();
-    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-  });
-
-  async function start(demo: DemoLocker): Promise<ChildLockerd> {
-    const child = await spawnLockerd(demo.config, await freePort());
-    children.push(child);
-    return child;
-  }
+  const pool = childLockerds();
+  afterEach(() => pool.cleanup());
+  const start = (demo: DemoLocker): Promise<ChildLockerd> => pool.start(demo.config);
 
   /** Starts a deposit into K1, puts the parcel in and pulls the plug with the door still open. */
   async function cutPowerWithParcelInOpenDoor(itemSensors: boolean): Promise<{ demo: DemoLocker; dataDir: string; depositId: string }> {
-    const dataDir = await tempDataDir();
-    dirs.push(dataDir);
+    const dataDir = await pool.dataDir();
     const demo = await makeDemoLocker(dataDir, { ...cu16Overrides({ itemSensors }), doors: fastDoors, logLevel: 'warn' });
     const first = await start(demo);
     const token = await courierLoginAt(first.url, demo);

@@ -3,7 +3,6 @@
 // the interrupted session is resolved from the sensors (src/domain/reconcile.ts): a door found
 // open means the parcel was taken (parcel.picked_up, reconciled); a door still closed means the
 // code was not consumed and still works.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   apiCall,
@@ -11,13 +10,11 @@ import {
   depositOverHttp,
   editWorldLock,
   fastBusTiming,
-  freePort,
   openDbReadOnly,
   operatorLoginAt,
   readWorldFile,
   seqGaps,
-  spawnLockerd,
-  tempDataDir,
+  childLockerds,
   waitFor,
   type ChildLockerd,
   type CompartmentJson,
@@ -36,23 +33,13 @@ function slowLatchHardware(): Record<string, unknown> {
 }
 
 describe('power cut mid pickup', { timeout: 60_000 }, () => {
-  const children: ChildLockerd[] = [];
-  const dirs: string[] = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await c.kill();
-    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-  });
-
-  async function start(demo: DemoLocker): Promise<ChildLockerd> {
-    const child = await spawnLockerd(demo.config, await freePort());
-    children.push(child);
-    return child;
-  }
+  const pool = childLockerds();
+  afterEach(() => pool.cleanup());
+  const start = (demo: DemoLocker): Promise<ChildLockerd> => pool.start(demo.config);
 
   /** A parcel stored in A1; then its code is typed and the power goes before the door opens. */
   async function cutPowerDuringPickup(): Promise<{ demo: DemoLocker; dataDir: string; code: string; parcelId: string }> {
-    const dataDir = await tempDataDir();
-    dirs.push(dataDir);
+    const dataDir = await pool.dataDir();
     const demo = await makeDemoLocker(dataDir, { hardware: slowLatchHardware(), doors: { openTimeoutMs: 4000, leftOpenAlarmMs: 10_000, jamRetries: 1 }, logLevel: 'warn' });
     const first = await start(demo);
     const token = await courierLoginAt(first.url, demo);

@@ -13,34 +13,14 @@ import { type LockerConfig } from '../../src/config/schema.js';
 import { packageRoot } from '../../src/packageRoot.js';
 import { type Db } from '../../src/store/database.js';
 import { type SimPosition, type SimWorld } from '../../sim/world.js';
+import { type CompartmentView, type DepositView } from '../../src/domain/views.js';
 import { demoConfigInput, makeDemoLocker, type ConfigOverrides, type DemoLocker } from './demoLocker.js';
 
 // ---------------------------------------------------------------- shapes of API replies
 
-export interface CompartmentJson {
-  id: string;
-  size: string;
-  accessible: boolean;
-  column: number;
-  row: number;
-  state: 'free' | 'occupied' | 'out_of_service';
-  door: 'closed' | 'open' | 'unknown';
-  fault?: string;
-}
-
-export interface DepositJson {
-  id: string;
-  kind: string;
-  waybill: string;
-  size: string;
-  carrier: string;
-  state: string;
-  compartment: CompartmentJson;
-  reassignedFrom?: string;
-  pickupCode?: string;
-  expiresAt?: number;
-  error?: string;
-}
+/** The API's views, as the server types them (docs/kiosk-api.md). */
+export type CompartmentJson = CompartmentView;
+export type DepositJson = DepositView;
 
 export interface ErrorJson {
   error: { code: string; message: string; context: Record<string, unknown> };
@@ -649,4 +629,26 @@ export async function operatorLoginAt(url: string, demo: DemoLocker): Promise<st
 /** A scratch data folder for a lockerd run in a child process. */
 export async function tempDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'lockerd-it-'));
+}
+
+/** Child lockerd processes and their data folders for one test file; cleanup() after each test. */
+export function childLockerds(): { start(config: LockerConfig): Promise<ChildLockerd>; dataDir(): Promise<string>; cleanup(): Promise<void> } {
+  const children: ChildLockerd[] = [];
+  const dirs: string[] = [];
+  return {
+    async start(config) {
+      const child = await spawnLockerd(config, await freePort());
+      children.push(child);
+      return child;
+    },
+    async dataDir() {
+      const d = await tempDataDir();
+      dirs.push(d);
+      return d;
+    },
+    async cleanup() {
+      for (const c of children.splice(0)) await c.kill();
+      for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+    },
+  };
 }
