@@ -1,0 +1,50 @@
+// A lockerd process (startLockerd, simulated boards, the configuration as written, MQTT sync
+// included when configured) that reports its own RSS after start and after rounds of courier
+// deposits and consumer pickups done in-process. For memoryAndColdStart:
+//   node [flags] dist/test/bench/memoryTransactionsChild.js '{"config":"...","rounds":6,"perRound":5,"settleMs":2000,"out":"..."}'
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startLockerd } from '../../src/composition/startLockerd.js';
+import { parseConfig } from '../../src/config/loadConfig.js';
+import { LockerDriver } from './support/lockerDriver.js';
+import { nextWaybill } from './support/populate.js';
+import { procMemory, sleep, type ProcMemory } from './support/processes.js';
+
+export interface MemoryTransactionsResult {
+  afterStart: ProcMemory;
+  afterFirstRound: ProcMemory;
+  afterAll: ProcMemory;
+  syncComposed: boolean;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as { config: string; rounds: number; perRound: number; settleMs: number; out: string };
+
+async function main(): Promise<void> {
+  const config = parseConfig(JSON.parse(readFileSync(args.config, 'utf8')));
+  const running = await startLockerd({ config, sim: false, port: 0 });
+  const driver = new LockerDriver(running);
+  await driver.doorsKnown();
+  await sleep(args.settleMs);
+  const afterStart = procMemory(process.pid);
+  let afterFirstRound = afterStart;
+  for (let r = 0; r < args.rounds; r++) {
+    const codes: string[] = [];
+    for (let i = 0; i < args.perRound; i++) codes.push((await driver.deposit(nextWaybill('swiftpost'), 'S')).code);
+    for (const code of codes) await driver.pickup(code);
+    if (r === 0) {
+      await sleep(args.settleMs);
+      afterFirstRound = procMemory(process.pid);
+    }
+  }
+  await sleep(args.settleMs);
+  const result: MemoryTransactionsResult = { afterStart, afterFirstRound, afterAll: procMemory(process.pid), syncComposed: running.sync !== undefined };
+  await running.stop();
+  writeFileSync(args.out, JSON.stringify(result));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,70 @@
+// A locker's outbox after a long time without a broker: carrier events written the way the core
+// writes them (LockerStore.appendEvent inside store transactions, seq from streams.next_seq),
+// with the parcel lifecycle of the fleet simulator and real pickup-code JWEs in parcel.stored,
+// into a database opened as lockerd opens it (WAL, synchronous=FULL). The file is checkpointed
+// and closed, so each benchmark round can start from a copy of it.
+import { type X25519PublicJwk } from '../../../src/config/schema.js';
+import { SystemClock } from '../../../src/clock.js';
+import { createIdFactory, newBootId } from '../../../src/ids.js';
+import { seededRandom } from '../../../src/random.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { LockerStore } from '../../../src/store/lockerStore.js';
+import { ParcelEventSource, type CarrierEvent } from '../../../sim/fleet/parcelEvents.js';
+
+export interface BacklogSpec {
+  file: string;
+  events: number;
+  carriers: readonly { id: string; encryptionKey: X25519PublicJwk }[];
+  /** Rows per transaction while filling. */
+  batch?: number;
+}
+
+export interface Backlog {
+  events: number;
+  perStream: Record<string, number>;
+  /** Bytes of the data column (the event's own JSON) over all rows. */
+  dataBytes: number;
+}
+
+export async function writeBacklog(spec: BacklogSpec): Promise<Backlog> {
+  const clock = new SystemClock();
+  const random = seededRandom('outbox-backlog');
+  const newId = createIdFactory(clock, random);
+  const bootId = newBootId(clock, random);
+  const db = openDatabase(spec.file);
+  const store = new LockerStore(db);
+  const sources = spec.carriers.map(
+    (c, i) => new ParcelEventSource({ carrier: c.id, carrierKey: c.encryptionKey, random, newId, now: () => clock.now(), waybillPrefix: `BL${i}-` }),
+  );
+  const perStream: Record<string, number> = {};
+  let dataBytes = 0;
+  const batch = spec.batch ?? 1000;
+  // The backlog of a locker offline for a while: one event every few seconds, ending now.
+  const start = clock.now() - spec.events * 3_000;
+  try {
+    for (let done = 0; done < spec.events; ) {
+      const n = Math.min(batch, spec.events - done);
+      // Events are built first (encryption is asynchronous), then written in one transaction.
+      const built: { carrier: string; event: CarrierEvent; ts: number }[] = [];
+      for (let i = 0; i < n; i++) {
+        const k = (done + i) % sources.length;
+        const source = sources[k];
+        const carrier = spec.carriers[k];
+        if (!source || !carrier) throw new Error('no carriers');
+        built.push({ carrier: carrier.id, event: await source.next(), ts: start + (done + i) * 3_000 });
+      }
+      store.transaction(() => {
+        for (const b of built) {
+          const { stream } = store.appendEvent({ carrier: b.carrier, type: b.event.type, data: b.event.data }, { id: newId(), ts: b.ts, clockSynced: true, bootId });
+          perStream[stream] = (perStream[stream] ?? 0) + 1;
+          dataBytes += JSON.stringify(b.event.data).length;
+        }
+      });
+      done += n;
+    }
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  return { events: spec.events, perStream, dataBytes };
+}
