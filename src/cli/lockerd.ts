@@ -11,7 +11,7 @@ import { loadConfig } from '../config/loadConfig.js';
 import { type LockerConfig } from '../config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
 import { startLockerd } from '../composition/startLockerd.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embeddedBroker.js';
+import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
 import { isLockerError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
@@ -81,6 +81,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   // The demo brings its own MQTT broker on loopback, with the same topic rules as production.
   let broker: EmbeddedBroker | undefined;
   if (sim && config.mqtt) {
+    const { startEmbeddedBroker } = await import('../broker/embeddedBroker.js');
     const wanted = Number(new URL(config.mqtt.url).port || 1883);
     broker = await startEmbeddedBroker({ logger: logger.child({ channel: 'broker' }), port: wanted }).catch(() => startEmbeddedBroker({ logger: logger.child({ channel: 'broker' }), port: 0 }));
     config = { ...config, mqtt: { ...config.mqtt, url: broker.url, username: config.locker.id, protocolVersion: 4 } };

@@ -22,8 +22,7 @@ import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
 import { LockerRemoteOperations } from '../domain/remoteOperations.js';
-import { startSync, type RunningSync } from '../sync/startSync.js';
-import { ed25519Signer } from '../sync/detachedSignature.js';
+import type { RunningSync } from '../sync/startSync.js';
 import { writeFile } from 'node:fs/promises';
 import { applyProvisionedState } from '../domain/provisioning.js';
 
@@ -122,9 +121,17 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   locker.startTimers();
 
   let sync: RunningSync | undefined;
+  // Counting a large backlog is not free: health is polled, so the sync figures are reused for 5 s.
+  let syncHealthCache: { at: number; value: ReturnType<RunningSync['health']> } | undefined;
+  const syncHealth = (): ReturnType<RunningSync['health']> | undefined => {
+    if (!sync) return undefined;
+    const now = clock.monotonic();
+    if (!syncHealthCache || now - syncHealthCache.at > 5_000) syncHealthCache = { at: now, value: sync.health() };
+    return syncHealthCache.value;
+  };
   const health = () => {
     const buses = [...hardware.buses.values()].map((b) => ({ id: b.id, connected: doors.busConnected(b.id), silentBoards: doors.silentBoards(b.id) }));
-    const mqtt = sync?.health();
+    const mqtt = syncHealth();
     return {
       ok: buses.every((b) => b.connected),
       lockerId: config.locker.id,
@@ -180,6 +187,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   }
 
   if (config.mqtt && options.sync !== false) {
+    // Loaded only when a broker is configured: the MQTT client is a good part of the footprint.
+    const { startSync } = await import('../sync/startSync.js');
+    const { ed25519Signer } = await import('../sync/detachedSignature.js');
     sync = startSync({
       config: config.mqtt,
       lockerId: config.locker.id,

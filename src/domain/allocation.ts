@@ -30,12 +30,15 @@ export function nextLargerSize(size: SizeClass): SizeClass | undefined {
   return sizeClasses[sizeRank(size) + 1];
 }
 
+// One collator for all comparisons: building one per call costs milliseconds on a big layout.
+const byId = new Intl.Collator('en', { numeric: true }).compare;
+
 export function allocate(candidates: readonly AllocationCandidate[], req: AllocationRequest): AllocationCandidate | undefined {
   const min = Math.max(sizeRank(req.size), req.largerThan ? sizeRank(req.largerThan) + 1 : 0);
   const fitting = candidates.filter((c) => c.available && sizeRank(c.size) >= min && !req.exclude?.has(c.id));
   const wantAccessible = req.accessible === true;
   return fitting.sort((a, b) => {
     if (a.accessible !== b.accessible) return a.accessible === wantAccessible ? -1 : 1;
-    return sizeRank(a.size) - sizeRank(b.size) || a.id.localeCompare(b.id, 'en', { numeric: true });
+    return sizeRank(a.size) - sizeRank(b.size) || byId(a.id, b.id);
   })[0];
 }

@@ -11,6 +11,8 @@ export interface OpenDatabaseOptions {
   /** 'full' fsyncs the WAL at every commit (durable across power cuts); 'normal' only at checkpoints. */
   synchronous?: 'full' | 'normal';
   migrations?: Migration[];
+  /** Page size of a newly created database (bytes, power of two). */
+  pageSize?: number;
 }
 
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Db {
@@ -20,10 +22,20 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   } catch (e) {
     throw new LockerError(ErrorCodes.STORE_ERROR, `cannot open database ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
+  // A new database gets 1 KiB pages: a transaction touches a dozen pages (row, indexes, audit,
+  // outbox), and with 4 KiB pages that is ~90 KiB through the WAL per deposit; with 1 KiB about
+  // 30 KiB (BENCHMARKS.md). SD cards wear by bytes written. The page size can only be chosen
+  // before the first table exists and before WAL mode is on.
+  if ((db.pragma('user_version', { simple: true }) as number) === 0 && (db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }).n === 0) {
+    db.pragma(`page_size = ${options.pageSize ?? 1024}`);
+  }
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // 2 MiB of page cache instead of SQLite's 16 MiB: the working set of a locker is small, and
+  // memory on a Pi-class controller is not.
+  db.pragma('cache_size = -2000');
   // Fewer, larger checkpoints wear an SD card less than many small ones.
   db.pragma('wal_autocheckpoint = 1000');
   migrate(db, options.migrations ?? migrations);
