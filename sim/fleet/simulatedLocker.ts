@@ -1,0 +1,145 @@
+// One locker of the fleet simulator: the locker's real sync stack without its hardware. Events
+// are committed the way the core commits them (EventRecorder: audit row and outbox rows in one
+// SQLite transaction, then notify), and the real SyncClient publishes them: signed envelopes,
+// one stream per carrier, QoS 1, PUBACK marks, acks and replays from the carrier's back end,
+// presence, backoff. The simplification: the outbox is an in-memory SQLite database (same
+// schema, same statements), because a thousand file databases syncing to one disk would
+// measure this machine's disk, while every real locker has its own.
+import { type KeyObject } from 'node:crypto';
+import { type Clock } from '../../src/clock.js';
+import { MqttConfig, type X25519PublicJwk } from '../../src/config/schema.js';
+import { EventRecorder } from '../../src/domain/eventRecorder.js';
+import { createIdFactory, newBootId } from '../../src/ids.js';
+import { type Logger } from '../../src/logger.js';
+import { type RandomSource } from '../../src/random.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
+import { LockerStore } from '../../src/store/lockerStore.js';
+import { ed25519Signer } from '../../src/sync/detachedSignature.js';
+import { OutboxReader, streamOf } from '../../src/sync/outboxReader.js';
+import { SyncClient, type SyncHealth } from '../../src/sync/syncClient.js';
+import { ParcelEventSource } from './parcelEvents.js';
+
+export interface FleetCarrier {
+  id: string;
+  /** Parcel codes in parcel.stored are encrypted to this key (as the real locker does). */
+  encryptionKey?: X25519PublicJwk;
+}
+
+export interface SimulatedLockerOptions {
+  lockerId: string;
+  carriers: readonly FleetCarrier[];
+  url: string;
+  /** Broker password of the locker principal (its username is the locker id). */
+  password?: string;
+  protocolVersion: 4 | 5;
+  signingKey: KeyObject;
+  kid: string;
+  clock: Clock;
+  random: RandomSource;
+  logger: Logger;
+  /** Monotonic milliseconds, comparable across processes of this machine (event creation time). */
+  stamp: () => number;
+  keepaliveS?: number;
+  inflightWindow?: number;
+}
+
+/** An event the locker committed: its stream position and when it was created. */
+export interface Emitted {
+  carrier: string;
+  seq: number;
+  createdAt: number;
+}
+
+export class SimulatedLocker {
+  readonly sync: SyncClient;
+  private readonly db: Db;
+  private readonly recorder: EventRecorder;
+  private readonly sources = new Map<string, ParcelEventSource>();
+  private readonly seqs = new Map<string, number>();
+  /** Events of one stream are produced one after another (a stored parcel is announced first). */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly o: SimulatedLockerOptions) {
+    this.db = openDatabase(':memory:');
+    const store = new LockerStore(this.db);
+    const newId = createIdFactory(o.clock, o.random);
+    const bootId = newBootId(o.clock, o.random);
+    this.recorder = new EventRecorder(store, o.clock, newId, bootId, () => true);
+    const config = MqttConfig.parse({
+      url: o.url,
+      username: o.lockerId,
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      protocolVersion: o.protocolVersion,
+      keepaliveS: o.keepaliveS ?? 30,
+      inflightWindow: o.inflightWindow ?? 64,
+      reconnectMinMs: 500,
+      reconnectMaxMs: 10_000,
+    });
+    this.sync = new SyncClient({ config, lockerId: o.lockerId, bootId, signer: ed25519Signer(o.signingKey, o.kid), db: this.db, clock: o.clock, random: o.random, logger: o.logger });
+    this.recorder.onAppended(() => this.sync.notify());
+    for (const [i, carrier] of o.carriers.entries()) {
+      this.sources.set(
+        carrier.id,
+        new ParcelEventSource({
+          carrier: carrier.id,
+          ...(carrier.encryptionKey ? { carrierKey: carrier.encryptionKey } : {}),
+          random: o.random,
+          newId,
+          now: () => o.clock.now(),
+          waybillPrefix: `${o.lockerId.toUpperCase().replace(/[^A-Z0-9]/g, '')}-${i}-`,
+        }),
+      );
+      this.seqs.set(carrier.id, 0);
+    }
+  }
+
+  get lockerId(): string {
+    return this.o.lockerId;
+  }
+
+  start(): void {
+    this.sync.start();
+  }
+
+  get connected(): boolean {
+    return this.sync.health().connected;
+  }
+
+  /** Produces the next event of this carrier's stream: built, committed, handed to sync. */
+  emit(carrier: string): Promise<Emitted> {
+    const source = this.sources.get(carrier);
+    if (!source) return Promise.reject(new Error(`${this.o.lockerId} does not serve ${carrier}`));
+    const previous = this.chains.get(carrier) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const event = await source.next();
+      const createdAt = this.o.stamp();
+      const parcelId = typeof event.data.parcelId === 'string' ? event.data.parcelId : null;
+      this.recorder.commit({ actor: 'system', action: event.type, subject: parcelId, events: [{ carrier, type: event.type, data: event.data }] });
+      const seq = (this.seqs.get(carrier) ?? 0) + 1;
+      this.seqs.set(carrier, seq);
+      return { carrier, seq, createdAt };
+    });
+    this.chains.set(
+      carrier,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  /** The last seq of each carrier's stream, read back from the outbox itself. */
+  lastSeqs(): Record<string, number> {
+    const reader = new OutboxReader(this.db);
+    const out: Record<string, number> = {};
+    for (const c of this.o.carriers) out[c.id] = (reader.stream(streamOf(c.id))?.nextSeq ?? 1) - 1;
+    return out;
+  }
+
+  health(): SyncHealth {
+    return this.sync.health();
+  }
+
+  async stop(): Promise<void> {
+    await this.sync.stop();
+    this.db.close();
+  }
+}
