@@ -141,15 +141,24 @@ export class OutboxReader {
     return this.stmts.firstRetained.get(stream)?.seq;
   }
 
-  /** Records PUBACKs, several at once so a burst costs one commit (one fsync) instead of one each. */
+  /**
+   * Records PUBACKs, several at once. The commit is not fsynced (synchronous=NORMAL for this one
+   * transaction): a sent mark lost in a power cut only makes the row go out again, which
+   * consumers drop by id, and it saves an fsync per event on an SD card. The next durable
+   * commit or checkpoint makes it durable anyway.
+   */
   markSent(stream: string, seqs: readonly number[], at: number): void {
     if (seqs.length === 0) return;
+    const previous = this.db.pragma('synchronous', { simple: true }) as number;
     try {
+      this.db.pragma('synchronous = NORMAL');
       this.db.transaction(() => {
         for (const seq of seqs) this.stmts.markSent.run(at, stream, seq);
       })();
     } catch (e) {
       mapStoreError(e);
+    } finally {
+      this.db.pragma(`synchronous = ${previous}`);
     }
   }
 

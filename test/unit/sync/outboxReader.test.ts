@@ -16,6 +16,15 @@ describe('OutboxReader on a real SQLite outbox', () => {
 
   const seqs = (rows: { seq: number }[]): number[] => rows.map((r) => r.seq);
 
+  it('records sent marks without changing the durability of everything else', () => {
+    for (let i = 0; i < 3; i++) writer.append({ carrier: 'acme' });
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    reader.markSent('c/acme', [1, 2], 1_000);
+    expect(seqs(reader.nextUnsent('c/acme', 10))).toEqual([3]);
+    // FULL again for the core's transactions.
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+  });
+
   it('names streams like the core: c/<carrier> and op', () => {
     expect(streamOf('acme')).toBe('c/acme');
     expect(streamOf(null)).toBe('op');
