@@ -4,7 +4,6 @@
 // pieces the power-cut scenarios need to run lockerd as a child process and kill it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,6 +14,8 @@ import { type Db } from '../../src/store/database.js';
 import { type SimPosition, type SimWorld } from '../../sim/world.js';
 import { type CompartmentView, type DepositView } from '../../src/domain/views.js';
 import { demoConfigInput, makeDemoLocker, type ConfigOverrides, type DemoLocker } from './demoLocker.js';
+import { freePort } from './freePort.js';
+export { freePort };
 
 // ---------------------------------------------------------------- shapes of API replies
 
@@ -498,17 +499,6 @@ export class LockerHarness {
 
 // ---------------------------------------------------------------- lockerd as a child process
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ChildLockerd {
   readonly url: string;
