@@ -15,6 +15,9 @@ export interface SerialTransportOptions {
 }
 
 /** Loads @serialport/bindings-cpp (native code) on first use and returns the platform's binding. */
+/** A serialport binding (native, simulated or a test double), as the rest of the code names it. */
+export type SerialBinding = BindingInterface;
+
 export async function loadNativeSerialBinding(): Promise<BindingInterface> {
   const mod = await import('@serialport/bindings-cpp');
   return mod.autoDetect();

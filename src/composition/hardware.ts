@@ -4,7 +4,7 @@
 import { type LockBus, type Scanner } from '../../hal/types.js';
 import type { ByteTransport } from '../../hal/transport/byteTransport.js';
 import type { GpioPort } from '../../hal/gpio/gpioPort.js';
-import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import type { SerialBinding as BindingInterface } from '../../hal/transport/serialTransport.js';
 import type { SimWorld } from '../../sim/world.js';
 import type { SimSerialRegistry } from '../../sim/serial/simBinding.js';
 import { join } from 'node:path';
