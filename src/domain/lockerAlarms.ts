@@ -53,7 +53,7 @@ export class LockerAlarms {
       },
       () => {
         this.store.setService(compartment, false, ErrorCodes.LATCH_JAMMED);
-        if (this.store.inFlightSessions().some((s) => s.id === sessionId)) this.store.endSession(sessionId, 'failed', ErrorCodes.LATCH_JAMMED, now);
+        this.store.endSession(sessionId, 'failed', ErrorCodes.LATCH_JAMMED, now);
       },
     );
     this.emit({ type: 'alarm', alarm: { type: 'alarm.latch_jammed', compartment } });

@@ -182,7 +182,7 @@ export class Placements {
       this.d.doors.open(compartmentId, sessionId, (outcome) => {
         this.d.emit({ type: 'session', sessionId, compartment: compartmentId, state: outcome.type });
         const end = (state: 'done' | 'failed', how: string): void => {
-          if (this.d.store.inFlightSessions().some((s) => s.id === sessionId)) this.d.store.transaction(() => this.d.store.endSession(sessionId, state, how, this.d.clock.now()));
+          this.d.store.transaction(() => this.d.store.endSession(sessionId, state, how, this.d.clock.now()));
         };
         switch (outcome.type) {
           case 'opened':

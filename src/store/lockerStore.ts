@@ -190,7 +190,7 @@ export class LockerStore {
         `INSERT INTO door_sessions (id, compartment_id, purpose, state, actor, context, started_at)
          VALUES (@id, @compartmentId, @purpose, 'in_flight', @actor, @context, @startedAt)`,
       ),
-      endSession: db.prepare('UPDATE door_sessions SET state = @state, ended_at = @endedAt, outcome = @outcome WHERE id = @id'),
+      endSession: db.prepare("UPDATE door_sessions SET state = @state, ended_at = @endedAt, outcome = @outcome WHERE id = @id AND state = 'in_flight'"),
       inFlight: db.prepare<[], { id: string; compartment_id: string; purpose: string; state: 'in_flight'; actor: string; context: string; started_at: number }>(
         "SELECT * FROM door_sessions WHERE state = 'in_flight' ORDER BY started_at",
       ),
@@ -323,8 +323,9 @@ export class LockerStore {
     this.stmts.insertSession.run({ ...s, context: JSON.stringify(s.context) });
   }
 
-  endSession(id: string, state: 'done' | 'failed' | 'reconciled', outcome: string, endedAt: number): void {
-    this.stmts.endSession.run({ id, state, outcome, endedAt });
+  /** Ends a session still in flight; a session already ended keeps its first outcome. Returns whether it ended it. */
+  endSession(id: string, state: 'done' | 'failed' | 'reconciled', outcome: string, endedAt: number): boolean {
+    return this.stmts.endSession.run({ id, state, outcome, endedAt }).changes === 1;
   }
 
   inFlightSessions(): DoorSessionRow[] {

@@ -1,25 +1,10 @@
 // One call for the composition root: the MQTT sync client and signed-command handling, wired
 // together. The core then calls `notify()` after every transaction that appended outbox rows.
-import type { Clock } from '../clock.js';
-import type { MqttConfig } from '../config/schema.js';
-import type { Logger } from '../logger.js';
-import type { RandomSource } from '../random.js';
-import type { Db } from '../store/database.js';
 import { CommandProcessor, type CommandAudit } from './commands.js';
-import type { DocumentSigner } from './detachedSignature.js';
 import type { IssuerDirectory, LockerOperations } from './lockerOperations.js';
-import { SyncClient, type SyncHealth } from './syncClient.js';
+import { SyncClient, type SyncClientOptions, type SyncHealth } from './syncClient.js';
 
-export interface StartSyncOptions {
-  config: MqttConfig;
-  lockerId: string;
-  bootId: string;
-  /** ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid). */
-  signer: DocumentSigner;
-  db: Db;
-  clock: Clock;
-  random: RandomSource;
-  logger: Logger;
+export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lockerId' | 'bootId' | 'signer' | 'db' | 'clock' | 'random' | 'logger'> {
   issuers: IssuerDirectory;
   operations: LockerOperations;
   audit?: CommandAudit;
