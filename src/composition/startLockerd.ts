@@ -21,6 +21,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
+import { guardDeployment } from './deploymentGuard.js';
 import { LockerRemoteOperations } from '../domain/remoteOperations.js';
 import type { RunningSync } from '../sync/startSync.js';
 import { writeFile } from 'node:fs/promises';
@@ -67,6 +68,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const random = options.random ?? cryptoRandom();
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const started = clock.monotonic();
+  guardDeployment(config, { sim: options.sim, logger });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
