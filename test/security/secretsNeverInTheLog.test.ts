@@ -3,8 +3,8 @@
 // read, so a scanned pickup QR (the code) went to the log in hex. Now no log line at any level
 // carries a code, badge, PIN, session token, signed command, encrypted code or key: this test
 // runs the locker at trace level with every line captured, through courier badge and PIN
-// login, operator login, a deposit and a pickup by typed code, a wrong code, a pickup by a
-// scanned QR, and a carrier command (a reservation with a carrier-chosen code, over a real
+// login (and a wrong PIN), operator login, a deposit and a pickup by typed code, a wrong code, a
+// pickup by a scanned QR, a scanned badge, and a carrier command (a reservation with a carrier-chosen code, over a real
 // Mosquitto) whose parcel is then deposited and picked up, and looks for each secret in every
 // line: as text, in hex (spaced or not) and in base64.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -155,11 +155,20 @@ describe.skipIf(skip)('no secret reaches the log, even at trace level', () => {
     });
     running.world?.scan(qr);
     await waitFor('the scanner to read the QR', () => scanned.includes(qr));
-    off?.();
     // The page (or, with server-side scan routing, lockerd itself) opens the door for the code.
     await kiosk.pickupRequest(second.pickupCode!);
 
-    // The courier logs in with ID and PIN; the operator with a badge.
+    // A courier badge held to the scanner (the page, or lockerd itself, logs the courier in with it).
+    const scannedBadge = await demo.mintCourierBadge('swiftpost', 'scan-courier-5');
+    jws('scanned courier badge', scannedBadge);
+    running.world?.scan(scannedBadge);
+    await waitFor('the scanner to read the badge', () => scanned.includes(scannedBadge));
+    off?.();
+
+    // The courier logs in with ID and PIN (after one wrong PIN); the operator with a badge.
+    const wrongPin = '604819';
+    secret('wrong PIN', wrongPin);
+    expect((await apiCall(running.url, 'POST', '/api/courier/login', { carrier: 'swiftpost', courierId: COURIER, pin: wrongPin })).status).toBeGreaterThanOrEqual(400);
     const pinLogin = await apiCall<{ token: string }>(running.url, 'POST', '/api/courier/login', { carrier: 'swiftpost', courierId: COURIER, pin: PIN });
     expect(pinLogin.status).toBe(200);
     secret('PIN session token', pinLogin.body.token);
