@@ -4,7 +4,7 @@
 // so SQLite's -wal, -shm and -journal files, temporary files and anything written later are
 // born private; what already exists (an old 0755 folder, a restored 0644 database) is
 // tightened at every start, and said so in the log.
-import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LockerError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -27,8 +27,8 @@ export function restrictUmask(): void {
 
 /**
  * Creates the data folder if needed and makes it and everything in it private: folders 0700,
- * files 0600 (execute and group/other bits removed). Symbolic links are left alone: they are
- * not followed, so a link cannot make lockerd chmod a file outside the folder.
+ * files 0600 (execute and group/other bits removed). Symbolic links inside are left alone: they
+ * are not followed, so a link cannot make lockerd chmod a file outside the folder.
  */
 export async function secureDataDir(dir: string, logger: Logger): Promise<void> {
   restrictUmask();
@@ -37,7 +37,8 @@ export async function secureDataDir(dir: string, logger: Logger): Promise<void> 
   let seen = 0;
   const visit = async (path: string, depth: number): Promise<void> => {
     if (++seen > MAX_ENTRIES) return;
-    const st = await lstat(path);
+    // The folder itself may be a link (e.g. /var/lib/lockerd -> /data/lockerd): followed once.
+    const st = depth === 0 ? await stat(path) : await lstat(path);
     if (st.isSymbolicLink()) return;
     const wanted = st.isDirectory() ? DATA_DIR_MODE : DATA_FILE_MODE;
     const mode = st.mode & 0o777;

@@ -50,6 +50,15 @@ describe('secureDataDir', () => {
     expect(await mode(outside)).toBe('644');
   });
 
+  it('follows the data folder itself when it is a link', async () => {
+    const real = join(root, 'real');
+    await mkdir(real);
+    await chmod(real, 0o755);
+    await symlink(real, join(root, 'data'));
+    await secureDataDir(join(root, 'data'), createLogger({ level: 'silent' }));
+    expect(await mode(real)).toBe('700');
+  });
+
   it('openDatabase makes a new database and its -wal and -shm 0600, and tightens an existing one', async () => {
     const file = join(root, 'x.db');
     const before = process.umask(0o022);
