@@ -61,10 +61,19 @@ export async function loadConfig(file: string, options: Pick<ParseConfigOptions,
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    const message = `not valid JSON: ${(e as Error).message}`;
+    const message = `not valid JSON: ${jsonSyntaxProblem(e)}`;
     throw new LockerError('CONFIG_INVALID', `${path} is ${message}`, { file: path, issues: [{ path: '(root)', message }] }, { cause: e });
   }
   return parseConfig(raw, { ...options, baseDir: dirname(path), source: path });
+}
+
+/**
+ * The JSON parser's complaint without the part of the file it quotes: the file holds the broker
+ * password and key material, and this message goes to stderr (the journal).
+ */
+function jsonSyntaxProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return /"/.test(message) ? 'unexpected character' : message;
 }
 
 /** "a.b.0.c" for a zod path; "(root)" for the empty path. */

@@ -206,6 +206,15 @@ describe('loadConfig', () => {
     expect(e.message).toContain('not valid JSON');
   });
 
+  it('does not quote the file in a JSON syntax error (it holds passwords)', async () => {
+    const file = join(tmp, 'unquoted.json');
+    await writeFile(file, '{"mqtt": {"password": hunter2-secret}}');
+    const e = await loadFailure(file);
+    expect(e.message).toContain('not valid JSON');
+    expect(JSON.stringify(e)).not.toContain('hunter2');
+    expect(e.message).not.toContain('hunter2');
+  });
+
   it('reports a missing file as CONFIG_INVALID', async () => {
     const e = await loadFailure(join(tmp, 'nope.json'));
     expect(e.code).toBe('CONFIG_INVALID');
