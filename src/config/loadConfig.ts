@@ -62,7 +62,8 @@ export async function loadConfig(file: string, options: Pick<ParseConfigOptions,
     raw = JSON.parse(text);
   } catch (e) {
     const message = `not valid JSON: ${jsonSyntaxProblem(e)}`;
-    throw new LockerError('CONFIG_INVALID', `${path} is ${message}`, { file: path, issues: [{ path: '(root)', message }] }, { cause: e });
+    // No cause: the parser's own error quotes the file.
+    throw new LockerError('CONFIG_INVALID', `${path} is ${message}`, { file: path, issues: [{ path: '(root)', message }] });
   }
   return parseConfig(raw, { ...options, baseDir: dirname(path), source: path });
 }

@@ -212,6 +212,7 @@ describe('loadConfig', () => {
     const e = await loadFailure(file);
     expect(e.message).toContain('not valid JSON');
     expect(JSON.stringify(e)).not.toContain('hunter2');
+    expect(e.cause).toBeUndefined();
     expect(e.message).not.toContain('hunter2');
   });
 
