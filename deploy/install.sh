@@ -18,6 +18,9 @@ npm ci --no-audit --no-fund
 npm run build
 npm prune --omit=dev
 
+# The data folder: private to lockerd (systemd's StateDirectoryMode says the same; lockerd itself
+# also keeps it 0700 and its files 0600 whatever the umask).
+install -d -m 0700 -o lockerd -g lockerd /var/lib/lockerd
 install -d -m 0750 -o root -g lockerd /etc/lockerd
 install -m 0640 -o root -g lockerd "$config" /etc/lockerd/lockerd.json
 sudo -u lockerd node dist/src/cli/lockerd.js check-config --config /etc/lockerd/lockerd.json

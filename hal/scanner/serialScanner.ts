@@ -283,8 +283,8 @@ export class SerialScanner implements Scanner {
 
   private receive(port: SerialPortStream, chunk: Buffer): void {
     if (this.port !== port) return;
-    // Raw bytes include pickup codes, so they are logged only at trace level.
-    if (this.log.level === 'trace') this.log.trace({ hex: hex(chunk.subarray(0, 64)), length: chunk.length }, '<-');
+    // Raw bytes are what was scanned: pickup codes, badges. Only their count is logged, at any level.
+    this.log.trace({ length: chunk.length }, '<-');
     this.deliver(this.framer.push(chunk, this.options.clock.monotonic()));
     this.armFlush();
   }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // lockerd: the locker runtime's command line.
 //   lockerd start [--config FILE] [--sim] [--port N]   run the locker (on the simulator with --sim)
-//   lockerd check-config --config FILE                 validate a configuration, every error with its path
+//   lockerd check-config --config FILE [--sim]         validate a configuration, every error with its path
+//                                                      (demo settings and placeholder keys only with --sim)
 //   lockerd doctor --config FILE                       probe buses, boards, scanner, clock and broker
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SystemClock } from '../clock.js';
+import { isLoopbackHost } from '../config/deploymentChecks.js';
 import { loadConfig } from '../config/loadConfig.js';
 import { type LockerConfig } from '../config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
@@ -20,7 +22,7 @@ import { runDoctor } from './doctor.js';
 
 const usage = `usage:
   lockerd start [--config FILE] [--sim] [--port N]
-  lockerd check-config --config FILE
+  lockerd check-config --config FILE [--sim]
   lockerd doctor --config FILE`;
 
 async function main(argv: string[]): Promise<number> {
@@ -37,8 +39,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'check-config': {
       if (!values.config) throw new Error('--config is required');
-      const config = await loadConfig(values.config);
+      const config = await loadConfig(values.config, { sim: values.sim === true });
       process.stdout.write(`${values.config}: valid (locker ${config.locker.id}, ${config.layout.compartments.length} compartments, ${config.hardware.buses.length} buses)\n`);
+      for (const line of deploymentWarnings(config)) process.stdout.write(`${line}\n`);
       return 0;
     }
     case 'doctor': {
@@ -59,7 +62,8 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   const clock = new SystemClock();
   const file = configPath ?? (sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
   if (!file) throw new Error('--config is required (or --sim for the demo on the simulator)');
-  let config: LockerConfig = await loadConfig(file);
+  // Without --sim, demo settings and the examples' placeholder keys are refused here.
+  let config: LockerConfig = await loadConfig(file, { sim });
   const logger = createLogger({ level: config.logLevel });
   let demo: string[] = [];
   if (sim) {
@@ -112,6 +116,12 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   await running.stop();
   await broker?.close();
   return 0;
+}
+
+/** What check-config says about a valid file that is still worth a second look. */
+function deploymentWarnings(config: LockerConfig): string[] {
+  if (isLoopbackHost(config.kiosk.host)) return [];
+  return [`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`];
 }
 
 /** Tells systemd (Type=notify) about readiness and liveness; a no-op outside systemd. */

@@ -2,7 +2,7 @@
 // the operator get a real Ed25519 signing key (badges, commands) and carriers an X25519 key
 // (pickup codes), generated once and kept in <dataDir>/demo-keys so badges survive restarts.
 // Production lockers never use this: their carriers' public keys come from provisioning.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type Clock } from '../clock.js';
@@ -38,6 +38,9 @@ export async function loadOrCreateDemoKeys(dir: string, carrierIds: string[]): P
   if (dirty) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+    // The mode above applies only to a new file; demo private keys are private in any case.
+    await chmod(dir, 0o700);
+    await chmod(file, 0o600);
   }
   return keys;
 }

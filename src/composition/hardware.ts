@@ -56,7 +56,7 @@ export async function createHardware(config: LockerConfig, o: HardwareOptions): 
       baudRate: sc.transport.kind === 'sim' ? 9600 : sc.transport.baudRate,
       binding,
       clock: o.clock,
-      logger: o.logger.child({ channel: 'scanner' }),
+      logger: o.logger, // the driver names its channel itself
       framing: { suffix: sc.suffix, interByteTimeoutMs: sc.interByteTimeoutMs, maxLength: sc.maxLength, aimPrefix: sc.aimPrefix },
       reconnectMinMs: sc.reconnectMinMs,
       reconnectMaxMs: sc.reconnectMaxMs,

@@ -1,6 +1,5 @@
 // The composition root: builds one running lockerd from a validated configuration. It is the
 // only place that knows concrete drivers, simulators, the database file and the network.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SimWorld } from '../../sim/world.js';
 import { type Clock, SystemClock } from '../clock.js';
@@ -21,6 +20,8 @@ import { openDatabase, type Db } from '../store/database.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
+import { secureDataDir } from './dataDir.js';
+import { guardDeployment } from './deploymentGuard.js';
 import { LockerRemoteOperations } from '../domain/remoteOperations.js';
 import type { RunningSync } from '../sync/startSync.js';
 import { writeFile } from 'node:fs/promises';
@@ -67,7 +68,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const random = options.random ?? cryptoRandom();
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const started = clock.monotonic();
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  guardDeployment(config, { sim: options.sim, logger });
+  await secureDataDir(config.dataDir, logger);
 
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
   const db = openDatabase(join(config.dataDir, 'lockerd.db'));
@@ -112,7 +114,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   });
   remote.applyStoredConfig();
   const publicKeysFile = join(config.dataDir, 'identity', 'public-keys.json');
-  await writeFile(publicKeysFile, `${JSON.stringify({ id: config.locker.id, signingKey: identity.signingPublicJwk, encryptionKey: identity.encryptionPublicJwk }, null, 2)}\n`);
+  await writeFile(publicKeysFile, `${JSON.stringify({ id: config.locker.id, signingKey: identity.signingPublicJwk, encryptionKey: identity.encryptionPublicJwk }, null, 2)}\n`, { mode: 0o600 });
 
   doors.start();
   await Promise.all([...hardware.buses.values()].map((b) => b.open()));

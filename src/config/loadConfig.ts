@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { LockerError } from '../errors.js';
+import { demoOnlyIssues } from './deploymentChecks.js';
 import { LockerConfig } from './schema.js';
 
 export interface ConfigIssue {
@@ -23,18 +24,23 @@ export interface ParseConfigOptions {
    * Keys starting with "$" ("$schema", "$comment") are always allowed.
    */
   unknownKeys?: 'error' | 'ignore';
+  /**
+   * The configuration runs the simulator demo (`lockerd start --sim`). Only then are demo
+   * settings (demo.revealCodes) and the examples' placeholder keys accepted: anywhere else they
+   * are CONFIG_INVALID with their paths (see deploymentChecks.ts). Default false.
+   */
+  sim?: boolean;
 }
 
 /** Validates an in-memory configuration; throws CONFIG_INVALID listing every issue. */
 export function parseConfig(input: unknown, options: ParseConfigOptions = {}): LockerConfig {
   const source = options.source ?? 'configuration';
+  const demoOnly = options.sim === true ? [] : demoOnlyIssues(input);
   const result = LockerConfig.safeParse(input);
-  if (!result.success) throw configError(source, mergeIssues(flattenIssues(result.error.issues, []), crossReferenceIssues(input)));
+  if (!result.success) throw configError(source, mergeIssues(mergeIssues(flattenIssues(result.error.issues, []), crossReferenceIssues(input)), demoOnly));
   const config = result.data;
-  if (options.unknownKeys !== 'ignore') {
-    const unknown = unknownKeyIssues(input, config, []);
-    if (unknown.length > 0) throw configError(source, unknown);
-  }
+  const unknown = options.unknownKeys !== 'ignore' ? unknownKeyIssues(input, config, []) : [];
+  if (unknown.length > 0 || demoOnly.length > 0) throw configError(source, [...unknown, ...demoOnly]);
   if (options.baseDir !== undefined && !isAbsolute(config.dataDir)) {
     config.dataDir = resolve(options.baseDir, config.dataDir);
   }
@@ -42,7 +48,7 @@ export function parseConfig(input: unknown, options: ParseConfigOptions = {}): L
 }
 
 /** Reads a JSON configuration file; a relative dataDir is taken relative to the file. */
-export async function loadConfig(file: string, options: Pick<ParseConfigOptions, 'unknownKeys'> = {}): Promise<LockerConfig> {
+export async function loadConfig(file: string, options: Pick<ParseConfigOptions, 'unknownKeys' | 'sim'> = {}): Promise<LockerConfig> {
   const path = resolve(file);
   let text: string;
   try {
@@ -55,10 +61,20 @@ export async function loadConfig(file: string, options: Pick<ParseConfigOptions,
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    const message = `not valid JSON: ${(e as Error).message}`;
-    throw new LockerError('CONFIG_INVALID', `${path} is ${message}`, { file: path, issues: [{ path: '(root)', message }] }, { cause: e });
+    const message = `not valid JSON: ${jsonSyntaxProblem(e)}`;
+    // No cause: the parser's own error quotes the file.
+    throw new LockerError('CONFIG_INVALID', `${path} is ${message}`, { file: path, issues: [{ path: '(root)', message }] });
   }
   return parseConfig(raw, { ...options, baseDir: dirname(path), source: path });
+}
+
+/**
+ * The JSON parser's complaint without the part of the file it quotes: the file holds the broker
+ * password and key material, and this message goes to stderr (the journal).
+ */
+function jsonSyntaxProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return /"/.test(message) ? 'unexpected character' : message;
 }
 
 /** "a.b.0.c" for a zod path; "(root)" for the empty path. */
@@ -66,7 +82,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map((p) => String(p)).join('.');
 }
 
-function configError(source: string, issues: ConfigIssue[]): LockerError {
+/** CONFIG_INVALID listing every issue, one per line, each with its path. */
+export function configError(source: string, issues: ConfigIssue[]): LockerError {
   const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
   return new LockerError('CONFIG_INVALID', `${source} has ${count}:\n${lines}`, { source, issues });

@@ -2,6 +2,7 @@
 // reported at once with its path (see loadConfig.ts). Field defaults are the values a
 // typical Kerong-based locker uses.
 import { z } from 'zod';
+import { isLoopbackHost } from './deploymentChecks.js';
 
 export const sizeClasses = ['XS', 'S', 'M', 'L', 'XL'] as const;
 export const SizeClass = z.enum(sizeClasses);
@@ -182,15 +183,29 @@ export const DoorsConfig = z.object({
   jamRetries: z.number().int().min(0).max(3).default(1),
 });
 
-export const KioskConfig = z.object({
-  host: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8080),
-  /** A courier or operator session ends after this long without a request. */
-  sessionIdleMs: z.number().int().min(5_000).default(120_000),
-  /** The screen goes back to home after this long without a touch. */
-  screenIdleMs: z.number().int().min(5_000).default(60_000),
-  maxBodyBytes: z.number().int().min(256).max(1_048_576).default(16_384),
-});
+export const KioskConfig = z
+  .object({
+    host: z.string().min(1).max(253).default('127.0.0.1'),
+    /**
+     * The kiosk API opens doors for whoever can reach it; it answers only on loopback unless
+     * this is set. A non-loopback host without it is refused; with it, lockerd warns at start.
+     */
+    exposeBeyondLoopback: z.boolean().default(false),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** A courier or operator session ends after this long without a request. */
+    sessionIdleMs: z.number().int().min(5_000).default(120_000),
+    /** The screen goes back to home after this long without a touch. */
+    screenIdleMs: z.number().int().min(5_000).default(60_000),
+    maxBodyBytes: z.number().int().min(256).max(1_048_576).default(16_384),
+  })
+  .superRefine((kiosk, ctx) => {
+    if (!kiosk.exposeBeyondLoopback && !isLoopbackHost(kiosk.host))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message: `"${kiosk.host}" is reachable beyond this machine; use 127.0.0.1, or set kiosk.exposeBeyondLoopback: true if the network in between is trusted`,
+      });
+  });
 
 export const MqttConfig = z.object({
   url: z.string().min(1),

@@ -1,6 +1,7 @@
 // Opens the locker database: one SQLite file in WAL mode with foreign keys on, migrated to
 // the newest schema. The better-sqlite3 handle is synchronous, so one JavaScript turn is one
 // transaction and no other code can interleave with it.
+import { chmodSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { migrations, type Migration } from './migrations.js';
@@ -18,6 +19,7 @@ export interface OpenDatabaseOptions {
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Db {
   let db: Db;
   try {
+    makePrivate(path);
     db = new Database(path);
   } catch (e) {
     throw new LockerError(ErrorCodes.STORE_ERROR, `cannot open database ${path}: ${(e as Error).message}`, { path }, { cause: e });
@@ -39,7 +41,32 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   // Fewer, larger checkpoints wear an SD card less than many small ones.
   db.pragma('wal_autocheckpoint = 1000');
   migrate(db, options.migrations ?? migrations);
+  // WAL mode is on and the first transactions ran: the -wal and -shm files exist now.
+  makePrivate(path);
   return db;
+}
+
+/** SQLite's files beside the database: they hold the same data as the database itself. */
+export const SIDECAR_SUFFIXES = ['-wal', '-shm', '-journal'] as const;
+
+/**
+ * The database and its -wal, -shm and -journal files readable by this user only (0600),
+ * whatever the umask. A new database file is created 0600 before SQLite opens it: SQLite gives
+ * its -wal, -shm and -journal files the database file's permissions, so they are born 0600 too.
+ * Existing files with looser modes (a restore, an older version) are tightened.
+ */
+function makePrivate(path: string): void {
+  if (path === ':memory:' || path === '' || path.startsWith('file:')) return;
+  if (!existsSync(path)) closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+  for (const file of [path, ...SIDECAR_SUFFIXES.map((s) => `${path}${s}`)]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch {
+      continue;
+    }
+    if ((mode & ~0o600) !== 0) chmodSync(file, mode & 0o600);
+  }
 }
 
 export function migrate(db: Db, list: Migration[]): void {

@@ -310,7 +310,8 @@ export class SyncClient implements SyncControl {
       if (!r.success) throw new Error(r.error.issues[0]?.message ?? 'invalid');
       msg = r.data;
     } catch (e) {
-      this.log.warn({ tenant, err: (e as Error).message }, 'unreadable ack ignored');
+      // JSON.parse quotes the input in its message: log the payload's size and the kind of fault only.
+      this.log.warn({ tenant, bytes: payload.length, reason: e instanceof SyntaxError ? 'not JSON' : (e as Error).message }, 'unreadable ack ignored');
       return;
     }
     // The topic decides the stream: a carrier can only ever acknowledge its own.

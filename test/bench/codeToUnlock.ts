@@ -61,7 +61,8 @@ export async function runCodeToUnlock(o: BenchOptions): Promise<BenchResult> {
     const codes = prep.populated.stored;
     const live = prep.populated.liveCodes;
 
-    running = await startLockerd({ config: demo.config, sim: false, port: 0 });
+    // The demo (revealed codes) runs only on the simulator side of lockerd, as with --sim.
+    running = await startLockerd({ config: demo.config, sim: true, port: 0 });
     const driver = new LockerDriver(running);
     await driver.doorsKnown();
     const line = new Cu48LineWatch(simBusOf(running, BUS_ID));

@@ -188,7 +188,8 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
       await writeFile(file, JSON.stringify(config, null, 2));
       return file;
     };
-    const fullConfig = await writeConfig('lockerd.json', demo.config);
+    // Cold starts run `lockerd start` without --sim, which refuses demo settings.
+    const fullConfig = await writeConfig('lockerd.json', { ...demo.config, demo: { revealCodes: false } });
     const { mqtt: _offline, ...withoutMqtt } = demo.config;
     const simConfig = await writeConfig('lockerd-no-mqtt.json', withoutMqtt);
     const dbBytes = (await stat(join(full, 'lockerd.db'))).size;
@@ -196,7 +197,7 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
     // The same locker with nothing in its database (identity, keys and layout only).
     const demoEmpty = await benchLocker(empty, { logLevel: 'info', mqttUrl: offlineUrl });
     await prepareLocker(demoEmpty.config, { total: 0, announced: 0, storedIn: [], historicCompartments: ids, outbox: 0 });
-    const emptyConfig = await writeConfig('lockerd-empty.json', demoEmpty.config);
+    const emptyConfig = await writeConfig('lockerd-empty.json', { ...demoEmpty.config, demo: { revealCodes: false } });
 
     progress('memoryAndColdStart: bare Node');
     const bare: { readyMs: number; rss: number }[] = [];

@@ -19,8 +19,10 @@ export interface MemoryTransactionsResult {
 const args = JSON.parse(process.argv[2] ?? '{}') as { config: string; rounds: number; perRound: number; settleMs: number; out: string };
 
 async function main(): Promise<void> {
-  const config = parseConfig(JSON.parse(readFileSync(args.config, 'utf8')));
-  const running = await startLockerd({ config, sim: false, port: 0 });
+  // The file is the production-mode one of the cold starts; the driver needs revealed codes,
+  // a demo setting that lockerd accepts only in sim mode (as `lockerd start --sim` does).
+  const config = { ...parseConfig(JSON.parse(readFileSync(args.config, 'utf8')), { sim: true }), demo: { revealCodes: true } };
+  const running = await startLockerd({ config, sim: true, port: 0 });
   const driver = new LockerDriver(running);
   await driver.doorsKnown();
   await sleep(args.settleMs);

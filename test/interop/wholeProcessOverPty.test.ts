@@ -62,7 +62,9 @@ beforeAll(async () => {
   await writeFile(file, JSON.stringify(config));
   courierBadge = await demo.mintCourierBadge('swiftpost', 'c-77');
 
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/lockerd.ts', 'start', '--config', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --sim because the test reads the revealed pickup code, a demo setting lockerd refuses without
+  // it; the bus is still the real serial driver on the pty (no simulated transport in the file).
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/lockerd.ts', 'start', '--config', file, '--sim', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));

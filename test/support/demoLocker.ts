@@ -26,7 +26,7 @@ export async function makeDemoLocker(dataDir: string, overrides: ConfigOverrides
   // No broker unless a test brings one: the demo file points at the embedded broker of `npm start`.
   const { mqtt: _mqtt, ...base } = demoConfigInput();
   const input = { ...base, dataDir, kiosk: { port: 0 }, demo: { revealCodes: true }, logLevel: 'silent', ...overrides };
-  const parsed = parseConfig(input, { unknownKeys: 'ignore' });
+  const parsed = parseConfig(input, { unknownKeys: 'ignore', sim: true });
   const keys = await loadOrCreateDemoKeys(join(dataDir, 'demo-keys'), parsed.carriers.map((c) => c.id));
   const config = await withDemoKeys(parsed, keys, cryptoRandom());
   return {

@@ -54,9 +54,11 @@ async function loadFailure(file: string): Promise<LockerError> {
   throw new Error('expected CONFIG_INVALID');
 }
 
+// The examples are templates: their keys are placeholders, which only the simulator accepts
+// (test/unit/config/deploymentChecks.test.ts shows them refused for a real locker).
 describe('the shipped examples', () => {
   it('lockerd.sim.json loads: the demo locker on the simulator', async () => {
-    const cfg = await loadConfig(join(examples, 'lockerd.sim.json'));
+    const cfg = await loadConfig(join(examples, 'lockerd.sim.json'), { sim: true });
     expect(cfg.locker.id).toBe('demo-locker-1');
     expect(cfg.hardware.buses).toHaveLength(1);
     const bus = cfg.hardware.buses[0]!;
@@ -77,7 +79,7 @@ describe('the shipped examples', () => {
   });
 
   it('lockerd.cu48.json loads: serial CU48 bus, scanner on ttyACM0, MQTT', async () => {
-    const cfg = await loadConfig(join(examples, 'lockerd.cu48.json'));
+    const cfg = await loadConfig(join(examples, 'lockerd.cu48.json'), { sim: true });
     const bus = cfg.hardware.buses[0]!;
     expect(bus.protocol).toBe('kerong-cu48');
     expect(bus.transport.kind === 'serial' && bus.transport.path).toMatch(/^\/dev\/serial\/by-id\//);
@@ -88,7 +90,7 @@ describe('the shipped examples', () => {
   });
 
   it('lockerd.gpio.json loads: four GPIO relay compartments', async () => {
-    const cfg = await loadConfig(join(examples, 'lockerd.gpio.json'));
+    const cfg = await loadConfig(join(examples, 'lockerd.gpio.json'), { sim: true });
     const bus = cfg.hardware.buses[0]!;
     expect(bus.protocol).toBe('gpio');
     expect(bus.protocol === 'gpio' && bus.locks).toHaveLength(4);
@@ -202,6 +204,16 @@ describe('loadConfig', () => {
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.message).toContain(file);
     expect(e.message).toContain('not valid JSON');
+  });
+
+  it('does not quote the file in a JSON syntax error (it holds passwords)', async () => {
+    const file = join(tmp, 'unquoted.json');
+    await writeFile(file, '{"mqtt": {"password": hunter2-secret}}');
+    const e = await loadFailure(file);
+    expect(e.message).toContain('not valid JSON');
+    expect(JSON.stringify(e)).not.toContain('hunter2');
+    expect(e.cause).toBeUndefined();
+    expect(e.message).not.toContain('hunter2');
   });
 
   it('reports a missing file as CONFIG_INVALID', async () => {
