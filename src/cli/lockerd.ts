@@ -12,6 +12,7 @@ import { type LockerConfig } from '../config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
 import { startLockerd } from '../composition/startLockerd.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
+import { assertKeypadPolicy, describeKeypadOdds } from '../codes/keypadPolicy.js';
 import { isLockerError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
@@ -39,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
       if (!values.config) throw new Error('--config is required');
       const config = await loadConfig(values.config);
       process.stdout.write(`${values.config}: valid (locker ${config.locker.id}, ${config.layout.compartments.length} compartments, ${config.hardware.buses.length} buses)\n`);
+      process.stdout.write(`${checkKeypadPolicy(config)}\n`);
       return 0;
     }
     case 'doctor': {
@@ -112,6 +114,15 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   await running.stop();
   await broker?.close();
   return 0;
+}
+
+/**
+ * The keypad part of check-config: the chance that a stranger at the best pacing opens any door
+ * within 30 days (src/codes/keypadPolicy.ts). Throws CODE_POLICY_WEAK above 0.1 %.
+ */
+function checkKeypadPolicy(config: LockerConfig): string {
+  const policy = { length: config.codes.length, burst: config.codes.burst, refillPerHour: config.codes.refillPerHour, liveCodes: config.codes.maxLiveCodes ?? config.layout.compartments.length };
+  return describeKeypadOdds(policy, assertKeypadPolicy(policy));
 }
 
 /** Tells systemd (Type=notify) about readiness and liveness; a no-op outside systemd. */

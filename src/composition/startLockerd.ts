@@ -7,6 +7,7 @@ import { type Clock, SystemClock } from '../clock.js';
 import { type LockerConfig } from '../config/schema.js';
 import { encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/lockerIdentity.js';
+import { BudgetLedger } from '../codes/budgetLedger.js';
 import { CodeVault } from '../domain/codeVault.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
@@ -85,7 +86,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
   const doors = new DoorController(hardware.buses, clock, config.doors, logger.child({ channel: 'doors' }));
   doors.setLayout(store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
-  const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock);
+  const budgets = new BudgetLedger(store, clock);
+  const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock, budgets, () => store.compartments().length);
   const locker = new Locker({
     settings: { lockerId: config.locker.id, codes: config.codes, doors: config.doors, demo: config.demo },
     store,
@@ -97,7 +99,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'locker' }),
     encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
   });
-  const credentials = new Credentials(store, config.operator, clock);
+  const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) });
   const remote = new LockerRemoteOperations({
     locker,
     store,
