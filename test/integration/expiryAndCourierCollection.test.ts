@@ -37,8 +37,8 @@ describe('expiry and courier collection', () => {
     const refused = await h.pickup(code);
     expect(refused.status).toBe(410);
     expect(errorCode(refused)).toBe('CODE_EXPIRED');
-    expect((await h.api<{ failuresLeft: number; lockedOut: boolean }>('GET', '/api/lockout')).body).toMatchObject({ lockedOut: false, failuresLeft: 5 });
-    expect(h.read.attempts()?.failures ?? 0).toBe(0);
+    expect((await h.api<{ failuresLeft: number; lockedOut: boolean }>('GET', '/api/lockout')).body).toMatchObject({ lockedOut: false, failuresLeft: 10 });
+    expect(h.read.keypadBudget()?.tokens ?? 10).toBe(10);
     expect(h.simLock('A1').doorOpen).toBe(false);
 
     // Another carrier's courier sees nothing and cannot open it.

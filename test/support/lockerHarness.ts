@@ -299,8 +299,9 @@ export class DbReader {
     return this.db.prepare('SELECT in_service, fault FROM compartments WHERE id = ?').get(id) as { in_service: number; fault: string | null } | undefined;
   }
 
-  attempts(): { failures: number; trips: number; locked_until: number } | undefined {
-    return this.db.prepare("SELECT failures, trips, locked_until FROM code_attempts WHERE scope = 'keypad'").get() as { failures: number; trips: number; locked_until: number } | undefined;
+  /** The keypad's token bucket as last written (tries left); undefined before the first wrong code. */
+  keypadBudget(): { tokens: number; updated_at: number; alarmed_at: number } | undefined {
+    return this.db.prepare("SELECT tokens, updated_at, alarmed_at FROM attempt_budgets WHERE scope = 'keypad'").get() as { tokens: number; updated_at: number; alarmed_at: number } | undefined;
   }
 
   auditActions(): string[] {
