@@ -133,7 +133,7 @@ describe('lockerctl provisions a fresh locker end to end', () => {
       lockerKeys: { signingKey: lockerKeys.signingKey, encryptionKey: lockerKeys.encryptionKey },
       carriers: [{ id: 'acme', name: 'Acme Parcels', signingKeys: [acmePub.signingKey], encryptionKey: acmePub.encryptionKey, dwellHours: 48, adHocDeposit: false }],
       layout: fullLayout,
-      config: { version: 1, desired: { codes: { length: 9 } } },
+      config: { version: 1, desired: { codes: { length: 9, refillPerHour: 30 } } },
     };
     const planFile = join(dir, `${LOCKER}.plan.json`);
     await writeFile(planFile, JSON.stringify(plan, null, 2));
