@@ -38,6 +38,14 @@ describe('courier PIN guessing is budgeted', () => {
     await expect(hashPin('24681', seededRandom(1), { N: 1024, r: 8, p: 1 })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
   });
 
+  it('concurrent wrong PINs cannot overspend the budget (a try is taken before the slow hash)', async () => {
+    h = await LockerHarness.start();
+    const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => h!.api('POST', '/api/courier/login', { carrier: CARRIER, courierId: COURIER, pin: String(300_000 + i) })));
+    const checked = replies.filter((r) => r.status === 401).length;
+    expect(checked).toBeLessThanOrEqual(h.config.courierPins.perCourier.burst);
+    expect(replies.filter((r) => r.status === 429).length).toBe(60 - checked);
+  });
+
   it('600 wrong PINs cannot happen; the lockout survives a restart and refuses the right PIN; it raises an alarm and logs without the PIN', async () => {
     const clock = new OffsetClock();
     const log = lineCapture();
