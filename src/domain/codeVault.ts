@@ -79,6 +79,7 @@ export class CodeVault {
     if (!accept.includes('stored')) throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup QR code: choose "Collect a parcel"', { reason: 'pickup_token' });
     const parcel = this.store.parcelByTokenDigest(pickupTokenDigest(this.secret, token));
     if (!parcel) throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this pickup QR code is not valid here', { reason: 'token_unknown' });
+    if (!accept.includes(parcel.state)) throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
     return parcel;
   }
 

@@ -199,7 +199,7 @@ export class LockerStore {
         `INSERT INTO attempt_budgets (scope, tokens, updated_at, alarmed_at) VALUES (@scope, @tokens, @updatedAt, @alarmedAt)
          ON CONFLICT(scope) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at, alarmed_at = excluded.alarmed_at`,
       ),
-      parcelByToken: db.prepare<[string], RawParcel>("SELECT * FROM parcels WHERE token_digest = ? AND state = 'stored'"),
+      parcelByToken: db.prepare<[string], RawParcel>("SELECT * FROM parcels WHERE token_digest = ? AND state IN ('stored','expired')"),
       setTokenDigest: db.prepare('UPDATE parcels SET token_digest = ? WHERE id = ?'),
       liveCodes: db.prepare<[], { n: number }>(
         "SELECT COUNT(*) AS n FROM parcels WHERE code_digest IS NOT NULL AND state IN ('announced','stored','expired','announced_dropoff')",
@@ -362,7 +362,7 @@ export class LockerStore {
 
   // ---- pickup QR tokens and live codes ----
 
-  /** The stored parcel whose pickup QR token has this digest. */
+  /** The stored (or expired, not yet taken back) parcel whose pickup QR token has this digest. */
   parcelByTokenDigest(digest: string): ParcelRow | undefined {
     const r = this.stmts.parcelByToken.get(digest);
     return r ? parcelFromRaw(r) : undefined;

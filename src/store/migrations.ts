@@ -167,7 +167,7 @@ DROP TABLE code_attempts;
 -- Pickup QR token of a stored parcel (src/codes/pickupToken.ts), as HMAC-SHA256 like code_digest.
 ALTER TABLE parcels ADD COLUMN token_digest TEXT;
 CREATE UNIQUE INDEX parcels_live_token ON parcels(token_digest)
-  WHERE token_digest IS NOT NULL AND state = 'stored';
+  WHERE token_digest IS NOT NULL AND state IN ('stored','expired');
 `,
   },
 ];
