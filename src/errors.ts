@@ -24,10 +24,16 @@ export const ErrorCodes = {
   CODE_EXPIRED: 'CODE_EXPIRED',
   CODE_LOCKED_OUT: 'CODE_LOCKED_OUT',
   CODE_MALFORMED: 'CODE_MALFORMED',
+  /** The live codes would exceed codes.maxLiveCodes (the bound the keypad maths assumes). */
+  CODE_CAPACITY: 'CODE_CAPACITY',
+  /** The code length and budget miss the keypad target (lockerd check-config). */
+  CODE_POLICY_WEAK: 'CODE_POLICY_WEAK',
   // couriers and operators
   BADGE_INVALID: 'BADGE_INVALID',
   BADGE_EXPIRED: 'BADGE_EXPIRED',
   PIN_INVALID: 'PIN_INVALID',
+  /** Too many wrong courier PINs (for this courier or at this locker); retry after context.retryAfterMs. */
+  PIN_LOCKED_OUT: 'PIN_LOCKED_OUT',
   NOT_AUTHENTICATED: 'NOT_AUTHENTICATED',
   NOT_PERMITTED: 'NOT_PERMITTED',
   SESSION_EXPIRED: 'SESSION_EXPIRED',

@@ -14,6 +14,7 @@ import { type LockerConfig } from '../config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
 import { startLockerd } from '../composition/startLockerd.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
+import { assertKeypadPolicy, describeKeypadOdds } from '../codes/keypadPolicy.js';
 import { isLockerError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       if (!values.config) throw new Error('--config is required');
       const config = await loadConfig(values.config, { sim: values.sim === true });
       process.stdout.write(`${values.config}: valid (locker ${config.locker.id}, ${config.layout.compartments.length} compartments, ${config.hardware.buses.length} buses)\n`);
+      process.stdout.write(`${checkKeypadPolicy(config)}\n`);
       for (const line of deploymentWarnings(config)) process.stdout.write(`${line}\n`);
       return 0;
     }
@@ -122,6 +124,15 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
 function deploymentWarnings(config: LockerConfig): string[] {
   if (isLoopbackHost(config.kiosk.host)) return [];
   return [`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`];
+}
+
+/**
+ * The keypad part of check-config: the chance that a stranger at the best pacing opens any door
+ * within 30 days (src/codes/keypadPolicy.ts). Throws CODE_POLICY_WEAK above 0.1 %.
+ */
+function checkKeypadPolicy(config: LockerConfig): string {
+  const policy = { length: config.codes.length, burst: config.codes.burst, refillPerHour: config.codes.refillPerHour, liveCodes: config.codes.maxLiveCodes ?? config.layout.compartments.length };
+  return describeKeypadOdds(policy, assertKeypadPolicy(policy));
 }
 
 /** Tells systemd (Type=notify) about readiness and liveness; a no-op outside systemd. */

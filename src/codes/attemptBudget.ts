@@ -1,89 +1,96 @@
-// The per-locker budget of wrong codes. Pure functions over a small state that the caller
-// persists (table code_attempts), so the budget survives restarts and is tested without timers.
+// Attempt budgets as token buckets: pure functions over a small state, so the rules are tested
+// without timers and the same functions drive the keypad, the courier PINs and the simulation
+// of the best attacker (docs/security-parts/keypad.md).
 //
-// After maxFailures wrong codes the keypad locks for lockoutBaseMs * 2^trips, capped at
-// lockoutMaxMs; trips counts earlier lockouts, so a patient attacker waits longer each time.
-// Failures, and after a quiet period also trips, are forgotten after failureWindowMs.
-import type { LockerConfig } from '../config/schema.js';
+// A bucket holds at most `burst` tries and gains `refillPerHour` tries per hour, continuously.
+// A wrong attempt takes one try; nothing puts a try back except time (a right code does not
+// clear anything: issue 7, finding 1). With no try left the budget refuses every attempt, the
+// right one included, until the next try has grown back. Over any span of t hours at most
+// burst + refillPerHour * t attempts can be made, whatever the pacing: the bound the keypad
+// maths relies on.
+//
+// `at` is a time on a clock that never goes backwards (the caller uses the monotonic clock
+// within one process, see budgetLedger.ts); a time before `at` refills nothing.
 
-export type AttemptBudgetConfig = Pick<LockerConfig['codes'], 'maxFailures' | 'lockoutBaseMs' | 'lockoutMaxMs' | 'failureWindowMs'>;
-
-/** Times are epoch milliseconds; 0 means "never", matching the NOT NULL columns of code_attempts. */
-export interface AttemptBudgetState {
-  failures: number;
-  trips: number;
-  lockedUntil: number;
-  lastFailureAt: number;
+export interface BucketPolicy {
+  /** Tries available after a long quiet time. */
+  burst: number;
+  /** Tries regained per hour. */
+  refillPerHour: number;
 }
 
-export const initialAttemptBudget: Readonly<AttemptBudgetState> = Object.freeze({ failures: 0, trips: 0, lockedUntil: 0, lastFailureAt: 0 });
-
-export type AttemptCheck = { allowed: true } | { allowed: false; lockedUntil: number; retryAfterMs: number };
-
-export interface FailureOutcome {
-  state: AttemptBudgetState;
-  /** True when this failure started a lockout (the moment to raise the operator alarm). */
-  tripped: boolean;
-  /** Length of the lockout that started; 0 when none did. */
-  lockoutMs: number;
+export interface BucketState {
+  /** Tries available at `at`, 0..burst (fractional while refilling). */
+  tokens: number;
+  /** When `tokens` was computed (ms). */
+  at: number;
 }
 
-/** May a code be tried now? */
-export function check(state: AttemptBudgetState, now: number): AttemptCheck {
-  const remaining = remainingLockMs(state, now);
-  return remaining > 0 ? { allowed: false, lockedUntil: state.lockedUntil, retryAfterMs: remaining } : { allowed: true };
+const HOUR_MS = 3_600_000;
+/** Rounding slack so that 0.9999999 after float arithmetic counts as a whole try. */
+const EPSILON = 1e-9;
+
+export function fullBucket(policy: BucketPolicy, at: number): BucketState {
+  return { tokens: policy.burst, at };
 }
 
-/** Records one wrong code. A failure while locked changes nothing: the caller should not have tried. */
-export function recordFailure(state: AttemptBudgetState, now: number, cfg: AttemptBudgetConfig): FailureOutcome {
-  if (remainingLockMs(state, now) > 0) return { state, tripped: false, lockoutMs: 0 };
-  const current = forgetStale(state, now, cfg);
-  const failures = current.failures + 1;
-  if (failures < cfg.maxFailures) {
-    return { state: { ...current, failures, lastFailureAt: now }, tripped: false, lockoutMs: 0 };
-  }
-  const lockoutMs = lockoutLength(current.trips, cfg);
-  return {
-    state: { failures: 0, trips: current.trips + 1, lockedUntil: now + lockoutMs, lastFailureAt: now },
-    tripped: true,
-    lockoutMs,
-  };
+/** The state at `now`: refilled by the time since `at`, capped at the burst. */
+export function refill(state: BucketState, now: number, policy: BucketPolicy): BucketState {
+  const tokens = clampTokens(state.tokens, policy);
+  if (now <= state.at) return { tokens, at: state.at };
+  const gained = ((now - state.at) * policy.refillPerHour) / HOUR_MS;
+  return { tokens: Math.min(policy.burst, tokens + gained), at: now };
 }
 
-/**
- * A right code clears the failure count (legitimate pickups are far rarer than guesses, so
- * this gives an attacker nothing worth having) but keeps the trip count: escalation remembers
- * an earlier attack until the quiet window passes.
- */
-export function recordSuccess(state: AttemptBudgetState): AttemptBudgetState {
-  return state.failures === 0 ? state : { ...state, failures: 0 };
-}
+export type BucketCheck = { allowed: true; left: number } | { allowed: false; retryAfterMs: number };
 
-/** Wrong codes left before the next lockout; 0 while locked. */
-export function failuresLeft(state: AttemptBudgetState, now: number, cfg: AttemptBudgetConfig): number {
-  if (remainingLockMs(state, now) > 0) return 0;
-  return Math.max(0, cfg.maxFailures - forgetStale(state, now, cfg).failures);
-}
-
-/** lockoutBaseMs * 2^trips, capped; computed without overflow for any trip count. */
-export function lockoutLength(trips: number, cfg: Pick<AttemptBudgetConfig, 'lockoutBaseMs' | 'lockoutMaxMs'>): number {
-  const doublings = Math.min(Math.max(0, trips), 40);
-  return Math.min(cfg.lockoutBaseMs * 2 ** doublings, cfg.lockoutMaxMs);
+/** May one attempt be made at `now`? `left` counts whole tries including this one. */
+export function check(state: BucketState, now: number, policy: BucketPolicy): BucketCheck {
+  const s = refill(state, now, policy);
+  if (s.tokens + EPSILON >= 1) return { allowed: true, left: Math.floor(s.tokens + EPSILON) };
+  return { allowed: false, retryAfterMs: msUntilOneTry(s, policy) };
 }
 
 /**
- * Time left on the lockout. When the wall clock has stepped backwards since the lockout began
- * (a Pi without a battery clock correcting itself), the wait is capped at the lockout's full
- * length instead of growing by the size of the step.
+ * Takes one try at `now`. Returns undefined when none is left (the attempt must be refused
+ * without being evaluated); otherwise the new state and `emptied` when it took the last try.
  */
-function remainingLockMs(state: AttemptBudgetState, now: number): number {
-  if (state.lockedUntil <= 0 || now >= state.lockedUntil) return 0;
-  const fullLength = state.lockedUntil - state.lastFailureAt;
-  return Math.min(state.lockedUntil - now, fullLength > 0 ? fullLength : state.lockedUntil - now);
+export function take(state: BucketState, now: number, policy: BucketPolicy): { state: BucketState; emptied: boolean } | undefined {
+  const s = refill(state, now, policy);
+  if (s.tokens + EPSILON < 1) return undefined;
+  const tokens = Math.max(0, s.tokens - 1);
+  return { state: { tokens, at: s.at }, emptied: tokens + EPSILON < 1 };
 }
 
-function forgetStale(state: AttemptBudgetState, now: number, cfg: AttemptBudgetConfig): AttemptBudgetState {
-  const lastActivity = Math.max(state.lastFailureAt, state.lockedUntil);
-  if (lastActivity === 0 || now - lastActivity < cfg.failureWindowMs) return state;
-  return { ...initialAttemptBudget };
+/**
+ * Gives back one try taken for an attempt that turned out right (a courier PIN is reserved
+ * before the slow hash so concurrent guesses cannot overspend). Never above the burst.
+ */
+export function giveBack(state: BucketState, now: number, policy: BucketPolicy): BucketState {
+  const s = refill(state, now, policy);
+  return { tokens: Math.min(policy.burst, s.tokens + 1), at: s.at };
+}
+
+/** Whole tries left at `now` (0 when the next attempt would be refused). */
+export function triesLeft(state: BucketState, now: number, policy: BucketPolicy): number {
+  const c = check(state, now, policy);
+  return c.allowed ? c.left : 0;
+}
+
+/** How long until one whole try is available (0 if one is). */
+export function msUntilOneTry(state: BucketState, policy: BucketPolicy): number {
+  const missing = 1 - state.tokens;
+  if (missing <= EPSILON) return 0;
+  if (policy.refillPerHour <= 0) return Number.POSITIVE_INFINITY;
+  return Math.ceil((missing * HOUR_MS) / policy.refillPerHour);
+}
+
+/** The most attempts any pacing can make within `spanMs`, starting from a full bucket. */
+export function maxAttemptsWithin(spanMs: number, policy: BucketPolicy): number {
+  return policy.burst + Math.floor((Math.max(0, spanMs) * policy.refillPerHour) / HOUR_MS);
+}
+
+function clampTokens(tokens: number, policy: BucketPolicy): number {
+  if (!Number.isFinite(tokens) || tokens < 0) return 0;
+  return Math.min(tokens, policy.burst);
 }

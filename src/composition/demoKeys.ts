@@ -18,7 +18,8 @@ const DemoKeyFile = z.object({
 });
 export type DemoKeys = z.infer<typeof DemoKeyFile>;
 
-export const DEMO_COURIER_PIN = '2468';
+/** The demo courier's PIN (6 digits, the minimum: src/credentials/pin.ts). */
+export const DEMO_COURIER_PIN = '246813';
 
 export async function loadOrCreateDemoKeys(dir: string, carrierIds: string[]): Promise<DemoKeys> {
   const file = join(dir, 'demo-keys.json');

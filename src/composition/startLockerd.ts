@@ -6,6 +6,8 @@ import { type Clock, SystemClock } from '../clock.js';
 import { type LockerConfig } from '../config/schema.js';
 import { encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/lockerIdentity.js';
+import { BudgetLedger } from '../codes/budgetLedger.js';
+import { describeKeypadOdds, keypadOdds } from '../codes/keypadPolicy.js';
 import { CodeVault } from '../domain/codeVault.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
@@ -87,7 +89,12 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
   const doors = new DoorController(hardware.buses, clock, config.doors, logger.child({ channel: 'doors' }));
   doors.setLayout(store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
-  const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock);
+  const budgets = new BudgetLedger(store, clock);
+  // check-config refuses a weak keypad policy; a locker started with one anyway says so.
+  const keypad = { length: config.codes.length, burst: config.codes.burst, refillPerHour: config.codes.refillPerHour, liveCodes: config.codes.maxLiveCodes ?? store.compartments().length };
+  const odds = keypadOdds(keypad);
+  if (!odds.ok) logger.warn({ probability: odds.unionBound, target: odds.target }, `CODE_POLICY_WEAK: ${describeKeypadOdds(keypad, odds)}`);
+  const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock, budgets, () => store.compartments().length);
   const locker = new Locker({
     settings: { lockerId: config.locker.id, codes: config.codes, doors: config.doors, demo: config.demo },
     store,
@@ -99,7 +106,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'locker' }),
     encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
   });
-  const credentials = new Credentials(store, config.operator, clock);
+  const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) });
   const remote = new LockerRemoteOperations({
     locker,
     store,

@@ -1,12 +1,17 @@
 // Courier PINs, stored only as a salted scrypt hash:
 //   scrypt$<N>$<r>$<p>$<saltB64>$<hashB64>
-// A 4-8 digit PIN is weak against offline guessing whatever the hash; the slow hash raises the
-// cost of a stolen configuration, and the locker's attempt lockout protects the keypad.
+// A PIN has 6 to 12 digits. It is weak against offline guessing whatever the hash; the slow hash
+// raises the cost of a stolen configuration, and the persisted per-courier and per-locker
+// budgets (domain/credentials.ts) bound guessing at the kiosk. The hash cannot tell a PIN's
+// length, so the minimum is enforced where PINs are hashed (hashPin) and at login (a shorter
+// PIN is refused without a hash, and still counts as a wrong one).
 import { scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { LockerError } from '../errors.js';
 import type { RandomSource } from '../random.js';
 
-export const PIN_PATTERN = /^[0-9]{4,8}$/;
+export const MIN_PIN_LENGTH = 6;
+export const MAX_PIN_LENGTH = 12;
+export const PIN_PATTERN = /^[0-9]{6,12}$/;
 
 export interface ScryptParams {
   N: number;
@@ -30,14 +35,14 @@ export interface ParsedPinHash extends ScryptParams {
   hash: Buffer;
 }
 
-/** True for 4 to 8 ASCII digits. */
+/** True for 6 to 12 ASCII digits. */
 export function isValidPin(pin: string): boolean {
   return PIN_PATTERN.test(pin);
 }
 
 /** Hashes a new PIN; refuses one that breaks the PIN rules with INPUT_INVALID. */
 export async function hashPin(pin: string, random: RandomSource, params: ScryptParams = DEFAULT_PIN_PARAMS): Promise<string> {
-  if (!isValidPin(pin)) throw new LockerError('INPUT_INVALID', 'a PIN has 4 to 8 digits');
+  if (!isValidPin(pin)) throw new LockerError('INPUT_INVALID', `a PIN has ${MIN_PIN_LENGTH} to ${MAX_PIN_LENGTH} digits`);
   checkParams(params);
   const salt = Buffer.from(random.bytes(SALT_BYTES));
   const hash = await derive(pin, salt, params, HASH_BYTES);

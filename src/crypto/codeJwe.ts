@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { X25519PublicJwk } from '../config/schema.js';
 import { LockerError } from '../errors.js';
 import { MAX_CODE_LENGTH, MIN_CODE_LENGTH } from '../codes/pickupCode.js';
+import { PICKUP_TOKEN_PATTERN } from '../codes/pickupToken.js';
 
 export const CODE_JWE_ALG = 'ECDH-ES';
 export const CODE_JWE_ENC = 'A256GCM';
@@ -19,8 +20,16 @@ export const MAX_CODE_JWE_LENGTH = 4096;
 const codeDigits = z.string().regex(new RegExp(`^[0-9]{${MIN_CODE_LENGTH},${MAX_CODE_LENGTH}}$`));
 const waybill = z.string().min(1).max(128);
 
-export const CarrierCodePayload = z.object({ code: codeDigits, parcelId: z.string().min(1).max(64), waybill });
-/** What the locker tells the carrier: the code of a stored parcel. */
+const pickupToken = z.string().regex(PICKUP_TOKEN_PATTERN);
+
+export const CarrierCodePayload = z
+  .object({ code: codeDigits.optional(), pickupToken: pickupToken.optional(), parcelId: z.string().min(1).max(64), waybill })
+  .refine((p) => p.code !== undefined || p.pickupToken !== undefined, { message: 'a code message carries a code, a pickup token or both' });
+/**
+ * What the locker tells the carrier about a stored parcel: the code it generated (absent when
+ * the carrier chose the code) and the pickup QR token ("LK2:...", opens the door without the
+ * keypad budget; absent only from lockers older than the token).
+ */
 export type CarrierCodePayload = z.infer<typeof CarrierCodePayload>;
 
 export const LockerCodePayload = z.object({ code: codeDigits, waybill });

@@ -1,16 +1,29 @@
-// Pickup and drop-off codes at the locker: issuing unique codes, redeeming typed or scanned
-// ones, and the failed-attempt budget that survives restarts (table code_attempts).
-// Codes exist only as HMAC digests in the database; a plaintext code lives only in memory.
+// Pickup and drop-off codes at the locker: issuing unique codes and pickup QR tokens, redeeming
+// typed or scanned ones, and the keypad budget (scope 'keypad' of budgetLedger.ts).
+// Codes and tokens exist only as HMAC digests in the database; plaintext lives only in memory.
+//
+// The keypad budget is a token bucket for the whole locker (attemptBudget.ts): a wrong typed
+// code takes a try, nothing but time gives one back, and with no try left every typed code is
+// refused. A pickup QR token ("LK2:...", 128 bits) never touches that budget: it cannot be
+// guessed, so a prankster who empties the keypad does not shut the locker (issue 7, finding 8).
 import { type Clock } from '../clock.js';
 import { type LockerConfig } from '../config/schema.js';
-import { check, failuresLeft, recordFailure, recordSuccess } from '../codes/attemptBudget.js';
+import { type BudgetLedger } from '../codes/budgetLedger.js';
 import { codeDigest, generateCode, normaliseCodeInput } from '../codes/pickupCode.js';
+import { generatePickupToken, isPickupTokenInput, normalisePickupToken, pickupTokenDigest } from '../codes/pickupToken.js';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { type RandomSource } from '../random.js';
 import { type LockerStore, type ParcelRow, type ParcelState } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
 
-const SCOPE = 'keypad';
+export const KEYPAD_SCOPE = 'keypad';
+
+export interface KeypadLockout {
+  lockedOut: boolean;
+  retryAfterMs: number;
+  /** Typed codes that may be tried now. */
+  failuresLeft: number;
+}
 
 export class CodeVault {
   constructor(
@@ -20,6 +33,9 @@ export class CodeVault {
     private readonly secret: Uint8Array,
     private readonly random: RandomSource,
     private readonly clock: Clock,
+    private readonly budgets: BudgetLedger,
+    /** The number of compartments, the default bound on live codes. */
+    private readonly compartmentCount: () => number,
     private readonly onLockout: (retryAfterMs: number) => void = () => {},
   ) {}
 
@@ -27,19 +43,24 @@ export class CodeVault {
     return this.cfg.length;
   }
 
-  lockout(): { lockedOut: boolean; retryAfterMs: number; failuresLeft: number } {
-    const state = this.store.attempts(SCOPE);
-    const now = this.clock.now();
-    const c = check(state, now);
-    return { lockedOut: !c.allowed, retryAfterMs: c.allowed ? 0 : c.retryAfterMs, failuresLeft: failuresLeft(state, now, this.cfg) };
+  /** The bound on live codes the keypad maths assumes (codes.maxLiveCodes, default the compartment count). */
+  get maxLiveCodes(): number {
+    return this.cfg.maxLiveCodes ?? Math.max(1, this.compartmentCount());
+  }
+
+  lockout(): KeypadLockout {
+    const c = this.budgets.check(KEYPAD_SCOPE, this.cfg);
+    return c.allowed ? { lockedOut: false, retryAfterMs: 0, failuresLeft: c.left } : { lockedOut: true, retryAfterMs: c.retryAfterMs, failuresLeft: 0 };
   }
 
   /**
-   * Finds the live parcel a code belongs to. Wrong codes count against the budget; a code that
-   * exists but is not usable here (expired, not delivered yet) is refused by `reject` without
-   * counting, since guessing it was not needed.
+   * Finds the live parcel a typed code or scanned pickup QR token belongs to. A wrong typed code
+   * takes a try from the keypad budget; a code that exists but is not usable here (expired, not
+   * delivered yet) is refused by `reject` without one, since guessing it was not needed. A token
+   * needs no budget: a wrong one is CODE_UNKNOWN and costs nothing.
    */
   redeem(raw: string, accept: readonly ParcelState[], reject: (p: ParcelRow) => LockerError | undefined): ParcelRow {
+    if (isPickupTokenInput(raw)) return this.redeemToken(raw, accept);
     const locked = this.lockout();
     if (locked.lockedOut) throw this.lockedOutError(locked.retryAfterMs);
     const code = normaliseCodeInput(raw, this.cfg.length);
@@ -53,11 +74,13 @@ export class CodeVault {
     throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this code is not valid here', { failuresLeft: after.failuresLeft });
   }
 
-  /** Clears the failure count after a right code. Writes only when there was something to clear. */
-  recordSuccess(): void {
-    const state = this.store.attempts(SCOPE);
-    const next = recordSuccess(state);
-    if (next !== state) this.store.putAttempts(SCOPE, next);
+  private redeemToken(raw: string, accept: readonly ParcelState[]): ParcelRow {
+    const token = normalisePickupToken(raw);
+    if (!accept.includes('stored')) throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup QR code: choose "Collect a parcel"', { reason: 'pickup_token' });
+    const parcel = this.store.parcelByTokenDigest(pickupTokenDigest(this.secret, token));
+    if (!parcel) throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this pickup QR code is not valid here', { reason: 'token_unknown' });
+    if (!accept.includes(parcel.state)) throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
+    return parcel;
   }
 
   newUniqueCode(): string {
@@ -68,6 +91,12 @@ export class CodeVault {
     throw new LockerError(ErrorCodes.INTERNAL, 'could not find an unused code; raise codes.length');
   }
 
+  /** A fresh pickup QR token and the digest to store with the parcel. */
+  newPickupToken(): { token: string; digest: string } {
+    const token = generatePickupToken(this.random);
+    return { token, digest: pickupTokenDigest(this.secret, token) };
+  }
+
   /** The digest to store for a code; with `unique`, refuses a code already in use here. */
   digestOf(code: string, unique: boolean): string {
     const digest = codeDigest(this.secret, normaliseCodeInput(code, code.length));
@@ -75,17 +104,30 @@ export class CodeVault {
     return digest;
   }
 
+  /**
+   * Refuses (CODE_CAPACITY) when `adding` more live codes, on top of those recorded and
+   * `pending` ones about to be (placements in progress), would exceed maxLiveCodes.
+   */
+  assertCapacity(adding: number, pending = 0): void {
+    const live = this.store.liveCodeCount() + pending;
+    if (live + adding > this.maxLiveCodes) {
+      throw new LockerError(ErrorCodes.CODE_CAPACITY, `this locker already holds ${live} live codes, its limit is ${this.maxLiveCodes} (codes.maxLiveCodes)`, {
+        live,
+        limit: this.maxLiveCodes,
+      });
+    }
+  }
+
   private recordFailure(): void {
-    const now = this.clock.now();
-    const out = recordFailure(this.store.attempts(SCOPE), now, this.cfg);
-    if (out.tripped) {
-      this.recorder.commit(
-        { actor: 'consumer', action: 'alarm.code_lockout', data: { lockoutMs: out.lockoutMs, trips: out.state.trips }, events: [{ carrier: null, type: 'alarm.code_lockout', data: { lockoutMs: out.lockoutMs, trips: out.state.trips, lockedUntil: out.state.lockedUntil } }] },
-        () => this.store.putAttempts(SCOPE, out.state),
-      );
-      this.onLockout(out.lockoutMs);
+    const out = this.budgets.take(KEYPAD_SCOPE, this.cfg);
+    if (!out) return;
+    if (out.alarm) {
+      const retryAfterMs = this.lockout().retryAfterMs;
+      const data = { retryAfterMs, burst: this.cfg.burst, refillPerHour: this.cfg.refillPerHour };
+      this.recorder.commit({ actor: 'consumer', action: 'alarm.code_lockout', data, events: [{ carrier: null, type: 'alarm.code_lockout', data: { ...data, at: this.clock.now() } }] }, out.persist);
+      this.onLockout(retryAfterMs);
     } else {
-      this.store.transaction(() => this.store.putAttempts(SCOPE, out.state));
+      this.store.transaction(out.persist);
     }
   }
 

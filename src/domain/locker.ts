@@ -6,6 +6,7 @@
 // parcel inside; a retrieval commits when the door is seen open. A jam never consumes a code.
 import { type Clock, type TimerHandle } from '../clock.js';
 import { type CarrierConfig, type LockerConfig, type SizeClass } from '../config/schema.js';
+import { type CarrierCodePayload } from '../crypto/codeJwe.js';
 import { LockerError, ErrorCodes, type ErrorCode, isLockerError, toLockerError } from '../errors.js';
 import { type IdFactory } from '../ids.js';
 import { type Logger } from '../logger.js';
@@ -23,7 +24,7 @@ import { Placements } from './placements.js';
 export type LockerSettings = Pick<LockerConfig, 'codes' | 'doors' | 'demo'> & { lockerId: string };
 
 /** Encrypts a pickup code to the owning carrier; undefined when the carrier has no encryption key. */
-export type CodeEncrypter = (carrier: CarrierConfig, payload: { code: string; parcelId: string; waybill: string }) => Promise<string | undefined>;
+export type CodeEncrypter = (carrier: CarrierConfig, payload: CarrierCodePayload) => Promise<string | undefined>;
 
 export type LockerEvent =
   | { type: 'door'; compartment: string; door: 'open' | 'closed'; sessionId?: string }
@@ -119,7 +120,6 @@ export class Locker {
       purpose: 'pickup',
       actor: { kind: 'consumer' },
       context: { parcelId: parcel.id },
-      beforeStart: () => this.d.codes.recordSuccess(),
       commit: (sessionId, now) =>
         this.d.recorder.commit(
           {
@@ -151,7 +151,7 @@ export class Locker {
     const parcel = this.d.codes.redeem(rawCode, ['announced_dropoff'], (p) =>
       p.state === 'stored' || p.state === 'expired' ? new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' }) : this.codeRejection(p),
     );
-    this.d.codes.recordSuccess();
+    // A right code gives nothing back to the budget (issue 7, finding 1): only time refills it.
     if (this.placements.inProgress((t) => t.parcelId === parcel.id))
       throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this drop-off is already in progress');
     return this.placements.start('dropoff', { kind: 'consumer' }, parcel.carrier, parcel.waybill, parcel.id, true, parcel.size ?? 'S', false);
@@ -175,6 +175,8 @@ export class Locker {
       if (!carrier.adHocDeposit) throw new LockerError(ErrorCodes.ADHOC_NOT_ALLOWED, `${carrier.name} requires a reservation for waybill ${req.waybill}`);
       parcelId = this.d.newId();
     }
+    // A stored parcel gets a code unless the carrier chose one at announcement (already counted).
+    if (!existing?.codeDigest) this.d.codes.assertCapacity(1, this.placements.pendingNewCodes());
     return this.placements.start('deposit', { kind: 'courier', courier }, carrier.id, req.waybill, parcelId, reservation, req.size, req.accessible === true);
   }
 
@@ -293,6 +295,7 @@ export class Locker {
   announce(carrierId: string, r: Reservation, actor: Actor): { parcelId: string; code?: string } {
     const carrier = this.carrier(carrierId);
     if (this.d.store.liveParcelByWaybill(carrier.id, r.waybill)) throw new LockerError(ErrorCodes.WAYBILL_DUPLICATE, `waybill ${r.waybill} is already known to this locker`);
+    if (r.kind === 'dropoff' || r.code !== undefined) this.d.codes.assertCapacity(1, this.placements.pendingNewCodes());
     const generated = r.kind === 'dropoff' && !r.code ? this.d.codes.newUniqueCode() : undefined;
     const code = r.code ?? generated;
     const codeDigest = code ? this.d.codes.digestOf(code, true) : null;

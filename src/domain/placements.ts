@@ -54,6 +54,16 @@ export class Placements {
 
   constructor(private readonly d: PlacementDeps) {}
 
+  /** Deposits in progress that will give their parcel a new code when stored (the carrier chose none). */
+  pendingNewCodes(): number {
+    let n = 0;
+    for (const t of this.txns.values()) {
+      if (t.kind !== 'deposit' || isFinal(t.state) || t.recorded) continue;
+      if (!t.reservation || !this.d.store.parcel(t.parcelId)?.codeDigest) n++;
+    }
+    return n;
+  }
+
   /** True while a placement that matches is not finished. */
   inProgress(match: (t: PlacementTxn) => boolean): boolean {
     return [...this.txns.values()].some((t) => match(t) && !isFinal(t.state));
@@ -236,7 +246,10 @@ export class Placements {
         const digest = reservation?.codeDigest ?? this.d.codes.digestOf(code ?? '', false);
         const dwell = reservation?.dwellHours ?? carrier.dwellHours;
         const expiresAt = now + Math.round(dwell * 3_600_000);
-        const codeJwe = code ? await this.d.encryptCode(carrier, { code, parcelId: txn.parcelId, waybill: txn.waybill }) : undefined;
+        // The carrier's QR token for this parcel travels with the code (or alone, for a code the
+        // carrier chose); without an encryption key nobody could receive it, so none is kept.
+        const token = this.d.codes.newPickupToken();
+        const codeJwe = await this.d.encryptCode(carrier, { ...(code ? { code } : {}), pickupToken: token.token, parcelId: txn.parcelId, waybill: txn.waybill });
         this.d.recorder.commit(
           {
             actor: actorName(txn.actor),
@@ -255,6 +268,7 @@ export class Placements {
             if (reservation) this.d.store.storeParcel({ id: txn.parcelId, state: 'stored', compartmentId, codeDigest: digest, size, storedAt: now, expiresAt });
             else
               this.d.store.insertParcel({ id: txn.parcelId, carrier: carrier.id, waybill: txn.waybill, kind: 'delivery', state: 'stored', size, compartmentId, codeDigest: digest, dwellHours: null, announcedAt: null, storedAt: now, expiresAt });
+            if (codeJwe) this.d.store.setTokenDigest(txn.parcelId, token.digest);
             this.d.store.endSession(sessionId, txn.reconciled ? 'reconciled' : 'done', 'stored', now);
           },
         );

@@ -6,6 +6,7 @@ import type { CryptoKey } from 'jose';
 import { type Clock } from '../clock.js';
 import { type CarrierConfig, type LayoutConfig, type LockerConfig } from '../config/schema.js';
 import { decryptForLocker, encryptCodeForCarrier } from '../crypto/codeJwe.js';
+import { assertKeypadPolicy } from '../codes/keypadPolicy.js';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import {
@@ -96,6 +97,11 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
   async setConfig(args: SetConfigArgs, by: CommandActor): Promise<ReportedConfig> {
     const current = this.d.store.provisioned('config');
     if (current && args.version <= current.version) throw new LockerError(ErrorCodes.VERSION_STALE, `config version ${args.version} is not newer than ${current.version}`, { current: current.version });
+    // A remote change may not weaken the keypad below the 0.1 % target (CODE_POLICY_WEAK).
+    if (args.desired.codes) {
+      const codes = { ...this.d.config.codes, ...args.desired.codes };
+      assertKeypadPolicy({ length: codes.length, burst: codes.burst, refillPerHour: codes.refillPerHour, liveCodes: codes.maxLiveCodes ?? this.d.store.compartments().length });
+    }
     const appliedAt = this.d.clock.now();
     this.applyRemoteConfig(args.desired);
     this.d.store.transaction(() => {

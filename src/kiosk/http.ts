@@ -43,9 +43,11 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   WAYBILL_DUPLICATE: 409,
   NO_COMPARTMENT_FREE: 409,
   COMPARTMENT_UNAVAILABLE: 409,
+  CODE_CAPACITY: 409,
   CODE_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   CODE_LOCKED_OUT: 429,
+  PIN_LOCKED_OUT: 429,
   LATCH_JAMMED: 502,
   BOARD_SILENT: 502,
   BUS_CLOSED: 502,
@@ -125,7 +127,7 @@ export function sendError(res: ServerResponse, e: unknown): void {
   const le = toLockerError(e);
   const headers: Record<string, string> = {};
   const retry = le.context.retryAfterMs;
-  if (le.code === ErrorCodes.CODE_LOCKED_OUT && typeof retry === 'number') headers['retry-after'] = String(Math.ceil(retry / 1000));
+  if ((le.code === ErrorCodes.CODE_LOCKED_OUT || le.code === ErrorCodes.PIN_LOCKED_OUT) && typeof retry === 'number') headers['retry-after'] = String(Math.ceil(retry / 1000));
   sendJson(res, httpStatusFor(le.code), { error: le.toJSON() }, headers);
 }
 

@@ -2,6 +2,7 @@
 // them with `transaction()` so a state change, its audit record and its outbound events land
 // together or not at all (transactional outbox).
 import { type Db, mapStoreError } from './database.js';
+import { type BudgetRow } from '../codes/budgetLedger.js';
 import { type SizeClass, type CompartmentConfig, type CarrierConfig, CarrierConfig as CarrierConfigSchema } from '../config/schema.js';
 
 export type ParcelKind = 'delivery' | 'dropoff';
@@ -57,12 +58,7 @@ export interface DoorSessionRow {
   startedAt: number;
 }
 
-export interface AttemptRow {
-  failures: number;
-  trips: number;
-  lockedUntil: number;
-  lastFailureAt: number;
-}
+export type { BudgetRow } from '../codes/budgetLedger.js';
 
 export interface OutboxEventInput {
   /** 'op' for the operator stream, otherwise the carrier id. */
@@ -198,12 +194,15 @@ export class LockerStore {
       recentAudit: db.prepare<[string, number], { id: number; ts: number; actor: string; action: string; subject: string | null; data: string }>(
         'SELECT * FROM audit WHERE action LIKE ? ORDER BY id DESC LIMIT ?',
       ),
-      attempts: db.prepare<[string], { failures: number; trips: number; locked_until: number; last_failure_at: number }>(
-        'SELECT failures, trips, locked_until, last_failure_at FROM code_attempts WHERE scope = ?',
+      budget: db.prepare<[string], { tokens: number; updated_at: number; alarmed_at: number }>('SELECT tokens, updated_at, alarmed_at FROM attempt_budgets WHERE scope = ?'),
+      putBudget: db.prepare(
+        `INSERT INTO attempt_budgets (scope, tokens, updated_at, alarmed_at) VALUES (@scope, @tokens, @updatedAt, @alarmedAt)
+         ON CONFLICT(scope) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at, alarmed_at = excluded.alarmed_at`,
       ),
-      putAttempts: db.prepare(
-        `INSERT INTO code_attempts (scope, failures, trips, locked_until, last_failure_at) VALUES (@scope, @failures, @trips, @lockedUntil, @lastFailureAt)
-         ON CONFLICT(scope) DO UPDATE SET failures = excluded.failures, trips = excluded.trips, locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at`,
+      parcelByToken: db.prepare<[string], RawParcel>("SELECT * FROM parcels WHERE token_digest = ? AND state IN ('stored','expired')"),
+      setTokenDigest: db.prepare('UPDATE parcels SET token_digest = ? WHERE id = ?'),
+      liveCodes: db.prepare<[], { n: number }>(
+        "SELECT COUNT(*) AS n FROM parcels WHERE code_digest IS NOT NULL AND state IN ('announced','stored','expired','announced_dropoff')",
       ),
       ensureStream: db.prepare('INSERT INTO streams (stream, carrier) VALUES (?, ?) ON CONFLICT(stream) DO NOTHING'),
       takeSeq: db.prepare<[string], { seq: number }>('UPDATE streams SET next_seq = next_seq + 1 WHERE stream = ? RETURNING next_seq - 1 AS seq'),
@@ -350,15 +349,32 @@ export class LockerStore {
     return this.stmts.recentAudit.all(`${actionPrefix}%`, limit).map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
   }
 
-  // ---- failed-attempt budget ----
+  // ---- attempt budgets (src/codes/budgetLedger.ts) ----
 
-  attempts(scope: string): AttemptRow {
-    const r = this.stmts.attempts.get(scope);
-    return r ? { failures: r.failures, trips: r.trips, lockedUntil: r.locked_until, lastFailureAt: r.last_failure_at } : { failures: 0, trips: 0, lockedUntil: 0, lastFailureAt: 0 };
+  budget(scope: string): BudgetRow | undefined {
+    const r = this.stmts.budget.get(scope);
+    return r ? { tokens: r.tokens, updatedAt: r.updated_at, alarmedAt: r.alarmed_at } : undefined;
   }
 
-  putAttempts(scope: string, a: AttemptRow): void {
-    this.stmts.putAttempts.run({ scope, ...a });
+  putBudget(scope: string, row: BudgetRow): void {
+    this.stmts.putBudget.run({ scope, ...row });
+  }
+
+  // ---- pickup QR tokens and live codes ----
+
+  /** The stored (or expired, not yet taken back) parcel whose pickup QR token has this digest. */
+  parcelByTokenDigest(digest: string): ParcelRow | undefined {
+    const r = this.stmts.parcelByToken.get(digest);
+    return r ? parcelFromRaw(r) : undefined;
+  }
+
+  setTokenDigest(parcelId: string, digest: string): void {
+    this.stmts.setTokenDigest.run(digest, parcelId);
+  }
+
+  /** Codes a stranger could hit at the keypad: every live parcel that has a code digest. */
+  liveCodeCount(): number {
+    return this.stmts.liveCodes.get()?.n ?? 0;
   }
 
   // ---- outbox ----

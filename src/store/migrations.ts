@@ -146,4 +146,28 @@ CREATE TABLE command_log (
 CREATE INDEX command_log_expiry ON command_log(expires_at);
 `,
   },
+  {
+    version: 2,
+    name: 'attempt budgets as token buckets; pickup QR tokens',
+    sql: `
+-- Attempt budgets (src/codes/budgetLedger.ts): one token bucket per scope ('keypad', 'pin',
+-- 'pin:<carrier>/<courier>'). tokens are the tries left when the row was written.
+CREATE TABLE attempt_budgets (
+  scope      TEXT PRIMARY KEY,
+  tokens     REAL NOT NULL,
+  updated_at INTEGER NOT NULL,
+  alarmed_at INTEGER NOT NULL DEFAULT 0
+) STRICT;
+-- A scope that had failures or a lockout under the old rules starts empty: an upgrade never
+-- hands an attacker a fresh budget.
+INSERT INTO attempt_budgets (scope, tokens, updated_at, alarmed_at)
+  SELECT scope, 0, last_failure_at, 0 FROM code_attempts WHERE failures > 0 OR locked_until > 0;
+DROP TABLE code_attempts;
+
+-- Pickup QR token of a stored parcel (src/codes/pickupToken.ts), as HMAC-SHA256 like code_digest.
+ALTER TABLE parcels ADD COLUMN token_digest TEXT;
+CREATE UNIQUE INDEX parcels_live_token ON parcels(token_digest)
+  WHERE token_digest IS NOT NULL AND state IN ('stored','expired');
+`,
+  },
 ];

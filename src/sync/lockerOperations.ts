@@ -36,10 +36,9 @@ export const RemoteConfig = z
     codes: z
       .object({
         length: codes.length.unwrap(),
-        maxFailures: codes.maxFailures.unwrap(),
-        lockoutBaseMs: codes.lockoutBaseMs.unwrap(),
-        lockoutMaxMs: codes.lockoutMaxMs.unwrap(),
-        failureWindowMs: codes.failureWindowMs.unwrap(),
+        burst: codes.burst.unwrap(),
+        refillPerHour: codes.refillPerHour.unwrap(),
+        maxLiveCodes: codes.maxLiveCodes.unwrap(),
       })
       .partial()
       .strict(),

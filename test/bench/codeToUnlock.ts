@@ -184,7 +184,7 @@ export async function runCodeToUnlock(o: BenchOptions): Promise<BenchResult> {
       },
     ];
     const details = [
-      `Path measured: \`Locker.pickup\` -> \`CodeVault.redeem\` (lockout read from \`code_attempts\`, input normalisation, HMAC-SHA256, ` +
+      `Path measured: \`Locker.pickup\` -> \`CodeVault.redeem\` (keypad budget checked in memory, input normalisation, HMAC-SHA256, ` +
         `indexed lookup by digest) -> retrieval checks -> one IMMEDIATE transaction with \`synchronous=FULL\` (door session row + audit row; ` +
         `its WAL fsync is on the path because the session must be durable before the latch moves) -> door session runner -> bus queue -> ` +
         `SerialPortStream write -> simulated binding (one \`process.nextTick\`) -> SimBus. Not included: the kiosk's HTTP request, and the ` +

@@ -98,7 +98,7 @@ describe('bad input', () => {
 
     // Nothing of that opened a door or touched the code budget.
     expect(h.world.allLocks().some((l) => l.doorOpen)).toBe(false);
-    expect((await h.api<{ failuresLeft: number }>('GET', '/api/lockout')).body.failuresLeft).toBe(5);
+    expect((await h.api<{ failuresLeft: number }>('GET', '/api/lockout')).body.failuresLeft).toBe(10);
     expect((await h.api('GET', '/api/health')).status).toBe(200);
   });
 
@@ -141,7 +141,7 @@ describe('bad input', () => {
     const expired = await mintDemoCourierBadge(h.demo.keys, 'swiftpost', 'courier-1', new PastClock(2 * 86_400_000), ['deposit', 'collect'], 3600);
     expectError(await h.api('POST', '/api/courier/login', { badge: expired }), 401, 'BADGE_EXPIRED');
 
-    expectError(await h.api('POST', '/api/courier/login', { carrier: 'swiftpost', courierId: 'demo-courier', pin: '0000' }), 401, 'PIN_INVALID');
+    expectError(await h.api('POST', '/api/courier/login', { carrier: 'swiftpost', courierId: 'demo-courier', pin: '000000' }), 401, 'PIN_INVALID');
 
     // After logout the token is dead.
     const token = await h.courierLogin();
@@ -152,18 +152,18 @@ describe('bad input', () => {
 
   it('an unknown code counts against the budget, a malformed one does not', async () => {
     const before = (await h.api<{ failuresLeft: number }>('GET', '/api/lockout')).body.failuresLeft;
-    expect(before).toBe(5);
-    const unknown = await h.pickup('00000000');
+    expect(before).toBe(10);
+    const unknown = await h.pickup('0000000000');
     expectError(unknown, 404, 'CODE_UNKNOWN');
-    expect(errorContext(unknown).failuresLeft).toBe(4);
+    expect(errorContext(unknown).failuresLeft).toBe(9);
 
-    for (const bad of ['abcdefgh', '1234', '123456789', '   ', 'LK1:12ab5678', 'https://example.com/no-code']) {
+    for (const bad of ['abcdefgh', '1234', '123456789', '   ', 'LK1:12ab5678', 'https://example.com/no-code', 'LK2:short', 'LK2:AAAAAAAAAAAAAAAAAAAAAB']) {
       const r = await h.pickup(bad);
       expectError(r, 400, 'CODE_MALFORMED');
       expect(JSON.stringify(r.body)).not.toContain(bad.trim() || '\u0000');
     }
     const after = await h.api<{ failuresLeft: number; lockedOut: boolean }>('GET', '/api/lockout');
-    expect(after.body).toMatchObject({ lockedOut: false, failuresLeft: 4 });
+    expect(after.body).toMatchObject({ lockedOut: false, failuresLeft: 9 });
     expectError(await h.api('POST', '/api/dropoff', { code: 'nope' }), 400, 'CODE_MALFORMED');
     expect(h.read.events('alarm.code_lockout')).toEqual([]);
   });

@@ -52,7 +52,7 @@ describe('board goes silent and returns', () => {
     expect(errorCode(refused)).toBe('BOARD_SILENT');
     expect(errorContext(refused)).toMatchObject({ compartment: 'D1' });
     expect(h.read.parcelByWaybill('SP-BS-2')?.state).toBe('stored');
-    expect((await h.api<{ failuresLeft: number }>('GET', '/api/lockout')).body.failuresLeft).toBe(5);
+    expect((await h.api<{ failuresLeft: number }>('GET', '/api/lockout')).body.failuresLeft).toBe(10);
     expect(h.read.inFlightSessions()).toEqual([]);
 
     h.world.setBoardSilent('bus0', 1, false);

@@ -63,7 +63,7 @@ describe('door did not open', () => {
     // Nothing consumed: the parcel is still stored, the code did not count as a failure.
     expect(h.read.parcel(parcelId ?? '')?.state).toBe('stored');
     const lockout = await h.api<{ lockedOut: boolean; failuresLeft: number }>('GET', '/api/lockout');
-    expect(lockout.body).toEqual({ lockedOut: false, retryAfterMs: 0, failuresLeft: 5 });
+    expect(lockout.body).toEqual({ lockedOut: false, retryAfterMs: 0, failuresLeft: 10 });
     const op = await h.operatorLogin();
     expect(await h.operatorCompartment(op, 'A3')).toMatchObject({ state: 'out_of_service', fault: 'LATCH_JAMMED' });
     expect(h.read.eventTypes('op')).toContain('alarm.latch_jammed');

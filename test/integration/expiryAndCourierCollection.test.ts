@@ -2,6 +2,7 @@
 // wrong code), it is listed for collection to couriers of its own carrier only, and the
 // courier's collection opens the door and records parcel.retrieved.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decryptCodeJwe } from '../../src/crypto/codeJwe.js';
 import { errorCode, LockerHarness, seqGaps, sleep, type CompartmentJson } from '../support/lockerHarness.js';
 
 interface Collections {
@@ -37,8 +38,16 @@ describe('expiry and courier collection', () => {
     const refused = await h.pickup(code);
     expect(refused.status).toBe(410);
     expect(errorCode(refused)).toBe('CODE_EXPIRED');
-    expect((await h.api<{ failuresLeft: number; lockedOut: boolean }>('GET', '/api/lockout')).body).toMatchObject({ lockedOut: false, failuresLeft: 5 });
-    expect(h.read.attempts()?.failures ?? 0).toBe(0);
+    expect((await h.api<{ failuresLeft: number; lockedOut: boolean }>('GET', '/api/lockout')).body).toMatchObject({ lockedOut: false, failuresLeft: 10 });
+    // So is the parcel's pickup QR token.
+    const stored = h.read.events('parcel.stored').find((e) => e.data.waybill === 'PG-EXP-1');
+    const carrierKey = h.demo.keys.carriers.parcelgo?.encryption;
+    if (!carrierKey) throw new Error('no demo key for parcelgo');
+    const { pickupToken } = await decryptCodeJwe(stored?.data.codeJwe, carrierKey);
+    const byToken = await h.pickup(pickupToken ?? '');
+    expect(byToken.status).toBe(410);
+    expect(errorCode(byToken)).toBe('CODE_EXPIRED');
+    expect(h.read.keypadBudget()?.tokens ?? 10).toBe(10);
     expect(h.simLock('A1').doorOpen).toBe(false);
 
     // Another carrier's courier sees nothing and cannot open it.

@@ -133,7 +133,7 @@ describe('lockerctl provisions a fresh locker end to end', () => {
       lockerKeys: { signingKey: lockerKeys.signingKey, encryptionKey: lockerKeys.encryptionKey },
       carriers: [{ id: 'acme', name: 'Acme Parcels', signingKeys: [acmePub.signingKey], encryptionKey: acmePub.encryptionKey, dwellHours: 48, adHocDeposit: false }],
       layout: fullLayout,
-      config: { version: 1, desired: { codes: { length: 9 } } },
+      config: { version: 1, desired: { codes: { length: 9, refillPerHour: 30 } } },
     };
     const planFile = join(dir, `${LOCKER}.plan.json`);
     await writeFile(planFile, JSON.stringify(plan, null, 2));
@@ -263,10 +263,11 @@ describe('lockerctl provisions a fresh locker end to end', () => {
     const token = await kiosk.courierLogin(badge);
     const stored = await kiosk.deposit(token, 'WB-2', 'S');
     const storedLine = await waitFor('watch prints WB-2 stored', () => watchLines.find((l) => l.type === 'parcel.stored' && l.data.waybill === 'WB-2'), 10_000);
-    // The carrier knows its code: the event carries none.
+    // The carrier knows its code: the event carries none, only the parcel's pickup QR token (encrypted).
     expect(storedLine.data).toMatchObject({ codeChosenByCarrier: true });
-    expect(storedLine.data.codeJwe).toBeUndefined();
+    expect(typeof storedLine.data.codeJwe).toBe('string');
     expect(storedLine.code).toBeUndefined();
+    expect(storedLine.pickupToken).toMatch(/^LK2:[A-Za-z0-9_-]{22}$/);
 
     // A wrong code opens nothing; the chosen one opens the parcel's door.
     expect((await kiosk.pickupRequest('111111111')).status).toBe(404);

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startLockerd, type RunningLockerd } from '../../src/composition/startLockerd.js';
+import { type Clock } from '../../src/clock.js';
 import { type LockerConfig } from '../../src/config/schema.js';
+import { type Logger } from '../../src/logger.js';
 import { packageRoot } from '../../src/packageRoot.js';
 import { type Db } from '../../src/store/database.js';
 import { type SimPosition, type SimWorld } from '../../sim/world.js';
@@ -297,8 +299,9 @@ export class DbReader {
     return this.db.prepare('SELECT in_service, fault FROM compartments WHERE id = ?').get(id) as { in_service: number; fault: string | null } | undefined;
   }
 
-  attempts(): { failures: number; trips: number; locked_until: number } | undefined {
-    return this.db.prepare("SELECT failures, trips, locked_until FROM code_attempts WHERE scope = 'keypad'").get() as { failures: number; trips: number; locked_until: number } | undefined;
+  /** The keypad's token bucket as last written (tries left); undefined before the first wrong code. */
+  keypadBudget(): { tokens: number; updated_at: number; alarmed_at: number } | undefined {
+    return this.db.prepare("SELECT tokens, updated_at, alarmed_at FROM attempt_budgets WHERE scope = 'keypad'").get() as { tokens: number; updated_at: number; alarmed_at: number } | undefined;
   }
 
   auditActions(): string[] {
@@ -324,6 +327,10 @@ export interface LockerHarnessOptions {
   overrides?: ConfigOverrides;
   /** Reuse a data folder (a restart); a new temp folder otherwise. */
   dataDir?: string;
+  /** The runtime's clock (e.g. an OffsetClock a scenario moves forward); the system clock otherwise. Kept across restart(). */
+  clock?: Clock;
+  /** The runtime's logger (e.g. one that captures lines); silent otherwise. Kept across restart(). */
+  logger?: Logger;
 }
 
 export class LockerHarness {
@@ -334,6 +341,7 @@ export class LockerHarness {
     readonly running: RunningLockerd,
     readonly demo: DemoLocker,
     readonly dataDir: string,
+    private readonly runtime: Pick<LockerHarnessOptions, 'clock' | 'logger'> = {},
   ) {
     this.read = new DbReader(running.db);
   }
@@ -341,9 +349,10 @@ export class LockerHarness {
   /** Starts lockerd on the simulator; the defaults of scenarioOverrides() apply under `overrides`. */
   static async start(options: LockerHarnessOptions = {}): Promise<LockerHarness> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'lockerd-it-')));
-    const demo = await makeDemoLocker(dataDir, scenarioOverrides(options.overrides));
-    const running = await startLockerd({ config: demo.config, sim: true, port: 0 });
-    const h = new LockerHarness(running, demo, dataDir);
+    const demo = await makeDemoLocker(dataDir, scenarioOverrides(options.overrides), options.clock);
+    const runtime = { ...(options.clock ? { clock: options.clock } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const running = await startLockerd({ config: demo.config, sim: true, port: 0, ...runtime });
+    const h = new LockerHarness(running, demo, dataDir, runtime);
     await waitFor('every door read once', () => h.running.locker.compartments().every((c) => c.door !== 'unknown' || c.state === 'out_of_service'), 5_000);
     return h;
   }
@@ -378,7 +387,7 @@ export class LockerHarness {
   /** Stops this runtime and starts a new one on the same data folder. */
   async restart(overrides?: ConfigOverrides): Promise<LockerHarness> {
     await this.stop();
-    return LockerHarness.start({ dataDir: this.dataDir, ...(overrides ? { overrides } : {}) });
+    return LockerHarness.start({ dataDir: this.dataDir, ...this.runtime, ...(overrides ? { overrides } : {}) });
   }
 
   api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<ApiReply<T>> {

@@ -22,6 +22,8 @@ export interface WatchLine {
   data: Record<string, unknown>;
   /** The decrypted pickup code of a parcel.stored event (only with the carrier's key). */
   code?: string;
+  /** The decrypted pickup QR token ("LK2:..."): show it as a QR code; it opens the door without the keypad budget. */
+  pickupToken?: string;
   codeError?: string;
 }
 
@@ -80,7 +82,9 @@ export async function startWatch(o: WatchOptions): Promise<WatchHandle> {
       const jwe = codeJweOf(env.data);
       if (jwe !== undefined && o.decryptKey) {
         try {
-          line.code = (await decryptCodeJwe(jwe, o.decryptKey)).code;
+          const payload = await decryptCodeJwe(jwe, o.decryptKey);
+          if (payload.code !== undefined) line.code = payload.code;
+          if (payload.pickupToken !== undefined) line.pickupToken = payload.pickupToken;
         } catch (e) {
           line.codeError = (e as Error).message;
         }

@@ -22,7 +22,7 @@ const englishFragments = Object.entries(en)
 let h: KioskHarness;
 beforeAll(async () => {
   h = await KioskHarness.start('chineseOnEveryPickupScreen', {
-    overrides: { codes: { length: 8, maxFailures: 3, lockoutBaseMs: 60_000 }, doors: { openTimeoutMs: 1500, jamRetries: 1 } },
+    overrides: { codes: { length: 8, burst: 3, refillPerHour: 6 }, doors: { openTimeoutMs: 1500, jamRetries: 1 } },
   });
 });
 afterAll(async () => {

@@ -1,189 +1,185 @@
 import { describe, expect, it } from 'vitest';
-import {
-  check,
-  failuresLeft,
-  initialAttemptBudget,
-  lockoutLength,
-  recordFailure,
-  recordSuccess,
-  type AttemptBudgetConfig,
-  type AttemptBudgetState,
-} from '../../../src/codes/attemptBudget.js';
+import { check, fullBucket, giveBack, maxAttemptsWithin, msUntilOneTry, refill, take, triesLeft, type BucketPolicy, type BucketState } from '../../../src/codes/attemptBudget.js';
+import { BudgetLedger, BUDGET_ALARM_EVERY_MS, type BudgetRow, type BudgetStore } from '../../../src/codes/budgetLedger.js';
+import { type Clock, type TimerHandle } from '../../../src/clock.js';
 
-const cfg: AttemptBudgetConfig = { maxFailures: 3, lockoutBaseMs: 60_000, lockoutMaxMs: 240_000, failureWindowMs: 3_600_000 };
+const policy: BucketPolicy = { burst: 3, refillPerHour: 6 }; // one try every 10 minutes
 const MIN = 60_000;
-const T0 = Date.UTC(2026, 0, 1);
 
-type Step =
-  | { at: number; op: 'fail'; tripped?: boolean; lockoutMs?: number }
-  | { at: number; op: 'success' }
-  | { at: number; op: 'check'; allowed: boolean; retryAfterMs?: number; left?: number };
-
-interface Scenario {
-  name: string;
-  start?: AttemptBudgetState;
-  steps: Step[];
-  end?: Partial<AttemptBudgetState>;
+function spend(state: BucketState, at: number): BucketState {
+  const out = take(state, at, policy);
+  if (!out) throw new Error('no try left');
+  return out.state;
 }
 
-const scenarios: Scenario[] = [
-  {
-    name: 'the third wrong code locks the keypad for the base time',
-    steps: [
-      { at: 0, op: 'check', allowed: true, left: 3 },
-      { at: 1_000, op: 'fail', tripped: false },
-      { at: 2_000, op: 'check', allowed: true, left: 2 },
-      { at: 3_000, op: 'fail', tripped: false },
-      { at: 4_000, op: 'check', allowed: true, left: 1 },
-      { at: 5_000, op: 'fail', tripped: true, lockoutMs: MIN },
-      { at: 5_000, op: 'check', allowed: false, retryAfterMs: MIN, left: 0 },
-      { at: 5_000 + MIN - 1, op: 'check', allowed: false, retryAfterMs: 1 },
-      { at: 5_000 + MIN, op: 'check', allowed: true, left: 3 },
-    ],
-    end: { failures: 0, trips: 1, lockedUntil: T0 + 5_000 + MIN },
-  },
-  {
-    name: 'each further trip doubles the lockout up to the cap',
-    steps: [
-      { at: 0, op: 'fail' },
-      { at: 1, op: 'fail' },
-      { at: 2, op: 'fail', tripped: true, lockoutMs: MIN },
-      { at: 2 + MIN, op: 'fail' },
-      { at: 3 + MIN, op: 'fail' },
-      { at: 4 + MIN, op: 'fail', tripped: true, lockoutMs: 2 * MIN },
-      { at: 4 + 3 * MIN, op: 'fail' },
-      { at: 5 + 3 * MIN, op: 'fail' },
-      { at: 6 + 3 * MIN, op: 'fail', tripped: true, lockoutMs: 4 * MIN },
-      { at: 6 + 7 * MIN, op: 'fail' },
-      { at: 7 + 7 * MIN, op: 'fail' },
-      { at: 8 + 7 * MIN, op: 'fail', tripped: true, lockoutMs: 4 * MIN },
-      { at: 8 + 7 * MIN, op: 'check', allowed: false, retryAfterMs: 4 * MIN },
-    ],
-    end: { trips: 4 },
-  },
-  {
-    name: 'a wrong code while locked changes nothing',
-    steps: [
-      { at: 0, op: 'fail' },
-      { at: 0, op: 'fail' },
-      { at: 0, op: 'fail', tripped: true },
-      { at: 10_000, op: 'fail', tripped: false, lockoutMs: 0 },
-      { at: 10_000, op: 'check', allowed: false, retryAfterMs: MIN - 10_000 },
-    ],
-    end: { failures: 0, trips: 1, lastFailureAt: T0 },
-  },
-  {
-    name: 'failures older than the window are forgotten',
-    steps: [
-      { at: 0, op: 'fail' },
-      { at: 10 * MIN, op: 'fail' },
-      { at: 70 * MIN - 1, op: 'check', allowed: true, left: 1 },
-      { at: 70 * MIN, op: 'check', allowed: true, left: 3 },
-      { at: 70 * MIN, op: 'fail', tripped: false },
-    ],
-    end: { failures: 1 },
-  },
-  {
-    name: 'failures inside the window add up even when spread out',
-    steps: [
-      { at: 0, op: 'fail' },
-      { at: 59 * MIN, op: 'fail' },
-      { at: 118 * MIN, op: 'fail', tripped: true },
-    ],
-  },
-  {
-    name: 'a right code clears the failures but the next trip still escalates',
-    start: { failures: 0, trips: 1, lockedUntil: T0 - 1_000, lastFailureAt: T0 - MIN - 1_000 },
-    steps: [
-      { at: 0, op: 'fail' },
-      { at: 1, op: 'fail' },
-      { at: 2, op: 'success' },
-      { at: 3, op: 'check', allowed: true, left: 3 },
-      { at: 4, op: 'fail' },
-      { at: 5, op: 'fail' },
-      { at: 6, op: 'fail', tripped: true, lockoutMs: 2 * MIN },
-    ],
-    end: { trips: 2 },
-  },
-  {
-    name: 'earlier trips are forgotten after a quiet window past the lockout',
-    start: { failures: 0, trips: 3, lockedUntil: T0, lastFailureAt: T0 - 4 * MIN },
-    steps: [
-      { at: 60 * MIN, op: 'fail' },
-      { at: 60 * MIN, op: 'fail' },
-      { at: 60 * MIN, op: 'fail', tripped: true, lockoutMs: MIN },
-    ],
-    end: { trips: 1 },
-  },
-  {
-    name: 'trips are remembered when the quiet time is shorter than the window',
-    start: { failures: 0, trips: 1, lockedUntil: T0, lastFailureAt: T0 - MIN },
-    steps: [
-      { at: 59 * MIN, op: 'fail' },
-      { at: 59 * MIN, op: 'fail' },
-      { at: 59 * MIN, op: 'fail', tripped: true, lockoutMs: 2 * MIN },
-    ],
-  },
-  {
-    name: 'a wall clock stepping back during a lockout does not stretch it',
-    start: { failures: 0, trips: 1, lockedUntil: T0 + 2 * MIN, lastFailureAt: T0 },
-    steps: [
-      { at: -365 * 24 * 60 * MIN, op: 'check', allowed: false, retryAfterMs: 2 * MIN },
-      { at: MIN, op: 'check', allowed: false, retryAfterMs: MIN },
-      { at: 2 * MIN, op: 'check', allowed: true },
-    ],
-  },
-];
+describe('token bucket', () => {
+  it('allows the burst, then refuses, and regains one try per interval', () => {
+    let s = fullBucket(policy, 0);
+    expect(triesLeft(s, 0, policy)).toBe(3);
+    s = spend(s, 0);
+    s = spend(s, 0);
+    const last = take(s, 0, policy);
+    expect(last?.emptied).toBe(true);
+    s = last!.state;
+    expect(take(s, 0, policy)).toBeUndefined();
+    expect(check(s, 0, policy)).toEqual({ allowed: false, retryAfterMs: 10 * MIN });
+    expect(check(s, 10 * MIN - 1, policy).allowed).toBe(false);
+    expect(check(s, 10 * MIN, policy)).toEqual({ allowed: true, left: 1 });
+  });
 
-describe('attempt budget', () => {
-  it.each(scenarios)('$name', ({ start, steps, end }) => {
-    let state: AttemptBudgetState = { ...(start ?? initialAttemptBudget) };
-    steps.forEach((step, i) => {
-      const now = T0 + step.at;
-      const where = `step ${i} (${step.op} at +${step.at})`;
-      if (step.op === 'fail') {
-        const out = recordFailure(state, now, cfg);
-        if (step.tripped !== undefined) expect(out.tripped, where).toBe(step.tripped);
-        if (step.lockoutMs !== undefined) expect(out.lockoutMs, where).toBe(step.lockoutMs);
-        state = out.state;
-      } else if (step.op === 'success') {
-        state = recordSuccess(state);
-      } else {
-        const result = check(state, now);
-        expect(result.allowed, where).toBe(step.allowed);
-        if (step.retryAfterMs !== undefined) expect(result.allowed ? undefined : result.retryAfterMs, where).toBe(step.retryAfterMs);
-        if (step.left !== undefined) expect(failuresLeft(state, now, cfg), where).toBe(step.left);
+  it('never holds more than the burst, however long the quiet time', () => {
+    const s = refill({ tokens: 0, at: 0 }, 1_000 * 3_600_000, policy);
+    expect(s.tokens).toBe(3);
+    expect(giveBack(fullBucket(policy, 0), 0, policy).tokens).toBe(3);
+  });
+
+  it('refills nothing for a time before the last update (a clock that stepped back)', () => {
+    const s = { tokens: 0.5, at: 100 * MIN };
+    expect(refill(s, 50 * MIN, policy)).toEqual({ tokens: 0.5, at: 100 * MIN });
+    expect(msUntilOneTry(s, policy)).toBe(5 * MIN);
+  });
+
+  it('treats a damaged stored value as empty', () => {
+    expect(refill({ tokens: Number.NaN, at: 0 }, 0, policy).tokens).toBe(0);
+    expect(refill({ tokens: -4, at: 0 }, 0, policy).tokens).toBe(0);
+    expect(refill({ tokens: 1e9, at: 0 }, 0, policy).tokens).toBe(3);
+  });
+
+  it('a right attempt gives back only the try it took', () => {
+    let s = spend(fullBucket(policy, 0), 0);
+    s = giveBack(s, 0, policy);
+    expect(s.tokens).toBe(3);
+  });
+
+  it('no pacing makes more attempts than burst + refill * time', () => {
+    const span = 48 * 3_600_000;
+    const bound = maxAttemptsWithin(span, policy);
+    expect(bound).toBe(3 + 48 * 6);
+    // Pacings: as fast as allowed, once a minute, every 7 minutes, bursts every 3 hours.
+    for (const stepMs of [1, MIN, 7 * MIN, 180 * MIN]) {
+      let s = fullBucket(policy, 0);
+      let attempts = 0;
+      for (let t = 0; t <= span; ) {
+        const out = take(s, t, policy);
+        if (out) {
+          s = out.state;
+          attempts++;
+          continue;
+        }
+        const c = check(s, t, policy);
+        t += c.allowed ? stepMs : Math.max(stepMs, c.retryAfterMs);
       }
-    });
-    if (end) expect(state).toMatchObject(end);
+      expect(attempts).toBeLessThanOrEqual(bound);
+    }
+  });
+});
+
+class SteppingClock implements Clock {
+  wall = Date.UTC(2026, 0, 1);
+  mono = 0;
+  now(): number {
+    return this.wall;
+  }
+  monotonic(): number {
+    return this.mono;
+  }
+  advance(ms: number): void {
+    this.wall += ms;
+    this.mono += ms;
+  }
+  setTimeout(): TimerHandle {
+    return { cancel: () => {} };
+  }
+  setInterval(): TimerHandle {
+    return { cancel: () => {} };
+  }
+  sleep(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class MemoryStore implements BudgetStore {
+  readonly rows = new Map<string, BudgetRow>();
+  budget(scope: string): BudgetRow | undefined {
+    return this.rows.get(scope);
+  }
+  putBudget(scope: string, row: BudgetRow): void {
+    this.rows.set(scope, { ...row });
+  }
+}
+
+describe('budget ledger', () => {
+  function spendAll(ledger: BudgetLedger): number {
+    let n = 0;
+    for (;;) {
+      const out = ledger.take('keypad', policy);
+      if (!out) return n;
+      out.persist();
+      n++;
+    }
+  }
+
+  it('keeps an empty bucket empty across a restart, however long the locker was off', () => {
+    const store = new MemoryStore();
+    const clock = new SteppingClock();
+    expect(spendAll(new BudgetLedger(store, clock))).toBe(3);
+    clock.wall += 7 * 24 * 3_600_000; // off for a week; the new process's monotonic clock starts again at 0
+    clock.mono = 0;
+    const after = new BudgetLedger(store, clock);
+    expect(after.check('keypad', policy).allowed).toBe(false);
+    clock.advance(10 * MIN);
+    expect(after.check('keypad', policy)).toEqual({ allowed: true, left: 1 });
   });
 
-  it('does not mutate the state it is given', () => {
-    const state = { ...initialAttemptBudget };
-    recordFailure(state, T0, cfg);
-    recordSuccess({ ...state, failures: 2 });
-    expect(state).toEqual(initialAttemptBudget);
+  it('a restart every minute gives an attacker nothing', () => {
+    const store = new MemoryStore();
+    const clock = new SteppingClock();
+    let attempts = 0;
+    const span = 24 * 3_600_000;
+    for (let t = 0; t < span; t += MIN) {
+      const ledger = new BudgetLedger(store, clock);
+      attempts += spendAll(ledger);
+      clock.advance(MIN);
+    }
+    // One minute of each process's life refills 0.1 tries that the next process never sees,
+    // so the restarts cost the attacker; they never gain.
+    expect(attempts).toBeLessThanOrEqual(maxAttemptsWithin(span, policy));
   });
 
-  it('reports when the lockout ends', () => {
-    let state: AttemptBudgetState = { ...initialAttemptBudget };
-    for (let i = 0; i < 3; i++) state = recordFailure(state, T0, cfg).state;
-    expect(check(state, T0 + 1_000)).toEqual({ allowed: false, lockedUntil: T0 + MIN, retryAfterMs: MIN - 1_000 });
+  it('wall clock steps neither freeze nor refill the bucket', () => {
+    const store = new MemoryStore();
+    const clock = new SteppingClock();
+    const ledger = new BudgetLedger(store, clock);
+    spendAll(ledger);
+    clock.wall += 30 * 24 * 3_600_000; // NTP jumps forward a month
+    expect(ledger.check('keypad', policy).allowed).toBe(false);
+    clock.wall -= 60 * 24 * 3_600_000; // and back two months
+    clock.mono += 10 * MIN;
+    expect(ledger.check('keypad', policy)).toEqual({ allowed: true, left: 1 });
   });
 
-  it.each([
-    [0, MIN],
-    [1, 2 * MIN],
-    [2, 4 * MIN],
-    [3, 4 * MIN],
-    [1_000_000, 4 * MIN],
-  ])('lockoutLength after %i trips is %i ms', (trips, expected) => {
-    expect(lockoutLength(trips, cfg)).toBe(expected);
-  });
-
-  it('locks after a single failure when maxFailures is 1', () => {
-    const out = recordFailure(initialAttemptBudget, T0, { ...cfg, maxFailures: 1 });
-    expect(out.tripped).toBe(true);
-    expect(check(out.state, T0).allowed).toBe(false);
+  it('raises the alarm when a bucket empties, at most once per hour', () => {
+    const store = new MemoryStore();
+    const clock = new SteppingClock();
+    const ledger = new BudgetLedger(store, clock);
+    const alarms: boolean[] = [];
+    const once = (): void => {
+      const out = ledger.take('keypad', policy);
+      if (!out) throw new Error('no try left');
+      alarms.push(out.alarm);
+      out.persist();
+    };
+    once();
+    once();
+    once();
+    expect(alarms).toEqual([false, false, true]);
+    // A steady prankster empties it again every 10 minutes for 200 minutes.
+    for (let i = 0; i < 20; i++) {
+      clock.advance(10 * MIN);
+      once();
+    }
+    const raised = alarms.filter(Boolean).length;
+    expect(raised).toBe(1 + Math.floor((200 * MIN) / BUDGET_ALARM_EVERY_MS));
+    expect(store.rows.get('keypad')?.alarmedAt).toBeGreaterThan(0);
   });
 });

@@ -95,7 +95,7 @@ describe('the shipped examples', () => {
     expect(bus.protocol).toBe('gpio');
     expect(bus.protocol === 'gpio' && bus.locks).toHaveLength(4);
     expect(cfg.layout.compartments).toHaveLength(4);
-    expect(cfg.codes.length).toBe(6);
+    expect(cfg.codes.length).toBe(10);
   });
 });
 
@@ -103,7 +103,9 @@ describe('parseConfig', () => {
   it('fills defaults and keeps dataDir as written without a base directory', () => {
     const cfg = parseConfig(minimal());
     expect(cfg.dataDir).toBe('data');
-    expect(cfg.codes).toMatchObject({ length: 8, maxFailures: 5 });
+    expect(cfg.codes).toMatchObject({ length: 10, burst: 10, refillPerHour: 60 });
+    expect(cfg.codes.maxLiveCodes).toBeUndefined();
+    expect(cfg.courierPins).toEqual({ perCourier: { burst: 5, refillPerHour: 1 }, perLocker: { burst: 20, refillPerHour: 10 } });
     expect(cfg.layout.compartments[0]).toMatchObject({ accessible: false, row: 1, column: 1 });
   });
 

@@ -9,10 +9,10 @@ const fast = { N: 1024, r: 8, p: 1 };
 
 describe('courier PIN hashes', () => {
   it('verify the right PIN and refuse a wrong one', async () => {
-    const encoded = await hashPin('4711', cryptoRandom(), fast);
-    expect(await verifyPin('4711', encoded)).toBe(true);
-    expect(await verifyPin('4712', encoded)).toBe(false);
-    expect(await verifyPin('47110', encoded)).toBe(false);
+    const encoded = await hashPin('471100', cryptoRandom(), fast);
+    expect(await verifyPin('471100', encoded)).toBe(true);
+    expect(await verifyPin('471101', encoded)).toBe(false);
+    expect(await verifyPin('4711000', encoded)).toBe(false);
   });
 
   it('use the format scrypt$N$r$p$salt$hash', async () => {
@@ -37,9 +37,9 @@ describe('courier PIN hashes', () => {
   });
 
   it('work with the production parameters and fit the configuration schema', async () => {
-    const encoded = await hashPin('8080', cryptoRandom());
+    const encoded = await hashPin('808080', cryptoRandom());
     expect(parsePinHash(encoded)).toMatchObject(DEFAULT_PIN_PARAMS);
-    expect(await verifyPin('8080', encoded)).toBe(true);
+    expect(await verifyPin('808080', encoded)).toBe(true);
     const carrier = CarrierConfig.parse({
       id: 'swiftpost',
       name: 'SwiftPost',
@@ -49,23 +49,25 @@ describe('courier PIN hashes', () => {
     expect(carrier.couriers[0]?.pinHash).toBe(encoded);
   });
 
-  it.each(['123', '123456789', 'abcd', '12 34', '', '１２３４', '1234\n'])('refuse to hash the PIN %j', async (pin) => {
+  it.each(['123', '1234', '12345', '1234567890123', 'abcdef', '123 456', '', '１２３４５６', '123456\n'])('refuse to hash the PIN %j', async (pin) => {
     await expect(hashPin(pin, cryptoRandom(), fast)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
   });
 
   it('treat a PIN that breaks the rules as wrong when verifying', async () => {
-    const encoded = await hashPin('1234', cryptoRandom(), fast);
-    expect(await verifyPin('12a4', encoded)).toBe(false);
+    const encoded = await hashPin('123456', cryptoRandom(), fast);
+    expect(await verifyPin('12a456', encoded)).toBe(false);
+    // Shorter than 6 digits: wrong without a hash (the hash of '1234' is not even tried).
+    expect(await verifyPin('1234', await hashPin('123400', cryptoRandom(), fast))).toBe(false);
     expect(await verifyPin('', encoded)).toBe(false);
   });
 
   it('notice a tampered hash', async () => {
-    const encoded = await hashPin('5555', cryptoRandom(), fast);
+    const encoded = await hashPin('555555', cryptoRandom(), fast);
     const parts = encoded.split('$');
     const hash = Buffer.from(parts[5]!, 'base64');
     hash[0] = (hash[0] ?? 0) ^ 1;
     parts[5] = hash.toString('base64');
-    expect(await verifyPin('5555', parts.join('$'))).toBe(false);
+    expect(await verifyPin('555555', parts.join('$'))).toBe(false);
   });
 
   it.each([
@@ -83,12 +85,14 @@ describe('courier PIN hashes', () => {
   });
 
   it.each([
-    ['1234', true],
+    ['123456', true],
     ['12345678', true],
-    ['0000', true],
-    ['123', false],
-    ['123456789', false],
-    ['12-34', false],
+    ['000000', true],
+    ['123456789012', true],
+    ['1234', false],
+    ['12345', false],
+    ['1234567890123', false],
+    ['123-456', false],
   ])('isValidPin(%j) is %s', (pin, ok) => {
     expect(isValidPin(pin)).toBe(ok);
   });
