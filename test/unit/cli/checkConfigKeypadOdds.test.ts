@@ -10,7 +10,7 @@ import { demoConfigInput } from '../../support/demoLocker.js';
 
 function checkConfig(file: string): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(packageRoot(), 'src', 'cli', 'lockerd.ts'), 'check-config', '--config', file], { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', join(packageRoot(), 'src', 'cli', 'lockerd.ts'), 'check-config', '--sim', '--config', file], { timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout, err: stderr });
     });
   });
@@ -27,7 +27,7 @@ describe('lockerd check-config and the keypad odds', () => {
 
   async function write(name: string, codes: Record<string, unknown>): Promise<string> {
     const file = join(dir, name);
-    await writeFile(file, JSON.stringify({ ...demoConfigInput(), dataDir: dir, codes }));
+    await writeFile(file, JSON.stringify({ ...demoConfigInput(), dataDir: dir, codes, demo: { revealCodes: false } }));
     return file;
   }
 
