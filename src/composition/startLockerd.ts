@@ -8,6 +8,7 @@ import { type LockerConfig } from '../config/schema.js';
 import { encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/lockerIdentity.js';
 import { CodeVault } from '../domain/codeVault.js';
+import { BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
 import { EventRecorder } from '../domain/eventRecorder.js';
@@ -97,7 +98,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'locker' }),
     encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
   });
-  const credentials = new Credentials(store, config.operator, clock);
+  const revocations = new BadgeRevocations(store, clock, () => config.badges);
+  revocations.prune();
+  const credentials = new Credentials(store, config.operator, clock, { policy: () => config.badges, revocations });
   const remote = new LockerRemoteOperations({
     locker,
     store,
@@ -109,6 +112,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     setLogLevel: (level) => {
       logger.level = level;
     },
+    revocations,
   });
   remote.applyStoredConfig();
   const publicKeysFile = join(config.dataDir, 'identity', 'public-keys.json');
