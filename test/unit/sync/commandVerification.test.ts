@@ -220,6 +220,19 @@ describe('signed command verification', () => {
     expect(ops.callsOf('remoteOpen')[0]?.args[0]).toEqual({ compartmentId: 'A1', reason: 'maintenance', operatorId: 'operator' });
   });
 
+  it('revocations: a carrier revokes only its own badges, may live 24 h, and cannot use the operator command', async () => {
+    const own = await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'revokeCourierBadge', { by: 'badge', jti: 'b-1' }, {}, 24 * 3600)).token);
+    expect(own).toMatchObject({ ok: true, result: { issuer: 'acme', by: 'badge', target: 'b-1' } });
+    expect(ops.callsOf('revokeBadge')[0]?.args[0]).toEqual({ by: 'badge', jti: 'b-1', issuer: 'acme' });
+    const other = await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'revokeCourierBadge', { by: 'badge', issuer: 'bolt', jti: 'b-1' })).token);
+    expect(other?.error?.code).toBe('CMD_FORBIDDEN');
+    const asOp = await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'revokeBadge', { by: 'badge', issuer: 'bolt', jti: 'b-1' })).token);
+    expect(asOp?.error?.code).toBe('CMD_FORBIDDEN');
+    const tooLong = await send(operatorTenant, (await token(asOperator(), 'revokeBadge', { by: 'subject', issuer: 'acme', subject: 'c-1' }, {}, 25 * 3600)).token);
+    expect(tooLong?.error?.code).toBe('CMD_LIFETIME_EXCEEDED');
+    expect(ops.callsOf('revokeBadge')).toHaveLength(1);
+  });
+
   it('scopes carrier commands to the issuing carrier', async () => {
     await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'createReservation', { waybill: 'A-1', size: 'S', kind: 'delivery' })).token);
     await send(carrierTenant('bolt'), (await token(asCarrier('bolt'), 'createReservation', { waybill: 'B-1', size: 'S', kind: 'dropoff' })).token);
