@@ -18,6 +18,7 @@ import { enrolLocker, enrolledKeyLookup, enrolledLocker } from './lockerctl/enro
 import { keygen, loadEncryptionKey, loadPublicKeys, loadSigningKey, type PublicKeys } from './lockerctl/keyFiles.js';
 import { closeMqttSession, openMqttSession, type MqttSessionOptions } from './lockerctl/mqttSession.js';
 import { ProvisionPlan, provision } from './lockerctl/provision.js';
+import { REVOCATION_TTL_S, revocationCommand } from './lockerctl/revocation.js';
 import { exitCodeOf, sendCommand } from './lockerctl/sendCommand.js';
 import { startWatch } from './lockerctl/watch.js';
 
@@ -29,6 +30,8 @@ const usage = `usage: lockerctl <command> [options]
             [--code DIGITS] [--ttl S] [--timeout S] [--home DIR] MQTT
   watch     (--carrier ID | --operator) [--locker ID] [--decrypt-key FILE] [--state FILE] [--from SEQ]
             [--seconds N] [--home DIR] MQTT
+  revoke    --key FILE --issuer ID [--operator] --locker ID (--badge-id JTI | --badge TOKEN | --subject ID [--not-before S])
+            [--badge-issuer ID] [--reason TEXT] [--ttl S] [--timeout S] [--home DIR] MQTT
   provision --plan FILE --key FILE [--operator-id ID] [--home DIR] MQTT
 MQTT: --url URL [--username U] [--password P] [--mqtt5] [--ca FILE] [--cert FILE] [--tls-key FILE]
       (env LOCKERCTL_URL, LOCKERCTL_PASSWORD; --home defaults to LOCKERCTL_HOME or ./.lockerctl)
@@ -68,6 +71,11 @@ const options = {
   seconds: { type: 'string' },
   plan: { type: 'string' },
   'operator-id': { type: 'string' },
+  'badge-id': { type: 'string' },
+  badge: { type: 'string' },
+  'badge-issuer': { type: 'string' },
+  'not-before': { type: 'string' },
+  reason: { type: 'string' },
   url: { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
@@ -165,6 +173,20 @@ export async function lockerctl(argv: string[], io: Io): Promise<number> {
       }
       case 'send':
         return await send(values, io, clock);
+      case 'revoke': {
+        const r = revocationCommand({
+          issuer: need(values, 'issuer'),
+          operator: values.operator === true,
+          now: clock.now(),
+          ...(values['badge-issuer'] !== undefined ? { badgeIssuer: values['badge-issuer'] } : {}),
+          ...(values['badge-id'] !== undefined ? { badgeId: values['badge-id'] } : {}),
+          ...(values.badge !== undefined ? { badge: values.badge } : {}),
+          ...(values.subject !== undefined ? { subject: values.subject } : {}),
+          ...(values['not-before'] !== undefined ? { notBefore: Math.floor(num(values, 'not-before', 0)) } : {}),
+          ...(values.reason !== undefined ? { reason: values.reason } : {}),
+        });
+        return await send(values, io, clock, { ...r, ttlS: num(values, 'ttl', REVOCATION_TTL_S) });
+      }
       case 'watch':
         return await watch(values, io, clock);
       case 'provision': {
@@ -209,13 +231,14 @@ async function lockerPublicKeys(values: Values, io: Io, locker: string): Promise
   return enrolledLocker(homeOf(values, io), locker);
 }
 
-async function send(values: Values, io: Io, clock: SystemClock): Promise<number> {
+/** Signs, sends and waits; preset gives the command and arguments instead of --cmd and --args (revoke). */
+async function send(values: Values, io: Io, clock: SystemClock, preset?: { cmd: string; args: Record<string, unknown>; ttlS: number }): Promise<number> {
   const keyFile = need(values, 'key');
   const issuer = need(values, 'issuer');
   const locker = need(values, 'locker');
-  const cmd = need(values, 'cmd');
+  const cmd = preset?.cmd ?? need(values, 'cmd');
   const key = await loadSigningKey(keyFile);
-  const rawArgs = values['args-file'] ? await readJsonFile(values['args-file']) : values.args ? (JSON.parse(values.args) as unknown) : {};
+  const rawArgs = preset ? preset.args : values['args-file'] ? await readJsonFile(values['args-file']) : values.args ? (JSON.parse(values.args) as unknown) : {};
   if (typeof rawArgs !== 'object' || rawArgs === null || Array.isArray(rawArgs)) throw new UsageError('--args must be a JSON object');
   const args = { ...(rawArgs as Record<string, unknown>) };
   const lockerKeys = await lockerPublicKeys(values, io, locker);
@@ -232,7 +255,7 @@ async function send(values: Values, io: Io, clock: SystemClock): Promise<number>
     locker,
     cmd,
     args,
-    ttlS: num(values, 'ttl', cmd === 'remoteOpen' ? 60 : 300),
+    ttlS: preset?.ttlS ?? num(values, 'ttl', cmd === 'remoteOpen' ? 60 : 300),
     clock,
     ids: createIdFactory(clock, cryptoRandom()),
   });

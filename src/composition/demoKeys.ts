@@ -10,7 +10,7 @@ import { type LockerConfig } from '../config/schema.js';
 import { mintBadge } from '../credentials/badge.js';
 import { hashPin } from '../credentials/pin.js';
 import { Ed25519PrivateJwk, X25519PrivateJwk, generateEncryptionKeyPair, generateSigningKeyPair, publicJwkOf } from '../crypto/keys.js';
-import { type RandomSource } from '../random.js';
+import { cryptoRandom, type RandomSource } from '../random.js';
 
 const DemoKeyFile = z.object({
   carriers: z.record(z.string(), z.object({ signing: Ed25519PrivateJwk, encryption: X25519PrivateJwk })),
@@ -63,14 +63,29 @@ export async function withDemoKeys(config: LockerConfig, keys: DemoKeys, random:
   return { ...config, carriers, operator: { ...config.operator, signingKeys: [await publicJwkOf(keys.operator.signing)] } };
 }
 
-export async function mintDemoCourierBadge(keys: DemoKeys, carrier: string, courierId: string, clock: Clock, perms: ('deposit' | 'collect')[] = ['deposit', 'collect'], validS = 30 * 86_400): Promise<string> {
+/** Demo badges live 12 hours, well inside the default maximum lifetimes, and carry a random id. */
+export const DEMO_BADGE_VALID_S = 12 * 3_600;
+
+export async function mintDemoCourierBadge(
+  keys: DemoKeys,
+  carrier: string,
+  courierId: string,
+  clock: Clock,
+  perms: ('deposit' | 'collect')[] = ['deposit', 'collect'],
+  validS = DEMO_BADGE_VALID_S,
+  random: RandomSource = cryptoRandom(),
+): Promise<string> {
   const k = keys.carriers[carrier];
   if (!k) throw new Error(`no demo key for carrier ${carrier}`);
   const iat = Math.floor(clock.now() / 1000);
-  return mintBadge(k.signing, { iss: carrier, sub: courierId, role: 'courier', perms, iat, exp: iat + validS });
+  return mintBadge(k.signing, { iss: carrier, sub: courierId, role: 'courier', perms, iat, exp: iat + validS, jti: badgeId(random) });
 }
 
-export async function mintDemoOperatorBadge(keys: DemoKeys, operatorId: string, subject: string, clock: Clock, validS = 30 * 86_400): Promise<string> {
+export async function mintDemoOperatorBadge(keys: DemoKeys, operatorId: string, subject: string, clock: Clock, validS = DEMO_BADGE_VALID_S, random: RandomSource = cryptoRandom()): Promise<string> {
   const iat = Math.floor(clock.now() / 1000);
-  return mintBadge(keys.operator.signing, { iss: operatorId, sub: subject, role: 'operator', iat, exp: iat + validS });
+  return mintBadge(keys.operator.signing, { iss: operatorId, sub: subject, role: 'operator', iat, exp: iat + validS, jti: badgeId(random) });
+}
+
+function badgeId(random: RandomSource): string {
+  return `demo-${Buffer.from(random.bytes(12)).toString('base64url')}`;
 }

@@ -9,6 +9,7 @@ import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/locke
 import { BudgetLedger } from '../codes/budgetLedger.js';
 import { describeKeypadOdds, keypadOdds } from '../codes/keypadPolicy.js';
 import { CodeVault } from '../domain/codeVault.js';
+import { BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
 import { EventRecorder } from '../domain/eventRecorder.js';
@@ -106,7 +107,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'locker' }),
     encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
   });
-  const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) });
+  const revocations = new BadgeRevocations(store, clock, () => config.badges);
+  revocations.prune();
+  const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) }, { policy: () => config.badges, revocations });
   const remote = new LockerRemoteOperations({
     locker,
     store,
@@ -118,6 +121,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     setLogLevel: (level) => {
       logger.level = level;
     },
+    revocations,
   });
   remote.applyStoredConfig();
   const publicKeysFile = join(config.dataDir, 'identity', 'public-keys.json');

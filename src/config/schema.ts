@@ -163,6 +163,23 @@ export const OperatorConfig = z.object({
   signingKeys: z.array(Ed25519PublicJwk).default([]),
 });
 
+/**
+ * Courier and operator badges (docs/security-parts/badges.md has the reasons). A badge may live
+ * at most its role's maximum (exp - iat), its iat may be at most iatSkewS ahead of the locker's
+ * clock, and revocations are kept until every badge they cover has expired.
+ */
+export const BadgesConfig = z.object({
+  /** Courier badges: a week by default (re-issued by the carrier's app), at most 90 days. */
+  courierMaxLifetimeHours: z.number().min(1).max(90 * 24).default(7 * 24),
+  /** Operator badges open every door: a day by default, at most 30 days. */
+  operatorMaxLifetimeHours: z.number().min(1).max(30 * 24).default(24),
+  /** How far a badge's iat may be ahead of the locker's clock. */
+  iatSkewS: z.number().int().min(0).max(600).default(60),
+  /** Revocation entries kept per issuer (carrier or operator); a full list refuses more. */
+  maxRevocationsPerIssuer: z.number().int().min(10).max(100_000).default(1_000),
+});
+export type BadgesConfig = z.infer<typeof BadgesConfig>;
+
 /** A token bucket (src/codes/attemptBudget.ts): `burst` tries after a quiet time, `refillPerHour` regained per hour. */
 export const BucketPolicyConfig = z.object({
   burst: z.number().int().min(1).max(1000),
@@ -261,6 +278,7 @@ export const LockerConfig = z
     layout: LayoutConfig,
     carriers: z.array(CarrierConfig).default([]),
     operator: OperatorConfig.default({ id: 'operator', signingKeys: [] }),
+    badges: BadgesConfig.default(BadgesConfig.parse({})),
     codes: CodesConfig.default(CodesConfig.parse({})),
     courierPins: CourierPinsConfig.default(CourierPinsConfig.parse({})),
     doors: DoorsConfig.default(DoorsConfig.parse({})),

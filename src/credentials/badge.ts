@@ -3,7 +3,7 @@
 // carrier's couriers; only the operator's keys can make an operator.
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { CourierPermission, type Ed25519PublicJwk, type LockerConfig } from '../config/schema.js';
+import { BadgesConfig, CourierPermission, type Ed25519PublicJwk, type LockerConfig } from '../config/schema.js';
 import { LockerError } from '../errors.js';
 import { badgeJwsErrors, signJwt, verifyJwt, type SigningKey } from '../crypto/jws.js';
 
@@ -30,6 +30,8 @@ export const BadgeClaims = z
   ])
   .refine((c) => c.exp > c.iat, { message: 'exp must be after iat', path: ['exp'] });
 export type BadgeClaims = z.infer<typeof BadgeClaims>;
+/** What a badge is minted from: every new badge carries a jti, so it can be revoked on its own. */
+export type MintBadgeClaims = BadgeClaims & { jti: string };
 
 interface BadgeCommon {
   /** Carrier id (courier badges) or operator id. */
@@ -39,7 +41,8 @@ interface BadgeCommon {
   /** Epoch milliseconds, like Clock.now(). */
   issuedAt: number;
   expiresAt: number;
-  jti?: string;
+  /** The badge id: every accepted badge has one. */
+  jti: string;
 }
 export type CourierBadge = BadgeCommon & { role: 'courier'; permissions: CourierPermission[] };
 export type OperatorBadge = BadgeCommon & { role: 'operator' };
@@ -64,12 +67,23 @@ export function badgeKeyringFromConfig(config: Pick<LockerConfig, 'carriers' | '
 export interface VerifyBadgeOptions {
   /** Leeway for exp, in seconds; the locker's clock may drift a little between NTP syncs. */
   clockToleranceS?: number;
+  /** Lifetimes and iat skew; the configuration's defaults when absent. */
+  policy?: BadgesConfig;
+}
+
+/** The badge policy when nothing is configured (the schema's defaults). */
+export const BADGE_DEFAULTS: BadgesConfig = BadgesConfig.parse({});
+
+/** The longest a badge of this role may live (exp - iat), in ms. */
+export function maxBadgeLifetimeMs(policy: BadgesConfig, role: Badge['role']): number {
+  return (role === 'courier' ? policy.courierMaxLifetimeHours : policy.operatorMaxLifetimeHours) * 3_600_000;
 }
 
 /**
  * Verifies a scanned badge: size, EdDSA only, issuer known, signature, expiry at the injected
- * clock's time, claims well-formed, role allowed for that issuer. Throws BADGE_INVALID or
- * BADGE_EXPIRED (context.reason says which check failed).
+ * clock's time, claims well-formed, role allowed for that issuer, a jti present, iat at most
+ * the skew ahead, exp - iat within the role's maximum. Throws BADGE_INVALID or BADGE_EXPIRED
+ * (context.reason says which check failed). Revocation is checked by the caller (Credentials).
  */
 export async function verifyBadge(token: unknown, keyring: BadgeKeyring, clock: Clock, options: VerifyBadgeOptions = {}): Promise<Badge> {
   const { claims } = await verifyJwt(token, {
@@ -93,19 +107,32 @@ export async function verifyBadge(token: unknown, keyring: BadgeKeyring, clock: 
   if (!issuer || issuer.kind !== wantedKind) {
     throw new LockerError('BADGE_INVALID', `badge refused: "${c.iss}" may not issue ${c.role} badges`, { reason: 'role_not_allowed', issuer: c.iss, role: c.role });
   }
-  const base: BadgeCommon = {
-    issuer: c.iss,
-    subject: c.sub,
-    issuedAt: c.iat * 1000,
-    expiresAt: c.exp * 1000,
-    ...(c.jti !== undefined ? { jti: c.jti } : {}),
-  };
+  const policy = options.policy ?? BADGE_DEFAULTS;
+  // Badges minted before ids existed cannot be revoked one by one: refused (re-issue them).
+  if (c.jti === undefined) {
+    throw new LockerError('BADGE_INVALID', 'badge refused: it has no badge id (jti); ask for a new badge', { reason: 'jti_missing' });
+  }
+  const skewMs = policy.iatSkewS * 1000;
+  if (c.iat * 1000 > clock.now() + skewMs) {
+    throw new LockerError('BADGE_INVALID', 'badge refused: issued in the future; check the clocks of the issuer and the locker', {
+      reason: 'issued_in_future',
+      skewS: policy.iatSkewS,
+    });
+  }
+  const maxMs = maxBadgeLifetimeMs(policy, c.role);
+  if ((c.exp - c.iat) * 1000 > maxMs) {
+    throw new LockerError('BADGE_INVALID', `badge refused: a ${c.role} badge may be valid for at most ${Math.round(maxMs / 3_600_000)} h`, {
+      reason: 'lifetime_exceeded',
+      maxLifetimeHours: Math.round(maxMs / 3_600_000),
+    });
+  }
+  const base: BadgeCommon = { issuer: c.iss, subject: c.sub, issuedAt: c.iat * 1000, expiresAt: c.exp * 1000, jti: c.jti };
   // A courier badge without perms grants what a configured courier gets by default.
   return c.role === 'courier' ? { ...base, role: 'courier', permissions: c.perms ?? ['deposit', 'collect'] } : { ...base, role: 'operator' };
 }
 
 /** Signs a badge (for carrier tools, the operator's CLI, the simulator and tests). */
-export async function mintBadge(privateKey: SigningKey, claims: BadgeClaims, options: { kid?: string } = {}): Promise<string> {
+export async function mintBadge(privateKey: SigningKey, claims: MintBadgeClaims, options: { kid?: string } = {}): Promise<string> {
   const parsed = BadgeClaims.safeParse(claims);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))].join(', ');

@@ -31,6 +31,7 @@ export type JwsFailure =
   | 'alg_refused'
   | 'wrong_type'
   | 'unknown_issuer'
+  | 'unknown_key'
   | 'bad_signature'
   | 'expired'
   | 'not_yet_valid'
@@ -46,6 +47,7 @@ export const badgeJwsErrors: JwsErrorCodes = {
   alg_refused: 'BADGE_INVALID',
   wrong_type: 'BADGE_INVALID',
   unknown_issuer: 'BADGE_INVALID',
+  unknown_key: 'BADGE_INVALID',
   bad_signature: 'BADGE_INVALID',
   expired: 'BADGE_EXPIRED',
   not_yet_valid: 'BADGE_INVALID',
@@ -59,6 +61,7 @@ export const commandJwsErrors: JwsErrorCodes = {
   alg_refused: 'CMD_BAD_SIGNATURE',
   wrong_type: 'CMD_MALFORMED',
   unknown_issuer: 'CMD_UNKNOWN_ISSUER',
+  unknown_key: 'CMD_UNKNOWN_KEY',
   bad_signature: 'CMD_BAD_SIGNATURE',
   expired: 'CMD_EXPIRED',
   not_yet_valid: 'CMD_EXPIRED',
@@ -125,7 +128,7 @@ export async function signJwt(key: SigningKey, claims: JWTPayload, header: JwsHe
 export async function verifyJws(token: unknown, keys: readonly Ed25519PublicJwk[], options: VerifyJwsOptions): Promise<VerifiedJws> {
   const fail = failer(options);
   const header = checkShapeAndHeader(token, options, fail);
-  for (const key of candidateKeys(keys, header)) {
+  for (const key of candidateKeys(keys, header, fail)) {
     try {
       const result = await compactVerify(token as string, key, { algorithms: [JWS_ALG] });
       return { payload: result.payload, header: result.protectedHeader, key };
@@ -155,7 +158,7 @@ export async function verifyJwt(token: unknown, options: VerifyJwtOptions): Prom
   const keys = options.keysFor(issuer);
   if (!keys || keys.length === 0) throw fail('unknown_issuer', `issuer "${short(issuer)}" is not provisioned on this locker`, { issuer: short(issuer) });
 
-  for (const key of candidateKeys(keys, header)) {
+  for (const key of candidateKeys(keys, header, fail, issuer)) {
     try {
       const result = await jwtVerify(token as string, key, {
         algorithms: [JWS_ALG],
@@ -171,6 +174,15 @@ export async function verifyJwt(token: unknown, options: VerifyJwtOptions): Prom
     }
   }
   throw fail('bad_signature', `the signature does not verify against any key of issuer "${short(issuer)}"`, { issuer: short(issuer) });
+}
+
+/**
+ * The checks that need no key: size, three base64url parts, a JSON header with alg EdDSA and
+ * the expected typ. Returns the header; throws the coded failure (alg_refused for "none" and
+ * every other algorithm, whatever the rest of the token holds).
+ */
+export function checkJwsHeader(token: unknown, options: VerifyJwsOptions): CompactJWSHeaderParameters {
+  return checkShapeAndHeader(token, options, failer(options));
 }
 
 /** Cheap test for "this scan looks like a compact JWS", before any parsing. */
@@ -217,12 +229,22 @@ function checkShapeAndHeader(token: unknown, options: CommonVerifyOptions, fail:
   return header;
 }
 
-/** With a kid in the header, the keys carrying that kid; failing that, the keys without one. */
-function candidateKeys(keys: readonly Ed25519PublicJwk[], header: CompactJWSHeaderParameters): Ed25519PublicJwk[] {
+/**
+ * With a kid in the header, the keys carrying that kid; failing that, the keys without one.
+ * A kid that matches no key, when every key has a kid of its own, is refused as unknown_key
+ * (a rotated or foreign key), not reported as a signature that does not verify.
+ */
+function candidateKeys(keys: readonly Ed25519PublicJwk[], header: CompactJWSHeaderParameters, fail: Fail, issuer?: string): Ed25519PublicJwk[] {
   const all = keys.slice(0, MAX_KEYS_TRIED);
-  if (typeof header.kid !== 'string') return all;
-  const byKid = all.filter((k) => k.kid === header.kid);
-  return byKid.length > 0 ? byKid : all.filter((k) => k.kid === undefined);
+  if (header.kid === undefined) return all;
+  const kid = typeof header.kid === 'string' ? header.kid : JSON.stringify(header.kid);
+  const byKid = all.filter((k) => k.kid === kid);
+  const candidates = byKid.length > 0 ? byKid : all.filter((k) => k.kid === undefined);
+  if (candidates.length === 0) {
+    const whose = issuer === undefined ? 'provisioned' : `provisioned for issuer "${short(issuer)}"`;
+    throw fail('unknown_key', `key id "${short(kid)}" is not ${whose}`, { kid: short(kid), ...(issuer !== undefined ? { issuer: short(issuer) } : {}) });
+  }
+  return candidates;
 }
 
 /** A signature mismatch or an unusable key: try the next key. */

@@ -8,15 +8,22 @@
 // the operator stream; every wrong PIN is logged, never the PIN. Badges use no PIN budget, so
 // a PIN prankster does not keep couriers out.
 import { type Clock } from '../clock.js';
-import { type LockerConfig } from '../config/schema.js';
+import { type BadgesConfig, type LockerConfig } from '../config/schema.js';
 import { type BudgetLedger } from '../codes/budgetLedger.js';
-import { badgeKeyringFromConfig, verifyBadge } from '../credentials/badge.js';
+import { badgeKeyringFromConfig, verifyBadge, type Badge } from '../credentials/badge.js';
+import { type BadgeRef, type BadgeRevocations, type RevocationListener } from '../credentials/badgeRevocations.js';
 import { isValidPin, verifyPin } from '../credentials/pin.js';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
 import { type CourierIdentity } from './views.js';
+
+/** Badge checks beyond the signature: the policy (lifetimes, skew) and the revocation list. */
+export interface BadgeChecks {
+  policy: () => BadgesConfig;
+  revocations: BadgeRevocations;
+}
 
 export const PIN_LOCKER_SCOPE = 'pin';
 export const pinCourierScope = (carrier: string, courier: string): string => `pin:${carrier}/${courier}`;
@@ -40,7 +47,28 @@ export class Credentials {
     private readonly operator: LockerConfig['operator'],
     private readonly clock: Clock,
     private readonly pins: PinGuard,
+    private readonly badges: BadgeChecks,
   ) {}
+
+  /**
+   * Hears of every new revocation, so a screen can end the live sessions of the badges it
+   * covers (match them with revocationCovers). Returns the unsubscribe.
+   */
+  onBadgeRevoked(listener: RevocationListener): () => void {
+    return this.badges.revocations.onRevoked(listener);
+  }
+
+  /** Signature, lifetime and skew (verifyBadge), then the revocation list: BADGE_REVOKED. */
+  private async verified(token: string): Promise<Badge> {
+    const badge = await verifyBadge(token, this.keyring(), this.clock, { policy: this.badges.policy() });
+    const revoked = this.badges.revocations.covering(refOf(badge));
+    if (revoked) {
+      throw new LockerError(ErrorCodes.BADGE_REVOKED, revoked.kind === 'badge' ? 'this badge was revoked' : 'badges of this holder issued before a revocation are no longer valid; ask for a new badge', {
+        reason: revoked.kind === 'badge' ? 'badge_revoked' : 'subject_revoked',
+      });
+    }
+    return badge;
+  }
 
   private keyring() {
     return badgeKeyringFromConfig({ carriers: this.store.carriers(), operator: this.operator });
@@ -51,10 +79,10 @@ export class Credentials {
     return this.store.carriers().map((c) => ({ id: c.id, name: c.name }));
   }
 
-  async courierByBadge(token: string): Promise<CourierIdentity & { expiresAt: number }> {
-    const badge = await verifyBadge(token, this.keyring(), this.clock);
+  async courierByBadge(token: string): Promise<CourierIdentity & { expiresAt: number; badge: BadgeRef }> {
+    const badge = await this.verified(token);
     if (badge.role !== 'courier') throw new LockerError(ErrorCodes.BADGE_INVALID, 'this is not a courier badge', { reason: 'role' });
-    return { carrier: badge.issuer, courierId: badge.subject, permissions: badge.permissions, expiresAt: badge.expiresAt };
+    return { carrier: badge.issuer, courierId: badge.subject, permissions: badge.permissions, expiresAt: badge.expiresAt, badge: refOf(badge) };
   }
 
   async courierByPin(carrierId: string, courierId: string, pin: string): Promise<CourierIdentity> {
@@ -87,10 +115,10 @@ export class Credentials {
     return { carrier: carrier.id, courierId: courier.id, permissions: courier.permissions };
   }
 
-  async operatorByBadge(token: string): Promise<{ id: string; expiresAt: number }> {
-    const badge = await verifyBadge(token, this.keyring(), this.clock);
+  async operatorByBadge(token: string): Promise<{ id: string; expiresAt: number; badge: BadgeRef }> {
+    const badge = await this.verified(token);
     if (badge.role !== 'operator') throw new LockerError(ErrorCodes.BADGE_INVALID, 'this is not an operator badge', { reason: 'role' });
-    return { id: badge.subject, expiresAt: badge.expiresAt };
+    return { id: badge.subject, expiresAt: badge.expiresAt, badge: refOf(badge) };
   }
 
   /** Takes one try from every scope and records it, with an alarm for each bucket this emptied. */
@@ -112,6 +140,10 @@ export class Credentials {
     this.pins.recorder.commit({ actor: 'kiosk', action: 'alarm.pin_lockout', data: { scopes: alarms.map((t) => t.s.kind), ...who }, events }, persist);
     this.pins.logger.warn({ ...who, scopes: alarms.map((t) => t.s.kind) }, 'courier PIN budget exhausted: alarm raised');
   }
+}
+
+function refOf(badge: Badge): BadgeRef {
+  return { issuer: badge.issuer, jti: badge.jti, subject: badge.subject, issuedAt: badge.issuedAt };
 }
 
 // A valid scrypt hash of a PIN nobody has, so unknown couriers cost the same time as known ones.

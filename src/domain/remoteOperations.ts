@@ -5,6 +5,7 @@
 import type { CryptoKey } from 'jose';
 import { type Clock } from '../clock.js';
 import { type CarrierConfig, type LayoutConfig, type LockerConfig } from '../config/schema.js';
+import { type BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { decryptForLocker, encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { assertKeypadPolicy } from '../codes/keypadPolicy.js';
 import { LockerError, ErrorCodes } from '../errors.js';
@@ -22,6 +23,8 @@ import {
   type RemoteOpenResult,
   type ReportedConfig,
   type ReservationResult,
+  type RevocationResult,
+  type RevokeBadgeArgs,
   type SetCompartmentServiceArgs,
   type SetConfigArgs,
 } from '../sync/lockerOperations.js';
@@ -40,6 +43,8 @@ export interface RemoteOperationsDeps {
   lockerEncryptionKey: CryptoKey;
   diagnostics: () => Record<string, unknown>;
   setLogLevel: (level: string) => void;
+  /** The badge revocation list (shared with Credentials, which checks it at every login). */
+  revocations: BadgeRevocations;
 }
 
 function actorOf(by: CommandActor): Actor {
@@ -159,6 +164,32 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
         const [carrier = '', state = ''] = k.split('\u0000');
         return { carrier, state, count };
       }),
+    };
+  }
+
+  async revokeBadge(args: RevokeBadgeArgs, by: CommandActor): Promise<RevocationResult> {
+    // Only issuers this locker knows: each has a bounded share of the list, so a made-up issuer
+    // name must not open a new share.
+    const kind = this.issuer(args.issuer)?.kind;
+    if (!kind) throw new LockerError(ErrorCodes.INPUT_INVALID, `no issuer "${args.issuer}" on this locker`, { issuer: args.issuer });
+    const role = kind === 'operator' ? 'operator' : 'courier';
+    const outcome =
+      args.by === 'badge'
+        ? this.d.revocations.revoke({ by: 'badge', issuer: args.issuer, role, jti: args.jti }, `${by.kind}:${by.id}`, args.reason)
+        : this.d.revocations.revoke(
+            { by: 'subject', issuer: args.issuer, role, subject: args.subject, notBefore: args.notBefore !== undefined ? args.notBefore * 1000 : this.d.clock.now() },
+            `${by.kind}:${by.id}`,
+            args.reason,
+          );
+    const { row } = outcome;
+    return {
+      issuer: row.issuer,
+      by: row.kind,
+      target: row.target,
+      ...(row.notBefore !== null ? { notBefore: Math.floor(row.notBefore / 1000) } : {}),
+      added: outcome.added,
+      entries: outcome.entries,
+      keptUntil: outcome.keptUntil,
     };
   }
 

@@ -32,6 +32,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   SESSION_EXPIRED: 401,
   BADGE_INVALID: 401,
   BADGE_EXPIRED: 401,
+  BADGE_REVOKED: 401,
   PIN_INVALID: 401,
   NOT_PERMITTED: 403,
   ADHOC_NOT_ALLOWED: 403,

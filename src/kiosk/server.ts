@@ -14,6 +14,7 @@ import { type RandomSource } from '../random.js';
 import { type Credentials } from '../domain/credentials.js';
 import { type Locker, type LockerEvent } from '../domain/locker.js';
 import { type CourierIdentity } from '../domain/views.js';
+import { BadgeSessionIndex } from './badgeSessions.js';
 import { HANDLED, Router, sendError, type RouteContext } from './http.js';
 import { SessionBook } from './sessions.js';
 
@@ -63,12 +64,21 @@ export class KioskServer {
   private readonly streams = new Set<ServerResponse>();
   private readonly staticDirs: { prefix: string; dir: string }[] = [];
   private heartbeat?: NodeJS.Timeout;
+  /** Badge sessions, so a revocation ends them at once. */
+  private readonly badgeSessions: BadgeSessionIndex;
+  private readonly offRevoked: () => void;
 
   constructor(private readonly d: KioskServerDeps) {
     this.router = new Router(d.config.kiosk.maxBodyBytes);
     this.couriers = new SessionBook(d.clock, d.random, d.config.kiosk.sessionIdleMs);
     this.operators = new SessionBook(d.clock, d.random, d.config.kiosk.sessionIdleMs);
     this.staticDirs.push({ prefix: '/', dir: d.publicDir });
+    this.badgeSessions = new BadgeSessionIndex(d.clock);
+    const revoked = (row: Parameters<BadgeSessionIndex['endCovered']>[0]): void => {
+      const ended = this.badgeSessions.endCovered(row);
+      if (ended > 0) d.logger.info({ ended, issuer: row.issuer, by: row.kind }, 'kiosk sessions of a revoked badge ended');
+    };
+    this.offRevoked = d.credentials.onBadgeRevoked(revoked);
     this.routes();
     d.locker.on((e) => this.push(e));
     this.server = createServer((req, res) => void this.onRequest(req, res));
@@ -99,6 +109,7 @@ export class KioskServer {
   }
 
   async close(): Promise<void> {
+    this.offRevoked();
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const s of this.streams) s.end();
     this.streams.clear();
@@ -208,9 +219,12 @@ export class KioskServer {
           z.object({ carrier: z.string().min(1).max(64), courierId: z.string().min(1).max(64), pin: z.string().min(1).max(16) }),
         ]),
       );
-      const identity = 'badge' in body ? await credentials.courierByBadge(body.badge) : await credentials.courierByPin(body.carrier, body.courierId, body.pin);
+      const badgeLogin = 'badge' in body ? await credentials.courierByBadge(body.badge) : undefined;
+      const identity = badgeLogin ?? ('badge' in body ? undefined : await credentials.courierByPin(body.carrier, body.courierId, body.pin));
+      if (!identity) throw new LockerError(ErrorCodes.INPUT_INVALID, 'a badge or a courier ID and PIN is needed');
       const courier: CourierIdentity = { carrier: identity.carrier, courierId: identity.courierId, permissions: identity.permissions };
       const s = this.couriers.open(courier, 'expiresAt' in identity && typeof identity.expiresAt === 'number' ? identity.expiresAt : undefined);
+      if (badgeLogin) this.badgeSessions.track(s.token, badgeLogin.badge, badgeLogin.expiresAt, () => this.couriers.close(`Bearer ${s.token}`));
       return { token: s.token, courier, expiresAt: s.expiresAt };
     });
     r.add('POST', '/api/courier/logout', (ctx) => {
@@ -239,6 +253,7 @@ export class KioskServer {
       const { badge } = await ctx.body(z.object({ badge: z.string().min(1).max(4096) }));
       const op = await credentials.operatorByBadge(badge);
       const s = this.operators.open({ id: op.id }, op.expiresAt);
+      this.badgeSessions.track(s.token, op.badge, op.expiresAt, () => this.operators.close(`Bearer ${s.token}`));
       return { token: s.token, operator: { id: op.id }, expiresAt: s.expiresAt };
     });
     r.add('POST', '/api/operator/logout', (ctx) => {

@@ -60,6 +60,32 @@ export interface DoorSessionRow {
 
 export type { BudgetRow } from '../codes/budgetLedger.js';
 
+/** One entry of the badge revocation list (table badge_revocations). Times in epoch ms. */
+export interface RevocationRow {
+  issuer: string;
+  kind: 'badge' | 'subject';
+  /** The jti (kind badge) or the subject id (kind subject). */
+  target: string;
+  role: 'courier' | 'operator';
+  /** Subject entries: badges issued before this are refused. */
+  notBefore: number | null;
+  /** revokedAt for a badge id, notBefore for a subject: the entry expires a maximum lifetime after it. */
+  basisAt: number;
+  revokedAt: number;
+  revokedBy: string;
+}
+
+interface RawRevocation {
+  issuer: string;
+  kind: 'badge' | 'subject';
+  target: string;
+  role: 'courier' | 'operator';
+  not_before: number | null;
+  basis_at: number;
+  revoked_at: number;
+  revoked_by: string;
+}
+
 export interface OutboxEventInput {
   /** 'op' for the operator stream, otherwise the carrier id. */
   carrier: string | null;
@@ -429,4 +455,66 @@ export class LockerStore {
   putProvisioned(key: string, version: number, value: unknown, now: number): void {
     this.stmts.putProvisioned.run(key, version, JSON.stringify(value), now);
   }
+
+  // ---- badge revocation list ----
+
+  private revocationStmtsCache?: ReturnType<LockerStore['prepareRevocationStmts']>;
+
+  private get revocationStmts(): ReturnType<LockerStore['prepareRevocationStmts']> {
+    this.revocationStmtsCache ??= this.prepareRevocationStmts();
+    return this.revocationStmtsCache;
+  }
+
+  private prepareRevocationStmts() {
+    return {
+      covering: this.db.prepare<[string, string, string], RawRevocation>(
+        "SELECT * FROM badge_revocations WHERE issuer = ? AND ((kind = 'badge' AND target = ?) OR (kind = 'subject' AND target = ?))",
+      ),
+      one: this.db.prepare<[string, string, string], RawRevocation>('SELECT * FROM badge_revocations WHERE issuer = ? AND kind = ? AND target = ?'),
+      // A repeat never weakens an entry: not_before and basis_at only move forward.
+      upsert: this.db.prepare(
+        `INSERT INTO badge_revocations (issuer, kind, target, role, not_before, basis_at, revoked_at, revoked_by)
+         VALUES (@issuer, @kind, @target, @role, @notBefore, @basisAt, @revokedAt, @revokedBy)
+         ON CONFLICT(issuer, kind, target) DO UPDATE SET
+           not_before = MAX(COALESCE(not_before, excluded.not_before), COALESCE(excluded.not_before, not_before)),
+           basis_at = MAX(basis_at, excluded.basis_at),
+           revoked_at = excluded.revoked_at,
+           revoked_by = excluded.revoked_by`,
+      ),
+      count: this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM badge_revocations WHERE issuer = ?'),
+      prune: this.db.prepare<[string, number]>('DELETE FROM badge_revocations WHERE role = ? AND basis_at < ?'),
+    };
+  }
+
+  /** The entries that could cover a badge: its own id, and its subject's. */
+  revocationsCovering(issuer: string, jti: string, subject: string): RevocationRow[] {
+    return this.revocationStmts.covering.all(issuer, jti, subject).map(revocationFromRaw);
+  }
+
+  revocation(issuer: string, kind: 'badge' | 'subject', target: string): RevocationRow | undefined {
+    const r = this.revocationStmts.one.get(issuer, kind, target);
+    return r ? revocationFromRaw(r) : undefined;
+  }
+
+  /** Inserts or strengthens an entry (a later not_before wins). */
+  putRevocation(r: RevocationRow): void {
+    try {
+      this.revocationStmts.upsert.run(r);
+    } catch (e) {
+      mapStoreError(e);
+    }
+  }
+
+  revocationCount(issuer: string): number {
+    return this.revocationStmts.count.get(issuer)?.n ?? 0;
+  }
+
+  /** Deletes the entries of a role whose basis is older than the given time; returns how many. */
+  pruneRevocations(role: 'courier' | 'operator', basisBefore: number): number {
+    return this.revocationStmts.prune.run(role, basisBefore).changes;
+  }
+}
+
+function revocationFromRaw(r: RawRevocation): RevocationRow {
+  return { issuer: r.issuer, kind: r.kind, target: r.target, role: r.role, notBefore: r.not_before, basisAt: r.basis_at, revokedAt: r.revoked_at, revokedBy: r.revoked_by };
 }

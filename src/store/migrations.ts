@@ -170,4 +170,27 @@ CREATE UNIQUE INDEX parcels_live_token ON parcels(token_digest)
   WHERE token_digest IS NOT NULL AND state IN ('stored','expired');
 `,
   },
+  {
+    version: 3,
+    name: 'badge revocation list',
+    sql: `
+-- Revoked badges, pushed by signed carrier and operator commands and kept offline. A row covers
+-- one badge (kind 'badge', target = its jti) or every badge of a subject issued before
+-- not_before (kind 'subject', target = the courier or operator id). A row is deleted once
+-- basis_at + the role's maximum badge lifetime + the iat skew has passed: every badge it covers
+-- has expired by then. basis_at is revoked_at for a badge id and not_before for a subject.
+CREATE TABLE badge_revocations (
+  issuer     TEXT NOT NULL,           -- the badge's iss: a carrier id or the operator id
+  kind       TEXT NOT NULL CHECK (kind IN ('badge','subject')),
+  target     TEXT NOT NULL,
+  role       TEXT NOT NULL CHECK (role IN ('courier','operator')),
+  not_before INTEGER,                 -- epoch ms; subject rows only
+  basis_at   INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL,
+  revoked_by TEXT NOT NULL,           -- operator:<id> | carrier:<id>
+  PRIMARY KEY (issuer, kind, target)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX badge_revocations_expiry ON badge_revocations(role, basis_at);
+`,
+  },
 ];

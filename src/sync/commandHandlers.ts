@@ -14,6 +14,8 @@ import {
   SetLayoutArgs,
   UpsertCarrierArgs,
   RemoteOpenArgs,
+  OperatorRevokeBadgeArgs,
+  CarrierRevokeBadgeArgs,
   type CommandActor,
   type LockerOperations,
   type ReportedConfig,
@@ -53,8 +55,16 @@ export interface HandlerDeps {
   remoteOpenMaxMs: number;
 }
 
+/**
+ * Which lifetime bound (exp - iat) the verifier applies: 'command' the general one (10 min),
+ * 'door' the short one for commands that open a door, 'revocation' a longer one so a
+ * revocation still reaches a locker that was offline for a while.
+ */
+export type CommandLifetime = 'command' | 'door' | 'revocation';
+
 interface CommandSpec<S extends z.ZodType> {
   scope: 'operator' | 'carrier';
+  lifetime?: CommandLifetime;
   args: S;
   run(args: z.infer<S>, ctx: CommandContext, deps: HandlerDeps): Promise<unknown>;
 }
@@ -62,6 +72,7 @@ interface CommandSpec<S extends z.ZodType> {
 /** A command with its argument type erased: arguments are parsed inside execute. */
 export interface CommandHandler {
   scope: 'operator' | 'carrier';
+  lifetime: CommandLifetime;
   /** Parses args (CMD_MALFORMED with every issue when they do not fit) and runs the command. */
   execute(rawArgs: unknown, ctx: CommandContext, deps: HandlerDeps): Promise<unknown>;
 }
@@ -69,6 +80,7 @@ export interface CommandHandler {
 function spec<S extends z.ZodType>(s: CommandSpec<S>): CommandHandler {
   return {
     scope: s.scope,
+    lifetime: s.lifetime ?? 'command',
     execute: (rawArgs, ctx, deps) => {
       const parsed = s.args.safeParse(rawArgs);
       if (!parsed.success) {
@@ -113,11 +125,13 @@ export const commandTable = {
   }),
   remoteOpen: spec({
     scope: 'operator',
+    lifetime: 'door',
     args: RemoteOpenArgs,
     run: (args, ctx, d) => {
       // A door opened from afar must be a decision of the moment, not a token that lies around.
+      // The verifier already bounds exp - iat; this also bounds the time left (iat may be ahead).
       if (ctx.lifetimeMs > d.remoteOpenMaxMs || ctx.expiresInMs > d.remoteOpenMaxMs) {
-        throw new LockerError('CMD_FORBIDDEN', `remoteOpen needs exp within ${Math.round(d.remoteOpenMaxMs / 1000)} s of iat and of now`, {
+        throw new LockerError('CMD_LIFETIME_EXCEEDED', `remoteOpen needs exp within ${Math.round(d.remoteOpenMaxMs / 1000)} s of iat and of now`, {
           maxLifetimeS: Math.round(d.remoteOpenMaxMs / 1000),
         });
       }
@@ -138,6 +152,13 @@ export const commandTable = {
     scope: 'operator',
     args: ReplayArgs,
     run: (args, _c, d) => Promise.resolve(d.control.replay(null, args.fromSeq)),
+  }),
+  /** Revokes any badge: a carrier's courier badges or the operator's own, by badge id or by subject. */
+  revokeBadge: spec({
+    scope: 'operator',
+    lifetime: 'revocation',
+    args: OperatorRevokeBadgeArgs,
+    run: (args, ctx, d) => d.operations.revokeBadge(args, ctx.actor),
   }),
 
   // ---- carrier (scoped to the issuing carrier) ----
@@ -164,6 +185,18 @@ export const commandTable = {
     scope: 'carrier',
     args: ReplayArgs,
     run: (args, ctx, d) => Promise.resolve(d.control.replay(ctx.actor.id, args.fromSeq)),
+  }),
+  /** Revokes one of this carrier's own courier badges; the issuer is always the verified carrier. */
+  revokeCourierBadge: spec({
+    scope: 'carrier',
+    lifetime: 'revocation',
+    args: CarrierRevokeBadgeArgs,
+    run: (args, ctx, d) => {
+      if (args.issuer !== undefined && args.issuer !== ctx.actor.id) {
+        throw new LockerError('CMD_FORBIDDEN', `carrier "${ctx.actor.id}" may revoke only its own badges`, { issuer: args.issuer });
+      }
+      return d.operations.revokeBadge({ ...args, issuer: ctx.actor.id }, ctx.actor);
+    },
   }),
 } satisfies Record<string, CommandHandler>;
 

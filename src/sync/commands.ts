@@ -1,17 +1,22 @@
 // Signed commands from the operator and from carriers (DESIGN.md section 7). A command is a
-// compact JWS (EdDSA only) over the claims {iss, aud, iat, exp, jti, cmd, args}. Checks, in
-// order, each refusal with its code:
-//   size (PAYLOAD_TOO_LARGE, before any parsing) -> shape and claims (CMD_MALFORMED)
-//   -> issuer provisioned (CMD_UNKNOWN_ISSUER) -> signature by one of its keys (CMD_BAD_SIGNATURE)
+// compact JWS (EdDSA only, typ lk-cmd+jwt) over the claims {iss, aud, iat, exp, jti, cmd, args}.
+// Checks, in order, each refusal with its code (docs/protocol.md has the same table):
+//   size (PAYLOAD_TOO_LARGE, before any parsing)
+//   -> header: alg EdDSA (CMD_BAD_SIGNATURE, "none" included) and typ lk-cmd+jwt (CMD_MALFORMED)
+//   -> shape and claims (CMD_MALFORMED) -> issuer provisioned (CMD_UNKNOWN_ISSUER)
+//   -> kid, when given, provisioned for the issuer (CMD_UNKNOWN_KEY)
+//   -> signature by one of its keys (CMD_BAD_SIGNATURE)
 //   -> topic tenant equals issuer (CMD_WRONG_TENANT) -> aud is this locker (CMD_WRONG_AUDIENCE)
 //   -> jti unseen (CMD_REPLAYED; the identical token again gets the stored reply)
-//   -> not expired (CMD_EXPIRED) -> known command (CMD_UNKNOWN) allowed for the tenant (CMD_FORBIDDEN)
+//   -> now before exp, no skew (CMD_EXPIRED) -> iat at most the skew ahead (CMD_EXPIRED)
+//   -> exp after iat (CMD_MALFORMED) -> exp - iat within the command's bound (CMD_LIFETIME_EXCEEDED)
+//   -> known command (CMD_UNKNOWN) allowed for the tenant (CMD_FORBIDDEN)
 //   -> arguments (CMD_MALFORMED) -> the operation itself (its own codes).
 // Only a command that passed signature, tenant and audience claims its jti, so nobody can
 // burn another issuer's jti. Every outcome is audited.
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { verifyJws, commandJwsErrors } from '../crypto/jws.js';
+import { checkJwsHeader, verifyJws, commandJwsErrors } from '../crypto/jws.js';
 import type { Db } from '../store/database.js';
 import { LockerError, toLockerError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -57,16 +62,20 @@ export interface CommandProcessorOptions {
   clockSkewMs?: number;
   /** Payloads longer than this are refused unread. */
   maxBytes?: number;
-  /** Commands may not live longer than this (the replay store keeps each jti that long). */
+  /** Commands may not live longer than this, exp - iat (the replay store keeps each jti that long). */
   maxLifetimeMs?: number;
+  /** The bound for commands that open a door (remoteOpen). */
   remoteOpenMaxMs?: number;
+  /** The bound for badge revocations: they must still reach a locker that was offline for a while. */
+  revocationMaxMs?: number;
 }
 
 export const COMMAND_DEFAULTS = {
   clockSkewMs: 30_000,
   maxBytes: 64 * 1024,
-  maxLifetimeMs: 7 * 24 * 3_600_000,
+  maxLifetimeMs: 10 * 60_000,
   remoteOpenMaxMs: 120_000,
+  revocationMaxMs: 24 * 3_600_000,
 } as const;
 
 export class CommandProcessor {
@@ -110,6 +119,14 @@ export class CommandProcessor {
     }
     const token = Buffer.from(payload).toString('utf8').trim();
     const decoded = decodeClaims(token);
+    // The header first: an unsigned token ("alg": "none") is a bad signature, whatever its claims.
+    try {
+      checkJwsHeader(token, { errors: commandJwsErrors, label: 'command', maxLength: this.o.maxBytes, typ: COMMAND_TYP, typRequired: true });
+    } catch (e) {
+      const err = toLockerError(e, 'CMD_MALFORMED');
+      const ids = decoded.ok ? { jti: decoded.claims.jti, cmd: decoded.claims.cmd, iss: decoded.claims.iss } : { jti: decoded.jti, cmd: decoded.cmd, iss: null };
+      return this.refuse(tenant, ref, ids.jti, ids.cmd, ids.iss, err.code, err.detail, err.context);
+    }
     if (!decoded.ok) return this.refuse(tenant, ref, decoded.jti, decoded.cmd, null, 'CMD_MALFORMED', decoded.message);
     const claims = decoded.claims;
     const cmdName = claims.cmd;
@@ -119,10 +136,10 @@ export class CommandProcessor {
       return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_UNKNOWN_ISSUER', `issuer "${claims.iss}" is not provisioned on this locker`);
     }
     try {
-      await verifyJws(token, issuer.signingKeys, { errors: commandJwsErrors, label: 'command', maxLength: this.o.maxBytes, typ: COMMAND_TYP });
+      await verifyJws(token, issuer.signingKeys, { errors: commandJwsErrors, label: 'command', maxLength: this.o.maxBytes, typ: COMMAND_TYP, typRequired: true });
     } catch (e) {
       const err = toLockerError(e, 'CMD_BAD_SIGNATURE');
-      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, err.code, err.detail);
+      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, err.code, err.detail, { ...err.context, issuer: clip(claims.iss) });
     }
     const actor: CommandActor = { kind: issuer.kind, id: claims.iss, commandId: claims.jti };
 
@@ -146,14 +163,25 @@ export class CommandProcessor {
 
     const expMs = claims.exp * 1000;
     const iatMs = claims.iat * 1000;
-    if (now > expMs + this.o.clockSkewMs) {
-      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_EXPIRED', `expired ${Math.round((now - expMs) / 1000)} s ago`);
+    // The skew allowance is for the sender's iat only: exp is a hard end, as the spec says.
+    if (now >= expMs) {
+      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_EXPIRED', `expired ${Math.round((now - expMs) / 1000)} s ago`, { reason: 'expired' });
     }
     if (iatMs > now + this.o.clockSkewMs) {
-      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_EXPIRED', 'issued in the future: check the clocks of the sender and the locker');
+      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_EXPIRED', 'issued in the future: check the clocks of the sender and the locker', {
+        reason: 'issued_in_future',
+        skewS: Math.round(this.o.clockSkewMs / 1000),
+      });
     }
-    if (expMs - iatMs > this.o.maxLifetimeMs || expMs <= iatMs) {
-      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_MALFORMED', `exp must be after iat and within ${Math.round(this.o.maxLifetimeMs / 1000)} s of it`);
+    if (expMs <= iatMs) {
+      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_MALFORMED', 'exp must be after iat');
+    }
+    const maxLifetimeMs = this.lifetimeBoundMs(cmdName);
+    if (expMs - iatMs > maxLifetimeMs) {
+      return this.refuse(tenant, ref, claims.jti, cmdName, claims.iss, 'CMD_LIFETIME_EXCEEDED', `"${clip(cmdName)}" may live at most ${Math.round(maxLifetimeMs / 1000)} s (exp - iat)`, {
+        maxLifetimeS: Math.round(maxLifetimeMs / 1000),
+        lifetimeS: Math.round((expMs - iatMs) / 1000),
+      });
     }
 
     // From here on the command is authentic and fresh: its jti is consumed whatever happens next.
@@ -186,6 +214,14 @@ export class CommandProcessor {
     });
     this.log.info({ jti: claims.jti, cmd: cmdName, issuer: claims.iss, ok: reply.ok, code: reply.error?.code }, 'command handled');
     return reply;
+  }
+
+  /** exp - iat allowed for a command: short for door commands, longer for revocations. */
+  private lifetimeBoundMs(cmd: string): number {
+    const lifetime = isCommandName(cmd) ? commandTable[cmd].lifetime : 'command';
+    if (lifetime === 'door') return Math.min(this.o.remoteOpenMaxMs, this.o.maxLifetimeMs);
+    if (lifetime === 'revocation') return Math.max(this.o.revocationMaxMs, this.o.maxLifetimeMs);
+    return this.o.maxLifetimeMs;
   }
 
   private base(jti: string | null, ref: string, cmd: string | null): Omit<CommandReply, 'ok'> {

@@ -80,6 +80,27 @@ export const CreateReservationArgs = z
 export type CreateReservationArgs = z.infer<typeof CreateReservationArgs>;
 
 export const CancelReservationArgs = z.object({ waybill: Waybill }).strict();
+
+/** The jti of a badge, as minted (lockerctl badge puts a ULID there). */
+export const BadgeId = z.string().regex(/^[\x21-\x7E]{1,128}$/, 'printable ASCII without spaces, at most 128');
+
+function revokeBadgeArgs<I extends z.ZodType<string | undefined>>(issuer: I) {
+  return z.discriminatedUnion('by', [
+    /** One badge, by the jti it carries. */
+    z.object({ by: z.literal('badge'), issuer, jti: BadgeId, reason: reason.optional() }).strict(),
+    /**
+     * Every badge of one subject (courier or operator id) issued before notBefore (seconds since
+     * the epoch, like iat; the locker's time of receipt when absent). Badges issued from
+     * notBefore on work again, so a courier can be given a new badge at once.
+     */
+    z.object({ by: z.literal('subject'), issuer, subject: id, notBefore: z.number().int().nonnegative().optional(), reason: reason.optional() }).strict(),
+  ]);
+}
+/** Operator: names whose badges (a carrier id, or the operator id for operator badges). */
+export const OperatorRevokeBadgeArgs = revokeBadgeArgs(id);
+/** Carrier: always its own badges; an issuer other than itself is refused. */
+export const CarrierRevokeBadgeArgs = revokeBadgeArgs(id.optional());
+export type RevokeBadgeArgs = z.infer<typeof OperatorRevokeBadgeArgs>;
 export const ReplayArgs = z.object({ fromSeq: z.number().int().min(1) }).strict();
 
 // ---- results ----
@@ -141,6 +162,21 @@ export interface ReservationResult {
   carrierCode: boolean;
 }
 
+export interface RevocationResult {
+  issuer: string;
+  by: 'badge' | 'subject';
+  /** The jti or the subject. */
+  target: string;
+  /** Seconds since the epoch: badges of the subject issued before this are refused (by subject only). */
+  notBefore?: number;
+  /** False when the same revocation was already in force (a repeat is harmless). */
+  added: boolean;
+  /** Entries the list holds for this issuer now. */
+  entries: number;
+  /** Epoch ms after which the entry is forgotten: every badge it covers has expired by then. */
+  keptUntil: number;
+}
+
 // ---- the interface the core implements ----
 
 export interface LockerOperations {
@@ -156,6 +192,11 @@ export interface LockerOperations {
   remoteOpen(args: RemoteOpenArgs, by: CommandActor): Promise<RemoteOpenResult>;
   inventory(): Promise<Inventory>;
   diagnostics(): Promise<Record<string, unknown>>;
+  /**
+   * Adds a badge revocation (persisted, offline). The sync layer has already made a carrier's
+   * issuer its own id; the core refuses an issuer it does not know and a full list.
+   */
+  revokeBadge(args: RevokeBadgeArgs, by: CommandActor): Promise<RevocationResult>;
   // carrier: every method is scoped to the given carrier and must never touch another's parcels
   createReservation(carrier: string, args: CreateReservationArgs, by: CommandActor): Promise<ReservationResult>;
   cancelReservation(carrier: string, waybill: string, by: CommandActor): Promise<{ waybill: string; state: 'cancelled' }>;

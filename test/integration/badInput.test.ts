@@ -122,7 +122,7 @@ describe('bad input', () => {
     // A badge signed by a key this locker does not know, claiming to be SwiftPost.
     const rogue = await generateSigningKeyPair();
     const iat = Math.floor(Date.now() / 1000);
-    const forged = await mintBadge(rogue.privateJwk, { iss: 'swiftpost', sub: 'intruder', role: 'courier', perms: ['deposit', 'collect'], iat, exp: iat + 3600 });
+    const forged = await mintBadge(rogue.privateJwk, { iss: 'swiftpost', sub: 'intruder', role: 'courier', perms: ['deposit', 'collect'], iat, exp: iat + 3600, jti: 'rogue-1' });
     expectError(await h.api('POST', '/api/courier/login', { badge: forged }), 401, 'BADGE_INVALID');
 
     // A real badge with its claims changed after signing.

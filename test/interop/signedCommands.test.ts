@@ -140,7 +140,7 @@ describe('signed commands over MQTT', () => {
     expect(await lockerctl([...base, '--cmd', 'remoteOpen', '--args', '{"compartmentId":"A1","reason":"from the CLI"}'], io)).toBe(0);
     expect(JSON.parse(out.at(-1) ?? '{}')).toMatchObject({ ok: true, cmd: 'remoteOpen' });
     expect(await lockerctl([...base, '--cmd', 'remoteOpen', '--ttl', '3600', '--args', '{"compartmentId":"A1","reason":"too long"}'], io)).toBe(2);
-    expect(JSON.parse(out.at(-1) ?? '{}')).toMatchObject({ ok: false, error: { code: 'CMD_FORBIDDEN' } });
+    expect(JSON.parse(out.at(-1) ?? '{}')).toMatchObject({ ok: false, error: { code: 'CMD_LIFETIME_EXCEEDED' } });
     expect(readFileSync(join(dir, 'operator.sign.jwk'), 'utf8')).toContain('"d"');
   });
 });

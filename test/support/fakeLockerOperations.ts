@@ -14,6 +14,8 @@ import type {
   RemoteOpenArgs,
   RemoteOpenResult,
   ReportedConfig,
+  RevocationResult,
+  RevokeBadgeArgs,
   SetCompartmentServiceArgs,
   SetConfigArgs,
 } from '../../src/sync/lockerOperations.js';
@@ -161,5 +163,13 @@ export class FakeLockerOperations implements LockerOperations, IssuerDirectory {
   listParcels(carrier: string): Promise<CarrierParcel[]> {
     this.record('listParcels', carrier);
     return Promise.resolve(this.parcels.filter((p) => p.carrier === carrier).map((p) => ({ ...p })));
+  }
+
+  /** Records the revocation and answers like the core; the list itself is tested on the real store. */
+  revokeBadge(args: RevokeBadgeArgs, by: CommandActor): Promise<RevocationResult> {
+    this.record('revokeBadge', args, by);
+    if (this.issuer(args.issuer) === undefined) return Promise.reject(new LockerError('INPUT_INVALID', `no issuer "${args.issuer}" on this locker`));
+    const target = args.by === 'badge' ? args.jti : args.subject;
+    return Promise.resolve({ issuer: args.issuer, by: args.by, target, added: true, entries: 1, keptUntil: this.now() + 7 * 86_400_000 });
   }
 }

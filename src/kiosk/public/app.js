@@ -84,13 +84,13 @@ async function badgeLogin(badge) {
   } catch (e) {
     failure = e;
   }
-  if (failure.status === 401 && failure.code !== 'BADGE_EXPIRED') {
+  if (failure.status === 401 && failure.code !== 'BADGE_EXPIRED' && failure.code !== 'BADGE_REVOKED') {
     try {
       const r = await post('/api/operator/login', { badge });
       app.session = { role: 'operator', token: r.token, who: r.operator };
       return app.go('operator');
     } catch (e) {
-      if (e.code === 'BADGE_EXPIRED') failure = e;
+      if (e.code === 'BADGE_EXPIRED' || e.code === 'BADGE_REVOKED') failure = e;
     }
   }
   if (app.nav === nav) app.go('login', { error: failure.code });

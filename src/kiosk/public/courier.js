@@ -5,7 +5,7 @@ import { t } from './i18n.js';
 import { view, button, keyboard, edit, item, span } from './ui.js';
 import { notice } from './consumer.js';
 
-const loginErrors = { BADGE_INVALID: 'courier.badgeInvalid', BADGE_EXPIRED: 'courier.badgeExpired', PIN_INVALID: 'courier.pinInvalid', PIN_LOCKED_OUT: 'courier.pinLockedOut', NOT_PERMITTED: 'courier.badgeInvalid' };
+const loginErrors = { BADGE_INVALID: 'courier.badgeInvalid', BADGE_EXPIRED: 'courier.badgeExpired', BADGE_REVOKED: 'courier.badgeRevoked', PIN_INVALID: 'courier.pinInvalid', PIN_LOCKED_OUT: 'courier.pinLockedOut', NOT_PERMITTED: 'courier.badgeInvalid' };
 
 function login(app, { error }) {
   const v = view('login');

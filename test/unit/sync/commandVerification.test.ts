@@ -95,8 +95,10 @@ describe('signed command verification', () => {
     expect(auditActions()).toEqual([expect.objectContaining({ action: 'command.accepted', actor: 'operator:operator' })]);
   });
 
-  it('refuses a forged signature (right issuer, wrong key) with CMD_BAD_SIGNATURE', async () => {
-    const t = await token({ key: attackerKey, issuer: 'operator' }, 'remoteOpen', { compartmentId: 'A1', reason: 'let me in' });
+  it('refuses a forged signature (right issuer, wrong key) with CMD_BAD_SIGNATURE, or CMD_UNKNOWN_KEY when it names its own kid', async () => {
+    const named = await token({ key: attackerKey, issuer: 'operator' }, 'remoteOpen', { compartmentId: 'A1', reason: 'let me in' });
+    expect(await send(operatorTenant, named.token)).toMatchObject({ id: named.jti, ok: false, error: { code: 'CMD_UNKNOWN_KEY' } });
+    const t = await signCommand({ key: attackerKey.privateKey, issuer: 'operator', locker: LOCKER, cmd: 'remoteOpen', args: { compartmentId: 'A1', reason: 'let me in' }, clock, ids });
     const reply = await send(operatorTenant, t.token);
     expect(reply).toMatchObject({ id: t.jti, ok: false, error: { code: 'CMD_BAD_SIGNATURE' } });
     expect(ops.callsOf('remoteOpen')).toHaveLength(0);
@@ -136,12 +138,12 @@ describe('signed command verification', () => {
     expect((await send(operatorTenant, t.token))?.error?.code).toBe('CMD_WRONG_AUDIENCE');
   });
 
-  it('refuses an expired command beyond the clock skew allowance: CMD_EXPIRED', async () => {
+  it('refuses an expired command (no skew on exp) and one issued beyond the skew ahead: CMD_EXPIRED', async () => {
     const t = await token(asOperator(), 'inventory', {}, {}, 60);
-    await clock.advance(60_000 + 29_000);
+    await clock.advance(59_000);
     expect((await send(operatorTenant, t.token))?.ok).toBe(true);
     const late = await token(asOperator(), 'inventory', {}, {}, 60);
-    await clock.advance(60_000 + 31_000);
+    await clock.advance(60_000 + 1_000);
     expect((await send(operatorTenant, late.token))?.error?.code).toBe('CMD_EXPIRED');
     const future = await token(asOperator(), 'inventory', {}, { iat: Math.floor(clock.now() / 1000) + 3600, exp: Math.floor(clock.now() / 1000) + 3700 });
     expect((await send(operatorTenant, future.token))?.error?.code).toBe('CMD_EXPIRED');
@@ -180,7 +182,7 @@ describe('signed command verification', () => {
 
   it('a forged command cannot burn the jti of a genuine one', async () => {
     const genuine = await token(asOperator(), 'inventory');
-    const forged = await token({ key: attackerKey, issuer: 'operator' }, 'inventory', {}, { jti: genuine.jti });
+    const forged = await signCommand({ key: attackerKey.privateKey, issuer: 'operator', locker: LOCKER, cmd: 'inventory', clock, ids, claims: { jti: genuine.jti } });
     expect((await send(operatorTenant, forged.token))?.error?.code).toBe('CMD_BAD_SIGNATURE');
     expect((await send(operatorTenant, genuine.token))?.ok).toBe(true);
   });
@@ -209,13 +211,26 @@ describe('signed command verification', () => {
 
   it('a remote open needs a short expiry; the operator id comes from the verified issuer', async () => {
     const long = await token(asOperator(), 'remoteOpen', { compartmentId: 'A1', reason: 'maintenance' }, {}, 600);
-    expect((await send(operatorTenant, long.token))?.error?.code).toBe('CMD_FORBIDDEN');
+    expect((await send(operatorTenant, long.token))?.error?.code).toBe('CMD_LIFETIME_EXCEEDED');
     const smuggled = await token(asOperator(), 'remoteOpen', { compartmentId: 'A1', reason: 'maintenance', operatorId: 'someone-else' }, {}, 60);
     expect((await send(operatorTenant, smuggled.token))?.error?.code).toBe('CMD_MALFORMED');
     const ok = await token(asOperator(), 'remoteOpen', { compartmentId: 'A1', reason: 'maintenance' }, {}, 60);
     expect(await send(operatorTenant, ok.token)).toMatchObject({ ok: true, result: { compartmentId: 'A1', opened: true } });
     expect(ops.callsOf('remoteOpen')).toHaveLength(1);
     expect(ops.callsOf('remoteOpen')[0]?.args[0]).toEqual({ compartmentId: 'A1', reason: 'maintenance', operatorId: 'operator' });
+  });
+
+  it('revocations: a carrier revokes only its own badges, may live 24 h, and cannot use the operator command', async () => {
+    const own = await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'revokeCourierBadge', { by: 'badge', jti: 'b-1' }, {}, 24 * 3600)).token);
+    expect(own).toMatchObject({ ok: true, result: { issuer: 'acme', by: 'badge', target: 'b-1' } });
+    expect(ops.callsOf('revokeBadge')[0]?.args[0]).toEqual({ by: 'badge', jti: 'b-1', issuer: 'acme' });
+    const other = await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'revokeCourierBadge', { by: 'badge', issuer: 'bolt', jti: 'b-1' })).token);
+    expect(other?.error?.code).toBe('CMD_FORBIDDEN');
+    const asOp = await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'revokeBadge', { by: 'badge', issuer: 'bolt', jti: 'b-1' })).token);
+    expect(asOp?.error?.code).toBe('CMD_FORBIDDEN');
+    const tooLong = await send(operatorTenant, (await token(asOperator(), 'revokeBadge', { by: 'subject', issuer: 'acme', subject: 'c-1' }, {}, 25 * 3600)).token);
+    expect(tooLong?.error?.code).toBe('CMD_LIFETIME_EXCEEDED');
+    expect(ops.callsOf('revokeBadge')).toHaveLength(1);
   });
 
   it('scopes carrier commands to the issuing carrier', async () => {
