@@ -30,6 +30,24 @@ export interface MosquittoOptions {
   tls?: { cafile: string; certfile: string; keyfile: string };
   /** Extra mosquitto.conf lines. */
   extra?: string[];
+  /**
+   * Start from a shipped configuration (deploy/mosquitto/<file>) instead of the test's own:
+   * every setting of that file is kept except the machine paths and the listener (password
+   * file, ACL, certificates, persistence location), which point into the temp dir.
+   */
+  shipped?: 'mosquitto.conf' | 'mosquitto-tls.conf';
+}
+
+/** Settings of a shipped file that name paths or ports of the production machine. */
+const MACHINE_SETTINGS = new Set(['listener', 'password_file', 'acl_file', 'cafile', 'certfile', 'keyfile', 'persistence', 'persistence_location', 'autosave_interval']);
+
+/** The lines of deploy/mosquitto/<file> without comments and machine-specific settings. */
+export function shippedSettings(file: 'mosquitto.conf' | 'mosquitto-tls.conf'): string[] {
+  const text = readFileSync(join(import.meta.dirname, '../../deploy/mosquitto', file), 'utf8');
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !MACHINE_SETTINGS.has(l.split(/\s+/)[0] ?? ''));
 }
 
 export function shippedAcl(): string {
@@ -80,8 +98,12 @@ export class MosquittoBroker {
     const acl = join(dir, 'acl');
     writeFileSync(acl, options.acl ?? shippedAcl());
     const conf = join(dir, 'mosquitto.conf');
+    const shipped = options.shipped ? shippedSettings(options.shipped) : [];
     const lines = [
+      // per_listener_settings has to come before the listener it governs.
+      ...shipped.filter((l) => l.startsWith('per_listener_settings')),
       `listener ${port} 127.0.0.1`,
+      ...shipped.filter((l) => !l.startsWith('per_listener_settings')),
       ...(options.tls
         ? [`cafile ${options.tls.cafile}`, `certfile ${options.tls.certfile}`, `keyfile ${options.tls.keyfile}`, 'require_certificate true', 'use_identity_as_username true']
         : []),
