@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/broker/embeddedBroker.js';
 import { SystemClock } from '../../src/clock.js';
 import { signCommand } from '../../src/cli/lockerctl/commandToken.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { sendCommand } from '../../src/cli/lockerctl/sendCommand.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/keys.js';
 import { createIdFactory } from '../../src/ids.js';
+import { silentLogger } from '../../src/logger.js';
 import { cryptoRandom } from '../../src/random.js';
 import { toPublicKey } from '../../src/sync/detachedSignature.js';
 import { operatorTenant } from '../../src/sync/topics.js';
@@ -134,5 +136,50 @@ describe.runIf(mosquittoAvailable())('client-id takeover on the shipped TLS conf
     await new Promise((r) => setTimeout(r, 300));
     expect(locker.sync.health().connects - connectsBefore).toBe(0);
     expect(locker.sync.health().connected).toBe(true);
+  });
+});
+
+describe('client-id takeover on the embedded demo broker', () => {
+  const passwords = { L1: 'pw-l1-long-enough', acme: 'pw-acme-long-enough' };
+  let broker: EmbeddedBroker;
+  let locker: SyncLocker;
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ logger: silentLogger(), port: 0, passwords });
+    locker = await SyncLocker.create({ lockerId: 'L1', url: broker.url, password: passwords.L1 });
+    locker.sync.start();
+    await waitFor(() => locker.sync.health().connected, 5_000, 'locker connected');
+  });
+
+  afterAll(async () => {
+    await locker?.close();
+    await broker?.close();
+  });
+
+  it('refuses a carrier that presents the locker\'s client id; the locker stays connected', async () => {
+    const connectsBefore = locker.sync.health().connects;
+    const outcomes: string[] = [];
+    for (const clientId of ['L1', 'lk-L1', 'L1:x', 'L1', 'L1:x']) {
+      try {
+        const a = await connectAsync(broker.url, { username: 'acme', password: passwords.acme, clientId, reconnectPeriod: 0, connectTimeout: 3_000 });
+        a.end(true);
+        outcomes.push('accepted');
+      } catch {
+        outcomes.push('refused');
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    // 'lk-L1' belongs to nobody: refused too (a client id must be bound to its principal).
+    expect(outcomes).toEqual(['refused', 'refused', 'refused', 'refused', 'refused']);
+    expect(locker.sync.health().connects - connectsBefore).toBe(0);
+    expect(locker.sync.health().connected).toBe(true);
+  });
+
+  it('lets a principal use its own client ids, several at once', async () => {
+    const a = await connectAsync(broker.url, { username: 'acme', password: passwords.acme, clientId: 'acme', reconnectPeriod: 0 });
+    const b = await connectAsync(broker.url, { username: 'acme', password: passwords.acme, clientId: 'acme:watch', reconnectPeriod: 0 });
+    expect(a.connected && b.connected).toBe(true);
+    await a.endAsync(true);
+    await b.endAsync(true);
   });
 });
