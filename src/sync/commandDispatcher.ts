@@ -126,6 +126,8 @@ interface TenantState {
 }
 
 const DROP_LOG_EVERY_MS = 60_000;
+/** Tenants (carriers and the operator) tracked at once. */
+const MAX_TENANTS = 256;
 
 export class CommandDispatcher {
   private readonly limits: CommandLimits;
@@ -136,6 +138,7 @@ export class CommandDispatcher {
   private next = 0;
   private running = 0;
   private readonly counts = { admitted: 0, refused: 0, dropped: 0, coalesced: 0 };
+  private lastTenantCapLog: number | null = null;
 
   constructor(private readonly o: CommandDispatcherOptions) {
     this.limits = { ...COMMAND_LIMITS, ...o.limits };
@@ -149,6 +152,11 @@ export class CommandDispatcher {
     if (!parsed || parsed.leaf !== 'cmd' || payload.byteLength > this.limits.maxPayloadBytes) return this.o.handle(topic, payload);
     const key = parsed.tenant.kind === 'operator' ? 'op' : `c/${parsed.tenant.carrier}`;
     const t = this.tenant(key);
+    if (!t) {
+      // More active tenants than any fleet has: only a broker that ignores its ACL gets here.
+      this.counts.dropped++;
+      return Promise.resolve(null);
+    }
     const now = this.o.clock.now();
     const ref = tokenRef(payload);
     if (t.inFlight.has(ref)) {
@@ -172,13 +180,20 @@ export class CommandDispatcher {
     return { ...this.counts, running: this.running, queued };
   }
 
-  private tenant(key: string): TenantState {
+  private tenant(key: string): TenantState | undefined {
     let t = this.tenants.get(key);
     if (!t) {
       const now = this.o.clock.now();
       // Idle tenants with full buckets are forgotten, so the map stays as small as the set of
-      // tenants active now (the topic tree bounds it anyway: the broker's ACL decides who sends).
-      if (this.tenants.size >= 256) this.forgetIdle(now);
+      // tenants active now; past MAX_TENANTS active ones, new tenants are not served.
+      if (this.tenants.size >= MAX_TENANTS) this.forgetIdle(now);
+      if (this.tenants.size >= MAX_TENANTS) {
+        if (this.lastTenantCapLog === null || now - this.lastTenantCapLog >= DROP_LOG_EVERY_MS) {
+          this.log.warn({ tenants: this.tenants.size }, 'commands from too many tenants at once: dropped');
+          this.lastTenantCapLog = now;
+        }
+        return undefined;
+      }
       t = {
         bucket: new Bucket(this.limits.burst, this.limits.perSecond, now),
         refusals: new Bucket(this.limits.refusalBurst, this.limits.refusalsPerS, now),

@@ -114,3 +114,16 @@ describe('CommandDispatcher', () => {
     expect(h.started).toEqual(['a', 'x'.repeat(11), 'e']);
   });
 });
+
+describe('CommandDispatcher tenant bound', () => {
+  it('tracks at most 256 active tenants; idle ones are forgotten, so new ones are served again later', async () => {
+    const clock = new ManualClock();
+    const d = new CommandDispatcher({ lockerId: 'L1', handle: () => Promise.resolve(null), clock, logger: silentLogger(), limits: { perSecond: 1 } });
+    for (let i = 0; i < 256; i++) await d.dispatch(`lk/v1/c/c${i}/l/L1/cmd`, Buffer.from('x'));
+    await d.dispatch('lk/v1/c/late/l/L1/cmd', Buffer.from('x'));
+    expect(d.stats()).toMatchObject({ admitted: 256, dropped: 1 });
+    await clock.advance(2_000);
+    await d.dispatch('lk/v1/c/late/l/L1/cmd', Buffer.from('x'));
+    expect(d.stats().admitted).toBe(257);
+  });
+});
