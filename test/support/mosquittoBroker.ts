@@ -31,23 +31,65 @@ export interface MosquittoOptions {
   /** Extra mosquitto.conf lines. */
   extra?: string[];
   /**
-   * Start from a shipped configuration (deploy/mosquitto/<file>) instead of the test's own:
-   * every setting of that file is kept except the machine paths and the listener (password
-   * file, ACL, certificates, persistence location), which point into the temp dir.
+   * Run a shipped configuration (deploy/mosquitto/<file>) instead of the test's own: every
+   * line of that file, in its order, with the listener, password file, ACL, certificates and
+   * persistence location pointed into the temp dir (shippedConfig).
    */
   shipped?: 'mosquitto.conf' | 'mosquitto-tls.conf';
 }
 
-/** Settings of a shipped file that name paths or ports of the production machine. */
-const MACHINE_SETTINGS = new Set(['listener', 'password_file', 'acl_file', 'cafile', 'certfile', 'keyfile', 'persistence', 'persistence_location', 'autosave_interval']);
+export interface ShippedPaths {
+  port: number;
+  /** Omitted when the test has no password users (the TLS variant). */
+  passwordFile?: string;
+  aclFile: string;
+  dir: string;
+  persistence: boolean;
+  tls?: { cafile: string; certfile: string; keyfile: string };
+}
 
-/** The lines of deploy/mosquitto/<file> without comments and machine-specific settings. */
-export function shippedSettings(file: 'mosquitto.conf' | 'mosquitto-tls.conf'): string[] {
+/**
+ * deploy/mosquitto/<file> line by line, in its own order, with only what names the production
+ * machine replaced: the listener (a free loopback port), the password and ACL files, the
+ * certificates and the persistence location (persistence itself as the test asks).
+ */
+export function shippedConfig(file: 'mosquitto.conf' | 'mosquitto-tls.conf', p: ShippedPaths): string[] {
   const text = readFileSync(join(import.meta.dirname, '../../deploy/mosquitto', file), 'utf8');
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#') && !MACHINE_SETTINGS.has(l.split(/\s+/)[0] ?? ''));
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const key = line.split(/\s+/)[0] ?? '';
+    const tlsPath = (k: 'cafile' | 'certfile' | 'keyfile'): string => {
+      if (!p.tls) throw new Error(`${file} needs certificates: pass tls`);
+      return `${k} ${p.tls[k]}`;
+    };
+    switch (key) {
+      case 'listener':
+        out.push(`listener ${p.port} 127.0.0.1`);
+        break;
+      case 'password_file':
+        if (p.passwordFile !== undefined) out.push(`password_file ${p.passwordFile}`);
+        break;
+      case 'acl_file':
+        out.push(`acl_file ${p.aclFile}`);
+        break;
+      case 'cafile':
+      case 'certfile':
+      case 'keyfile':
+        out.push(tlsPath(key));
+        break;
+      case 'persistence':
+        out.push(`persistence ${p.persistence ? 'true' : 'false'}`);
+        break;
+      case 'persistence_location':
+        out.push(`persistence_location ${p.dir}/`);
+        break;
+      default:
+        out.push(line);
+    }
+  }
+  return out;
 }
 
 export function shippedAcl(): string {
@@ -98,20 +140,22 @@ export class MosquittoBroker {
     const acl = join(dir, 'acl');
     writeFileSync(acl, options.acl ?? shippedAcl());
     const conf = join(dir, 'mosquitto.conf');
-    const shipped = options.shipped ? shippedSettings(options.shipped) : [];
-    const lines = [
-      // per_listener_settings has to come before the listener it governs.
-      ...shipped.filter((l) => l.startsWith('per_listener_settings')),
+    const hasUsers = Object.keys(options.users).length > 0;
+    const own = [
       `listener ${port} 127.0.0.1`,
-      ...shipped.filter((l) => !l.startsWith('per_listener_settings')),
       ...(options.tls
         ? [`cafile ${options.tls.cafile}`, `certfile ${options.tls.certfile}`, `keyfile ${options.tls.keyfile}`, 'require_certificate true', 'use_identity_as_username true']
         : []),
       'allow_anonymous false',
-      ...(Object.keys(options.users).length > 0 ? [`password_file ${passwd}`] : []),
+      ...(hasUsers ? [`password_file ${passwd}`] : []),
       `acl_file ${acl}`,
       options.persistence ? `persistence true\npersistence_location ${dir}/` : 'persistence false',
       'max_queued_messages 200000',
+    ];
+    const lines = [
+      ...(options.shipped
+        ? shippedConfig(options.shipped, { port, ...(hasUsers ? { passwordFile: passwd } : {}), aclFile: acl, dir, persistence: options.persistence ?? false, ...(options.tls ? { tls: options.tls } : {}) })
+        : own),
       'log_type error',
       'log_type warning',
       'log_type notice',
