@@ -110,7 +110,7 @@ export class CarrierBackend {
       this.perMember.push(0);
       const client = connect(this.o.url, {
         protocolVersion: 5,
-        clientId: `${this.o.carrier}-backend-${i}-${process.pid}`,
+        clientId: `${this.o.carrier}:backend-${i}-${process.pid}`,
         username: this.o.carrier,
         ...(this.o.password !== undefined ? { password: this.o.password } : {}),
         clean: true,

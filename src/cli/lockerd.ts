@@ -86,11 +86,12 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   }
   // The demo brings its own MQTT broker on loopback, with the same topic rules as production.
   let broker: EmbeddedBroker | undefined;
+  // Each principal has its own password there (made at the first start, printed below).
+  let brokerLines: string[] = [];
   if (sim && config.mqtt) {
-    const { startEmbeddedBroker } = await import('../broker/embeddedBroker.js');
-    const wanted = Number(new URL(config.mqtt.url).port || 1883);
-    broker = await startEmbeddedBroker({ logger: logger.child({ channel: 'broker' }), port: wanted }).catch(() => startEmbeddedBroker({ logger: logger.child({ channel: 'broker' }), port: 0 }));
-    config = { ...config, mqtt: { ...config.mqtt, url: broker.url, username: config.locker.id, protocolVersion: 4 } };
+    const { startDemoBroker } = await import('../broker/demoBroker.js');
+    const demoBroker = await startDemoBroker({ ...config, mqtt: config.mqtt }, logger, cryptoRandom());
+    ({ broker, config, lines: brokerLines } = demoBroker);
   }
   const running = await startLockerd({ config, sim, logger, clock, ...(port !== undefined ? { port } : {}) });
   const lines = [
@@ -101,6 +102,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
     ...(config.mqtt ? [`  MQTT:       ${config.mqtt.url}${broker ? ' (embedded broker)' : ''}`] : []),
     `  public keys: ${running.publicKeysFile}`,
     ...demo,
+    ...brokerLines,
     'Ctrl-C stops it.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

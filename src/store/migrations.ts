@@ -193,4 +193,14 @@ CREATE TABLE badge_revocations (
 CREATE INDEX badge_revocations_expiry ON badge_revocations(role, basis_at);
 `,
   },
+  {
+    version: 4,
+    name: 'command replay quota per issuer',
+    // The replay store counts the live records of one issuer for its quota (issue 7, finding
+    // 12). New rows key on a digest of the jti; rows from before keep their raw jti until they
+    // expire (the store looks up both).
+    sql: `
+CREATE INDEX command_log_issuer_expiry ON command_log(issuer, expires_at);
+`,
+  },
 ];

@@ -2,16 +2,29 @@
 // until it expires, with the reply it got, so a command runs at most once and a retry of the
 // same token gets the same reply again. Only commands whose signature verified are recorded:
 // an unauthenticated sender must not be able to burn someone else's jti.
+//
+// Bounded (issue 7, finding 12): a row holds a digest of the jti (not the jti), the expiry and
+// a reply of at most MAX_STORED_REPLY_BYTES (a larger result is replaced by a note: the
+// commands with big results are read-only, a fresh command reads again). Each issuer may hold
+// at most quotaPerIssuer live rows; past that, claim() throws CMD_RATE_LIMITED and the command
+// does not run. Rows go when their expiry passes, and the verifier bounds expiry by the
+// maximum command lifetime, so retention follows that lifetime.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { LockerError } from '../errors.js';
 import type { Db } from '../store/database.js';
 import { mapStoreError } from '../store/database.js';
 import { CommandReply } from './commandReply.js';
 
-/** What the `reply` column holds: the digest of the exact token, and the reply once there is one. */
+/** What the `reply` column holds: the digest of the exact token, the jti while it runs, and the reply once there is one. */
 const StoredEntry = z.object({
   digest: z.string(),
+  jti: z.string().max(128).optional(),
   reply: CommandReply.nullable(),
 });
+
+export const MAX_STORED_REPLY_BYTES = 1024;
+export const REPLAY_QUOTA_PER_ISSUER = 1_000;
 
 export type ReplayLookup =
   | { kind: 'unseen' }
@@ -20,12 +33,42 @@ export type ReplayLookup =
   /** Same jti, different token or issuer: a replay. */
   | { kind: 'replayed' };
 
+/** The row key of a jti: base64url SHA-256, 43 characters whatever the jti's length. */
+export function jtiKey(jti: string): string {
+  return createHash('sha256').update(jti).digest('base64url');
+}
+
+/** The reply as stored: the same reply when small, else the same outcome without the bulky parts. */
+export function compactReply(reply: CommandReply): CommandReply {
+  if (Buffer.byteLength(JSON.stringify(reply)) <= MAX_STORED_REPLY_BYTES) return reply;
+  const { result: _result, error, ...rest } = reply;
+  const small: CommandReply = {
+    ...rest,
+    ...(reply.ok ? { result: { omitted: true, note: 'the result was too large to keep for retries; send a new command to read it again' } } : {}),
+    ...(error ? { error: { code: error.code, message: error.message.slice(0, 300) } } : {}),
+  };
+  return small;
+}
+
+export interface ReplayStoreOptions {
+  /** Live rows one issuer may hold. */
+  quotaPerIssuer?: number;
+}
+
 export class ReplayStore {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  private readonly quotaPerIssuer: number;
+
+  constructor(
+    private readonly db: Db,
+    options: ReplayStoreOptions = {},
+  ) {
+    this.quotaPerIssuer = options.quotaPerIssuer ?? REPLAY_QUOTA_PER_ISSUER;
     this.stmts = {
-      get: db.prepare<[string], { issuer: string; reply: string }>('SELECT issuer, reply FROM command_log WHERE jti = ?'),
+      // Rows written before jtis were digested carry the raw jti: both are looked up.
+      get: db.prepare<[string, string], { issuer: string; reply: string }>('SELECT issuer, reply FROM command_log WHERE jti IN (?, ?) LIMIT 1'),
+      live: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM command_log WHERE issuer = ? AND expires_at >= ?'),
       insert: db.prepare<[string, string, string, number, number, string]>(
         'INSERT INTO command_log (jti, issuer, cmd, received_at, expires_at, reply) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(jti) DO NOTHING',
       ),
@@ -37,7 +80,7 @@ export class ReplayStore {
   }
 
   lookup(issuer: string, jti: string, digest: string): ReplayLookup {
-    const row = this.stmts.get.get(jti);
+    const row = this.stmts.get.get(jtiKey(jti), jti);
     if (!row) return { kind: 'unseen' };
     const entry = this.parse(row.reply);
     if (row.issuer !== issuer || !entry || entry.digest !== digest) return { kind: 'replayed' };
@@ -46,12 +89,22 @@ export class ReplayStore {
 
   /**
    * Claims the jti before the command runs, so a crash mid-run can never lead to a second run.
-   * Returns false when the jti was already taken.
+   * Returns false when the jti was already taken; throws CMD_RATE_LIMITED (nothing stored)
+   * when the issuer already holds its quota of live rows.
    */
   claim(entry: { issuer: string; jti: string; cmd: string; digest: string; receivedAt: number; expiresAt: number }): boolean {
+    let live: number;
     try {
-      const stored = JSON.stringify({ digest: entry.digest, reply: null });
-      return this.stmts.insert.run(entry.jti, entry.issuer, entry.cmd, entry.receivedAt, entry.expiresAt, stored).changes === 1;
+      live = this.stmts.live.get(entry.issuer, entry.receivedAt)?.n ?? 0;
+    } catch (e) {
+      return mapStoreError(e);
+    }
+    if (live >= this.quotaPerIssuer) {
+      throw new LockerError('CMD_RATE_LIMITED', `the issuer holds ${this.quotaPerIssuer} live commands, the most this locker keeps`, { reason: 'quota' });
+    }
+    try {
+      const stored = JSON.stringify({ digest: entry.digest, jti: entry.jti, reply: null });
+      return this.stmts.insert.run(jtiKey(entry.jti), entry.issuer, entry.cmd.slice(0, 64), entry.receivedAt, entry.expiresAt, stored).changes === 1;
     } catch (e) {
       return mapStoreError(e);
     }
@@ -59,7 +112,7 @@ export class ReplayStore {
 
   complete(jti: string, digest: string, reply: CommandReply): void {
     try {
-      this.stmts.setReply.run(JSON.stringify({ digest, reply }), jti);
+      this.stmts.setReply.run(JSON.stringify({ digest, reply: compactReply(reply) }), jtiKey(jti));
     } catch (e) {
       mapStoreError(e);
     }
@@ -85,7 +138,7 @@ export class ReplayStore {
         for (const row of this.stmts.all.all()) {
           const entry = this.parse(row.reply);
           if (entry && entry.reply === null) {
-            this.stmts.setReply.run(JSON.stringify({ digest: entry.digest, reply: replyFor(row.jti) }), row.jti);
+            this.stmts.setReply.run(JSON.stringify({ digest: entry.digest, reply: compactReply(replyFor(entry.jti ?? row.jti)) }), row.jti);
             settled++;
           }
         }
@@ -98,6 +151,11 @@ export class ReplayStore {
 
   size(): number {
     return this.stmts.count.get()?.n ?? 0;
+  }
+
+  /** Live rows of one issuer at time now (what the quota counts). */
+  liveOf(issuer: string, now: number): number {
+    return this.stmts.live.get(issuer, now)?.n ?? 0;
   }
 
   private parse(text: string): z.infer<typeof StoredEntry> | undefined {

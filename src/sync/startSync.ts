@@ -1,5 +1,6 @@
 // One call for the composition root: the MQTT sync client and signed-command handling, wired
 // together. The core then calls `notify()` after every transaction that appended outbox rows.
+import { CommandDispatcher, type CommandLimits } from './commandDispatcher.js';
 import { CommandProcessor, type CommandAudit } from './commands.js';
 import type { IssuerDirectory, LockerOperations } from './lockerOperations.js';
 import { SyncClient, type SyncClientOptions, type SyncHealth } from './syncClient.js';
@@ -8,11 +9,15 @@ export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lo
   issuers: IssuerDirectory;
   operations: LockerOperations;
   audit?: CommandAudit;
+  /** Per-tenant rate, queue and concurrency limits of command handling (COMMAND_LIMITS by default). */
+  commandLimits?: Partial<CommandLimits>;
 }
 
 export interface RunningSync {
   sync: SyncClient;
   commands: CommandProcessor;
+  /** The limits in front of `commands`: every command from MQTT passes through it. */
+  dispatcher: CommandDispatcher;
   /** Call after every committed transaction that appended outbox rows. */
   notify(): void;
   health(): SyncHealth;
@@ -41,11 +46,19 @@ export function startSync(o: StartSyncOptions): RunningSync {
     control: sync,
     ...(o.audit ? { audit: o.audit } : {}),
   });
-  sync.setCommandHandler((topic, payload) => commands.handle(topic, payload));
+  const dispatcher = new CommandDispatcher({
+    lockerId: o.lockerId,
+    handle: (topic, payload) => commands.handle(topic, payload),
+    clock: o.clock,
+    logger: o.logger,
+    ...(o.commandLimits ? { limits: o.commandLimits } : {}),
+  });
+  sync.setCommandHandler((topic, payload) => dispatcher.dispatch(topic, payload));
   sync.start();
   return {
     sync,
     commands,
+    dispatcher,
     notify: () => sync.notify(),
     health: () => sync.health(),
     stop: () => sync.stop(),

@@ -189,7 +189,9 @@ export class SyncClient implements SyncControl {
     const c = this.o.config;
     const options: IClientOptions = {
       protocolVersion: c.protocolVersion,
-      clientId: c.clientId ?? `lk-${this.o.lockerId}`,
+      // The principal is the client id (the shipped broker configs enforce it: issue 7, 11),
+      // so the session is the same whether or not the broker rewrites the id.
+      clientId: c.clientId ?? c.username ?? this.o.lockerId,
       keepalive: c.keepaliveS,
       // A persistent session lets the broker hold commands sent while the locker was away.
       clean: false,

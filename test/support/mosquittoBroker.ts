@@ -30,6 +30,66 @@ export interface MosquittoOptions {
   tls?: { cafile: string; certfile: string; keyfile: string };
   /** Extra mosquitto.conf lines. */
   extra?: string[];
+  /**
+   * Run a shipped configuration (deploy/mosquitto/<file>) instead of the test's own: every
+   * line of that file, in its order, with the listener, password file, ACL, certificates and
+   * persistence location pointed into the temp dir (shippedConfig).
+   */
+  shipped?: 'mosquitto.conf' | 'mosquitto-tls.conf';
+}
+
+export interface ShippedPaths {
+  port: number;
+  /** Omitted when the test has no password users (the TLS variant). */
+  passwordFile?: string;
+  aclFile: string;
+  dir: string;
+  persistence: boolean;
+  tls?: { cafile: string; certfile: string; keyfile: string };
+}
+
+/**
+ * deploy/mosquitto/<file> line by line, in its own order, with only what names the production
+ * machine replaced: the listener (a free loopback port), the password and ACL files, the
+ * certificates and the persistence location (persistence itself as the test asks).
+ */
+export function shippedConfig(file: 'mosquitto.conf' | 'mosquitto-tls.conf', p: ShippedPaths): string[] {
+  const text = readFileSync(join(import.meta.dirname, '../../deploy/mosquitto', file), 'utf8');
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const key = line.split(/\s+/)[0] ?? '';
+    const tlsPath = (k: 'cafile' | 'certfile' | 'keyfile'): string => {
+      if (!p.tls) throw new Error(`${file} needs certificates: pass tls`);
+      return `${k} ${p.tls[k]}`;
+    };
+    switch (key) {
+      case 'listener':
+        out.push(`listener ${p.port} 127.0.0.1`);
+        break;
+      case 'password_file':
+        if (p.passwordFile !== undefined) out.push(`password_file ${p.passwordFile}`);
+        break;
+      case 'acl_file':
+        out.push(`acl_file ${p.aclFile}`);
+        break;
+      case 'cafile':
+      case 'certfile':
+      case 'keyfile':
+        out.push(tlsPath(key));
+        break;
+      case 'persistence':
+        out.push(`persistence ${p.persistence ? 'true' : 'false'}`);
+        break;
+      case 'persistence_location':
+        out.push(`persistence_location ${p.dir}/`);
+        break;
+      default:
+        out.push(line);
+    }
+  }
+  return out;
 }
 
 export function shippedAcl(): string {
@@ -80,16 +140,22 @@ export class MosquittoBroker {
     const acl = join(dir, 'acl');
     writeFileSync(acl, options.acl ?? shippedAcl());
     const conf = join(dir, 'mosquitto.conf');
-    const lines = [
+    const hasUsers = Object.keys(options.users).length > 0;
+    const own = [
       `listener ${port} 127.0.0.1`,
       ...(options.tls
         ? [`cafile ${options.tls.cafile}`, `certfile ${options.tls.certfile}`, `keyfile ${options.tls.keyfile}`, 'require_certificate true', 'use_identity_as_username true']
         : []),
       'allow_anonymous false',
-      ...(Object.keys(options.users).length > 0 ? [`password_file ${passwd}`] : []),
+      ...(hasUsers ? [`password_file ${passwd}`] : []),
       `acl_file ${acl}`,
       options.persistence ? `persistence true\npersistence_location ${dir}/` : 'persistence false',
       'max_queued_messages 200000',
+    ];
+    const lines = [
+      ...(options.shipped
+        ? shippedConfig(options.shipped, { port, ...(hasUsers ? { passwordFile: passwd } : {}), aclFile: acl, dir, persistence: options.persistence ?? false, ...(options.tls ? { tls: options.tls } : {}) })
+        : own),
       'log_type error',
       'log_type warning',
       'log_type notice',

@@ -10,6 +10,7 @@ import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/ke
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { cryptoRandom } from '../../src/random.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
+import type { CommandDispatcher, CommandLimits } from '../../src/sync/commandDispatcher.js';
 import type { CommandProcessor } from '../../src/sync/commands.js';
 import { ed25519Signer } from '../../src/sync/detachedSignature.js';
 import { startSync } from '../../src/sync/startSync.js';
@@ -27,6 +28,8 @@ export interface SyncLockerOptions {
   /** FakeLockerOperations to answer commands with (also the issuer directory). */
   operations?: FakeLockerOperations;
   logger?: Logger;
+  /** Command limits of the dispatcher (with operations only). */
+  commandLimits?: Partial<CommandLimits>;
 }
 
 export class SyncLocker {
@@ -34,6 +37,7 @@ export class SyncLocker {
   readonly writer: OutboxWriter;
   readonly sync: SyncClient;
   readonly commands: CommandProcessor | undefined;
+  readonly dispatcher: CommandDispatcher | undefined;
 
   private constructor(
     readonly lockerId: string,
@@ -59,12 +63,19 @@ export class SyncLocker {
     const common = { config, lockerId, bootId: `boot-${lockerId}`, signer, db, clock: this.clock, random: cryptoRandom(), logger };
     if (options.operations) {
       // The same wiring the composition root uses (it starts connecting right away).
-      const running = startSync({ ...common, issuers: options.operations, operations: options.operations });
+      const running = startSync({
+        ...common,
+        issuers: options.operations,
+        operations: options.operations,
+        ...(options.commandLimits ? { commandLimits: options.commandLimits } : {}),
+      });
       this.sync = running.sync;
       this.commands = running.commands;
+      this.dispatcher = running.dispatcher;
     } else {
       this.sync = new SyncClient({ ...common, pollMs: 200 });
       this.commands = undefined;
+      this.dispatcher = undefined;
     }
   }
 

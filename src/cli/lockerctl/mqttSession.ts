@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { LockerError } from '../../errors.js';
+import { cryptoRandom, type RandomSource } from '../../random.js';
 
 export interface MqttSessionOptions {
   url: string;
@@ -17,16 +18,31 @@ export interface MqttSessionOptions {
   /** Keep the broker-side session (queued events) across runs of `watch`. */
   persistentSession?: boolean;
   connectTimeoutMs?: number;
+  /** For the default client id's suffix. */
+  random?: RandomSource;
+}
+
+/**
+ * A client id that belongs to the principal: "<username>:lockerctl-..." (the embedded broker
+ * refuses ids of other principals; the shipped Mosquitto replaces any id by the username).
+ * A persistent session needs the same id every run.
+ */
+export function defaultClientId(o: MqttSessionOptions): string | undefined {
+  if (o.clientId !== undefined) return o.clientId;
+  if (o.username === undefined) return undefined;
+  if (o.persistentSession) return `${o.username}:lockerctl-watch`;
+  return `${o.username}:lockerctl-${Buffer.from((o.random ?? cryptoRandom()).bytes(6)).toString('hex')}`;
 }
 
 export async function openMqttSession(o: MqttSessionOptions): Promise<MqttClient> {
+  const clientId = defaultClientId(o);
   const options: IClientOptions = {
     protocolVersion: o.protocolVersion ?? 4,
     clean: !o.persistentSession,
     reconnectPeriod: 1_000,
     connectTimeout: o.connectTimeoutMs ?? 10_000,
     queueQoSZero: false,
-    ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
+    ...(clientId !== undefined ? { clientId } : {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
     ...(o.ca !== undefined ? { ca: readFileSync(o.ca) } : {}),

@@ -28,7 +28,8 @@ describe('embedded broker (aedes on loopback, shipped ACL rules)', () => {
   });
 
   async function connect(user: keyof typeof passwords): Promise<MqttClient> {
-    const c = await connectAsync(broker.url, { username: user, password: passwords[user], reconnectPeriod: 0 });
+    // A client id of the principal's own ("<user>:..."): the broker refuses anyone else's.
+    const c = await connectAsync(broker.url, { username: user, password: passwords[user], clientId: `${user}:test-${clients.length}`, reconnectPeriod: 0 });
     clients.push(c);
     return c;
   }

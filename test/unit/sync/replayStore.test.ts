@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src/store/database.js';
 import type { CommandReply } from '../../../src/sync/commandReply.js';
-import { ReplayStore } from '../../../src/sync/replayStore.js';
+import { MAX_STORED_REPLY_BYTES, ReplayStore, compactReply, jtiKey } from '../../../src/sync/replayStore.js';
 
 const reply = (id: string, ok = true): CommandReply => ({ v: 1, id, ref: `ref-${id}`, locker: 'L1', cmd: 'inventory', ok, ts: 1, ...(ok ? { result: { n: 1 } } : { error: { code: 'CMD_FAILED', message: 'x' } }) });
 
@@ -68,5 +68,55 @@ describe('ReplayStore (command_log)', () => {
   it('treats a damaged row as a replay rather than running the command again', () => {
     db.prepare("INSERT INTO command_log (jti, issuer, cmd, received_at, expires_at, reply) VALUES ('bad', 'operator', 'x', 1, 99999, 'not json')").run();
     expect(store.lookup('operator', 'bad', 'whatever')).toEqual({ kind: 'replayed' });
+  });
+});
+
+describe('ReplayStore bounds', () => {
+  const entry = (jti: string, issuer = 'acme', expiresAt = 10_000) => ({ issuer, jti, cmd: 'createReservation', digest: `d-${jti}`, receivedAt: 100, expiresAt });
+
+  it('keys rows on a digest of the jti, not the jti', () => {
+    const db = openDatabase(':memory:');
+    const store = new ReplayStore(db);
+    const jti = 'J'.repeat(128);
+    store.claim(entry(jti));
+    const row = db.prepare<[], { jti: string }>('SELECT jti FROM command_log').get();
+    expect(row?.jti).toBe(jtiKey(jti));
+    expect(row?.jti.length).toBe(43);
+    expect(store.lookup('acme', jti, `d-${jti}`)).toEqual({ kind: 'retry', reply: null });
+  });
+
+  it('refuses a new record past the per-issuer quota with CMD_RATE_LIMITED; other issuers and expired rows do not count', () => {
+    const db = openDatabase(':memory:');
+    const store = new ReplayStore(db, { quotaPerIssuer: 3 });
+    store.claim(entry('old', 'acme', 50));
+    for (const j of ['a1', 'a2', 'a3']) expect(store.claim(entry(j))).toBe(true);
+    expect(() => store.claim(entry('a4'))).toThrow(/CMD_RATE_LIMITED/);
+    expect(store.lookup('acme', 'a4', 'd-a4')).toEqual({ kind: 'unseen' });
+    expect(store.claim(entry('b1', 'bolt'))).toBe(true);
+    expect(store.liveOf('acme', 100)).toBe(3);
+  });
+
+  it('stores a large reply compactly: the outcome is kept, the bulky result is not', () => {
+    const db = openDatabase(':memory:');
+    const store = new ReplayStore(db);
+    store.claim(entry('big'));
+    const big: CommandReply = { v: 1, id: 'big', ref: 'd-big', locker: 'L1', cmd: 'listParcels', ok: true, ts: 1, result: { parcels: 'x'.repeat(50_000) } };
+    store.complete('big', 'd-big', big);
+    const row = db.prepare<[], { reply: string }>('SELECT reply FROM command_log').get();
+    expect(Buffer.byteLength(row?.reply ?? '')).toBeLessThanOrEqual(MAX_STORED_REPLY_BYTES + 200);
+    const again = store.lookup('acme', 'big', 'd-big');
+    expect(again).toMatchObject({ kind: 'retry', reply: { id: 'big', ok: true, result: { omitted: true } } });
+    expect(compactReply(reply('small'))).toEqual(reply('small'));
+  });
+
+  it('settles an interrupted command with its own jti, not the row key', () => {
+    const db = openDatabase(':memory:');
+    new ReplayStore(db).claim(entry('was-running'));
+    const seen: string[] = [];
+    new ReplayStore(db).settleInterrupted((jti) => {
+      seen.push(jti);
+      return reply(jti, false);
+    });
+    expect(seen).toEqual(['was-running']);
   });
 });
