@@ -67,6 +67,10 @@ export class KioskHarness {
     private readonly dataDir: string,
   ) {
     page.on('pageerror', (e) => this.pageErrors.push(e.message));
+    // The page must work under the kiosk's Content-Security-Policy: a violation is an error too.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) this.pageErrors.push(m.text());
+    });
   }
 
   static async start(testName: string, options: HarnessOptions = {}): Promise<KioskHarness> {
@@ -100,8 +104,9 @@ export class KioskHarness {
 
   // ---- the page ----
 
+  /** Waits for the screen, and for lockerd to know it (scans are read for the screen shown). */
   async waitForScreen(name: string, timeout = 15_000): Promise<void> {
-    await this.page.waitForSelector(`#screen > [data-screen="${name}"]`, { timeout });
+    await this.page.waitForSelector(`#screen > [data-screen="${name}"][data-synced]`, { timeout });
   }
 
   /** A fresh page, as after the kiosk browser restarted. */
@@ -115,7 +120,8 @@ export class KioskHarness {
   }
 
   async waitForLanguage(lang: string): Promise<void> {
-    await this.page.waitForFunction(`document.documentElement.lang === ${JSON.stringify(lang)}`);
+    // A locator, not a string predicate: the kiosk's CSP forbids the eval that polling needs.
+    await this.page.locator(`html[lang="${lang}"]`).waitFor({ state: 'attached' });
   }
 
   /** The value of one attribute on every element the selector matches, in page order. */
