@@ -4,6 +4,8 @@
 // Each bound is reached here by count (the bounds are made small for the test), not by timing.
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { LoginGate } from '../../src/kiosk/limits.js';
 import { waitFor } from '../support/lockerHarness.js';
 import { KioskUnderAttack } from './support/kioskUnderAttack.js';
 
@@ -78,6 +80,23 @@ describe('kiosk resource bounds', () => {
     // A valid badge is refused too while the bucket is empty (the check itself is the cost).
     const valid = await k.json('POST', '/api/courier/login', { badge: await k.demo.mintCourierBadge('swiftpost', 'c-ok') });
     expect(valid.status).toBe(429);
+  });
+
+  it('bounds the login checks in flight, and refills the bucket only with time', async () => {
+    // The gate the login routes run through, on a clock that moves only when told to.
+    const clock = new ManualClock();
+    const gate = new LoginGate(clock, 3, 1, 2);
+    const release: (() => void)[] = [];
+    const slow = (): Promise<string> => new Promise((resolve) => release.push(() => resolve('checked')));
+    const first = gate.run(slow);
+    const second = gate.run(slow);
+    await expect(gate.run(slow)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    release.forEach((r) => r());
+    await expect(Promise.all([first, second])).resolves.toEqual(['checked', 'checked']);
+    await gate.run(() => 'third');
+    await expect(gate.run(() => 'fourth')).rejects.toMatchObject({ code: 'RATE_LIMITED', context: { retryAfterMs: 1000 } });
+    await clock.advance(1_000);
+    await expect(gate.run(() => 'after a second')).resolves.toBe('after a second');
   });
 
   it('one badge holds at most sessionsPerSubject sessions (the oldest ends) and the book has a global cap', async () => {

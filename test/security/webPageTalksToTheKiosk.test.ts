@@ -2,6 +2,9 @@
 // port (DNS rebinding: evil.example resolved to 127.0.0.1) posts text/plain "codes" to lock the
 // keypad, reads answers, or frames the kiosk. Now: a Host allow-list, an Origin check on every
 // state-changing request, JSON bodies only, security headers on every answer and no CORS.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KioskUnderAttack, type RawReply } from './support/kioskUnderAttack.js';
 
@@ -76,6 +79,18 @@ describe('web origins', () => {
     expect([404, 400, 429]).toContain(curl.status);
     // An empty POST (curl -X POST .../sim/compartments/A3/close) needs no content type.
     expect((await k.raw({ method: 'POST', path: '/sim/compartments/A1/close' })).status).toBe(200);
+  });
+
+  it.runIf(existsSync('/usr/bin/curl'))('the README curl steps still work with the real curl', async () => {
+    const curl = async (...args: string[]): Promise<string> => (await promisify(execFile)('/usr/bin/curl', ['-s', ...args])).stdout;
+    const badge = await k.demo.mintCourierBadge('swiftpost', 'c-curl');
+    const login = JSON.parse(await curl('-X', 'POST', `${k.url}/api/courier/login`, '-H', 'content-type: application/json', '-d', JSON.stringify({ badge }))) as { token?: string };
+    expect(login.token).toBeTruthy();
+    const dep = JSON.parse(await curl('-X', 'POST', `${k.url}/api/courier/deposits`, '-H', `authorization: Bearer ${login.token ?? ''}`, '-H', 'content-type: application/json', '-d', '{"waybill":"SP-CURL-1","size":"S"}')) as { deposit?: { compartment: { id: string } } };
+    const door = dep.deposit?.compartment.id ?? '';
+    expect(door).not.toBe('');
+    expect(await curl('-X', 'POST', `${k.url}/sim/compartments/${door}/put`)).toBe('{}');
+    expect(await curl('-X', 'POST', `${k.url}/sim/compartments/${door}/close`)).toBe('{}');
   });
 
   it('every answer carries the security headers and none carries CORS', async () => {
