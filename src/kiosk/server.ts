@@ -19,7 +19,7 @@ import { type RandomSource } from '../random.js';
 import { type Credentials } from '../domain/credentials.js';
 import { type Locker, type LockerEvent } from '../domain/locker.js';
 import { type CourierIdentity, type DepositView, type DoorOpened } from '../domain/views.js';
-import { allowedHostSet, checkOrigin, HANDLED, Router, securityHeaders, sendError, sendMethodNotAllowed, type RouteContext } from './http.js';
+import { allowedHostSet, checkOrigin, HANDLED, httpStatusFor, Router, securityHeaders, sendError, sendMethodNotAllowed, type RouteContext } from './http.js';
 import { kioskLimits, LoginGate, type KioskLimits } from './limits.js';
 import { codeFromScan, looksLikeBadge, scanScreens, type ScanScreen } from './scans.js';
 import { bearer, SessionBook } from './sessions.js';
@@ -356,7 +356,8 @@ export class KioskServer {
       return { role: 'courier', token: r.token, courier: r.courier, expiresAt: r.expiresAt };
     } catch (e) {
       const le = toLockerError(e);
-      if (httpStatus401(le.code) && le.code !== ErrorCodes.BADGE_EXPIRED) {
+      // Not a courier's badge (401, but not an expired one): it may be an operator's.
+      if (httpStatusFor(le.code) === 401 && le.code !== ErrorCodes.BADGE_EXPIRED) {
         try {
           const r = await this.operatorByBadge(badge);
           return { role: 'operator', token: r.token, operator: r.operator, expiresAt: r.expiresAt };
@@ -444,7 +445,11 @@ export class KioskServer {
       const pairing = this.terminal(ctx);
       const { screen } = await ctx.body(z.object({ screen: z.enum(scanScreens) }));
       // A waybill scan goes to the courier whose deposit screen this is, so it needs that session.
-      const courierToken = screen === 'waybill' ? (this.courier(ctx), bearer(ctx.req.headers.authorization)) : undefined;
+      let courierToken: string | undefined;
+      if (screen === 'waybill') {
+        this.courier(ctx);
+        courierToken = bearer(ctx.req.headers.authorization);
+      }
       this.screen = { mode: screen, pairing, ...(courierToken ? { courierToken } : {}) };
       return { screen };
     });
@@ -527,10 +532,6 @@ export class KioskServer {
 
 function streamsFull(): LockerError {
   return new LockerError(ErrorCodes.STREAMS_FULL, 'too many event streams are open', { retryAfterMs: 5_000 });
-}
-
-function httpStatus401(code: string): boolean {
-  return code === ErrorCodes.BADGE_INVALID || code === ErrorCodes.NOT_PERMITTED || code === ErrorCodes.NOT_AUTHENTICATED;
 }
 
 /** What the public stream carries: what any passer-by sees on the screen, nothing to act with. */
