@@ -79,7 +79,7 @@ export class Router {
 
   /** Handles the request if a route matches; false otherwise. A known path with another method is 405. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const parts = url.pathname.split('/').filter(Boolean).map(safeDecode);
     const allowed: string[] = [];
     for (const r of this.routes) {
@@ -110,6 +110,20 @@ export function sendMethodNotAllowed(res: ServerResponse, method: string, path: 
   // An unread body is drained so the connection can answer.
   res.req.resume();
   sendError(res, new LockerError(ErrorCodes.METHOD_NOT_ALLOWED, `${method.slice(0, 16)} is not allowed on ${path.slice(0, 200)}`, { allow: allowed }), { allow: allowed.join(', ') });
+}
+
+/**
+ * The request target as a URL. Only the origin form (a path starting with one '/') is served: an
+ * absolute URL, '//host', '*' or anything that does not parse is 400 INPUT_INVALID.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '';
+  if (!target.startsWith('/') || target.startsWith('//')) throw new LockerError(ErrorCodes.INPUT_INVALID, 'the request target must be a path');
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    throw new LockerError(ErrorCodes.INPUT_INVALID, 'the request target is not a valid path');
+  }
 }
 
 function safeDecode(s: string): string {

@@ -19,7 +19,7 @@ import { type RandomSource } from '../random.js';
 import { type Credentials } from '../domain/credentials.js';
 import { type Locker, type LockerEvent } from '../domain/locker.js';
 import { type CourierIdentity, type DepositView, type DoorOpened } from '../domain/views.js';
-import { allowedHostSet, checkOrigin, HANDLED, httpStatusFor, Router, securityHeaders, sendError, sendMethodNotAllowed, type RouteContext } from './http.js';
+import { allowedHostSet, checkOrigin, HANDLED, httpStatusFor, requestUrl, Router, securityHeaders, sendError, sendMethodNotAllowed, type RouteContext } from './http.js';
 import { kioskLimits, LoginGate, type KioskLimits } from './limits.js';
 import { codeFromScan, looksLikeBadge, scanScreens, type ScanScreen } from './scans.js';
 import { bearer, SessionBook } from './sessions.js';
@@ -244,6 +244,7 @@ export class KioskServer {
     try {
       try {
         checkOrigin(req, this.hosts);
+        requestUrl(req);
       } catch (e) {
         req.resume();
         throw e;
@@ -258,7 +259,7 @@ export class KioskServer {
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse): boolean {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req).pathname;
     for (const { prefix, dir } of this.staticDirs) {
       if (!path.startsWith(prefix)) continue;
       let rel: string;

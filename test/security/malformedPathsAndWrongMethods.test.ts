@@ -30,6 +30,15 @@ describe('malformed paths and wrong methods', () => {
     }
   });
 
+  it('serves only path request targets: absolute URLs, //host, * and unparsable targets are 400', async () => {
+    for (const path of ['http://[', '//x/index.html', 'http://evil.example/api/info', '*']) {
+      const r = await k.raw({ path });
+      noLeak(r);
+      expect(r.status).toBe(400);
+      expect(r.json.error?.code).toBe('INPUT_INVALID');
+    }
+  });
+
   it('answers a wrong method with 405, an Allow header and METHOD_NOT_ALLOWED', async () => {
     const cases: [string, string, string][] = [
       ['DELETE', '/api/pickup', 'POST'],
