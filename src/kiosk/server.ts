@@ -114,7 +114,14 @@ export class KioskServer {
     const books = { perSubject: l.sessionsPerSubject, max: l.maxSessions };
     this.couriers = new SessionBook(d.clock, d.random, d.config.kiosk.sessionIdleMs, books);
     this.operators = new SessionBook(d.clock, d.random, d.config.kiosk.sessionIdleMs, books);
-    this.pairings = new TerminalPairings(d.sim ? undefined : d.terminalKey, d.clock, d.random, l.terminalPairings);
+    this.pairings = new TerminalPairings(d.sim ? undefined : d.terminalKey, d.clock, d.random, l.terminalPairings, (gone) => {
+      // A pairing pushed out by a newer one is no terminal any more: its private streams end.
+      for (const [s, p] of this.privateStreams) {
+        if (p !== gone) continue;
+        this.privateStreams.delete(s);
+        s.end();
+      }
+    });
     const gate = (): LoginGate => new LoginGate(d.clock, l.loginBurst, l.loginRefillPerSecond, l.loginConcurrency);
     this.gates = { badge: gate(), pin: gate(), operator: gate(), pair: gate() };
     this.staticDirs.push({ prefix: '/', dir: d.publicDir });

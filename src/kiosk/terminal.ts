@@ -43,6 +43,8 @@ export class TerminalPairings {
     private readonly clock: Clock,
     private readonly random: RandomSource,
     private readonly max: number,
+    /** Called with a pairing that a newer one pushed out (its streams should end). */
+    private readonly onEvicted: (token: string) => void = () => undefined,
   ) {
     this.keyDigest = key === undefined ? undefined : sha(key);
   }
@@ -57,6 +59,7 @@ export class TerminalPairings {
       const oldest = this.pairings.keys().next().value;
       if (oldest === undefined) break;
       this.pairings.delete(oldest);
+      this.onEvicted(oldest);
     }
     const token = Buffer.from(this.random.bytes(32)).toString('base64url');
     this.pairings.set(token, { at: this.clock.now() });

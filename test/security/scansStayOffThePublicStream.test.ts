@@ -159,4 +159,16 @@ describe('scans and the public event stream', () => {
     terminal.close();
     sniffer.close();
   });
+
+  it('a pairing pushed out by newer ones loses its private stream', async () => {
+    k = await KioskUnderAttack.start({ limits: { terminalPairings: 2 } });
+    const old = await k.pair();
+    const stream = await k.stream(old);
+    await stream.waitFor('paired', (e) => e['type'] === 'terminal' && e['paired'] === true);
+    await k.pair();
+    await k.pair();
+    await waitFor('the old stream ended', () => k!.running.kiosk.stats().privateStreams === 0);
+    expect((await k.json('POST', '/api/kiosk/screen', { screen: 'home' }, undefined, { cookie: old })).status).toBe(401);
+    stream.close();
+  });
 });
