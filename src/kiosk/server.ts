@@ -387,9 +387,11 @@ export class KioskServer {
     const t = text.trim();
     if (!t || t.length > 4096) return;
     let action: ScanAction;
+    // A signed badge logs in on any code screen; anything else there is the code, passed to the
+    // code vault as scanned (digits in a link are taken out; other formats are the vault's to read).
     if (screen.mode === 'waybill') action = 'waybill';
     else if (screen.mode === 'login' || looksLikeBadge(t)) action = 'login';
-    else if (screen.mode === 'home') action = codeFromScan(t) ? 'pickup' : 'login';
+    else if (screen.mode === 'home') action = 'pickup';
     else action = screen.mode;
     // One scan at a time; the next one means something only on the screen the page shows next.
     this.scanBusy = true;
