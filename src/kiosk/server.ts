@@ -9,6 +9,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import { type Duplex } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { z } from 'zod';
 import { type Clock } from '../clock.js';
@@ -136,6 +137,18 @@ export class KioskServer {
     this.server.on('connection', (socket) => {
       this.connections += 1;
       socket.once('close', () => (this.connections -= 1));
+    });
+    // Requests the HTTP parser refuses (headers too large or too slow, bad framing) get a coded
+    // answer with the same headers as any other, and the connection ends.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) return void socket.destroy();
+      const [status, reason, code] =
+        err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', ErrorCodes.PAYLOAD_TOO_LARGE] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', ErrorCodes.INPUT_INVALID] : [400, 'Bad Request', ErrorCodes.INPUT_INVALID];
+      const body = JSON.stringify({ error: { code, message: reason.toLowerCase(), context: {} } });
+      const headers = Object.entries({ ...securityHeaders, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n');
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n\r\n${body}`);
     });
   }
 

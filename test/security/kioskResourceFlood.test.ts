@@ -152,6 +152,8 @@ describe('kiosk resource bounds', () => {
       expect(b.maxHeaderBytes).toBeLessThanOrEqual(8_192);
       const big = await k.raw({ path: '/api/info', headers: { 'x-pad': 'a'.repeat(9_000) } });
       expect(big.status).toBe(431);
+      expect(big.json.error?.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(big.headers['x-frame-options']).toBe('DENY');
     });
   });
 });
