@@ -69,7 +69,6 @@ const app = {
     document.title = t('app.title');
     if (current) app.go(current.name, current.params);
   },
-
 };
 
 // ---- the kiosk terminal: pairing and the screen lockerd reads scans for
