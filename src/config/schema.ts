@@ -239,6 +239,11 @@ export const KioskConfig = z
     /** The screen goes back to home after this long without a touch. */
     screenIdleMs: z.number().int().min(5_000).default(60_000),
     maxBodyBytes: z.number().int().min(256).max(1_048_576).default(16_384),
+    /** Extra Host names (besides 127.0.0.1, localhost and [::1]) the kiosk answers to, with its port. */
+    allowedHosts: z
+      .array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a host name without port'))
+      .max(16)
+      .default([]),
   })
   .superRefine((kiosk, ctx) => {
     if (!kiosk.exposeBeyondLoopback && !isLoopbackHost(kiosk.host))
