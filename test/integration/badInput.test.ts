@@ -198,8 +198,8 @@ describe('bad input', () => {
       // No screen was reported during the noise: none of it was taken as a code.
       expect(terminal.events.filter((e) => e.type === 'scan-result')).toEqual([]);
       await terminal.show('pickup');
-      h.world.scan('LK1:12345678');
-      await waitFor('real scan', () => frames.includes('LK1:12345678'));
+      h.world.scan('LK1:1234567890');
+      await waitFor('real scan', () => frames.includes('LK1:1234567890'));
       const real = await terminal.waitFor('real scan read as a code', (e) => e.type === 'scan-result' && e.action === 'pickup' && e.state === 'failed');
       expect((real.error as { code: string }).code).toBe('CODE_UNKNOWN');
       // Whatever the noise framed, none of it was long or contained line garbage.
