@@ -24,7 +24,7 @@ describe('fuzzing the kiosk HTTP API', () => {
         target: 'kiosk HTTP API',
         arbitrary: kioskRequest,
         check: (r) => target.check(r),
-        budget: { ci: 600, long: 120_000 },
+        budget: { ci: 600, long: 200_000 },
         extra: async () => ({ ...target.figures(), finalHealth: await target.stillServing() }),
       });
       expect(figures.violations, describeViolations(figures)).toBe(0);

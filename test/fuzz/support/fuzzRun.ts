@@ -57,7 +57,7 @@ export interface TargetFigures {
   durationMs: number;
   violations: number;
   byKind: Record<string, number>;
-  /** The first few violations with the input that caused them (shortened). */
+  /** The first few violations of each kind with the input that caused them (shortened). */
   examples: { kind: string; detail: string; input: string }[];
   [extra: string]: unknown;
 }
@@ -72,7 +72,8 @@ export interface FuzzOptions<T> {
   mode?: FuzzMode;
 }
 
-const maxExamples = 5;
+/** Examples kept per kind of violation, for the report. */
+const examplesPerKind = 3;
 
 export class PropertyViolated extends Error {
   constructor(readonly violations: Violation[]) {
@@ -101,7 +102,9 @@ export async function runFuzz<T>(o: FuzzOptions<T>): Promise<TargetFigures> {
     if (!counting) throw new PropertyViolated(found);
     violations += 1;
     for (const v of found) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1;
-    if (examples.length < maxExamples) for (const v of found.slice(0, 2)) examples.push({ kind: v.kind, detail: v.detail, input: clip(fc.stringify(input), 600) });
+    for (const v of found) {
+      if (examples.filter((e) => e.kind === v.kind).length < examplesPerKind) examples.push({ kind: v.kind, detail: clip(v.detail, 600), input: clip(fc.stringify(input), 600) });
+    }
   });
   let failure: unknown;
   try {

@@ -245,6 +245,7 @@ export function encodeRequest(r: FuzzRequest, ctx: { hostPort: string; tokens: A
       payload = Buffer.concat([Buffer.from(`${payload.length.toString(16)}\r\n`), payload, Buffer.from(payload.length > 0 ? '\r\n0\r\n\r\n' : '\r\n')]);
     } else if (r.length !== 'none') lines.push(`Content-Length: ${r.length}`);
   }
-  const declared = /^\d+$/.test(r.length) ? Number(r.length) : undefined;
+  // Node reads " 5" as 5 (whitespace around a field value is not part of it).
+  const declared = /^\s*\d+\s*$/.test(r.length) ? Number(r.length.trim()) : undefined;
   return { bytes: Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]), incomplete: declared !== undefined && declared > payload.length };
 }

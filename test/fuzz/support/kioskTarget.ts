@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { ErrorCodes } from '../../../src/errors.js';
+import { packageRoot } from '../../../src/packageRoot.js';
 import { makeDemoLocker } from '../../support/demoLocker.js';
 import { freePort } from '../../support/freePort.js';
 import { openDbReadOnly, scenarioOverrides, spawnLockerd, tempDataDir, type ChildLockerd, type DbReader } from '../../support/lockerHarness.js';
@@ -14,8 +15,24 @@ import { rawRequest, type RawAnswer } from './rawHttp.js';
 
 const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 
-/** Frames of a JavaScript stack, or paths of the machine, in an answer. */
-const stackLike = /(\n\s*at [^\n]*[(:][^\n]*\d+:\d+)|(\bat [\w.<>]+ \((node:|file:|\/)[^)]*\))|node:internal|\/work\/|\/src\/[\w/]+\.ts\b|\bError: [^"]*\n/;
+/**
+ * Frames of a JavaScript stack ("    at fn (file:line:col)", also JSON-escaped), Node internals,
+ * or the absolute path of the installation in an answer. Paths the request itself carried are
+ * echoed in some messages ("nothing at /src/x.ts") and are not matched.
+ */
+const stackLike = new RegExp(
+  [
+    // a frame on its own line, raw or JSON-escaped
+    String.raw`(\n|\\n)\s*at [^\n]*?[(\s](file:|node:|/)[^\n]*?:\d+:\d+`,
+    String.raw`\bat [\w.<>$]+ \((file:|node:|/)[^)]*:\d+:\d+\)`,
+    'node:internal',
+    escapeRegExp(packageRoot()),
+  ].join('|'),
+);
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /** Answers Node's own HTTP parser gives to bytes that are not a valid request (no handler ran). */
 const parserRefusals = new Set([400, 413, 414, 431, 505]);
@@ -25,6 +42,8 @@ export const OPERATOR_ACTOR = 'operator:fuzz-op';
 
 export interface KioskFigures {
   answersByStatus: Record<string, number>;
+  /** 5xx answers by status, code and the start of the message. */
+  serverErrors: Record<string, number>;
   serverPeakRssMb: number | undefined;
   serverRssMb: number | undefined;
   healthProbes: number;
@@ -36,6 +55,7 @@ export interface KioskFigures {
 export class KioskFuzzTarget {
   readonly tokens: AuthTokens = { courier: undefined, operator: undefined };
   readonly answersByStatus: Record<string, number> = {};
+  readonly serverErrors: Record<string, number> = {};
   private healthProbes = 0;
   private relogins = 0;
   private sinceProbe = 0;
@@ -76,6 +96,7 @@ export class KioskFuzzTarget {
   figures(): KioskFigures {
     return {
       answersByStatus: this.answersByStatus,
+      serverErrors: this.serverErrors,
       serverPeakRssMb: procStatusMb(this.child.process.pid, 'VmHWM'),
       serverRssMb: procStatusMb(this.child.process.pid, 'VmRSS'),
       healthProbes: this.healthProbes,
@@ -111,6 +132,10 @@ export class KioskFuzzTarget {
     const answer = await rawRequest(bytes, { host: '127.0.0.1', port: this.port, timeoutMs: 10_000, halfClose: incomplete, head: r.method === 'HEAD' });
     const key = answer.status === undefined ? (answer.timedOut ? 'timeout' : 'no-answer') : String(answer.status);
     this.answersByStatus[key] = (this.answersByStatus[key] ?? 0) + 1;
+    if (answer.status !== undefined && answer.status >= 500) {
+      const sig = `${answer.status} ${r.method === 'HEAD' ? '(HEAD, no body)' : answer.body.toString('utf8').slice(0, 80)}`;
+      this.serverErrors[sig] = (this.serverErrors[sig] ?? 0) + 1;
+    }
     const found = judge(r, answer);
     found.push(...this.doorSessionsSince());
     this.sinceProbe += 1;
