@@ -44,6 +44,10 @@ export interface KioskFigures {
   answersByStatus: Record<string, number>;
   /** 5xx answers by status, code and the start of the message. */
   serverErrors: Record<string, number>;
+  /** Bodyless 4xx of Node's own HTTP parser: bytes that are not a valid request (no handler ran). */
+  parserRefusals: number;
+  /** Connections closed without an answer, by method (CONNECT has no handler; unparseable bytes). */
+  noAnswerByMethod: Record<string, number>;
   serverPeakRssMb: number | undefined;
   serverRssMb: number | undefined;
   healthProbes: number;
@@ -56,6 +60,8 @@ export class KioskFuzzTarget {
   readonly tokens: AuthTokens = { courier: undefined, operator: undefined };
   readonly answersByStatus: Record<string, number> = {};
   readonly serverErrors: Record<string, number> = {};
+  private parserRefusals = 0;
+  private readonly noAnswerByMethod: Record<string, number> = {};
   private healthProbes = 0;
   private relogins = 0;
   private sinceProbe = 0;
@@ -97,6 +103,8 @@ export class KioskFuzzTarget {
     return {
       answersByStatus: this.answersByStatus,
       serverErrors: this.serverErrors,
+      parserRefusals: this.parserRefusals,
+      noAnswerByMethod: this.noAnswerByMethod,
       serverPeakRssMb: procStatusMb(this.child.process.pid, 'VmHWM'),
       serverRssMb: procStatusMb(this.child.process.pid, 'VmRSS'),
       healthProbes: this.healthProbes,
@@ -132,6 +140,11 @@ export class KioskFuzzTarget {
     const answer = await rawRequest(bytes, { host: '127.0.0.1', port: this.port, timeoutMs: 10_000, halfClose: incomplete, head: r.method === 'HEAD' });
     const key = answer.status === undefined ? (answer.timedOut ? 'timeout' : 'no-answer') : String(answer.status);
     this.answersByStatus[key] = (this.answersByStatus[key] ?? 0) + 1;
+    if (answer.status === undefined && !answer.timedOut) {
+      const m = /^[A-Z]{1,10}$/.test(r.method) ? r.method : '(malformed)';
+      this.noAnswerByMethod[m] = (this.noAnswerByMethod[m] ?? 0) + 1;
+    }
+    if (answer.status !== undefined && parserRefusals.has(answer.status) && answer.body.length === 0 && !answer.headers['content-type']) this.parserRefusals += 1;
     if (answer.status !== undefined && answer.status >= 500) {
       const sig = `${answer.status} ${r.method === 'HEAD' ? '(HEAD, no body)' : answer.body.toString('utf8').slice(0, 80)}`;
       this.serverErrors[sig] = (this.serverErrors[sig] ?? 0) + 1;
