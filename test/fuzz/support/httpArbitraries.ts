@@ -92,7 +92,7 @@ const routePath = fc
   .record({
     route: fc.constantFrom(...kioskRoutes),
     params: fc.array(param, { minLength: 1, maxLength: 1 }),
-    mangled: fc.option(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 8 }), { freq: 4 }),
+    mangled: fc.option(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 8 }), { freq: 2 }),
     trailing: fc.constantFrom('', '', '', '/', '/x', '/..', '%20'),
   })
   .map(({ route, params, mangled, trailing }) => {
@@ -166,6 +166,43 @@ export interface AuthTokens {
   operator: string | undefined;
 }
 
+/** What the fuzzer knows of the locker it fuzzes: its sessions and the codes of stored parcels. */
+export interface FuzzContext {
+  hostPort: string;
+  tokens: AuthTokens;
+  /** Pickup codes of parcels in the locker: the fuzzer sends only near misses of them. */
+  codes: readonly string[];
+}
+
+/** A wrong code one edit away from a real one: a digit changed, dropped, added, or two swapped. */
+export interface NearMiss {
+  index: number;
+  edit: 'change' | 'drop' | 'add' | 'swap';
+  at: number;
+  digit: number;
+}
+
+export function nearMissOf(code: string, m: NearMiss): string {
+  const at = m.at % code.length;
+  const d = Number(code[at] ?? '0');
+  const other = String((d + 1 + (m.digit % 9)) % 10);
+  switch (m.edit) {
+    case 'change':
+      return code.slice(0, at) + other + code.slice(at + 1);
+    case 'drop':
+      return code.slice(0, at) + code.slice(at + 1);
+    case 'add':
+      return code.slice(0, at) + String(m.digit % 10) + code.slice(at);
+    case 'swap': {
+      const next = (at + 1) % code.length;
+      if (code[at] === code[next]) return code.slice(0, at) + other + code.slice(at + 1);
+      const chars = [...code];
+      [chars[at], chars[next]] = [chars[next] ?? '', chars[at] ?? ''];
+      return chars.join('');
+    }
+  }
+}
+
 export type AuthChoice = 'none' | 'courier' | 'operator' | 'garbage';
 
 export interface FuzzRequest {
@@ -181,6 +218,8 @@ export interface FuzzRequest {
   garbageAuth: string;
   extraHeaders: [string, string][];
   body: Buffer | undefined;
+  /** Instead of the body: a near miss of a real code, sent to the pickup or drop-off route. */
+  nearMiss: (NearMiss & { route: '/api/pickup' | '/api/dropoff' }) | undefined;
 }
 
 const headerName = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/);
@@ -199,8 +238,9 @@ export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.record({
     { weight: 1, arbitrary: headerValue },
   ),
   origin: fc.oneof(
-    { weight: 10, arbitrary: fc.constant(undefined as string | undefined) },
-    { weight: 2, arbitrary: fc.constantFrom('good', 'http://evil.example', 'null', 'http://localhost', 'https://127.0.0.1', 'file://') },
+    { weight: 6, arbitrary: fc.constant(undefined as string | undefined) },
+    { weight: 5, arbitrary: fc.constant('good') },
+    { weight: 2, arbitrary: fc.constantFrom('http://evil.example', 'null', 'http://localhost', 'https://127.0.0.1', 'file://') },
     { weight: 1, arbitrary: headerValue },
   ),
   contentType: fc.oneof(
@@ -218,6 +258,13 @@ export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.record({
   garbageAuth: fc.oneof(fc.constantFrom('Bearer ', 'Bearer', 'bearer x', 'Basic YTpi', 'Bearer a b', 'Bearer \u00e9'), fc.string({ maxLength: 60 }).map((s) => `Bearer ${s}`), fc.nat({ max: 9000 }).map((n) => `Bearer ${'t'.repeat(n)}`)),
   extraHeaders: fc.oneof({ weight: 3, arbitrary: fc.constant([] as [string, string][]) }, { weight: 1, arbitrary: fc.array(fc.tuple(headerName, headerValue), { maxLength: 3 }) }),
   body,
+  nearMiss: fc.oneof(
+    { weight: 11, arbitrary: fc.constant(undefined) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ index: fc.nat(), edit: fc.constantFrom('change' as const, 'drop' as const, 'add' as const, 'swap' as const), at: fc.nat(), digit: fc.nat(), route: fc.constantFrom('/api/pickup' as const, '/api/dropoff' as const) }),
+    },
+  ),
 }).map(({ target, ...r }) => ({ ...r, target: target.target, routeMethod: target.routeMethod }));
 
 /** Same request, more often with the route's own method (so handlers get reached). */
@@ -227,7 +274,9 @@ export const kioskRequest: fc.Arbitrary<FuzzRequest> = fc.tuple(fuzzRequest, fc.
  * The request as bytes on the wire; `incomplete` when it declares more body than it sends (the
  * client then half-closes, or the server would wait for the rest).
  */
-export function encodeRequest(r: FuzzRequest, ctx: { hostPort: string; tokens: AuthTokens }): { bytes: Buffer; incomplete: boolean } {
+export function encodeRequest(req: FuzzRequest, ctx: FuzzContext): { bytes: Buffer; incomplete: boolean } {
+  const code = req.nearMiss && ctx.codes.length > 0 ? nearMissOf(ctx.codes[req.nearMiss.index % ctx.codes.length] ?? '', req.nearMiss) : undefined;
+  const r = req.nearMiss && code !== undefined ? { ...req, method: 'POST', target: req.nearMiss.route, body: Buffer.from(JSON.stringify({ code })) } : req;
   const lines = [`${r.method} ${r.target} HTTP/1.1`];
   if (r.host === 'good') lines.push(`Host: ${ctx.hostPort}`);
   else if (r.host !== 'none') lines.push(`Host: ${r.host}`);

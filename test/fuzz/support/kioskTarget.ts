@@ -8,9 +8,9 @@ import { ErrorCodes } from '../../../src/errors.js';
 import { packageRoot } from '../../../src/packageRoot.js';
 import { makeDemoLocker } from '../../support/demoLocker.js';
 import { freePort } from '../../support/freePort.js';
-import { openDbReadOnly, scenarioOverrides, spawnLockerd, tempDataDir, type ChildLockerd, type DbReader } from '../../support/lockerHarness.js';
+import { depositOverHttp, openDbReadOnly, scenarioOverrides, spawnLockerd, tempDataDir, type ChildLockerd, type DbReader } from '../../support/lockerHarness.js';
 import { type Violation } from './fuzzRun.js';
-import { encodeRequest, type AuthTokens, type FuzzRequest } from './httpArbitraries.js';
+import { encodeRequest, type AuthTokens, type FuzzContext, type FuzzRequest } from './httpArbitraries.js';
 import { rawRequest, type RawAnswer } from './rawHttp.js';
 
 const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
@@ -58,6 +58,8 @@ export interface KioskFigures {
 
 export class KioskFuzzTarget {
   readonly tokens: AuthTokens = { courier: undefined, operator: undefined };
+  /** Pickup codes of the parcels stored before fuzzing (the fuzzer sends only near misses). */
+  readonly codes: string[] = [];
   readonly answersByStatus: Record<string, number> = {};
   readonly serverErrors: Record<string, number> = {};
   private parserRefusals = 0;
@@ -84,7 +86,18 @@ export class KioskFuzzTarget {
     const db = openDbReadOnly(dataDir);
     const t = new KioskFuzzTarget(child, db, dataDir, { courier: () => demo.mintCourierBadge('swiftpost', 'fuzz-courier'), operator: () => demo.mintOperatorBadge('fuzz-op') }, port);
     await t.login();
+    // Parcels in the locker, so that a wrong code that opened a door would show. The door
+    // sessions of these deposits are the fuzzer's courier's; the fuzzing starts after them.
+    for (const waybill of ['FUZZ-PARCEL-1', 'FUZZ-PARCEL-2', 'FUZZ-PARCEL-3']) {
+      if (!t.tokens.courier) throw new Error('the fuzzer courier could not log in');
+      t.codes.push((await depositOverHttp(`http://${t.hostPort}`, t.tokens.courier, waybill, 'S')).code);
+    }
+    t.doorSessionsSince();
     return t;
+  }
+
+  get context(): FuzzContext {
+    return { hostPort: this.hostPort, tokens: this.tokens, codes: this.codes };
   }
 
   get hostPort(): string {
@@ -136,7 +149,7 @@ export class KioskFuzzTarget {
 
   /** Sends one fuzzed request and returns every property it broke. */
   async check(r: FuzzRequest): Promise<Violation[]> {
-    const { bytes, incomplete } = encodeRequest(r, { hostPort: this.hostPort, tokens: this.tokens });
+    const { bytes, incomplete } = encodeRequest(r, this.context);
     const answer = await rawRequest(bytes, { host: '127.0.0.1', port: this.port, timeoutMs: 10_000, halfClose: incomplete, head: r.method === 'HEAD' });
     const key = answer.status === undefined ? (answer.timedOut ? 'timeout' : 'no-answer') : String(answer.status);
     this.answersByStatus[key] = (this.answersByStatus[key] ?? 0) + 1;
@@ -175,7 +188,7 @@ export class KioskFuzzTarget {
   }
 
   /** Door sessions begun since the last look: only the fuzzer's own sessions may open doors. */
-  private doorSessionsSince(): Violation[] {
+  doorSessionsSince(): Violation[] {
     const rows = this.db.read.db.prepare('SELECT rowid, compartment_id, purpose, actor FROM door_sessions WHERE rowid > ? ORDER BY rowid').all(this.knownSessions) as { rowid: number; compartment_id: string; purpose: string; actor: string }[];
     const found: Violation[] = [];
     for (const s of rows) {
