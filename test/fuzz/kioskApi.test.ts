@@ -3,7 +3,7 @@
 // and no door opens for anyone but the fuzzer's own courier and operator sessions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeViolations, runFuzz, timeoutOf } from './support/fuzzRun.js';
-import { kioskRequest } from './support/httpArbitraries.js';
+import { kioskRequest, type FuzzRequest } from './support/httpArbitraries.js';
 import { KioskFuzzTarget } from './support/kioskTarget.js';
 
 describe('fuzzing the kiosk HTTP API', () => {
@@ -16,6 +16,15 @@ describe('fuzzing the kiosk HTTP API', () => {
   afterAll(async () => {
     await target?.stop();
   }, 60_000);
+
+  it('the door check sees a door opened by a real code (the oracle can fail), before any fuzzing', async () => {
+    const code = target.codes.shift() ?? '';
+    const pickup: FuzzRequest = { method: 'POST', target: '/api/pickup', routeMethod: 'POST', host: 'good', origin: 'good', contentType: 'application/json', length: 'right', auth: 'none', garbageAuth: '', extraHeaders: [], body: Buffer.from(JSON.stringify({ code })), nearMiss: undefined };
+    const found = await target.check(pickup);
+    expect(found.map((v) => v.kind)).toContain('door-opened');
+    expect(target.answersByStatus['200']).toBe(1);
+    target.forgetAnswers();
+  });
 
   it(
     'answers every request with a coded JSON answer below 500, keeps serving, opens no door for a stranger',

@@ -96,6 +96,11 @@ export class KioskFuzzTarget {
     return t;
   }
 
+  /** Forgets the answers counted so far (those of a set-up request are no fuzzing figures). */
+  forgetAnswers(): void {
+    for (const k of Object.keys(this.answersByStatus)) delete this.answersByStatus[k];
+  }
+
   get context(): FuzzContext {
     return { hostPort: this.hostPort, tokens: this.tokens, codes: this.codes };
   }
