@@ -229,8 +229,21 @@ export function judge(r: FuzzRequest, a: RawAnswer): Violation[] {
   } else if (a.status >= 200 && a.status < 300 && !isHead && !a.stream) {
     if (type.startsWith('application/json') && !parsesAsJson(a.body)) found.push({ kind: 'bad-json', detail: `${what}: ${a.status} body is not JSON` });
     if (!type) found.push({ kind: 'no-content-type', detail: `${what}: ${a.status} without a content-type` });
+    else if (isApiPath(r.target) && !type.startsWith('application/json')) found.push({ kind: 'api-not-json', detail: `${what}: ${a.status} with content-type "${type}"` });
   }
   return found;
+}
+
+/** Whether the router would see an /api/ path (it decodes each segment, so /%61pi/info is one). */
+function isApiPath(target: string): boolean {
+  const path = target.split(/[?#]/)[0] ?? '';
+  if (!path.startsWith('/') || path.startsWith('//')) return false;
+  const first = path.split('/').filter(Boolean)[0] ?? '';
+  try {
+    return decodeURIComponent(first) === 'api';
+  } catch {
+    return false;
+  }
 }
 
 function parsesAsJson(b: Buffer): boolean {
