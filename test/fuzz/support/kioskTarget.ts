@@ -234,12 +234,13 @@ export function judge(r: FuzzRequest, a: RawAnswer): Violation[] {
   return found;
 }
 
-/** Whether the router would see an /api/ path (it decodes each segment, so /%61pi/info is one). */
+/**
+ * Whether the router would see an /api/ path: it resolves the target as a URL (dot segments,
+ * `%2e%2e` included, go away: `/api/x/../..` is `/`) and decodes each segment (`/%61pi` is `/api`).
+ */
 function isApiPath(target: string): boolean {
-  const path = target.split(/[?#]/)[0] ?? '';
-  if (!path.startsWith('/') || path.startsWith('//')) return false;
-  const first = path.split('/').filter(Boolean)[0] ?? '';
   try {
+    const first = new URL(target, 'http://localhost').pathname.split('/').filter(Boolean)[0] ?? '';
     return decodeURIComponent(first) === 'api';
   } catch {
     return false;
