@@ -164,7 +164,7 @@ export const OperatorConfig = z.object({
 });
 
 /**
- * Courier and operator badges (docs/security-parts/badges.md has the reasons). A badge may live
+ * Courier and operator badges (docs/security.md has the reasons). A badge may live
  * at most its role's maximum (exp - iat), its iat may be at most iatSkewS ahead of the locker's
  * clock, and revocations are kept until every badge they cover has expired.
  */
@@ -191,7 +191,7 @@ export const BucketPolicyConfig = z.object({
  * a steady rate, not a growing lockout, so a prankster must stand there to keep it empty, and
  * pickup QR tokens and couriers never depend on it. `lockerd check-config` prints the chance
  * that a stranger at the best pacing opens any door within 30 days and refuses more than 0.1 %
- * (docs/security-parts/keypad.md): with the defaults and 24 live codes it is about 0.01 %.
+ * (docs/security.md): with the defaults and 24 live codes it is about 0.01 %.
  */
 export const CodesConfig = z.object({
   length: z.number().int().min(6).max(10).default(10),

@@ -128,7 +128,7 @@ function verifies(payload: Buffer | string, what: string): Violation[] {
 
 /**
  * Mutants that verified because they are the same document. Those whose `sig` text differs
- * show the signature's text is malleable (the bytes are not): see docs/security-parts/fuzz.md.
+ * show the signature's text is malleable (the bytes are not): see docs/security.md.
  */
 const accepted = { sameDocument: 0, sigTextDiffers: 0, example: '' };
 

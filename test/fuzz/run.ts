@@ -1,7 +1,7 @@
 // `npm run fuzz`: runs the fuzz project with the long budget (FUZZ=long, over a million inputs
-// across the targets), then writes the figures to docs/security-parts/fuzz-figures.json and into
-// the marked block of docs/security-parts/fuzz.md (and of docs/security.md once the parts are
-// assembled there). FUZZ_SEED=n picks another seed; FUZZ_RUNS=n caps every target (a quick try).
+// across the targets), then writes the figures to docs/fuzz-figures.json and into
+// the marked block of docs/security.md. FUZZ_SEED=n picks another seed; FUZZ_RUNS=n caps every
+// target (a quick try).
 // Exits with vitest's status: non-zero when any input broke a property.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,8 +11,8 @@ import { packageRoot } from '../../src/packageRoot.js';
 import { DEFAULT_SEED, type TargetFigures } from './support/fuzzRun.js';
 
 const root = packageRoot();
-const figuresFile = join(root, 'docs', 'security-parts', 'fuzz-figures.json');
-const docs = [join(root, 'docs', 'security-parts', 'fuzz.md'), join(root, 'docs', 'security.md')];
+const figuresFile = join(root, 'docs', 'fuzz-figures.json');
+const docs = [join(root, 'docs', 'security.md')];
 const begin = '<!-- fuzz-figures:begin (written by npm run fuzz) -->';
 const end = '<!-- fuzz-figures:end -->';
 

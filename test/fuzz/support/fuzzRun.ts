@@ -1,4 +1,4 @@
-// One way to run a fuzz target in both modes (docs/security-parts/fuzz.md):
+// One way to run a fuzz target in both modes (docs/security.md):
 // - CI (default): a short run with a fixed seed; the first input that breaks a property fails
 //   the test, shrunk by fast-check to a small counterexample.
 // - long (FUZZ=long, what `npm run fuzz` sets): the target's long budget of inputs; every
