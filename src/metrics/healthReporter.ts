@@ -44,9 +44,11 @@ export class HealthReporter {
     }, this.o.intervalS * 1000);
   }
 
-  stop(): void {
+  /** Stops the timer and waits for a report in flight (so nothing writes after the database closes). */
+  async stop(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
+    await this.running?.catch(() => undefined);
   }
 
   /** Appends one health event now (or only writes the door cycles while the last one is unsent). Calls in flight are shared. */

@@ -79,7 +79,7 @@ export function createMetrics(o: StartMetricsOptions): RunningMetrics {
       }
     },
     async stop() {
-      health.stop();
+      await health.stop();
       await server.close();
       metrics.stop();
       host.stop();

@@ -3,7 +3,8 @@
 // cycles; a silent board as bus errors; the figures of the host (disk, database, memory,
 // event loop) are there. Door cycles survive a restart. The listener answers nothing but
 // GET /metrics with a loopback Host.
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockerHarness, waitFor } from '../support/lockerHarness.js';
 import { sample } from '../support/promText.js';
@@ -121,5 +122,20 @@ describe('the /metrics endpoint', () => {
     expect(await raw(url, { host: 'attacker.example:9464' })).toBe(403);
     // The kiosk server does not serve the metrics.
     expect((await fetch(`${h.url}/metrics`)).status).toBe(404);
+  });
+
+  it('a metrics port in use leaves the locker running without the listener', async () => {
+    const squatter = createServer((_req, res) => res.end('not lockerd'));
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (squatter.address() as AddressInfo).port;
+      h = await LockerHarness.start({ overrides: { metrics: { port } } });
+      expect(h.running.metrics.url).toBeUndefined();
+      expect((await h.api('GET', '/api/health')).status).toBe(200);
+      // The health report still works.
+      expect(await h.running.metrics.health.report()).toBe('appended');
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
   });
 });
