@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three groups: fast unit tests (in-process fakes allowed), integration scenarios
-// (whole runtime on the simulator), interop (real Mosquitto, real pty, real Chromium).
+// Groups: fast unit tests (in-process fakes allowed), integration scenarios (whole runtime on
+// the simulator), interop (real Mosquitto, real pty, real Chromium), and the short seeded fuzz
+// run (`npm run fuzz` runs the same files with the long budget, see test/fuzz/run.ts).
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
@@ -36,6 +37,16 @@ export default defineConfig({
           include: ['test/security/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // The kiosk target runs lockerd in a child process: one file at a time.
           fileParallelism: false,
         },
       },

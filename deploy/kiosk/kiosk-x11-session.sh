@@ -3,7 +3,10 @@
 #   xinit /opt/lockerd/deploy/kiosk/kiosk-x11-session.sh -- :0 vt1 -nocursor -s 0 -dpms
 # from the ExecStart= of lockerd-kiosk.service. The screen never blanks and never powers down.
 set -eu
-url="${KIOSK_URL:-http://127.0.0.1:8080/}"
+# The start page written by kiosk-start-page.sh (ExecStartPre=+ of the unit) carries the
+# terminal key the page pairs with; without it the screen works but scans do nothing.
+url="file:///run/lockerd-kiosk/start.html"
+[ -r /run/lockerd-kiosk/start.html ] || url="${KIOSK_URL:-http://127.0.0.1:8080/}"
 
 xset s off
 xset s noblank

@@ -123,7 +123,17 @@ export class ScanFramer {
       return;
     }
     this.buffer[this.length++] = b;
-    if (this.length - this.terminatorLength() > this.options.maxLength) this.overflow(undefined);
+    if (this.length - this.possibleTerminatorLength() > this.options.maxLength) this.overflow(undefined);
+  }
+
+  /**
+   * The terminator the held bytes end in, or may end in once the next byte arrives: a trailing
+   * CR can be the first half of a CR LF pair (one terminator whatever the suffix), so it is not
+   * counted as payload yet. The buffer has room for maxLength payload bytes plus CR LF.
+   */
+  private possibleTerminatorLength(): number {
+    const t = this.terminatorLength();
+    return t === 0 && this.buffer[this.length - 1] === CR ? 1 : t;
   }
 
   // An overflowed frame keeps only its last two bytes, so that a terminator at its very end

@@ -1,6 +1,6 @@
 // Attempt budgets as token buckets: pure functions over a small state, so the rules are tested
 // without timers and the same functions drive the keypad, the courier PINs and the simulation
-// of the best attacker (docs/security-parts/keypad.md).
+// of the best attacker (docs/security.md).
 //
 // A bucket holds at most `burst` tries and gains `refillPerHour` tries per hour, continuously.
 // A wrong attempt takes one try; nothing puts a try back except time (a right code does not

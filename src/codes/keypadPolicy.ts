@@ -1,4 +1,4 @@
-// The keypad maths (docs/security-parts/keypad.md): the chance that a stranger at the best
+// The keypad maths (docs/security.md): the chance that a stranger at the best
 // pacing opens any door within 30 days by typing codes, for a code length, a token-bucket
 // budget and the most live codes the locker may hold. `lockerd check-config` prints it and
 // refuses a policy above KEYPAD_TARGET_PROBABILITY.

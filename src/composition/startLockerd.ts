@@ -16,6 +16,8 @@ import { EventRecorder } from '../domain/eventRecorder.js';
 import { Locker } from '../domain/locker.js';
 import { createIdFactory, newBootId } from '../ids.js';
 import { KioskServer } from '../kiosk/server.js';
+import { type KioskLimits } from '../kiosk/limits.js';
+import { loadOrCreateTerminalKey } from '../kiosk/terminal.js';
 import { createLogger, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../random.js';
@@ -47,6 +49,8 @@ export interface StartOptions {
   clockSynced?: () => boolean;
   /** Override metrics.port (0 = any free port, null = no listener). */
   metricsPort?: number | null;
+  /** Bounds of the kiosk server (streams, connections, login rates, sessions); defaults otherwise. */
+  kioskLimits?: Partial<KioskLimits>;
 }
 
 export interface RunningLockerd {
@@ -165,6 +169,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     };
   };
 
+  // The kiosk terminal proves itself with this key (deploy/kiosk hands it to the browser).
+  const terminalKey = await loadOrCreateTerminalKey(config.dataDir, random);
   const kiosk = new KioskServer({
     locker,
     credentials,
@@ -174,12 +180,15 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'kiosk' }),
     publicDir: join(packageRoot(), 'src', 'kiosk', 'public'),
     sim: options.sim,
+    terminalKey,
+    ...(options.kioskLimits ? { limits: options.kioskLimits } : {}),
     health: () => health(),
   });
 
   let scannerLost = false;
   const offScanner = hardware.scanner?.on((e) => {
-    if (e.type === 'scan') kiosk.push({ type: 'scan', text: e.text });
+    // Scanned text never goes on a stream: the kiosk reads it for the screen in use.
+    if (e.type === 'scan') void kiosk.scanned(e.text);
     else if (e.type === 'connected' || e.type === 'disconnected') {
       kiosk.push({ type: 'scanner', connected: e.type === 'connected' });
       if (e.type === 'disconnected') {

@@ -164,7 +164,7 @@ export const OperatorConfig = z.object({
 });
 
 /**
- * Courier and operator badges (docs/security-parts/badges.md has the reasons). A badge may live
+ * Courier and operator badges (docs/security.md has the reasons). A badge may live
  * at most its role's maximum (exp - iat), its iat may be at most iatSkewS ahead of the locker's
  * clock, and revocations are kept until every badge they cover has expired.
  */
@@ -191,7 +191,7 @@ export const BucketPolicyConfig = z.object({
  * a steady rate, not a growing lockout, so a prankster must stand there to keep it empty, and
  * pickup QR tokens and couriers never depend on it. `lockerd check-config` prints the chance
  * that a stranger at the best pacing opens any door within 30 days and refuses more than 0.1 %
- * (docs/security-parts/keypad.md): with the defaults and 24 live codes it is about 0.01 %.
+ * (docs/security.md): with the defaults and 24 live codes it is about 0.01 %.
  */
 export const CodesConfig = z.object({
   length: z.number().int().min(6).max(10).default(10),
@@ -239,6 +239,11 @@ export const KioskConfig = z
     /** The screen goes back to home after this long without a touch. */
     screenIdleMs: z.number().int().min(5_000).default(60_000),
     maxBodyBytes: z.number().int().min(256).max(1_048_576).default(16_384),
+    /** Extra Host names (besides 127.0.0.1, localhost and [::1]) the kiosk answers to, with its port. */
+    allowedHosts: z
+      .array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a host name without port'))
+      .max(16)
+      .default([]),
   })
   .superRefine((kiosk, ctx) => {
     if (!kiosk.exposeBeyondLoopback && !isLoopbackHost(kiosk.host))

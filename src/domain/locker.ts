@@ -19,7 +19,9 @@ import { type RetrievalInput, type RetrievalState, stepRetrieval } from './trans
 import { type Actor, actorName, compartmentView, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 import { LockerAlarms } from './lockerAlarms.js';
 import { reconcileInFlight } from './reconcile.js';
-import { Placements } from './placements.js';
+import { Placements, type PlacementHolder } from './placements.js';
+
+export type { PlacementHolder };
 
 export type LockerSettings = Pick<LockerConfig, 'codes' | 'doors' | 'demo'> & { lockerId: string };
 
@@ -147,14 +149,18 @@ export class Locker {
 
   // ---------------------------------------------------------------- consumer drop-off
 
-  async dropoff(rawCode: string): Promise<DepositView> {
+  /**
+   * Opens a door for an announced drop-off. starterSecret (random, from the kiosk) is what every
+   * follow-up call on this drop-off must show: ids alone do nothing.
+   */
+  async dropoff(rawCode: string, starterSecret: string): Promise<DepositView> {
     const parcel = this.d.codes.redeem(rawCode, ['announced_dropoff'], (p) =>
       p.state === 'stored' || p.state === 'expired' ? new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' }) : this.codeRejection(p),
     );
     // A right code gives nothing back to the budget (issue 7, finding 1): only time refills it.
     if (this.placements.inProgress((t) => t.parcelId === parcel.id))
       throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this drop-off is already in progress');
-    return this.placements.start('dropoff', { kind: 'consumer' }, parcel.carrier, parcel.waybill, parcel.id, true, parcel.size ?? 'S', false);
+    return this.placements.start('dropoff', { kind: 'consumer' }, parcel.carrier, parcel.waybill, parcel.id, true, parcel.size ?? 'S', false, starterSecret);
   }
 
   // ---------------------------------------------------------------- courier deposit
@@ -180,12 +186,12 @@ export class Locker {
     return this.placements.start('deposit', { kind: 'courier', courier }, carrier.id, req.waybill, parcelId, reservation, req.size, req.accessible === true);
   }
 
-  depositView(actor: CourierIdentity | undefined, id: string): DepositView {
+  depositView(actor: PlacementHolder, id: string): DepositView {
     const t = this.placements.own(actor, id);
     return this.placements.view(t);
   }
 
-  async wrongSize(courier: CourierIdentity | undefined, id: string, size?: SizeClass): Promise<DepositView> {
+  async wrongSize(courier: PlacementHolder, id: string, size?: SizeClass): Promise<DepositView> {
     const t = this.placements.own(courier, id);
     const current = 'size' in t.state ? t.state.size : undefined;
     const wanted = size ?? (current ? nextLargerSize(current) : undefined);
@@ -193,11 +199,11 @@ export class Locker {
     return this.placements.driveAndWait(t, { type: 'wrong_size', size: wanted });
   }
 
-  async reopen(courier: CourierIdentity | undefined, id: string): Promise<DepositView> {
+  async reopen(courier: PlacementHolder, id: string): Promise<DepositView> {
     return this.placements.driveAndWait(this.placements.own(courier, id), { type: 'reopen' });
   }
 
-  cancel(courier: CourierIdentity | undefined, id: string): DepositView {
+  cancel(courier: PlacementHolder, id: string): DepositView {
     const t = this.placements.own(courier, id);
     this.placements.drive(t, { type: 'cancel' });
     return this.placements.view(t);

@@ -1,6 +1,7 @@
 // Placement transactions (courier deposit, consumer drop-off) in progress: runs the placement
 // state machine of transactions.ts over door sessions, holds the compartments it uses until the
 // parcel is recorded or released, and commits a stored parcel with its code and events.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
 import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
 import { allocate } from './allocation.js';
@@ -39,7 +40,14 @@ export interface PlacementTxn {
   waiter?: { resolve: () => void; reject: (e: LockerError) => void };
   /** When it was stored or cancelled; finished placements are forgotten after FINISHED_KEPT_MS. */
   finishedAt?: number;
+  /** SHA-256 of the secret the starter of a consumer drop-off got; every follow-up needs it. */
+  starterSecret?: Buffer;
 }
+
+/** Who acts on a placement: the courier who started it, or a drop-off's starter secret. */
+export type PlacementHolder = CourierIdentity | { secret: string };
+
+const digest = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
 
 const FINISHED_KEPT_MS = 30 * 60_000;
 
@@ -69,12 +77,12 @@ export class Placements {
     return [...this.txns.values()].some((t) => match(t) && !isFinal(t.state));
   }
 
-  async start(kind: 'deposit' | 'dropoff', actor: Actor, carrier: string, waybill: string, parcelId: string, reservation: boolean, size: SizeClass, accessible: boolean): Promise<DepositView> {
+  async start(kind: 'deposit' | 'dropoff', actor: Actor, carrier: string, waybill: string, parcelId: string, reservation: boolean, size: SizeClass, accessible: boolean, starterSecret?: string): Promise<DepositView> {
     const chosen = allocate(this.candidates(), { size, accessible });
     if (!chosen) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${size} or larger`, { size });
     const t0 = startPlacement(chosen.id, chosen.size);
     this.forgetFinished();
-    const txn: PlacementTxn = { id: this.d.newId(), kind, actor, carrier, waybill, parcelId, reservation, state: t0.state, sessions: new Map() };
+    const txn: PlacementTxn = { id: this.d.newId(), kind, actor, carrier, waybill, parcelId, reservation, state: t0.state, sessions: new Map(), ...(starterSecret ? { starterSecret: digest(starterSecret) } : {}) };
     this.txns.set(txn.id, txn);
     const opened = this.waitFor(txn);
     this.runEffects(txn, t0.effects);
@@ -147,15 +155,28 @@ export class Placements {
         case 'commit_stored':
           void this.commit(txn, e.compartment, e.size);
           break;
-        case 'commit_cancelled':
-          this.d.recorder.commit({
-            actor: actorName(txn.actor),
-            action: `${txn.kind}.cancelled`,
-            subject: txn.parcelId,
-            events: [{ carrier: txn.carrier, type: `${txn.kind}.cancelled`, data: { waybill: txn.waybill, parcelId: txn.parcelId } }],
-          });
-          txn.finishedAt = this.d.clock.now();
+        case 'inspect':
+          this.sendToInspection(txn, e.compartment, e.itemPresent);
           break;
+        case 'commit_cancelled': {
+          const inspection = e.inspection ? { inspection: true, compartment: e.inspection } : {};
+          const now = this.d.clock.now();
+          // A drop-off code stays usable only when the compartment was seen empty: otherwise the
+          // announced drop-off is voided (the carrier gets dropoff.cancelled with inspection).
+          const voidCode = txn.kind === 'dropoff' && e.inspection !== undefined && this.d.store.parcel(txn.parcelId)?.state === 'announced_dropoff';
+          this.d.recorder.commit(
+            {
+              actor: actorName(txn.actor),
+              action: `${txn.kind}.cancelled`,
+              subject: txn.parcelId,
+              data: inspection,
+              events: [{ carrier: txn.carrier, type: `${txn.kind}.cancelled`, data: { waybill: txn.waybill, parcelId: txn.parcelId, ...inspection } }],
+            },
+            voidCode ? () => this.d.store.moveParcel(txn.parcelId, 'announced_dropoff', 'cancelled', now) : undefined,
+          );
+          txn.finishedAt = now;
+          break;
+        }
         case 'rejected': {
           const w = txn.waiter;
           txn.waiter = undefined;
@@ -291,11 +312,40 @@ export class Placements {
     }
   }
 
-  own(courier: CourierIdentity | undefined, id: string): PlacementTxn {
+  /**
+   * The placement, if this holder started it: the same courier (carrier and courier id) for a
+   * deposit, the starter's secret for a consumer drop-off. Anything else is reported as missing.
+   */
+  own(holder: PlacementHolder, id: string): PlacementTxn {
     const t = this.txns.get(id);
-    const owner = t?.actor.kind === 'courier' ? t.actor.courier : undefined;
-    if (!t || (courier && (!owner || owner.carrier !== courier.carrier)) || (!courier && t.kind !== 'dropoff')) throw new LockerError(ErrorCodes.NOT_FOUND, `no deposit ${id}`);
+    if (!t || !this.startedBy(t, holder)) throw new LockerError(ErrorCodes.NOT_FOUND, `no deposit ${id}`);
     return t;
+  }
+
+  private startedBy(t: PlacementTxn, holder: PlacementHolder): boolean {
+    if ('secret' in holder) {
+      if (t.kind !== 'dropoff' || !t.starterSecret) return false;
+      return timingSafeEqual(digest(holder.secret), t.starterSecret);
+    }
+    const owner = t.actor.kind === 'courier' ? t.actor.courier : undefined;
+    return owner !== undefined && owner.carrier === holder.carrier && owner.courierId === holder.courierId;
+  }
+
+  /** A cancel that could not prove the compartment empty: out of service until an operator looks. */
+  private sendToInspection(txn: PlacementTxn, compartmentId: string, itemPresent: boolean | undefined): void {
+    const reason = itemPresent === true ? 'item_present' : 'no_item_sensor';
+    this.d.recorder.commit(
+      {
+        actor: 'system',
+        action: 'compartment.inspection',
+        subject: compartmentId,
+        data: { reason, placement: txn.kind },
+        events: [{ carrier: null, type: 'compartment.service', data: { compartment: compartmentId, inService: false, reason: ErrorCodes.NEEDS_INSPECTION } }],
+      },
+      () => this.d.store.setService(compartmentId, false, ErrorCodes.NEEDS_INSPECTION),
+    );
+    this.d.alarms.raise('alarm.needs_inspection', compartmentId, { reason, placement: txn.kind }, true);
+    this.d.emit({ type: 'compartment', compartment: this.d.compartment(compartmentId) });
   }
 
   view(t: PlacementTxn, withCode = true): DepositView {

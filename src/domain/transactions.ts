@@ -16,7 +16,8 @@ export type PlacementState =
   | { tag: 'reallocating'; from: string; size: SizeClass; reason: 'jam' | 'wrong_size'; releasing?: string }
   | { tag: 'cancelling'; compartment: string; size: SizeClass; releasing?: string }
   | { tag: 'stored'; compartment: string; size: SizeClass }
-  | { tag: 'cancelled' }
+  /** inspection: the compartment the cancel could not prove empty (sent to inspection). */
+  | { tag: 'cancelled'; inspection?: string }
   | { tag: 'failed'; code: ErrorCode };
 
 export type PlacementInput =
@@ -35,7 +36,8 @@ export type PlacementEffect =
   | { type: 'out_of_service'; compartment: string; fault: ErrorCode }
   | { type: 'release'; compartment: string }
   | { type: 'commit_stored'; compartment: string; size: SizeClass }
-  | { type: 'commit_cancelled' }
+  | { type: 'inspect'; compartment: string; itemPresent: boolean | undefined }
+  | { type: 'commit_cancelled'; inspection?: string }
   | { type: 'rejected'; code: ErrorCode; message: string }
   | { type: 'failed'; code: ErrorCode };
 
@@ -119,8 +121,15 @@ export function stepPlacement(state: PlacementState, input: PlacementInput): Pla
       return same;
 
     case 'cancelling':
-      if (input.type === 'door_closed' && input.compartment === state.compartment)
-        return { state: { tag: 'cancelled' }, effects: [{ type: 'release', compartment: state.compartment }, { type: 'commit_cancelled' }] };
+      // Only a door that closed with the item sensor reporting it empty proves the cancel; with
+      // something inside, or no sensor to tell, the compartment goes to inspection.
+      if (input.type === 'door_closed' && input.compartment === state.compartment) {
+        if (input.itemPresent === false) return { state: { tag: 'cancelled' }, effects: [{ type: 'release', compartment: state.compartment }, { type: 'commit_cancelled' }] };
+        return {
+          state: { tag: 'cancelled', inspection: state.compartment },
+          effects: [{ type: 'inspect', compartment: state.compartment, itemPresent: input.itemPresent }, { type: 'release', compartment: state.compartment }, { type: 'commit_cancelled', inspection: state.compartment }],
+        };
+      }
       if ((input.type === 'door_jammed' || input.type === 'door_failed') && input.compartment === state.compartment)
         return { state: { tag: 'cancelled' }, effects: [{ type: 'release', compartment: state.compartment }, { type: 'commit_cancelled' }] };
       return same;

@@ -1,5 +1,6 @@
 // A small HTTP toolkit for the kiosk API: routing by method and path pattern, bounded JSON
-// bodies validated with zod, and one mapping from LockerError codes to HTTP statuses.
+// bodies validated with zod, one mapping from LockerError codes to HTTP statuses, and the web
+// origin rules every request passes first (Host allow-list, Origin, JSON bodies, headers).
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type z } from 'zod';
 import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
@@ -37,6 +38,15 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   NOT_PERMITTED: 403,
   ADHOC_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  HOST_NOT_ALLOWED: 403,
+  ORIGIN_NOT_ALLOWED: 403,
+  TERMINAL_KEY_INVALID: 401,
+  TERMINAL_NOT_PAIRED: 401,
+  RATE_LIMITED: 429,
+  STREAMS_FULL: 503,
+  SESSIONS_FULL: 503,
   CODE_UNKNOWN: 404,
   RESERVATION_UNKNOWN: 404,
   TRANSACTION_STATE: 409,
@@ -70,16 +80,18 @@ export class Router {
     this.routes.push({ method, parts: pattern.split('/').filter(Boolean), handler });
   }
 
-  /** Handles the request if a route matches; false otherwise. */
+  /** Handles the request if a route matches; false otherwise. A known path with another method is 405. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const parts = url.pathname.split('/').filter(Boolean).map(safeDecode);
-    let pathMatched = false;
+    const allowed: string[] = [];
     for (const r of this.routes) {
       const params = match(r.parts, parts);
       if (!params) continue;
-      pathMatched = true;
-      if (r.method !== req.method) continue;
+      if (r.method !== req.method) {
+        if (!allowed.includes(r.method)) allowed.push(r.method);
+        continue;
+      }
       const ctx: RouteContext = { req, res, params, url, body: (schema) => readJson(req, this.maxBodyBytes, schema) };
       try {
         const result = await r.handler(ctx);
@@ -89,11 +101,31 @@ export class Router {
       }
       return true;
     }
-    if (pathMatched) {
-      sendError(res, new LockerError(ErrorCodes.NOT_FOUND, `${req.method ?? ''} is not allowed on ${url.pathname}`));
+    if (allowed.length) {
+      sendMethodNotAllowed(res, req.method ?? '', url.pathname, allowed);
       return true;
     }
     return false;
+  }
+}
+
+export function sendMethodNotAllowed(res: ServerResponse, method: string, path: string, allowed: string[]): void {
+  // An unread body is drained so the connection can answer.
+  res.req.resume();
+  sendError(res, new LockerError(ErrorCodes.METHOD_NOT_ALLOWED, `${method.slice(0, 16)} is not allowed on ${path.slice(0, 200)}`, { allow: allowed }), { allow: allowed.join(', ') });
+}
+
+/**
+ * The request target as a URL. Only the origin form (a path starting with one '/') is served: an
+ * absolute URL, '//host', '*' or anything that does not parse is 400 INPUT_INVALID.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '';
+  if (!target.startsWith('/') || target.startsWith('//')) throw new LockerError(ErrorCodes.INPUT_INVALID, 'the request target must be a path');
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    throw new LockerError(ErrorCodes.INPUT_INVALID, 'the request target is not a valid path');
   }
 }
 
@@ -124,12 +156,72 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, e: unknown): void {
+export function sendError(res: ServerResponse, e: unknown, extraHeaders: Record<string, string> = {}): void {
   const le = toLockerError(e);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   const retry = le.context.retryAfterMs;
-  if ((le.code === ErrorCodes.CODE_LOCKED_OUT || le.code === ErrorCodes.PIN_LOCKED_OUT) && typeof retry === 'number') headers['retry-after'] = String(Math.ceil(retry / 1000));
-  sendJson(res, httpStatusFor(le.code), { error: le.toJSON() }, headers);
+  if (typeof retry === 'number' && retryAfterCodes.has(le.code)) headers['retry-after'] = String(Math.max(1, Math.ceil(retry / 1000)));
+  const status = httpStatusFor(le.code);
+  // A 500 says nothing about the inside (no message of a thrown error, no path, no stack).
+  const body = status >= 500 && status < 502 ? { code: ErrorCodes.INTERNAL, message: 'internal error', context: {} } : le.toJSON();
+  sendJson(res, status, { error: body }, headers);
+}
+
+const retryAfterCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([ErrorCodes.CODE_LOCKED_OUT, ErrorCodes.PIN_LOCKED_OUT, ErrorCodes.RATE_LIMITED, ErrorCodes.STREAMS_FULL, ErrorCodes.SESSIONS_FULL]);
+
+// ---------------------------------------------------------------- web origin rules
+
+/** Sent on every answer: the kiosk is never framed, sniffed, referred or shared cross-origin. */
+export const securityHeaders: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+const safeMethods: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/**
+ * The web origin rules, before any route runs:
+ * - Host must be one of the allowed names with the listening port (no DNS rebinding);
+ * - a request a browser marks cross-origin (Origin or Sec-Fetch-Site) is refused, except a
+ *   top-level navigation GET (the kiosk launcher's start page); a request without either
+ *   header comes from no browser (curl, lockerctl) and is allowed;
+ * - a state-changing request with a body must say application/json.
+ * Returns the Host the request was made to.
+ */
+export function checkOrigin(req: IncomingMessage, allowedHosts: ReadonlySet<string>): string {
+  const host = (req.headers.host ?? '').toLowerCase();
+  if (!allowedHosts.has(host)) throw new LockerError(ErrorCodes.HOST_NOT_ALLOWED, 'this host name is not served here');
+  const method = req.method ?? 'GET';
+  const origin = req.headers.origin;
+  const site = req.headers['sec-fetch-site'];
+  const navigation = safeMethods.has(method) && req.headers['sec-fetch-mode'] === 'navigate';
+  if (!navigation) {
+    if (origin !== undefined && origin !== `http://${host}`) throw new LockerError(ErrorCodes.ORIGIN_NOT_ALLOWED, 'requests from other origins are refused');
+    if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') throw new LockerError(ErrorCodes.ORIGIN_NOT_ALLOWED, 'requests from other origins are refused');
+  }
+  if (!safeMethods.has(method)) {
+    const type = req.headers['content-type'];
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (type !== undefined ? (type.split(';')[0] ?? '').trim().toLowerCase() !== 'application/json' : hasBody)
+      throw new LockerError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'request bodies must be application/json');
+  }
+  return host;
+}
+
+/** Loopback names (and the configured extra names) with the listening port. */
+export function allowedHostSet(port: number, extra: readonly string[], boundAddress?: string): Set<string> {
+  const names = ['127.0.0.1', 'localhost', '[::1]', ...extra.map((n) => n.toLowerCase())];
+  if (boundAddress && boundAddress !== '0.0.0.0' && boundAddress !== '::') names.push(boundAddress.includes(':') ? `[${boundAddress}]` : boundAddress);
+  const out = new Set<string>();
+  for (const n of names) {
+    out.add(`${n}:${port}`);
+    if (port === 80) out.add(n);
+  }
+  return out;
 }
 
 async function readJson<T extends z.ZodType>(req: IncomingMessage, limit: number, schema: T): Promise<z.infer<T>> {

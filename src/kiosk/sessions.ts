@@ -1,14 +1,22 @@
 // Kiosk log-in sessions for couriers and operators: random bearer tokens held in memory only
 // (a restart logs everybody out, which is what a shared screen wants), ending after
-// sessionIdleMs without a request or when the badge expires.
+// sessionIdleMs without a request or when the badge expires. One badge subject holds at most
+// perSubject sessions (a new log-in ends its oldest); the book holds at most max sessions and
+// refuses new log-ins when full rather than end someone else's.
 import { type Clock } from '../clock.js';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { type RandomSource } from '../random.js';
 
 interface Session<T> {
   subject: T;
+  key: string;
   lastSeen: number;
   expiresAt: number;
+}
+
+export interface SessionBookLimits {
+  perSubject: number;
+  max: number;
 }
 
 export class SessionBook<T> {
@@ -18,19 +26,31 @@ export class SessionBook<T> {
     private readonly clock: Clock,
     private readonly random: RandomSource,
     private readonly idleMs: number,
+    private readonly limits: SessionBookLimits = { perSubject: 3, max: 128 },
   ) {}
 
-  open(subject: T, badgeExpiresAt = Number.POSITIVE_INFINITY): { token: string; expiresAt: number } {
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** key names the badge subject (carrier/courier, operator) the per-subject cap counts by. */
+  open(subject: T, key: string, badgeExpiresAt = Number.POSITIVE_INFINITY): { token: string; expiresAt: number } {
     this.sweep();
+    const mine = [...this.sessions].filter(([, s]) => s.key === key);
+    for (let i = 0; i <= mine.length - this.limits.perSubject; i++) {
+      const oldest = mine[i];
+      if (oldest) this.sessions.delete(oldest[0]);
+    }
+    if (this.sessions.size >= this.limits.max) throw new LockerError(ErrorCodes.SESSIONS_FULL, 'too many sessions are open; try again later', { retryAfterMs: this.idleMs });
     const token = Buffer.from(this.random.bytes(24)).toString('base64url');
     const now = this.clock.now();
-    this.sessions.set(token, { subject, lastSeen: now, expiresAt: badgeExpiresAt });
+    this.sessions.set(token, { subject, key, lastSeen: now, expiresAt: badgeExpiresAt });
     return { token, expiresAt: Math.min(badgeExpiresAt, now + this.idleMs) };
   }
 
   /** The subject of a live session; refreshes its idle timer. */
   get(authorization: string | undefined): T {
-    const token = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    const token = bearer(authorization);
     if (!token) throw new LockerError(ErrorCodes.NOT_AUTHENTICATED, 'log in first');
     const s = this.sessions.get(token);
     const now = this.clock.now();
@@ -43,8 +63,16 @@ export class SessionBook<T> {
     return s.subject;
   }
 
+  /** The subject of a live session by its bare token, without refreshing it. */
+  peek(token: string): T | undefined {
+    const s = this.sessions.get(token);
+    const now = this.clock.now();
+    if (!s || now - s.lastSeen > this.idleMs || now >= s.expiresAt) return undefined;
+    return s.subject;
+  }
+
   close(authorization: string | undefined): void {
-    const token = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    const token = bearer(authorization);
     if (token) this.sessions.delete(token);
   }
 
@@ -52,4 +80,8 @@ export class SessionBook<T> {
     const now = this.clock.now();
     for (const [t, s] of this.sessions) if (now - s.lastSeen > this.idleMs || now >= s.expiresAt) this.sessions.delete(t);
   }
+}
+
+export function bearer(authorization: string | undefined): string | undefined {
+  return /^Bearer (\S{1,512})$/.exec(authorization ?? '')?.[1];
 }

@@ -70,6 +70,10 @@ export function signDocument<T extends object>(doc: T, signer: DocumentSigner): 
 
 export type VerifyKey = KeyObject | Ed25519PublicJwk;
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** An Ed25519 signature is 64 bytes: 86 base64url characters without padding. */
+const ED25519_SIG_B64U = /^[A-Za-z0-9_-]{85}[AQgw]$/;
+
 export function toPublicKey(key: VerifyKey): KeyObject {
   if (key instanceof KeyObject) return key;
   return createPublicKey({ key: { kty: key.kty, crv: key.crv, x: key.x }, format: 'jwk' });
@@ -84,6 +88,9 @@ export function verifyDocument(doc: Record<string, unknown>, keys: readonly Veri
   const parts = sig.split('.');
   const [header, empty, signature] = parts;
   if (parts.length !== 3 || !header || empty !== '' || !signature) return { ok: false, reason: 'signature is not a detached compact JWS' };
+  // Strict base64url: Node's decoder skips foreign characters, so "ab!cd" would decode like
+  // "abcd" and an altered sig text would still verify.
+  if (!BASE64URL.test(header) || !ED25519_SIG_B64U.test(signature)) return { ok: false, reason: 'signature is not strict base64url' };
   let kid: string | undefined;
   try {
     const h = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as unknown;

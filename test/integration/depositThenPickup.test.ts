@@ -70,24 +70,25 @@ describe('deposit then pickup', () => {
     expect(h.read.allText()).not.toContain(code);
   });
 
-  it('a QR code read by the scanner reaches the kiosk as an SSE scan event and opens the door', async () => {
+  it('a QR code read by the scanner is redeemed by the kiosk for the screen in use and opens the door', async () => {
     const token = await h.courierLogin();
     const { compartment, code, deposit } = await h.deposit(token, 'SP-2001', 'M');
     expect(compartment).toBe('A3');
 
     const sse = await h.events();
+    const terminal = await h.terminal();
     try {
+      await terminal.show('home');
       h.world.scan(`LK1:${code}`);
-      const scan = await sse.waitFor('scan', (e) => e.type === 'scan');
-      expect(scan.text).toBe(`LK1:${code}`);
-
-      const pickup = await h.pickup(String(scan.text));
-      expect(pickup.status).toBe(200);
-      expect(pickup.body.compartment.id).toBe('A3');
-      // The door opening is pushed to the page as well.
+      const result = await terminal.waitFor('pickup by scan', (e) => e.type === 'scan-result' && e.action === 'pickup' && e.state === 'ok');
+      expect((result.opened as { compartment: { id: string } }).compartment.id).toBe('A3');
+      // The door opening is pushed to every screen; the scanned text to none.
       await sse.waitFor('door A3 open', (e) => e.type === 'door' && e.compartment === 'A3' && e.door === 'open');
+      expect(JSON.stringify(sse.events)).not.toContain(code);
+      expect(JSON.stringify(terminal.events)).not.toContain(code);
     } finally {
       sse.close();
+      terminal.close();
     }
     h.take('A3');
     h.close('A3');

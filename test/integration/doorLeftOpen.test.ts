@@ -16,7 +16,8 @@ describe('door left open', () => {
 
   it('raises the alarm after the configured time and still stores the parcel when the door is closed later', async () => {
     const token = await h.courierLogin();
-    const sse = await h.events();
+    // Alarms go to the kiosk terminal's own stream (the operator screen), not the public one.
+    const sse = await h.terminal();
     try {
       const r = await h.startDeposit(token, 'SP-LO-1', 'S');
       expect(r.status).toBe(200);

@@ -7,6 +7,8 @@ import { errorCode, errorContext, LockerHarness, seqGaps, type CompartmentJson, 
 interface DropoffOpened {
   sessionId: string;
   dropoffId: string;
+  /** The starter's secret: every follow-up call on the drop-off shows it. */
+  secret: string;
   compartment: CompartmentJson;
   deposit: DepositJson;
 }
@@ -51,10 +53,10 @@ describe('drop-off and collection', () => {
 
     h.put('A3');
     h.close('A3');
-    const done = await h.api<{ state: string }>('POST', `/api/dropoff/${opened.body.dropoffId}/done`);
+    const done = await h.api<{ state: string }>('POST', `/api/dropoff/${opened.body.dropoffId}/done`, undefined, opened.body.secret);
     expect(done.status).toBe(200);
     await h.waitForDoor('A3', 'closed');
-    const view = await waitForDropoff(h, opened.body.dropoffId, 'stored');
+    const view = await waitForDropoff(h, opened.body.dropoffId, opened.body.secret, 'stored');
     expect(view.pickupCode).toBeUndefined();
     expect(h.read.parcel(announced.parcelId)).toMatchObject({ state: 'dropped_off', compartment_id: 'A3', code_digest: null });
     const dropped = h.read.events('dropoff.dropped_off');
@@ -112,16 +114,16 @@ describe('drop-off and collection', () => {
     expect(compartment).toBe('A2');
     h.put(compartment);
     h.close(compartment);
-    await waitForDropoff(h, opened.body.dropoffId, 'stored');
+    await waitForDropoff(h, opened.body.dropoffId, opened.body.secret, 'stored');
     expect(h.read.parcel(announced.parcelId)).toMatchObject({ state: 'dropped_off', compartment_id: 'A2' });
     expect(h.read.eventTypes('c/swiftpost')).toEqual(['dropoff.announced', 'parcel.stored', 'dropoff.dropped_off']);
   });
 });
 
-async function waitForDropoff(h: LockerHarness, id: string, state: string): Promise<DepositJson> {
+async function waitForDropoff(h: LockerHarness, id: string, secret: string, state: string): Promise<DepositJson> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const r = await h.api<{ deposit: DepositJson }>('GET', `/api/dropoff/${id}`);
+    const r = await h.api<{ deposit: DepositJson }>('GET', `/api/dropoff/${id}`, undefined, secret);
     if (r.status === 200 && r.body.deposit.state === state) return r.body.deposit;
     if (Date.now() > deadline) throw new Error(`drop-off ${id} did not reach ${state}: ${JSON.stringify(r.body)}`);
     await new Promise((resolve) => setTimeout(resolve, 25));

@@ -18,7 +18,8 @@ describe('forced open', () => {
     expect(compartment).toBe('A3');
     const parcelId = h.read.parcelByWaybill('SP-FO-1')?.id;
 
-    const sse = await h.events();
+    // Alarms go to the kiosk terminal's own stream (the operator screen), not the public one.
+    const sse = await h.terminal();
     try {
       h.world.forceOpen(h.position('A3'));
       const alarm = await waitFor('forced-open alarm', () => h.read.events('alarm.door_forced_open')[0]);

@@ -24,6 +24,7 @@ describe('scanner unplugged and replugged', () => {
     expect((await h.api<Health>('GET', '/api/health')).body.scanner).toBe('connected');
 
     const sse = await h.events();
+    const terminal = await h.terminal();
     try {
       h.world.setScannerPlugged(false);
       await sse.waitFor('scanner disconnected', (e) => e.type === 'scanner' && e.connected === false);
@@ -38,9 +39,10 @@ describe('scanner unplugged and replugged', () => {
       expect(h.read.events('alarm.scanner_disconnected')[0]?.stream).toBe('op');
 
       // Nothing scanned while unplugged reaches the kiosk.
+      await terminal.show('pickup');
       h.world.scan(`LK1:${first.code}`);
       await sleep(300);
-      expect(sse.events.filter((e) => e.type === 'scan')).toEqual([]);
+      expect(terminal.events.filter((e) => e.type === 'scan-result')).toEqual([]);
 
       // Keypad pickup works.
       const typed = await h.pickup(first.code);
@@ -56,14 +58,13 @@ describe('scanner unplugged and replugged', () => {
       expect((await h.api<Health>('GET', '/api/health')).body.scanner).toBe('connected');
       expect(h.read.events('alarm.scanner_reconnected')).toHaveLength(1);
 
+      await terminal.show('pickup');
       h.world.scan(`LK1:${second.code}`);
-      const scan = await sse.waitFor('scan after replug', (e) => e.type === 'scan');
-      expect(scan.text).toBe(`LK1:${second.code}`);
-      const scanned = await h.pickup(String(scan.text));
-      expect(scanned.status).toBe(200);
-      expect(scanned.body.compartment.id).toBe(second.compartment);
+      const scan = await terminal.waitFor('scan after replug', (e) => e.type === 'scan-result' && e.action === 'pickup' && e.state === 'ok');
+      expect((scan.opened as { compartment: { id: string } }).compartment.id).toBe(second.compartment);
     } finally {
       sse.close();
+      terminal.close();
     }
     expect(h.read.eventTypes('op')).toEqual(['alarm.scanner_disconnected', 'alarm.scanner_reconnected']);
     expect(h.read.eventTypes('c/swiftpost')).toEqual(['parcel.stored', 'parcel.stored', 'parcel.picked_up', 'parcel.picked_up']);
@@ -71,7 +72,7 @@ describe('scanner unplugged and replugged', () => {
   });
 
   it('survives being unplugged and replugged several times in a row', async () => {
-    const sse = await h.events();
+    const terminal = await h.terminal();
     try {
       for (let i = 0; i < 3; i++) {
         h.world.setScannerPlugged(false);
@@ -79,12 +80,15 @@ describe('scanner unplugged and replugged', () => {
         h.world.setScannerPlugged(true);
         await waitFor('scanner back', async () => (await h.api<Health>('GET', '/api/health')).body.scanner === 'connected');
       }
+      const token = await h.courierLogin();
+      await terminal.show('waybill', token);
       h.world.scan('WAYBILL-XYZ-1');
-      const scan = await sse.waitFor('scan', (e) => e.type === 'scan');
-      expect(scan.text).toBe('WAYBILL-XYZ-1');
-      expect(sse.events.filter((e) => e.type === 'scan')).toHaveLength(1);
+      const scan = await terminal.waitFor('scan', (e) => e.type === 'scan-result' && e.action === 'waybill');
+      expect(scan.waybill).toBe('WAYBILL-XYZ-1');
+      await sleep(200);
+      expect(terminal.events.filter((e) => e.type === 'scan-result')).toHaveLength(1);
     } finally {
-      sse.close();
+      terminal.close();
     }
     expect(h.read.eventTypes('op')).toEqual(Array.from({ length: 3 }, () => ['alarm.scanner_disconnected', 'alarm.scanner_reconnected']).flat());
   });

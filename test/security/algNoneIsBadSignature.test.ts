@@ -2,7 +2,7 @@
 // sent as an operator command. The spec says CMD_BAD_SIGNATURE, whatever the claims look like.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { COMMAND_TYP } from '../../src/sync/commands.js';
-import { commandBench, type CommandBench } from './commandBench.js';
+import { commandBench, type CommandBench } from './support/commandBench.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BADGE_TYP } from '../../src/credentials/badge.js';
 import { COMMAND_TYP } from '../../src/sync/commands.js';
-import { commandBench, type CommandBench } from './commandBench.js';
+import { commandBench, type CommandBench } from './support/commandBench.js';
 
 describe('a command without typ lk-cmd+jwt is refused', () => {
   let b: CommandBench;

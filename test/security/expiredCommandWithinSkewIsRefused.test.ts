@@ -1,7 +1,7 @@
 // Attack: a captured command is replayed shortly after its exp, inside the clock-skew
 // allowance. The skew is for the sender's iat only: a command past exp never runs.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { commandBench, type CommandBench } from './commandBench.js';
+import { commandBench, type CommandBench } from './support/commandBench.js';
 
 describe('an expired command within the clock skew is refused', () => {
   let b: CommandBench;

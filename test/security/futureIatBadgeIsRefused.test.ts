@@ -3,7 +3,7 @@
 // at most badges.iatSkewS (60 s by default) ahead of the locker's clock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockerHarness, errorCode, errorContext } from '../support/lockerHarness.js';
-import { loginPath, nowS, signBadge } from './badgeBench.js';
+import { loginPath, nowS, signBadge } from './support/badgeBench.js';
 
 describe('a badge with iat in the future is refused', () => {
   let h: LockerHarness;

@@ -4,7 +4,7 @@
 // can be revoked on its own; a badge without one is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockerHarness, errorCode, errorContext } from '../support/lockerHarness.js';
-import { loginPath, nowS, signBadge } from './badgeBench.js';
+import { loginPath, nowS, signBadge } from './support/badgeBench.js';
 
 const YEAR_S = 365 * 86_400;
 

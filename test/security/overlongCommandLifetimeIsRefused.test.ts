@@ -2,7 +2,7 @@
 // replay store for days and a captured door command stays usable. Commands may live at most
 // 10 minutes (exp - iat), door commands at most 120 s: CMD_LIFETIME_EXCEEDED, jti not stored.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { commandBench, type CommandBench } from './commandBench.js';
+import { commandBench, type CommandBench } from './support/commandBench.js';
 
 describe('an overlong command lifetime is refused', () => {
   let b: CommandBench;

@@ -3,7 +3,7 @@
 // "does not verify"; the command never runs, even when the signature is by a genuine key.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { COMMAND_TYP } from '../../src/sync/commands.js';
-import { commandBench, type CommandBench } from './commandBench.js';
+import { commandBench, type CommandBench } from './support/commandBench.js';
 
 describe('an unknown kid is named', () => {
   let b: CommandBench;

@@ -1,12 +1,13 @@
 // The kiosk in a real browser against a real lockerd on the simulator: starts the demo locker
 // on a free port, opens headless Debian Chromium on the touchscreen page, and offers what a
 // scenario needs (screens, the keypad, the simulated person and faults, screenshots).
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLockerd, type RunningLockerd } from '../../src/composition/startLockerd.js';
 import { packageRoot } from '../../src/packageRoot.js';
+import { TERMINAL_KEY_FILE } from '../../src/kiosk/terminal.js';
 import { makeDemoLocker, type ConfigOverrides, type DemoLocker } from './demoLocker.js';
 
 export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -25,6 +26,11 @@ const chromiumArgs = [
 export interface HarnessOptions {
   overrides?: ConfigOverrides;
   viewport?: { width: number; height: number };
+  /**
+   * false: lockerd runs as on a real locker (no /sim routes, the terminal pairs only with its
+   * key), and the page is opened as the kiosk launcher opens it, with the key in the fragment.
+   */
+  sim?: boolean;
 }
 
 export interface CompartmentJson {
@@ -67,6 +73,10 @@ export class KioskHarness {
     private readonly dataDir: string,
   ) {
     page.on('pageerror', (e) => this.pageErrors.push(e.message));
+    // The page must work under the kiosk's Content-Security-Policy: a violation is an error too.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) this.pageErrors.push(m.text());
+    });
   }
 
   static async start(testName: string, options: HarnessOptions = {}): Promise<KioskHarness> {
@@ -75,13 +85,15 @@ export class KioskHarness {
     await rm(shotDir, { recursive: true, force: true });
     await mkdir(shotDir, { recursive: true });
     const demo = await makeDemoLocker(dataDir, options.overrides);
-    const lockerd = await startLockerd({ config: demo.config, sim: true, port: 0 });
+    const sim = options.sim ?? true;
+    const lockerd = await startLockerd({ config: demo.config, sim, port: 0 });
     let browser: Browser | undefined;
     try {
       browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
       const page = await browser.newPage({ viewport: options.viewport ?? { width: 1280, height: 800 }, locale: 'en-GB' });
       const h = new KioskHarness(lockerd, demo, browser, page, shotDir, dataDir);
-      await page.goto(`${lockerd.url}/`);
+      const key = sim ? undefined : (await readFile(join(dataDir, TERMINAL_KEY_FILE), 'utf8')).trim();
+      await page.goto(`${lockerd.url}/${key ? `#k=${key}` : ''}`);
       await h.waitForScreen('home');
       return h;
     } catch (e) {
@@ -100,8 +112,9 @@ export class KioskHarness {
 
   // ---- the page ----
 
+  /** Waits for the screen, and for lockerd to know it (scans are read for the screen shown). */
   async waitForScreen(name: string, timeout = 15_000): Promise<void> {
-    await this.page.waitForSelector(`#screen > [data-screen="${name}"]`, { timeout });
+    await this.page.waitForSelector(`#screen > [data-screen="${name}"][data-synced]`, { timeout });
   }
 
   /** A fresh page, as after the kiosk browser restarted. */
@@ -115,7 +128,8 @@ export class KioskHarness {
   }
 
   async waitForLanguage(lang: string): Promise<void> {
-    await this.page.waitForFunction(`document.documentElement.lang === ${JSON.stringify(lang)}`);
+    // A locator, not a string predicate: the kiosk's CSP forbids the eval that polling needs.
+    await this.page.locator(`html[lang="${lang}"]`).waitFor({ state: 'attached' });
   }
 
   /** The value of one attribute on every element the selector matches, in page order. */

@@ -187,16 +187,22 @@ export function errorContext(r: ApiReply): Record<string, unknown> {
 
 // ---------------------------------------------------------------- server-sent events
 
+export interface TerminalStream extends EventStream {
+  cookie: string;
+  /** Reports the screen the terminal shows (home, pickup, dropoff, login, waybill, none). */
+  show(screen: string, token?: string): Promise<void>;
+}
+
 export interface EventStream {
   readonly events: Record<string, unknown>[];
   waitFor(what: string, match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   close(): void;
 }
 
-/** Reads `data:` messages of an SSE endpoint into `events` until closed. */
-export async function openEventStream(url: string): Promise<EventStream> {
+/** Reads `data:` messages of an SSE endpoint into `events` until closed (cookie: the kiosk terminal's). */
+export async function openEventStream(url: string, cookie?: string): Promise<EventStream> {
   const abort = new AbortController();
-  const res = await fetch(url, { signal: abort.signal, headers: { accept: 'text/event-stream' } });
+  const res = await fetch(url, { signal: abort.signal, headers: { accept: 'text/event-stream', ...(cookie ? { cookie } : {}) } });
   if (res.status !== 200 || !res.body) throw new Error(`event stream ${url} answered ${res.status}`);
   const events: Record<string, unknown>[] = [];
   const reader = res.body.getReader();
@@ -394,8 +400,33 @@ export class LockerHarness {
     return apiCall<T>(this.url, method, path, body, token);
   }
 
+  /** The public event stream (what anything on loopback may read). */
   events(): Promise<EventStream> {
     return openEventStream(`${this.url}/api/events`);
+  }
+
+  /**
+   * The kiosk terminal's private stream: pairs as the kiosk page does (--sim needs no key) and
+   * can tell the server which screen it shows, so scans are read for that screen.
+   */
+  async terminal(): Promise<TerminalStream> {
+    const res = await fetch(`${this.url}/api/kiosk/pair`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    if (res.status !== 200 || !cookie) throw new Error(`pairing failed: ${res.status}`);
+    const stream = await openEventStream(`${this.url}/api/events`, cookie);
+    const url = this.url;
+    return {
+      ...stream,
+      cookie,
+      async show(screen: string, token?: string): Promise<void> {
+        const r = await fetch(`${url}/api/kiosk/screen`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', cookie, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ screen }),
+        });
+        if (r.status !== 200) throw new Error(`screen ${screen}: ${r.status}`);
+      },
+    };
   }
 
   // ---- the physical locker ----

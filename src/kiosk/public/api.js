@@ -40,7 +40,10 @@ export async function call(method, path, body, token) {
 export const get = (path, token) => call('GET', path, undefined, token);
 export const post = (path, body, token) => call('POST', path, body ?? {}, token);
 
-/** Opens the event stream; EventSource reconnects by itself after lockerd restarts. */
+/**
+ * Opens the event stream; EventSource reconnects by itself after lockerd restarts. The first
+ * message says whether the server took this as the paired terminal's own stream.
+ */
 export function listen(url, onEvent, onConnection) {
   const source = new EventSource(url);
   source.onopen = () => onConnection(true);
@@ -55,4 +58,29 @@ export function listen(url, onEvent, onConnection) {
     if (ev && typeof ev.type === 'string') onEvent(ev);
   };
   return () => source.close();
+}
+
+const keyItem = 'lockerd.terminalKey';
+
+/**
+ * The terminal key the kiosk launcher put in the URL fragment (#k=...): kept for this tab only
+ * (so a reload or a lockerd restart can pair again) and taken off the address at once.
+ */
+export function terminalKey() {
+  const m = /(?:^#|&)k=([\w-]{20,256})/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem(keyItem, m[1]);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(keyItem);
+}
+
+/** Pairs this page as the kiosk terminal (sets an HttpOnly cookie); false if refused. */
+export async function pair(key) {
+  try {
+    await post('/api/kiosk/pair', key ? { key } : {});
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,9 +1,13 @@
 // The kiosk's screen router: one screen at a time, live events routed to it, idle timeout
 // back to home, and the courier or operator session the screens act for.
-import { call, get, post, listen } from './api.js';
+//
+// Scans: the page never sees scanned text. It pairs once as the kiosk terminal and tells
+// lockerd which screen it shows; lockerd reads each scan for that screen and sends the
+// outcome (a door opened, a session, a waybill, a coded error) on the terminal's own stream.
+import { call, get, post, listen, pair, terminalKey } from './api.js';
 import { language, loadLanguage, t, translate } from './i18n.js';
-import { view, button, codeFromScan } from './ui.js';
-import { consumerScreens, submitCode } from './consumer.js';
+import { view, button } from './ui.js';
+import { consumerScreens, codeFailed } from './consumer.js';
 import { courierScreens } from './courier.js';
 import { operatorScreens } from './operator.js';
 
@@ -35,6 +39,7 @@ const app = {
     main.replaceChildren(screen.el);
     homeButton.hidden = screen.homeButton === false || name === 'home';
     bumpIdle();
+    reportScreen(screen);
   },
 
   /** Call with the session token; a session the server no longer accepts ends here. */
@@ -64,36 +69,75 @@ const app = {
     document.title = t('app.title');
     if (current) app.go(current.name, current.params);
   },
-
-  /** A scan on a screen that does not expect one: a code opens a pickup, anything else is a badge. */
-  scanAnywhere(text) {
-    const code = codeFromScan(text);
-    if (code && !app.session) return submitCode(app, 'pickup', code);
-    return badgeLogin(text);
-  },
 };
 
-async function badgeLogin(badge) {
-  app.go('busy', { title: 'courier.checking' });
-  const nav = app.nav;
-  let failure;
-  try {
-    const r = await post('/api/courier/login', { badge });
-    app.session = { role: 'courier', token: r.token, who: r.courier, stored: 0 };
-    return app.go('menu');
-  } catch (e) {
-    failure = e;
+// ---- the kiosk terminal: pairing and the screen lockerd reads scans for
+
+const terminal = { key: null, paired: false, canPair: false, stop: null };
+/** The screen the server should read scans for, and the last one it acknowledged. */
+let wanted = null;
+let acked = null;
+let reporting = false;
+
+function reportScreen(screen) {
+  const mode = screen.scan ?? 'none';
+  const token = mode === 'waybill' ? app.session?.token : undefined;
+  wanted = { key: `${mode}|${token ?? ''}`, mode, token, el: screen.el };
+  syncScreen();
+}
+
+function syncScreen() {
+  if (reporting || !wanted) return;
+  const w = wanted;
+  if (!terminal.paired || w.key === acked) {
+    w.el.dataset.synced = 'true';
+    return;
   }
-  if (failure.status === 401 && failure.code !== 'BADGE_EXPIRED' && failure.code !== 'BADGE_REVOKED') {
-    try {
-      const r = await post('/api/operator/login', { badge });
-      app.session = { role: 'operator', token: r.token, who: r.operator };
-      return app.go('operator');
-    } catch (e) {
-      if (e.code === 'BADGE_EXPIRED' || e.code === 'BADGE_REVOKED') failure = e;
-    }
+  reporting = true;
+  call('POST', '/api/kiosk/screen', { screen: w.mode }, w.token)
+    .then(
+      () => {
+        acked = w.key;
+      },
+      (e) => {
+        acked = null;
+        if (e.code === 'TERMINAL_NOT_PAIRED') repair();
+      },
+    )
+    .finally(() => {
+      reporting = false;
+      if (wanted === w) w.el.dataset.synced = 'true';
+      else syncScreen();
+    });
+}
+
+let openStream = () => {};
+
+async function repair() {
+  if (!terminal.canPair) return;
+  terminal.paired = false;
+  if (await pair(terminal.key)) openStream();
+}
+
+/** What a scan did, for the screen that was showing (the server reads the next scan as 'none'). */
+function onScanResult(ev) {
+  acked = null;
+  bumpIdle();
+  if (ev.action === 'waybill') {
+    if (ev.state === 'ok') current?.onWaybill?.(String(ev.waybill));
+    // Still on the same screen (a scan that is no waybill): the server reads the next one for it again.
+    return syncScreen();
   }
-  if (app.nav === nav) app.go('login', { error: failure.code });
+  if (ev.state === 'busy') return app.go('busy', ev.action === 'login' ? { title: 'courier.checking' } : {});
+  const error = ev.error ?? {};
+  if (ev.action === 'login') {
+    if (ev.state !== 'ok') return app.go('login', { error: error.code });
+    app.session = ev.role === 'courier' ? { role: 'courier', token: ev.token, who: ev.courier, stored: 0 } : { role: 'operator', token: ev.token, who: ev.operator };
+    return app.go(ev.role === 'courier' ? 'menu' : 'operator');
+  }
+  const mode = ev.action === 'dropoff' ? 'dropoff' : 'pickup';
+  if (ev.state === 'ok') return app.go('door-open', { mode, opened: ev.opened });
+  return codeFailed(app, mode, null, { code: error.code, context: error.context ?? {} });
 }
 
 function home(app) {
@@ -107,7 +151,7 @@ function home(app) {
     b.setAttribute('aria-pressed', String(code === language()));
     v.r.languages.append(b);
   }
-  return { el: v.el, onScan: app.scanAnywhere };
+  return { el: v.el, scan: 'home' };
 }
 
 function busy(app, { title }) {
@@ -133,11 +177,16 @@ async function idleOut() {
 }
 
 function onEvent(ev) {
-  if (ev.type === 'scan') {
-    bumpIdle();
-    if (current?.onScan) current.onScan(String(ev.text));
+  if (ev.type === 'terminal') {
+    if (ev.paired) {
+      terminal.paired = true;
+      // A restarted lockerd has forgotten the screen: tell it again.
+      acked = null;
+      syncScreen();
+    } else if (terminal.paired || terminal.canPair) repair();
     return;
   }
+  if (ev.type === 'scan-result') return onScanResult(ev);
   if (ev.type === 'scanner') {
     app.scanner = ev.connected ? 'connected' : 'disconnected';
     current?.onScanner?.();
@@ -173,7 +222,15 @@ async function boot() {
   });
   // Long presses on a touchscreen would open the browser's menu.
   document.addEventListener('contextmenu', (e) => e.preventDefault());
-  listen('/api/events', onEvent, (connected) => {
+  terminal.key = terminalKey();
+  // Demo mode (--sim) pairs without a key; a real locker only with the launcher's key.
+  terminal.canPair = Boolean(terminal.key) || app.info.sim === true;
+  if (terminal.canPair) terminal.paired = await pair(terminal.key);
+  openStream = () => {
+    terminal.stop?.();
+    terminal.stop = listen('/api/events', onEvent, onConnection);
+  };
+  const onConnection = (connected) => {
     status.hidden = connected;
     // A restarted lockerd may serve a newer kiosk: load it, unless someone is mid-way.
     if (connected && health.bootId)
@@ -183,7 +240,8 @@ async function boot() {
           if (h.bootId && h.bootId !== health.bootId) reloadAtHome = true;
           if (reloadAtHome && current?.name === 'home') location.reload();
         });
-  });
+  };
+  openStream();
   app.go('home');
   document.body.dataset.ready = 'true';
   performance.mark('kiosk-home');

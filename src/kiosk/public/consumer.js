@@ -2,7 +2,7 @@
 // every way it can end: thank you, wrong code, locked out, door did not open.
 import { get, post } from './api.js';
 import { t } from './i18n.js';
-import { view, keypad, button, formatClock, codeFromScan, looksLikeBadge } from './ui.js';
+import { view, keypad, button, formatClock } from './ui.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -18,7 +18,8 @@ export async function submitCode(app, mode, code) {
   }
 }
 
-async function codeFailed(app, mode, code, e) {
+/** A code that opened nothing; code is null when it was scanned (the page never sees it). */
+export async function codeFailed(app, mode, code, e) {
   switch (e.code) {
     case 'CODE_LOCKED_OUT':
       return app.go('locked-out', { mode, ms: e.context.retryAfterMs ?? 60_000 });
@@ -76,8 +77,8 @@ function codeScreen(app, { mode }) {
     .catch(() => {});
   return {
     el: v.el,
-    // A courier may scan a badge on any screen; anything else is taken as the code.
-    onScan: (text) => (looksLikeBadge(text) ? app.scanAnywhere(text) : submitCode(app, mode, codeFromScan(text) ?? text.trim())),
+    // lockerd reads a scan here as this screen's code (or a courier's badge).
+    scan: mode,
     onKey: pad.press,
     onScanner: scanHint,
   };
@@ -102,9 +103,10 @@ function doorOpen(app, { mode, opened, code }) {
     finished = true;
   };
   // A drop-off is done when the locker has stored it, which the door closing normally means.
+  // Only the starter's secret (from the reply that opened the door) can ask.
   const closed = () =>
     mode === 'dropoff'
-      ? post(`/api/dropoff/${encodeURIComponent(opened.dropoffId)}/done`).then((r) => end(r.state), () => end('stored'))
+      ? post(`/api/dropoff/${encodeURIComponent(opened.dropoffId)}/done`, {}, opened.secret).then((r) => end(r.state), () => end('stored'))
       : end('closed');
   return {
     el: v.el,
@@ -163,7 +165,7 @@ function lockedOut(app, { mode, ms }) {
 
 function doorFailed(app, { mode, code }) {
   const v = notice('error', t('jam.title'), t(`jam.${mode}Text`), [
-    button(t('common.tryAgain'), () => submitCode(app, mode, code), 'primary'),
+    button(t('common.tryAgain'), () => (code ? submitCode(app, mode, code) : app.go('code', { mode })), 'primary'),
     homeAction(app),
   ]);
   v.r.extra.textContent = t('jam.help');

@@ -42,7 +42,7 @@ function login(app, { error }) {
   v.r.login.onclick = submit;
   v.r.back.onclick = () => app.go('home');
   render();
-  return { el: v.el, onKey, onScan: app.scanAnywhere };
+  return { el: v.el, onKey, scan: 'login' };
 }
 
 function menu(app) {
@@ -79,7 +79,9 @@ function waybill(app, { message }) {
   return {
     el: v.el,
     onKey,
-    onScan: (text) => {
+    // A waybill scanned here comes from lockerd, to this courier's session only.
+    scan: 'waybill',
+    onWaybill: (text) => {
       value = text.trim();
       next();
     },
@@ -222,7 +224,7 @@ function stored(app, { deposit }) {
     button(t('deposit.nextParcel'), () => app.go('waybill'), 'primary'),
     button(t('deposit.finish'), () => app.go('menu'), 'secondary'),
   ]);
-  return { el: v.el, homeButton: false, onScan: (text) => app.go('size', { waybill: text.trim() }) };
+  return { el: v.el, homeButton: false, scan: 'waybill', onWaybill: (text) => app.go('size', { waybill: text.trim() }) };
 }
 
 function collections(app) {

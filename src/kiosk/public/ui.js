@@ -37,18 +37,6 @@ export function formatClock(ms) {
   return t('time.clock', { m: Math.floor(s / 60), s: String(s % 60).padStart(2, '0') });
 }
 
-/** A pickup or drop-off code inside scanned text: bare digits, a code= parameter or a URL ending in digits. */
-export function codeFromScan(text) {
-  const s = text.trim();
-  const m = /^(\d{4,16})$/.exec(s) || /[?&#]code=(\d{4,16})\b/i.exec(s) || /[/:=](\d{4,16})$/.exec(s);
-  return m ? m[1] : null;
-}
-
-/** A signed badge (three dot-separated base64url parts) rather than a code or a waybill. */
-export function looksLikeBadge(text) {
-  return /^[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}$/.test(text.trim());
-}
-
 /** Digit keypad. onChange gets the whole value after every press. */
 export function keypad(container, { max, onChange }) {
   let value = '';

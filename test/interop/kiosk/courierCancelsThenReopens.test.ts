@@ -40,7 +40,7 @@ it('cancels one deposit and reopens a door closed empty', async () => {
   await h.waitForDoor(cancelled, true);
   await h.sim(`compartments/${cancelled}/put`);
   await h.tapText('Cancel this parcel');
-  await h.page.waitForFunction(`document.querySelector('[data-ref="step"]').textContent === 'Take parcel SP-CANCEL-1 out.'`);
+  await h.page.locator('[data-ref="step"]', { hasText: /^Take parcel SP-CANCEL-1 out\.$/ }).waitFor();
   await h.screenshot('cancelling');
   await h.sim(`compartments/${cancelled}/take`);
   await h.sim(`compartments/${cancelled}/close`);

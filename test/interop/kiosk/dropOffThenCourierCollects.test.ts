@@ -42,7 +42,7 @@ it('takes a drop-off and lets the courier collect it', async () => {
   await h.screenshot('collection-list');
 
   await h.tapText(`Open door ${door}`);
-  await h.page.waitForFunction(`document.querySelector('[data-ref="status"]').textContent.includes(${JSON.stringify(door)})`);
+  await h.page.locator('[data-ref="status"]', { hasText: door }).waitFor();
   expect(await h.page.locator('.list .row button').isDisabled()).toBe(true);
   await h.screenshot('collecting');
   await h.waitForDoor(door, true);

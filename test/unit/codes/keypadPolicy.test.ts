@@ -1,5 +1,5 @@
 // The keypad maths and a simulation of the best attacker against the real budget functions
-// (docs/security-parts/keypad.md).
+// (docs/security.md).
 import { describe, expect, it } from 'vitest';
 import { check, fullBucket, take, type BucketPolicy, type BucketState } from '../../../src/codes/attemptBudget.js';
 import { assertKeypadPolicy, KEYPAD_HORIZON_MS, keypadOdds, maxRefillPerHour } from '../../../src/codes/keypadPolicy.js';

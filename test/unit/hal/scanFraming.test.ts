@@ -158,3 +158,21 @@ describe('ScanFramer timing', () => {
     expect(() => new ScanFramer({ ...base, interByteTimeoutMs: 0 })).toThrow(RangeError);
   });
 });
+
+describe('ScanFramer at exactly maxLength', () => {
+  // Found by the scanner-framing fuzz target: the CR of a CR LF terminator was counted as
+  // payload before its LF arrived, so a read of exactly maxLength bytes was lost as too-long.
+  for (const suffix of ['cr', 'lf', 'crlf'] as const) {
+    it(`keeps a read of exactly maxLength bytes ending in CR LF (suffix ${suffix})`, () => {
+      const options = { ...base, suffix, maxLength: 2 };
+      expect(frameBurst(options, enc('A0\r\n'), [])).toEqual([{ type: 'scan', text: 'A0' }]);
+      expect(frameBurst(options, enc('A0\r\n'), [3])).toEqual([{ type: 'scan', text: 'A0' }]);
+    });
+  }
+
+  it('still rejects one payload byte more, even when a CR follows', () => {
+    const options = { ...base, suffix: 'crlf' as const, maxLength: 2 };
+    expect(frameBurst(options, enc('A0B\r\n'), [])).toEqual([{ type: 'rejected', code: 'SCAN_REJECTED', reason: 'too-long', length: 3 }]);
+    expect(frameBurst(options, enc('A0\rB\r\n'), [])).toEqual([{ type: 'rejected', code: 'SCAN_REJECTED', reason: 'too-long', length: 4 }]);
+  });
+});

@@ -60,6 +60,15 @@ describe('event envelope', () => {
     expect(verifyDocument(replayed, [locker.publicJwk])).toEqual({ ok: false, reason: 'signature does not verify' });
   });
 
+  it('refuses a sig text with characters outside base64url, though the decoded bytes are the same', () => {
+    const env = JSON.parse(encodeEnvelope(row, 'locker-1', signer).toString()) as Record<string, unknown>;
+    const sig = String(env.sig);
+    expect(verifyEnvelope(JSON.stringify(env), [locker.publicJwk]).ok).toBe(true);
+    const cut = sig.length - 10;
+    for (const altered of [`${sig.slice(0, cut)}!${sig.slice(cut)}`, `${sig} `, `${sig}=`, sig.replace('..', '..\n')])
+      expect(verifyEnvelope(JSON.stringify({ ...env, sig: altered }), [locker.publicJwk]).ok).toBe(false);
+  });
+
   it('refuses a tampered field, another key, another locker, and a missing signature', () => {
     const env = JSON.parse(encodeEnvelope(row, 'locker-1', signer).toString()) as Record<string, unknown>;
     expect(verifyEnvelope(JSON.stringify({ ...env, seq: 43 }), [locker.publicJwk]).ok).toBe(false);

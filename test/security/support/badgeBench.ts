@@ -1,8 +1,8 @@
 // Badges as an attacker would shape them, signed with the demo locker's genuine carrier and
 // operator keys (so only the claims decide), for the badge attack scenarios over HTTP.
-import { BADGE_TYP } from '../../src/credentials/badge.js';
-import { signJwt } from '../../src/crypto/jws.js';
-import type { LockerHarness } from '../support/lockerHarness.js';
+import { BADGE_TYP } from '../../../src/credentials/badge.js';
+import { signJwt } from '../../../src/crypto/jws.js';
+import type { LockerHarness } from '../../support/lockerHarness.js';
 
 export interface BadgeShape {
   role: 'courier' | 'operator';
