@@ -4,6 +4,8 @@
 //   lockerd check-config --config FILE [--sim]         validate a configuration, every error with its path
 //                                                      (demo settings and placeholder keys only with --sim)
 //   lockerd doctor --config FILE                       probe buses, boards, scanner, clock and broker
+//   lockerd status [--config FILE] [--sim]             one screen of health: the running lockerd's
+//                                                      /metrics, or its database read-only
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +26,8 @@ import { runDoctor } from './doctor.js';
 const usage = `usage:
   lockerd start [--config FILE] [--sim] [--port N]
   lockerd check-config --config FILE [--sim]
-  lockerd doctor --config FILE`;
+  lockerd doctor --config FILE
+  lockerd status [--config FILE] [--sim]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -51,6 +54,14 @@ async function main(argv: string[]): Promise<number> {
       const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level: 'warn' }) });
       for (const line of report.lines) process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.what}: ${line.detail}\n`);
       return report.lines.every((l) => l.ok) ? 0 : 1;
+    }
+    case 'status': {
+      const file = values.config ?? (values.sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
+      if (!file) throw new Error('--config is required (or --sim for the demo on the simulator)');
+      const { readLockerStatus, renderLockerStatus } = await import('../metrics/lockerStatus.js');
+      const status = await readLockerStatus(await loadConfig(file, { sim: values.sim === true }));
+      process.stdout.write(`${renderLockerStatus(status, Date.now()).join('\n')}\n`);
+      return status.source === 'metrics' ? 0 : 3;
     }
     case 'start':
       return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined);

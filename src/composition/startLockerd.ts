@@ -31,6 +31,7 @@ import { LockerRemoteOperations } from '../domain/remoteOperations.js';
 import type { RunningSync } from '../sync/startSync.js';
 import { writeFile } from 'node:fs/promises';
 import { applyProvisionedState } from '../domain/provisioning.js';
+import { createMetrics, type RunningMetrics } from '../metrics/startMetrics.js';
 
 export interface StartOptions {
   config: LockerConfig;
@@ -46,6 +47,8 @@ export interface StartOptions {
   sync?: boolean;
   /** Whether the clock is known to be synchronised (NTP); lockerd flags events stamped before. */
   clockSynced?: () => boolean;
+  /** Override metrics.port (0 = any free port, null = no listener). */
+  metricsPort?: number | null;
   /** Bounds of the kiosk server (streams, connections, login rates, sessions); defaults otherwise. */
   kioskLimits?: Partial<KioskLimits>;
 }
@@ -64,6 +67,8 @@ export interface RunningLockerd {
   kiosk: KioskServer;
   remote: LockerRemoteOperations;
   sync?: RunningSync;
+  /** Metrics, door cycles and the health report; `metrics.url` is where /metrics answers. */
+  metrics: RunningMetrics;
   /** The locker's public keys, as an operator enrols them (also written to <dataDir>/identity/public-keys.json). */
   publicKeysFile: string;
   stop(): Promise<void>;
@@ -79,7 +84,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   await secureDataDir(config.dataDir, logger);
 
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
-  const db = openDatabase(join(config.dataDir, 'lockerd.db'));
+  const databasePath = join(config.dataDir, 'lockerd.db');
+  const db = openDatabase(databasePath);
   const store = new LockerStore(db);
   applyProvisionedState(store, config, clock.now(), logger);
 
@@ -128,6 +134,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     revocations,
   });
   remote.applyStoredConfig();
+  // Made before the buses open, so the first readings and bus errors are counted (docs/operations.md).
+  const metrics = createMetrics({ config, version: packageVersion(), clock, db, databasePath, doors, recorder, hardware, compartments: () => store.compartments().map((c) => c.id), sync: () => syncHealth(), logger: logger.child({ channel: 'metrics' }) });
   const publicKeysFile = join(config.dataDir, 'identity', 'public-keys.json');
   await writeFile(publicKeysFile, `${JSON.stringify({ id: config.locker.id, signingKey: identity.signingPublicJwk, encryptionKey: identity.encryptionPublicJwk }, null, 2)}\n`, { mode: 0o600 });
 
@@ -229,6 +237,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   }
 
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
+  await metrics.start(options.metricsPort);
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
 
   let stopped = false;
@@ -246,6 +255,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     kiosk,
     remote,
     ...(sync ? { sync } : {}),
+    metrics,
     publicKeysFile,
     async stop() {
       if (stopped) return;
@@ -260,6 +270,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       doors.stop();
       await Promise.all([...hardware.buses.values()].map((b) => b.close().catch(() => undefined)));
       hardware.sim?.stop();
+      await metrics.stop();
       db.close();
     },
   };

@@ -270,6 +270,26 @@ export const MqttConfig = z.object({
 });
 export type MqttConfig = z.infer<typeof MqttConfig>;
 
+/**
+ * Health and metrics for the operator (docs/operations.md, "Health and metrics"): a Prometheus
+ * endpoint on its own loopback listener (never on the kiosk server), and a periodic `health`
+ * event on the operator stream.
+ */
+export const MetricsConfig = z.object({
+  /** Loopback only: the figures describe the locker's hardware and traffic. */
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .default('127.0.0.1')
+    .refine((h) => isLoopbackHost(h), 'the metrics listener answers on loopback only (127.0.0.1 or ::1); scrape it with an agent on the controller'),
+  /** 9464 (the usual Prometheus exporter port) by default; null turns the listener off; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).nullable().default(9464),
+  /** Seconds between two `health` events on the operator stream. */
+  healthIntervalS: z.number().int().min(10).max(86_400).default(300),
+});
+export type MetricsConfig = z.infer<typeof MetricsConfig>;
+
 export const LockerConfig = z
   .object({
     version: z.literal(1),
@@ -289,6 +309,7 @@ export const LockerConfig = z
     doors: DoorsConfig.default(DoorsConfig.parse({})),
     kiosk: KioskConfig.default(KioskConfig.parse({})),
     mqtt: MqttConfig.optional(),
+    metrics: MetricsConfig.default(MetricsConfig.parse({})),
     /** Demo only: reveal issued pickup codes on the local API so a newcomer can try a pickup. Never in production. */
     demo: z.object({ revealCodes: z.boolean().default(false) }).default({ revealCodes: false }),
   })
