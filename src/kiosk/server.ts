@@ -140,7 +140,8 @@ export class KioskServer {
     this.routes();
     d.locker.on((e) => this.push(e));
     this.server = createServer(
-      { maxHeaderSize: l.maxHeaderBytes, headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
+      // requireHostHeader off: a request without Host reaches the Host allow-list and gets its coded 403.
+      { maxHeaderSize: l.maxHeaderBytes, headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: 1_000, requireHostHeader: false },
       (req, res) => {
         // A socket whose answer is under way (an event stream, a file) cannot take another
         // status line: a parse error on it ends the connection instead (see clientError below).
