@@ -7,6 +7,8 @@ export const ErrorCodes = {
   INPUT_INVALID: 'INPUT_INVALID',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   NOT_FOUND: 'NOT_FOUND',
+  /** A command line the tool cannot run (missing --config, unknown option or command): exit 2. */
+  USAGE_INVALID: 'USAGE_INVALID',
   // hardware
   BOARD_SILENT: 'BOARD_SILENT',
   BUS_CLOSED: 'BUS_CLOSED',

@@ -16,7 +16,7 @@ import { EventRecorder } from '../domain/eventRecorder.js';
 import { Locker } from '../domain/locker.js';
 import { createIdFactory, newBootId } from '../ids.js';
 import { KioskServer } from '../kiosk/server.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../random.js';
 import { openDatabase, type Db } from '../store/database.js';
@@ -69,7 +69,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const config = options.config;
   const clock = options.clock ?? new SystemClock();
   const random = options.random ?? cryptoRandom();
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: resolveLogLevel(config.logLevel, process.env) });
   const started = clock.monotonic();
   guardDeployment(config, { sim: options.sim, logger });
   await secureDataDir(config.dataDir, logger);

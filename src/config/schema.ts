@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { isLoopbackHost } from './deploymentChecks.js';
 import { BOARD_LIMITS } from './protocolLimits.js';
+import { LOG_LEVELS } from '../logger.js';
 
 export const sizeClasses = ['XS', 'S', 'M', 'L', 'XL'] as const;
 export const SizeClass = z.enum(sizeClasses);
@@ -293,7 +294,8 @@ export const LockerConfig = z
     version: z.literal(1),
     locker: z.strictObject({ id, name: z.string().max(100).optional() }),
     dataDir: z.string().min(1),
-    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** Omit for info; LOCKERD_LOG_LEVEL overrides it (src/logger.ts resolveLogLevel). */
+    logLevel: z.enum(LOG_LEVELS).optional(),
     hardware: z.strictObject({
       buses: z.array(BusConfig).min(1),
       scanner: ScannerConfig.optional(),
