@@ -70,9 +70,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'doctor': {
       values.config = requireConfig(values.config);
-      const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level: 'warn' }) });
-      for (const line of report.lines) process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.what}: ${line.detail}\n`);
-      return report.lines.every((l) => l.ok) ? 0 : 1;
+      // The report says what failed; the drivers' own log lines only with LOCKERD_LOG_LEVEL, and
+      // then readable on stderr, never JSON in the middle of the report.
+      const level = process.env.LOCKERD_LOG_LEVEL ? resolveLogLevel(undefined, process.env) : 'silent';
+      const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level, format: 'pretty', destination: process.stderr }) });
+      const mark = { ok: 'ok  ', fail: 'FAIL', unknown: '??  ' } as const;
+      for (const line of report.lines) process.stdout.write(`${mark[line.status]}  ${line.what}: ${line.detail}\n`);
+      return report.lines.some((l) => l.status === 'fail') ? 1 : 0;
     }
     case 'start':
       return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined);
