@@ -13,6 +13,8 @@ export const ErrorCodes = {
   ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   RATE_LIMITED: 'RATE_LIMITED',
   STREAMS_FULL: 'STREAMS_FULL',
+  /** A command line the tool cannot run (missing --config, unknown option or command): exit 2. */
+  USAGE_INVALID: 'USAGE_INVALID',
   // hardware
   BOARD_SILENT: 'BOARD_SILENT',
   BUS_CLOSED: 'BUS_CLOSED',

@@ -17,8 +17,8 @@ import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, with
 import { startLockerd } from '../composition/startLockerd.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
 import { assertKeypadPolicy, describeKeypadOdds } from '../codes/keypadPolicy.js';
-import { isLockerError } from '../errors.js';
-import { createLogger } from '../logger.js';
+import { isLockerError, LockerError } from '../errors.js';
+import { createLogger, logFormatFor, resolveLogLevel } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
 import { cryptoRandom } from '../random.js';
 import { runDoctor } from './doctor.js';
@@ -29,20 +29,42 @@ const usage = `usage:
   lockerd doctor --config FILE
   lockerd status [--config FILE] [--sim]`;
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
-  const command = positionals[0];
-  if (values.help || !command) {
-    process.stdout.write(`${usage}\n`);
-    return command ? 0 : 2;
+const cliOptions = { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+/** A mistake on the command line: printed with the usage text, exit 2. */
+function usageError(message: string): LockerError {
+  return new LockerError('USAGE_INVALID', message);
+}
+
+/** node:util parseArgs, with its TypeErrors turned into USAGE_INVALID in our words. */
+function parseCommandLine(argv: string[]): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof cliOptions }>> {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: cliOptions });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const message = (e as Error).message;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usageError(`unknown option "${(/'([^'\s]+)'/.exec(message)?.[1] ?? '?').slice(0, 40)}"`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw usageError(`${(/--[\w-]+/.exec(message)?.[0] ?? 'an option').slice(0, 40)} needs a value`);
+    throw usageError(message.slice(0, 200));
   }
+}
+
+function requireConfig(file: string | undefined): string {
+  if (!file) throw usageError('--config FILE is required');
+  return file;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv);
+  const command = positionals[0];
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (!command) throw usageError('no command given');
   switch (command) {
     case 'check-config': {
-      if (!values.config) throw new Error('--config is required');
+      values.config = requireConfig(values.config);
       const config = await loadConfig(values.config, { sim: values.sim === true });
       process.stdout.write(`${values.config}: valid (locker ${config.locker.id}, ${config.layout.compartments.length} compartments, ${config.hardware.buses.length} buses)\n`);
       process.stdout.write(`${checkKeypadPolicy(config)}\n`);
@@ -50,10 +72,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'doctor': {
-      if (!values.config) throw new Error('--config is required');
-      const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level: 'warn' }) });
-      for (const line of report.lines) process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.what}: ${line.detail}\n`);
-      return report.lines.every((l) => l.ok) ? 0 : 1;
+      values.config = requireConfig(values.config);
+      // The report says what failed; the drivers' own log lines only with LOCKERD_LOG_LEVEL, and
+      // then readable on stderr, never JSON in the middle of the report.
+      const level = process.env.LOCKERD_LOG_LEVEL ? resolveLogLevel(undefined, process.env) : 'silent';
+      const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level, format: 'pretty', destination: process.stderr }) });
+      const mark = { ok: 'ok  ', fail: 'FAIL', unknown: '??  ' } as const;
+      for (const line of report.lines) process.stdout.write(`${mark[line.status]}  ${line.what}: ${line.detail}\n`);
+      return report.lines.some((l) => l.status === 'fail') ? 1 : 0;
     }
     case 'status': {
       const file = values.config ?? (values.sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
@@ -66,18 +92,18 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
       return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined);
     default:
-      process.stderr.write(`unknown command ${command}\n${usage}\n`);
-      return 2;
+      throw usageError(`unknown command "${command.slice(0, 40)}"`);
   }
 }
 
 async function start(configPath: string | undefined, sim: boolean, port: number | undefined): Promise<number> {
   const clock = new SystemClock();
   const file = configPath ?? (sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
-  if (!file) throw new Error('--config is required (or --sim for the demo on the simulator)');
+  if (!file) throw usageError('--config FILE is required (or --sim for the demo on the simulator)');
   // Without --sim, demo settings and the examples' placeholder keys are refused here.
   let config: LockerConfig = await loadConfig(file, { sim });
-  const logger = createLogger({ level: config.logLevel });
+  // LOCKERD_LOG_LEVEL overrides the file's logLevel; readable lines on a terminal, JSON otherwise.
+  const logger = createLogger({ level: resolveLogLevel(config.logLevel, process.env), format: logFormatFor(process.stdout, process.env) });
   let demo: string[] = [];
   if (sim) {
     const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'), config.carriers.map((c) => c.id));
@@ -157,6 +183,10 @@ function notifySystemd(state: string): void {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (isLockerError(err, 'USAGE_INVALID')) {
+      process.stderr.write(`${err.message}\n${usage}\n`);
+      process.exit(2);
+    }
     if (isLockerError(err)) process.stderr.write(`${err.message}\n`);
     else process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -18,7 +18,7 @@ import { createIdFactory, newBootId } from '../ids.js';
 import { KioskServer } from '../kiosk/server.js';
 import { type KioskLimits } from '../kiosk/limits.js';
 import { loadOrCreateTerminalKey } from '../kiosk/terminal.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../random.js';
 import { openDatabase, type Db } from '../store/database.js';
@@ -78,7 +78,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const config = options.config;
   const clock = options.clock ?? new SystemClock();
   const random = options.random ?? cryptoRandom();
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: resolveLogLevel(config.logLevel, process.env) });
   const started = clock.monotonic();
   guardDeployment(config, { sim: options.sim, logger });
   await secureDataDir(config.dataDir, logger);
