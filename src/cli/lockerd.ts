@@ -19,6 +19,7 @@ import { isLockerError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
 import { cryptoRandom } from '../random.js';
+import { RESTART_EXIT_CODE } from '../update/bootGuard.js';
 import { runDoctor } from './doctor.js';
 
 const usage = `usage:
@@ -93,7 +94,19 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
     const demoBroker = await startDemoBroker({ ...config, mqtt: config.mqtt }, logger, cryptoRandom());
     ({ broker, config, lines: brokerLines } = demoBroker);
   }
-  const running = await startLockerd({ config, sim, logger, clock, ...(port !== undefined ? { port } : {}) });
+  // The updater switched releases: stop like on SIGTERM, then exit so the supervisor starts the new one.
+  let restartRequested = false;
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  const onRestartRequested = (): void => {
+    restartRequested = true;
+    requestStop();
+  };
+  const running = await startLockerd({ config, sim, logger, clock, onRestartRequested, ...(port !== undefined ? { port } : {}) });
   const lines = [
     `lockerd ${config.locker.id} is running${sim ? ' on the simulator' : ''}`,
     `  kiosk:      ${running.url}/`,
@@ -110,16 +123,12 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   const watchdogUs = Number(process.env.WATCHDOG_USEC ?? 0);
   const watchdog = watchdogUs > 0 ? setInterval(() => notifySystemd('WATCHDOG=1'), Math.max(1000, watchdogUs / 2000)) : undefined;
 
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   if (watchdog) clearInterval(watchdog);
   notifySystemd('STOPPING=1');
   await running.stop();
   await broker?.close();
-  return 0;
+  return restartRequested ? RESTART_EXIT_CODE : 0;
 }
 
 /** What check-config says about a valid file that is still worth a second look. */

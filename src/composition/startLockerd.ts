@@ -29,6 +29,7 @@ import { LockerRemoteOperations } from '../domain/remoteOperations.js';
 import type { RunningSync } from '../sync/startSync.js';
 import { writeFile } from 'node:fs/promises';
 import { applyProvisionedState } from '../domain/provisioning.js';
+import { UpdateAgent } from '../update/updateAgent.js';
 
 export interface StartOptions {
   config: LockerConfig;
@@ -44,6 +45,8 @@ export interface StartOptions {
   sync?: boolean;
   /** Whether the clock is known to be synchronised (NTP); lockerd flags events stamped before. */
   clockSynced?: () => boolean;
+  /** Asked by the updater once it switched releases: stop and exit with RESTART_EXIT_CODE. */
+  onRestartRequested?: () => void;
 }
 
 export interface RunningLockerd {
@@ -60,6 +63,7 @@ export interface RunningLockerd {
   kiosk: KioskServer;
   remote: LockerRemoteOperations;
   sync?: RunningSync;
+  updates?: UpdateAgent;
   /** The locker's public keys, as an operator enrols them (also written to <dataDir>/identity/public-keys.json). */
   publicKeysFile: string;
   stop(): Promise<void>;
@@ -110,7 +114,24 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const revocations = new BadgeRevocations(store, clock, () => config.badges);
   revocations.prune();
   const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) }, { policy: () => config.badges, revocations });
+  // Signed updates (src/update/): the agent answers the update command and runs the health gate.
+  const updates = config.updates
+    ? new UpdateAgent({
+        settings: config.updates,
+        clock,
+        random,
+        logger,
+        db,
+        store,
+        recorder,
+        version: packageVersion(),
+        packageRoot: packageRoot(),
+        health: () => ({ buses: [...hardware.buses.values()].every((b) => doors.busConnected(b.id)), broker: !sync || sync.health().connected }),
+        requestRestart: () => options.onRestartRequested?.(),
+      })
+    : undefined;
   const remote = new LockerRemoteOperations({
+    ...(updates ? { updates } : {}),
     locker,
     store,
     doors,
@@ -221,6 +242,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
 
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
+  await updates?.start();
 
   let stopped = false;
   return {
@@ -237,10 +259,12 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     kiosk,
     remote,
     ...(sync ? { sync } : {}),
+    ...(updates ? { updates } : {}),
     publicKeysFile,
     async stop() {
       if (stopped) return;
       stopped = true;
+      updates?.stop();
       await sync?.stop();
       stopSimRoutes?.();
       offScanner?.();
