@@ -14,7 +14,7 @@
 // This file imports nothing but Node's own modules, so its compiled form runs on its own:
 // systemd runs <root>/bin/lockerd-update-guard.js, copied from the last committed release,
 // so a broken new release cannot break its own rollback.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lchownSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -84,8 +84,19 @@ export function writeState(root: string, state: UpdateState): void {
   } finally {
     closeSync(fd);
   }
+  matchOwner(root, tmp);
   renameSync(tmp, join(root, STATE_FILE));
   fsyncDir(root);
+}
+
+/**
+ * Run as root (systemd's rollback and gate units), the guard gives what it writes to the owner of
+ * the release root, so lockerd itself can still read the state and replace the link.
+ */
+function matchOwner(root: string, path: string): void {
+  if (process.getuid?.() !== 0) return;
+  const st = statSync(root);
+  if (st.uid !== 0) lchownSync(path, st.uid, st.gid);
 }
 
 function fsyncDir(dir: string): void {
@@ -130,6 +141,7 @@ export function pointCurrent(root: string, version: string, failpoint: Failpoint
   const tmp = join(root, `.${CURRENT_LINK}.tmp-${process.pid}`);
   rmSync(tmp, { force: true });
   symlinkSync(join(RELEASES_DIR, version), tmp);
+  matchOwner(root, tmp);
   failpoint('link-created');
   renameSync(tmp, join(root, CURRENT_LINK));
   fsyncDir(root);
