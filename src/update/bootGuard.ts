@@ -195,6 +195,14 @@ export function commit(root: string, version: string, now: number): boolean {
   return true;
 }
 
+/** Removes releases other than the ones named (after a commit: the new one and the one before it). */
+export function pruneReleases(root: string, keep: readonly string[]): string[] {
+  const cur = currentVersion(root);
+  const removed = releases(root).filter((v) => !keep.includes(v) && v !== cur);
+  for (const v of removed) rmSync(releaseDir(root, v), { recursive: true, force: true });
+  return removed;
+}
+
 /** Records an update that never reached the switch (download refused later, window missed). */
 export function recordFailure(root: string, outcome: Omit<Outcome, 'kind'>): void {
   const state = readState(root);

@@ -26,7 +26,7 @@ import type { RandomSource } from '../random.js';
 import type { Db } from '../store/database.js';
 import type { LockerStore } from '../store/lockerStore.js';
 import type { CommandActor, UpdateArgs, UpdateResult } from '../sync/lockerOperations.js';
-import { beginTrial, commit, currentVersion, readState, recordFailure, releaseComplete, releaseDir, RELEASE_ENTRY, RELEASES_DIR, type Failpoint, type Outcome } from './bootGuard.js';
+import { beginTrial, commit, currentVersion, pruneReleases, readState, recordFailure, releaseComplete, releaseDir, RELEASE_ENTRY, RELEASES_DIR, type Failpoint, type Outcome } from './bootGuard.js';
 import { checkReleaseUrl, downloadBundle, fetchSmall } from './download.js';
 import { checkManifestFits, MAX_MANIFEST_BYTES, normaliseDigest, sha256Hex, verifyManifest, type ReleaseManifest } from './manifest.js';
 
@@ -108,7 +108,9 @@ export class UpdateAgent {
       this.gate?.cancel();
       this.gate = undefined;
       if (commit(this.d.settings.root, this.d.version, this.d.clock.now())) {
-        this.log.info({ version: this.d.version }, 'update committed');
+        // The committed release and the one before it stay: a later update may need the fallback.
+        const removed = pruneReleases(this.d.settings.root, [this.d.version, trial.previous]);
+        this.log.info({ version: this.d.version, removed }, 'update committed');
         void this.installGuard(true).catch((err: unknown) => this.log.warn({ err }, 'could not install the update guard'));
       }
       this.reportOutcomes();
