@@ -11,7 +11,7 @@
 //   - a real bundle built with `lockerctl release` (0.3.0) is switched to, survives a kill -9
 //     right after it became ready, and commits (update.applied, update.committed), with the
 //     database snapshot taken before the switch.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -291,6 +291,13 @@ describe('signed updates with automatic rollback, under a supervisor', () => {
     const built = JSON.parse(out[0] ?? '{}') as { manifestFile: string; manifestDigest: string; arch: string; nodeAbi: string; schema: { max: number } };
     expect(built).toMatchObject({ arch: process.arch, nodeAbi: process.versions.modules });
     expect(built.schema.max).toBeGreaterThanOrEqual(4);
+    // What is in it: the built code, production dependencies (not dev ones), the kiosk's files; no links.
+    const listing = execFileSync('tar', ['-tvzf', join(served, basename(built.manifestFile).replace('.manifest.jws', '.tar.gz'))], { maxBuffer: 64 * 1024 * 1024 }).toString().split('\n');
+    const names = new Set(listing.map((l) => l.split(/\s+/).at(-1) ?? ''));
+    for (const n of ['./package.json', './dist/src/cli/lockerd.js', './dist/src/update/bootGuard.js', './node_modules/better-sqlite3/package.json', './node_modules/mqtt/package.json', './src/kiosk/public/index.html'])
+      expect(names.has(n), n).toBe(true);
+    expect([...names].some((n) => n.startsWith('./node_modules/vitest/') || n.startsWith('./node_modules/typescript/'))).toBe(false);
+    expect(listing.filter((l) => l.startsWith('l'))).toEqual([]);
 
     expect(await update(built)).toMatchObject({ ok: true, result: { version: '0.3.0', from: '0.1.0' } });
     await until('0.3.0 ready', () => readyCount('0.3.0') >= 1, 90_000);
