@@ -132,6 +132,7 @@ function writeBody(res: IncomingMessage, out: WriteStream, allowed: number): Pro
     });
     res.on('end', () => finish(res.complete ? undefined : fail('the transfer was cut off')));
     res.on('aborted', () => finish(fail('the transfer was cut off')));
+    res.on('close', () => finish(res.complete ? undefined : fail('the transfer was cut off')));
     res.on('error', (e) => finish(fail(`the transfer failed: ${e.message}`)));
     out.on('error', (e) => finish(fail(`cannot write the bundle: ${e.message}`)));
   });

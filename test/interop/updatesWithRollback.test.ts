@@ -79,7 +79,7 @@ function fileServer(dir: string, cutOnce: Set<string>, log: { path: string; rang
     }
     res.writeHead(200, { 'content-length': bytes.length });
     if (cutOnce.delete(name)) {
-      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.destroy());
+      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.end());
       return;
     }
     res.end(bytes);
