@@ -129,6 +129,10 @@ export class UpdateAgent {
     let scheduled = false;
     try {
       const s = this.d.settings;
+      // Updating needs the release layout: this very release must be what `current` points at.
+      const running = currentVersion(s.root);
+      if (running !== this.d.version)
+        throw new LockerError('UPDATE_NOT_CONFIGURED', `lockerd ${this.d.version} does not run from ${s.root}/current (${running === undefined ? 'no such link' : `it points at ${running}`})`);
       const fetchOptions = { allowHttpLoopback: s.allowHttpLoopback, ...(s.ca ? { ca: await readFile(s.ca, 'utf8') } : {}) };
       const manifestUrl = checkReleaseUrl(args.url, fetchOptions);
       const raw = await fetchSmall(manifestUrl, MAX_MANIFEST_BYTES, fetchOptions);

@@ -137,6 +137,12 @@ describe('update agent', () => {
     expect(readdirSync(join(s.root, 'snapshots'))).toEqual([expect.stringMatching(/^lockerd-0\.1\.0-before-0\.2\.0-\d+\.db$/)]);
   });
 
+  it('refuses to update a release that does not run from the release root', async () => {
+    const s = await setup('0.0.7');
+    await expect(s.agent.update({ url: s.url, manifestDigest: s.digest }, actor)).rejects.toMatchObject({ code: 'UPDATE_NOT_CONFIGURED' });
+    expect(s.events()).toEqual([]);
+  });
+
   it('a window that closes before the switch ends as update.failed, and nothing is switched', async () => {
     const s = await setup();
     s.store.insertSession({ id: 'sess-1', compartmentId: 'X1', purpose: 'pickup', actor: 'consumer', context: {}, startedAt: s.clock.now() });
