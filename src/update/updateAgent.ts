@@ -13,7 +13,7 @@
 // the event and the "reported" marker are written in one transaction.
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -139,7 +139,11 @@ export class UpdateAgent {
       if (sha256Hex(raw) !== normaliseDigest(args.manifestDigest)) throw new LockerError('UPDATE_TAMPERED', 'the manifest is not the one the command names (digest differs)', { what: 'manifest' });
       const manifest = await verifyManifest(raw.toString('utf8').trim(), s.releaseKeys);
       checkManifestFits(manifest, { arch: process.arch, nodeAbi: process.versions.modules, version: this.d.version, schemaVersion: this.schemaVersion() });
-      if (!releaseComplete(s.root, manifest.version)) await this.fetchAndUnpack(manifest, new URL(manifest.bundle, manifestUrl), fetchOptions);
+      // A release unpacked before (an update sent again) is reused only if it is the same bundle.
+      if (!releaseComplete(s.root, manifest.version) || (await unpackedDigest(s.root, manifest.version)) !== manifest.sha256) {
+        await rm(releaseDir(s.root, manifest.version), { recursive: true, force: true });
+        await this.fetchAndUnpack(manifest, new URL(manifest.bundle, manifestUrl), fetchOptions);
+      }
       this.report(`downloaded.${by.commandId}`, 'update.downloaded', { id: by.commandId, version: manifest.version, from: this.d.version, size: manifest.size });
       scheduled = true;
       void this.applyWhenIdle(by.commandId, manifest.version, args.window).finally(() => {
@@ -184,6 +188,7 @@ export class UpdateAgent {
       const pkg = JSON.parse(await readFile(join(tmp, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
       if (pkg.name !== 'lockerd' || pkg.version !== m.version) throw new LockerError('UPDATE_MANIFEST_INVALID', `the bundle holds ${String(pkg.name)} ${String(pkg.version)}, the manifest says lockerd ${m.version}`);
       if (!existsSync(join(tmp, RELEASE_ENTRY))) throw new LockerError('UPDATE_MANIFEST_INVALID', `the bundle has no ${RELEASE_ENTRY}`);
+      await writeFile(join(tmp, BUNDLE_DIGEST_FILE), `${m.sha256}\n`);
       await run('sync', ['-f', tmp]);
       await rename(tmp, releaseDir(s.root, m.version));
     } catch (e) {
@@ -228,6 +233,7 @@ export class UpdateAgent {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, `lockerd-${this.d.version}-before-${version}-${this.d.clock.now()}.db`);
     await this.d.db.backup(file);
+    await chmod(file, 0o600);
     const all = (await readdir(dir)).filter((f) => f.endsWith('.db')).sort((a, b) => stampOf(a) - stampOf(b));
     for (const old of all.slice(0, Math.max(0, all.length - this.d.settings.keepSnapshots))) await rm(join(dir, old), { force: true });
     this.log.info({ file }, 'database snapshot taken before the switch');
@@ -261,6 +267,17 @@ export class UpdateAgent {
 
 function outcomeData(o: Outcome): Record<string, unknown> {
   return { id: o.id, version: o.version, from: o.from, ...(o.reason ? { reason: o.reason } : {}), at: o.at };
+}
+
+/** Written into each unpacked release: the SHA-256 of the bundle it came from. */
+const BUNDLE_DIGEST_FILE = '.bundle-sha256';
+
+async function unpackedDigest(root: string, version: string): Promise<string | undefined> {
+  try {
+    return (await readFile(join(releaseDir(root, version), BUNDLE_DIGEST_FILE), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function stampOf(file: string): number {

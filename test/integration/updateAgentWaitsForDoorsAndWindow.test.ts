@@ -2,7 +2,7 @@
 // inside the command's window and only once no door session is in flight, snapshots the
 // database first, and asks for the restart; a window that closes first ends as update.failed.
 // The health gate commits a release on trial after the stable window, and only then.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,7 +134,9 @@ describe('update agent', () => {
     await waitFor('the restart request', () => s.restarts.n === 1, 5_000);
     expect(currentVersion(s.root)).toBe('0.2.0');
     expect(readState(s.root).trial).toMatchObject({ id: 'upd-cmd-1', version: '0.2.0', previous: '0.1.0', boots: 0, maxBoots: 3, deadline: expect.any(Number) });
-    expect(readdirSync(join(s.root, 'snapshots'))).toEqual([expect.stringMatching(/^lockerd-0\.1\.0-before-0\.2\.0-\d+\.db$/)]);
+    const snapshots = readdirSync(join(s.root, 'snapshots'));
+    expect(snapshots).toEqual([expect.stringMatching(/^lockerd-0\.1\.0-before-0\.2\.0-\d+\.db$/)]);
+    expect(statSync(join(s.root, 'snapshots', snapshots[0] ?? '')).mode & 0o777).toBe(0o600);
   });
 
   it('refuses to update a release that does not run from the release root', async () => {
