@@ -16,6 +16,8 @@ export interface FetchOptions {
   allowHttpLoopback: boolean;
   /** A connection silent this long is dropped (and resumed). */
   idleTimeoutMs?: number;
+  /** Ends every transfer when it fires: the bound on the whole download. */
+  signal?: AbortSignal;
 }
 
 function fail(message: string, context: Record<string, unknown> = {}): LockerError {
@@ -38,11 +40,14 @@ export function checkReleaseUrl(raw: string, o: Pick<FetchOptions, 'allowHttpLoo
 
 function get(url: URL, o: FetchOptions, headers: Record<string, string> = {}): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const common = { method: 'GET', headers: { 'user-agent': 'lockerd-updater', ...headers }, timeout: o.idleTimeoutMs ?? 30_000 };
+    if (o.signal?.aborted) return reject(fail('the download took longer than allowed', { final: true }));
+    const common = { method: 'GET', headers: { 'user-agent': 'lockerd-updater', ...headers }, timeout: o.idleTimeoutMs ?? 30_000, ...(o.signal ? { signal: o.signal } : {}) };
     const req = url.protocol === 'https:' ? httpsRequest(url, { ...common, ...(o.ca ? { ca: o.ca } : {}) }) : httpRequest(url, common);
     req.on('response', resolve);
     req.on('timeout', () => req.destroy(fail('the release server stopped answering')));
-    req.on('error', (e) => reject(e instanceof LockerError ? e : fail(`cannot reach the release server: ${e.message}`)));
+    req.on('error', (e) =>
+      reject(e instanceof LockerError ? e : o.signal?.aborted ? fail('the download took longer than allowed', { final: true }) : fail(`cannot reach the release server: ${e.message}`)),
+    );
     req.end();
   });
 }
@@ -96,7 +101,7 @@ export async function downloadBundle(d: BundleDownload, o: FetchOptions): Promis
         throw fail(`the release server answered ${res.statusCode ?? '?'} for the bundle`, { status: res.statusCode });
       }
       const start = resumed ? have : 0;
-      await writeBody(res, createWriteStream(d.file, { flags: resumed ? 'a' : 'w', mode: 0o600 }), d.expectedSize - start);
+      await writeBody(res, createWriteStream(d.file, { flags: resumed ? 'a' : 'w', mode: 0o600 }), d.expectedSize - start, o.signal);
       d.progress?.({ bytes: sizeOf(d.file), resumed, attempt });
     } catch (e) {
       lastError = e;
@@ -109,7 +114,7 @@ export async function downloadBundle(d: BundleDownload, o: FetchOptions): Promis
   throw lastError instanceof LockerError ? lastError : fail(`the bundle could not be downloaded in ${attempts} attempts`);
 }
 
-function writeBody(res: IncomingMessage, out: WriteStream, allowed: number): Promise<void> {
+function writeBody(res: IncomingMessage, out: WriteStream, allowed: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     let n = 0;
     let done = false;
@@ -133,7 +138,7 @@ function writeBody(res: IncomingMessage, out: WriteStream, allowed: number): Pro
     res.on('end', () => finish(res.complete ? undefined : fail('the transfer was cut off')));
     res.on('aborted', () => finish(fail('the transfer was cut off')));
     res.on('close', () => finish(res.complete ? undefined : fail('the transfer was cut off')));
-    res.on('error', (e) => finish(fail(`the transfer failed: ${e.message}`)));
+    res.on('error', (e) => finish(signal?.aborted ? fail('the download took longer than allowed', { final: true }) : fail(`the transfer failed: ${e.message}`)));
     out.on('error', (e) => finish(fail(`cannot write the bundle: ${e.message}`)));
   });
 }

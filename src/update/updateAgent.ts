@@ -27,7 +27,7 @@ import type { Db } from '../store/database.js';
 import type { LockerStore } from '../store/lockerStore.js';
 import type { CommandActor, UpdateArgs, UpdateResult } from '../sync/lockerOperations.js';
 import { beginTrial, commit, currentVersion, pruneReleases, readState, recordFailure, releaseComplete, releaseDir, RELEASE_ENTRY, RELEASES_DIR, type Failpoint, type Outcome } from './bootGuard.js';
-import { checkReleaseUrl, downloadBundle, fetchSmall } from './download.js';
+import { checkReleaseUrl, downloadBundle, fetchSmall, type FetchOptions } from './download.js';
 import { checkManifestFits, MAX_MANIFEST_BYTES, normaliseDigest, sha256Hex, verifyManifest, type ReleaseManifest } from './manifest.js';
 
 const run = promisify(execFile);
@@ -77,6 +77,7 @@ export interface UpdateAgentDeps {
 
 export const GUARD_FILE = join('bin', 'lockerd-update-guard.js');
 const POLL_MS = 1_000;
+const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 
 export class UpdateAgent {
   private busy = false;
@@ -133,7 +134,8 @@ export class UpdateAgent {
       const running = currentVersion(s.root);
       if (running !== this.d.version)
         throw new LockerError('UPDATE_NOT_CONFIGURED', `lockerd ${this.d.version} does not run from ${s.root}/current (${running === undefined ? 'no such link' : `it points at ${running}`})`);
-      const fetchOptions = { allowHttpLoopback: s.allowHttpLoopback, ...(s.ca ? { ca: await readFile(s.ca, 'utf8') } : {}) };
+      // The whole download is bounded too (a server that trickles bytes would hold the slot forever).
+      const fetchOptions = { allowHttpLoopback: s.allowHttpLoopback, signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), ...(s.ca ? { ca: await readFile(s.ca, 'utf8') } : {}) };
       const manifestUrl = checkReleaseUrl(args.url, fetchOptions);
       const raw = await fetchSmall(manifestUrl, MAX_MANIFEST_BYTES, fetchOptions);
       if (sha256Hex(raw) !== normaliseDigest(args.manifestDigest)) throw new LockerError('UPDATE_TAMPERED', 'the manifest is not the one the command names (digest differs)', { what: 'manifest' });
@@ -159,7 +161,7 @@ export class UpdateAgent {
     return this.d.db.pragma('user_version', { simple: true }) as number;
   }
 
-  private async fetchAndUnpack(m: ReleaseManifest, bundleUrl: URL, o: { allowHttpLoopback: boolean; ca?: string }): Promise<void> {
+  private async fetchAndUnpack(m: ReleaseManifest, bundleUrl: URL, o: FetchOptions): Promise<void> {
     const s = this.d.settings;
     checkReleaseUrl(bundleUrl.href, o);
     const downloads = join(s.root, 'downloads');

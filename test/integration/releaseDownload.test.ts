@@ -14,7 +14,8 @@ import { makeCertificates } from '../support/testCertificates.js';
 const clock = Object.assign(new SystemClock(), { sleep: () => Promise.resolve() });
 const bundle = Buffer.alloc(200_000, 7).map((_, i) => (i * 31) % 251);
 let dir: string;
-let mode: 'cut-twice' | 'ignore-range' | 'too-long' = 'cut-twice';
+let mode: 'cut-twice' | 'ignore-range' | 'too-long' | 'stall' = 'cut-twice';
+let stalled: () => void = () => undefined;
 let cuts = 0;
 const ranges: (string | undefined)[] = [];
 
@@ -22,6 +23,11 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
   ranges.push(req.headers.range);
   if (req.url === '/manifest') return void res.writeHead(200).end('manifest-bytes');
   const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  if (mode === 'stall') {
+    res.writeHead(200, { 'content-length': bundle.length });
+    res.write(bundle.subarray(0, 1000), () => stalled());
+    return;
+  }
   if (mode === 'too-long') return void res.writeHead(200).end(Buffer.concat([bundle, Buffer.from('extra')]));
   if (m && mode === 'cut-twice') {
     const from = Number(m[1]);
@@ -118,5 +124,16 @@ describe('release download', () => {
     await expect(
       downloadBundle({ url: new URL(`http://127.0.0.1:${httpPort}/b`), file: join(dir, 'big.part'), expectedSize: bundle.length, maxBytes: 1000, clock }, { allowHttpLoopback: true }),
     ).rejects.toMatchObject({ code: 'UPDATE_DOWNLOAD_FAILED' });
+  });
+
+  it('gives up when the bound on the whole download ends it, and does not retry', async () => {
+    mode = 'stall';
+    ranges.length = 0;
+    const abort = new AbortController();
+    stalled = () => abort.abort();
+    await expect(
+      downloadBundle({ url: new URL(`http://127.0.0.1:${httpPort}/b`), file: join(dir, 'stall.part'), expectedSize: bundle.length, maxBytes: 1_000_000, clock }, { allowHttpLoopback: true, signal: abort.signal }),
+    ).rejects.toMatchObject({ code: 'UPDATE_DOWNLOAD_FAILED', message: expect.stringContaining('longer than allowed') });
+    expect(ranges).toHaveLength(1);
   });
 });
