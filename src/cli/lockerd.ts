@@ -133,8 +133,11 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
 
 /** What check-config says about a valid file that is still worth a second look. */
 function deploymentWarnings(config: LockerConfig): string[] {
-  if (isLoopbackHost(config.kiosk.host)) return [];
-  return [`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`];
+  const out: string[] = [];
+  if (!isLoopbackHost(config.kiosk.host))
+    out.push(`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`);
+  if (config.updates?.allowHttpLoopback) out.push('warning: updates.allowHttpLoopback fetches releases over plain http from loopback: for tests and the simulator only');
+  return out;
 }
 
 /**
