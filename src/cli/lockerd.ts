@@ -21,6 +21,7 @@ import { isLockerError, LockerError } from '../errors.js';
 import { createLogger, logFormatFor, resolveLogLevel } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
 import { cryptoRandom } from '../random.js';
+import { RESTART_EXIT_CODE } from '../update/bootGuard.js';
 import { runDoctor } from './doctor.js';
 
 const usage = `usage:
@@ -130,7 +131,19 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
     const demoBroker = await startDemoBroker({ ...config, mqtt: config.mqtt }, logger, cryptoRandom());
     ({ broker, config, lines: brokerLines } = demoBroker);
   }
-  const running = await startLockerd({ config, sim, logger, clock, ...(port !== undefined ? { port } : {}) });
+  // The updater switched releases: stop like on SIGTERM, then exit so the supervisor starts the new one.
+  let restartRequested = false;
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  const onRestartRequested = (): void => {
+    restartRequested = true;
+    requestStop();
+  };
+  const running = await startLockerd({ config, sim, logger, clock, onRestartRequested, ...(port !== undefined ? { port } : {}) });
   const lines = [
     `lockerd ${config.locker.id} is running${sim ? ' on the simulator' : ''}`,
     `  kiosk:      ${running.url}/`,
@@ -147,22 +160,21 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   const watchdogUs = Number(process.env.WATCHDOG_USEC ?? 0);
   const watchdog = watchdogUs > 0 ? setInterval(() => notifySystemd('WATCHDOG=1'), Math.max(1000, watchdogUs / 2000)) : undefined;
 
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   if (watchdog) clearInterval(watchdog);
   notifySystemd('STOPPING=1');
   await running.stop();
   await broker?.close();
-  return 0;
+  return restartRequested ? RESTART_EXIT_CODE : 0;
 }
 
 /** What check-config says about a valid file that is still worth a second look. */
 function deploymentWarnings(config: LockerConfig): string[] {
-  if (isLoopbackHost(config.kiosk.host)) return [];
-  return [`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`];
+  const out: string[] = [];
+  if (!isLoopbackHost(config.kiosk.host))
+    out.push(`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`);
+  if (config.updates?.allowHttpLoopback) out.push('warning: updates.allowHttpLoopback fetches releases over plain http from loopback: for tests and the simulator only');
+  return out;
 }
 
 /**

@@ -32,6 +32,7 @@ import type { RunningSync } from '../sync/startSync.js';
 import { writeFile } from 'node:fs/promises';
 import { applyProvisionedState } from '../domain/provisioning.js';
 import { createMetrics, type RunningMetrics } from '../metrics/startMetrics.js';
+import { UpdateAgent } from '../update/updateAgent.js';
 
 export interface StartOptions {
   config: LockerConfig;
@@ -51,6 +52,8 @@ export interface StartOptions {
   metricsPort?: number | null;
   /** Bounds of the kiosk server (streams, connections, login rates, sessions); defaults otherwise. */
   kioskLimits?: Partial<KioskLimits>;
+  /** Asked by the updater once it switched releases: stop and exit with RESTART_EXIT_CODE. */
+  onRestartRequested?: () => void;
 }
 
 export interface RunningLockerd {
@@ -69,6 +72,7 @@ export interface RunningLockerd {
   sync?: RunningSync;
   /** Metrics, door cycles and the health report; `metrics.url` is where /metrics answers. */
   metrics: RunningMetrics;
+  updates?: UpdateAgent;
   /** The locker's public keys, as an operator enrols them (also written to <dataDir>/identity/public-keys.json). */
   publicKeysFile: string;
   stop(): Promise<void>;
@@ -120,7 +124,24 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const revocations = new BadgeRevocations(store, clock, () => config.badges);
   revocations.prune();
   const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) }, { policy: () => config.badges, revocations });
+  // Signed updates (src/update/): the agent answers the update command and runs the health gate.
+  const updates = config.updates
+    ? new UpdateAgent({
+        settings: config.updates,
+        clock,
+        random,
+        logger,
+        db,
+        store,
+        recorder,
+        version: packageVersion(),
+        packageRoot: packageRoot(),
+        health: () => ({ buses: [...hardware.buses.values()].every((b) => doors.busConnected(b.id)), broker: !sync || sync.health().connected }),
+        requestRestart: () => options.onRestartRequested?.(),
+      })
+    : undefined;
   const remote = new LockerRemoteOperations({
+    ...(updates ? { updates } : {}),
     locker,
     store,
     doors,
@@ -239,6 +260,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
   await metrics.start(options.metricsPort);
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
+  await updates?.start();
 
   let stopped = false;
   return {
@@ -256,10 +278,12 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     remote,
     ...(sync ? { sync } : {}),
     metrics,
+    ...(updates ? { updates } : {}),
     publicKeysFile,
     async stop() {
       if (stopped) return;
       stopped = true;
+      updates?.stop();
       await sync?.stop();
       stopSimRoutes?.();
       offScanner?.();

@@ -314,6 +314,28 @@ export const MetricsConfig = z.object({
 });
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
+/**
+ * Signed updates (docs/operations.md, "Updates"): where the releases live and which keys may sign
+ * one. The release keys are the operator's release keys, not its command keys.
+ */
+export const UpdatesConfig = z
+  .strictObject({
+    /** The release root: releases/<version>/, the current link and update-state.json. */
+    root: z.string().min(1),
+    releaseKeys: z.array(Ed25519PublicJwk).min(1).max(8),
+    /** PEM file of the CA that signs the release server's certificate (the system's CAs when absent). */
+    ca: z.string().min(1).optional(),
+    /** Plain http to a loopback address (tests and the simulator only); https otherwise. */
+    allowHttpLoopback: z.boolean().default(false),
+    maxBundleBytes: z.number().int().min(1024).max(2 * 1024 ** 3).default(256 * 1024 ** 2),
+    /** greenboot's numbers: a new release must be ready within 150 s and then stay healthy for 60 s. */
+    readyTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(150_000),
+    stableMs: z.number().int().min(500).max(3_600_000).default(60_000),
+    maxBoots: z.number().int().min(1).max(20).default(3),
+    keepSnapshots: z.number().int().min(1).max(20).default(3),
+  });
+export type UpdatesConfig = z.infer<typeof UpdatesConfig>;
+
 export const LockerConfig = z
   .strictObject({
     version: z.literal(1),
@@ -335,6 +357,7 @@ export const LockerConfig = z
     kiosk: KioskConfig.default(KioskConfig.parse({})),
     mqtt: MqttConfig.optional(),
     metrics: MetricsConfig.default(MetricsConfig.parse({})),
+    updates: UpdatesConfig.optional(),
     /** Demo only: reveal issued pickup codes on the local API so a newcomer can try a pickup. Never in production. */
     demo: z.strictObject({ revealCodes: z.boolean().default(false) }).default({ revealCodes: false }),
   })
