@@ -299,7 +299,7 @@ export type MqttConfig = z.infer<typeof MqttConfig>;
  * endpoint on its own loopback listener (never on the kiosk server), and a periodic `health`
  * event on the operator stream.
  */
-export const MetricsConfig = z.object({
+export const MetricsConfig = z.strictObject({
   /** Loopback only: the figures describe the locker's hardware and traffic. */
   host: z
     .string()
