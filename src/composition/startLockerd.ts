@@ -101,7 +101,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   if (!odds.ok) logger.warn({ probability: odds.unionBound, target: odds.target }, `CODE_POLICY_WEAK: ${describeKeypadOdds(keypad, odds)}`);
   const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock, budgets, () => store.compartments().length);
   const locker = new Locker({
-    settings: { lockerId: config.locker.id, codes: config.codes, doors: config.doors, demo: config.demo },
+    settings: { revealCodes: config.demo.revealCodes },
     store,
     doors,
     recorder,

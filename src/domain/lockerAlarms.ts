@@ -5,7 +5,7 @@ import { ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore, type OutboxEventInput } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { type LockerEvent } from './locker.js';
+import { type Notify } from './lockerEvents.js';
 
 export interface AlarmRecord {
   id: number;
@@ -20,7 +20,7 @@ export class LockerAlarms {
     private readonly store: LockerStore,
     private readonly recorder: EventRecorder,
     private readonly logger: Logger,
-    private readonly emit: (e: LockerEvent) => void,
+    private readonly emit: Notify,
   ) {}
 
   raise(type: string, compartment: string | undefined, data: Record<string, unknown>, toOperator = true, carrierEvents: OutboxEventInput[] = []): void {

@@ -7,7 +7,7 @@ import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type DoorController, type DoorState } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { type PlacementTxn, type Placements } from './placements.js';
+import { type RecoveredPlacement } from './placements.js';
 
 export type ReconcileDecision =
   /** The door is (or was) open: the consumer or courier took the parcel. */
@@ -41,12 +41,13 @@ export function decideReconciliation(purpose: string, door: DoorState): Reconcil
 }
 
 export interface ReconcileDeps {
-  store: LockerStore;
-  doors: DoorController;
-  recorder: EventRecorder;
+  store: Pick<LockerStore, 'inFlightSessions' | 'parcel' | 'compartment' | 'moveParcel' | 'endSession' | 'transaction' | 'setService'>;
+  doors: Pick<DoorController, 'busy' | 'readNow'>;
+  recorder: Pick<EventRecorder, 'commit'>;
   clock: Clock;
   logger: Logger;
-  placements: Placements;
+  /** Records a placement the sensors show committed (Placements.commitRecovered). */
+  commitRecovered: (r: RecoveredPlacement) => Promise<void>;
 }
 
 /**
@@ -92,19 +93,17 @@ export async function reconcileInFlight(d: ReconcileDeps): Promise<{ resolved: n
       case 'commit_placement': {
         if (!carrier) break;
         const size = d.store.compartment(row.compartmentId)?.size ?? 'S';
-        const txn: PlacementTxn = {
+        await d.commitRecovered({
           id: typeof row.context.txn === 'string' ? row.context.txn : row.id,
           kind: row.purpose === 'dropoff' ? 'dropoff' : 'deposit',
-          actor: { kind: 'system' },
           carrier,
           waybill,
           parcelId,
           reservation: row.context.reservation === true,
-          state: { tag: 'stored', compartment: row.compartmentId, size },
-          sessions: new Map([[row.compartmentId, row.id]]),
-          reconciled: true,
-        };
-        await d.placements.commit(txn, row.compartmentId, size);
+          compartment: row.compartmentId,
+          size,
+          sessionId: row.id,
+        });
         break;
       }
       case 'empty':
