@@ -2,14 +2,16 @@
 // SQLite transaction (transactional outbox). A crash at any instant leaves all or none.
 import { type Clock } from '../clock.js';
 import { type IdFactory } from '../ids.js';
-import { type LockerStore, type OutboxEventInput } from '../store/lockerStore.js';
+import { type LockerStore } from '../store/lockerStore.js';
+import { type DomainEvent } from './events.js';
 
 export interface RecordSpec {
   actor: string;
   action: string;
   subject?: string | null;
   data?: Record<string, unknown>;
-  events?: OutboxEventInput[];
+  /** Built with the catalogue's constructors (events.ts): nothing else is accepted. */
+  events?: DomainEvent[];
 }
 
 export class EventRecorder {

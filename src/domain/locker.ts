@@ -16,6 +16,7 @@ import { type CodeVault } from './codeVault.js';
 import { CompartmentViews } from './compartmentViews.js';
 import { type DoorController, type DoorControllerEvent } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
+import { Events } from './events.js';
 import { LockerAlarms } from './lockerAlarms.js';
 import { type LockerEvent, LockerNotifier } from './lockerEvents.js';
 import { type CodeEncrypter, Placements, type PlacementHolder } from './placements.js';
@@ -215,7 +216,7 @@ export class Locker {
     if (!c) throw new LockerError(ErrorCodes.NOT_FOUND, `no compartment ${compartmentId}`);
     const fault = inService ? null : reason?.trim() || 'OPERATOR';
     this.d.recorder.commit(
-      { actor: actorName(actor), action: 'compartment.service', subject: compartmentId, data: { inService, reason }, events: [{ carrier: null, type: 'compartment.service', data: { compartment: compartmentId, inService, reason: fault } }] },
+      { actor: actorName(actor), action: 'compartment.service', subject: compartmentId, data: { inService, reason }, events: [Events.compartmentService({ compartment: compartmentId, inService, reason: fault })] },
       () => this.d.store.setService(compartmentId, inService, fault),
     );
     const view = this.compartment(compartmentId);
@@ -255,7 +256,7 @@ export class Locker {
         action: 'parcel.announced',
         subject: parcelId,
         data: { waybill: r.waybill, kind: r.kind },
-        events: [{ carrier: carrier.id, type: r.kind === 'dropoff' ? 'dropoff.announced' : 'parcel.announced', data: { parcelId, waybill: r.waybill, size: r.size, codeChosenByCarrier: r.code !== undefined } }],
+        events: [(r.kind === 'dropoff' ? Events.dropoffAnnounced : Events.parcelAnnounced)(carrier.id, { parcelId, waybill: r.waybill, size: r.size, codeChosenByCarrier: r.code !== undefined })],
       },
       () =>
         this.d.store.insertParcel({
@@ -282,7 +283,7 @@ export class Locker {
     if (this.placements.inProgress((t) => t.parcelId === p.id)) throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'the parcel is being placed right now');
     const now = this.d.clock.now();
     this.d.recorder.commit(
-      { actor: actorName(actor), action: 'parcel.cancelled', subject: p.id, events: [{ carrier: carrierId, type: 'parcel.cancelled', data: { parcelId: p.id, waybill } }] },
+      { actor: actorName(actor), action: 'parcel.cancelled', subject: p.id, events: [Events.parcelCancelled(carrierId, { parcelId: p.id, waybill })] },
       () => this.d.store.moveParcel(p.id, p.state, 'cancelled', now),
     );
     return parcelView({ ...p, state: 'cancelled' });
@@ -292,13 +293,18 @@ export class Locker {
     return this.d.store.carrierParcels(carrierId).map(parcelView);
   }
 
+  /** A remote setLayout was applied: recorded for the operator (it is not an alarm). */
+  recordLayoutApplied(data: { version: number; by: string; commandId: string }): void {
+    this.d.recorder.commit({ actor: `operator:${data.by}`, action: 'layout.applied', subject: null, data, events: [Events.layoutApplied(data)] });
+  }
+
   // ---------------------------------------------------------------- expiry
 
   expireDue(): number {
     const due = this.d.store.dueForExpiry(this.d.clock.now());
     for (const p of due) {
       this.d.recorder.commit(
-        { actor: 'system', action: 'parcel.expired', subject: p.id, events: [{ carrier: p.carrier, type: 'parcel.expired', data: { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId } }] },
+        { actor: 'system', action: 'parcel.expired', subject: p.id, events: [Events.parcelExpired(p.carrier, { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId })] },
         () => this.d.store.moveParcel(p.id, 'stored', 'expired', null),
       );
     }
@@ -323,20 +329,17 @@ export class Locker {
       case 'forced_open': {
         const inside = this.d.store.parcelsIn(e.compartment);
         this.alarms.raise(
-          'alarm.door_forced_open',
-          e.compartment,
-          {},
-          true,
-          inside.map((p) => ({ carrier: p.carrier, type: 'parcel.compartment_forced', data: { parcelId: p.id, waybill: p.waybill, compartment: e.compartment } })),
+          Events.doorForcedOpen({ compartment: e.compartment }),
+          inside.map((p) => Events.parcelCompartmentForced(p.carrier, { parcelId: p.id, waybill: p.waybill, compartment: e.compartment })),
         );
         return;
       }
       case 'board_silent':
-        this.alarms.raise('alarm.board_silent', undefined, { bus: e.bus, board: e.board, compartments: e.compartments, code: e.code }, true);
+        this.alarms.raise(Events.boardSilent({ bus: e.bus, board: e.board, compartments: e.compartments, code: e.code }));
         for (const c of e.compartments) this.emit({ type: 'compartment', compartment: this.compartment(c) });
         return;
       case 'board_back':
-        this.alarms.raise('alarm.board_back', undefined, { bus: e.bus, board: e.board, compartments: e.compartments }, true);
+        this.alarms.raise(Events.boardBack({ bus: e.bus, board: e.board, compartments: e.compartments }));
         for (const c of e.compartments) this.emit({ type: 'compartment', compartment: this.compartment(c) });
         void this.reconcile().catch((err: unknown) => this.d.logger.error({ err }, 'reconcile failed'));
         return;
@@ -344,8 +347,8 @@ export class Locker {
         // The first connect at start is not news; a loss and a recovery are.
         if (!e.connected) {
           this.lostBuses.add(e.bus);
-          this.alarms.raise('alarm.bus_disconnected', undefined, { bus: e.bus, message: e.message }, true);
-        } else if (this.lostBuses.delete(e.bus)) this.alarms.raise('alarm.bus_reconnected', undefined, { bus: e.bus }, true);
+          this.alarms.raise(Events.busDisconnected({ bus: e.bus, ...(e.message ? { message: e.message } : {}) }));
+        } else if (this.lostBuses.delete(e.bus)) this.alarms.raise(Events.busReconnected({ bus: e.bus }));
         return;
     }
   }

@@ -15,6 +15,7 @@ import { type CompartmentViews } from './compartmentViews.js';
 import { type DoorController } from './doorController.js';
 import { doorInputOf } from './doorOutcomes.js';
 import { type EventRecorder } from './eventRecorder.js';
+import { Events, placementCancelled } from './events.js';
 import { type LockerAlarms } from './lockerAlarms.js';
 import { type Notify } from './lockerEvents.js';
 import { type PlacementEffect, type PlacementInput, type PlacementState, startPlacement, stepPlacement } from './transactions.js';
@@ -216,7 +217,7 @@ export class Placements {
           this.sendToInspection(txn, e.compartment, e.itemPresent);
           break;
         case 'commit_cancelled': {
-          const inspection = e.inspection ? { inspection: true, compartment: e.inspection } : {};
+          const inspection = e.inspection ? { inspection: true as const, compartment: e.inspection } : {};
           const now = this.d.clock.now();
           // A drop-off code stays usable only when the compartment was seen empty: otherwise the
           // announced drop-off is voided (the carrier gets dropoff.cancelled with inspection).
@@ -224,10 +225,10 @@ export class Placements {
           this.d.recorder.commit(
             {
               actor: actorName(txn.actor),
-              action: `${txn.kind}.cancelled`,
+              action: txn.kind === 'deposit' ? 'deposit.cancelled' : 'dropoff.cancelled',
               subject: txn.parcelId,
               data: inspection,
-              events: [{ carrier: txn.carrier, type: `${txn.kind}.cancelled`, data: { waybill: txn.waybill, parcelId: txn.parcelId, ...inspection } }],
+              events: [placementCancelled(txn.kind, txn.carrier, { waybill: txn.waybill, parcelId: txn.parcelId, ...inspection })],
             },
             voidCode ? () => this.d.store.moveParcel(txn.parcelId, 'announced_dropoff', 'cancelled', now) : undefined,
           );
@@ -307,7 +308,7 @@ export class Placements {
 
   private async commit(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
     const sessionId = txn.sessions.get(compartmentId) ?? '';
-    const reconciled = txn.reconciled ? { reconciled: true } : {};
+    const reconciled = txn.reconciled ? { reconciled: true as const } : {};
     try {
       const carrier = this.d.views.carrier(txn.carrier);
       const now = this.d.clock.now();
@@ -318,7 +319,7 @@ export class Placements {
             action: 'dropoff.dropped_off',
             subject: txn.parcelId,
             data: { compartment: compartmentId, ...reconciled },
-            events: [{ carrier: carrier.id, type: 'dropoff.dropped_off', data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now, ...reconciled } }],
+            events: [Events.dropoffDroppedOff(carrier.id, { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now, ...reconciled })],
           },
           () => {
             this.d.store.storeParcel({ id: txn.parcelId, state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
@@ -342,11 +343,18 @@ export class Placements {
             subject: txn.parcelId,
             data: { compartment: compartmentId, waybill: txn.waybill, ...reconciled },
             events: [
-              {
-                carrier: carrier.id,
-                type: 'parcel.stored',
-                data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, storedAt: now, expiresAt, courier: txn.actor.kind === 'courier' ? txn.actor.courier.courierId : undefined, ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: code === undefined, ...reconciled },
-              },
+              Events.parcelStored(carrier.id, {
+                parcelId: txn.parcelId,
+                waybill: txn.waybill,
+                compartment: compartmentId,
+                size,
+                storedAt: now,
+                expiresAt,
+                ...(txn.actor.kind === 'courier' ? { courier: txn.actor.courier.courierId } : {}),
+                ...(codeJwe ? { codeJwe } : {}),
+                codeChosenByCarrier: code === undefined,
+                ...reconciled,
+              }),
             ],
           },
           () => {
@@ -372,7 +380,7 @@ export class Placements {
       const le = toLockerError(err);
       txn.error = le.code;
       this.d.logger.error({ err, deposit: txn.id, compartment: compartmentId }, 'could not record a placed parcel; it is reconciled at the next start');
-      this.d.alarms.raise('alarm.store_failed', compartmentId, { code: le.code }, false);
+      this.d.alarms.raise(Events.storeFailed({ compartment: compartmentId, code: le.code }), [], { auditOnly: true });
     }
   }
 
@@ -404,11 +412,11 @@ export class Placements {
         action: 'compartment.inspection',
         subject: compartmentId,
         data: { reason, placement: txn.kind },
-        events: [{ carrier: null, type: 'compartment.service', data: { compartment: compartmentId, inService: false, reason: ErrorCodes.NEEDS_INSPECTION } }],
+        events: [Events.compartmentService({ compartment: compartmentId, inService: false, reason: ErrorCodes.NEEDS_INSPECTION })],
       },
       () => this.d.store.setService(compartmentId, false, ErrorCodes.NEEDS_INSPECTION),
     );
-    this.d.alarms.raise('alarm.needs_inspection', compartmentId, { reason, placement: txn.kind }, true);
+    this.d.alarms.raise(Events.needsInspection({ compartment: compartmentId, purpose: txn.kind, reason }));
     this.d.notify({ type: 'compartment', compartment: this.d.views.one(compartmentId) });
   }
 

@@ -12,6 +12,7 @@ import { type CompartmentViews } from './compartmentViews.js';
 import { type DoorController } from './doorController.js';
 import { doorInputOf } from './doorOutcomes.js';
 import { type EventRecorder } from './eventRecorder.js';
+import { type CarrierEvent, Events } from './events.js';
 import { type LockerAlarms } from './lockerAlarms.js';
 import { type Notify } from './lockerEvents.js';
 import { type RetrievalState, stepRetrieval } from './transactions.js';
@@ -29,8 +30,6 @@ export interface RetrievalDeps {
   notify: Notify;
 }
 
-type CarrierEventSpec = { carrier: string | null; type: string; data: Record<string, unknown> };
-
 interface RetrievalSpec {
   compartmentId: string;
   purpose: 'pickup' | 'collect' | 'remote_open';
@@ -38,7 +37,7 @@ interface RetrievalSpec {
   context: Record<string, unknown>;
   commit: (sessionId: string, now: number) => void;
   /** Carrier events recorded with the jam alarm (a pickup tells the carrier it failed). */
-  onJam?: (code: ErrorCode) => CarrierEventSpec[];
+  onJam?: (code: ErrorCode) => CarrierEvent[];
 }
 
 export class Retrievals {
@@ -59,14 +58,14 @@ export class Retrievals {
             action: 'parcel.picked_up',
             subject: parcel.id,
             data: { compartment, sessionId },
-            events: [{ carrier: parcel.carrier, type: 'parcel.picked_up', data: { parcelId: parcel.id, waybill: parcel.waybill, compartment, pickedUpAt: now } }],
+            events: [Events.parcelPickedUp(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, compartment, pickedUpAt: now })],
           },
           () => {
             this.d.store.moveParcel(parcel.id, 'stored', 'picked_up', now);
             this.d.store.endSession(sessionId, 'done', 'picked_up', now);
           },
         ),
-      onJam: (code) => [{ carrier: parcel.carrier, type: 'parcel.pickup_failed', data: { parcelId: parcel.id, waybill: parcel.waybill, reason: code } }],
+      onJam: (code) => [Events.parcelPickupFailed(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, reason: code })],
     });
   }
 
@@ -75,7 +74,6 @@ export class Retrievals {
     const compartment = mustHaveCompartment(parcel);
     const from = parcel.state;
     const next = from === 'expired' ? 'retrieved' : 'collected';
-    const type = from === 'expired' ? 'parcel.retrieved' : 'dropoff.collected';
     const actor: Actor = { kind: 'courier', courier };
     return this.run({
       compartmentId: compartment,
@@ -86,10 +84,14 @@ export class Retrievals {
         this.d.recorder.commit(
           {
             actor: actorName(actor),
-            action: type,
+            action: from === 'expired' ? 'parcel.retrieved' : 'dropoff.collected',
             subject: parcel.id,
             data: { compartment, sessionId },
-            events: [{ carrier: parcel.carrier, type, data: { parcelId: parcel.id, waybill: parcel.waybill, compartment, courier: courier.courierId, at: now } }],
+            events: [
+              from === 'expired'
+                ? Events.parcelRetrieved(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, compartment, courier: courier.courierId, retrievedAt: now })
+                : Events.dropoffCollected(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, compartment, courier: courier.courierId, collectedAt: now }),
+            ],
           },
           () => {
             this.d.store.moveParcel(parcel.id, from, next, now);
@@ -108,7 +110,7 @@ export class Retrievals {
       context: { reason },
       commit: (sessionId, now) =>
         this.d.recorder.commit(
-          { actor: actorName(actor), action: 'door.remote_open', subject: compartmentId, data: { reason, sessionId }, events: [{ carrier: null, type: 'door.remote_opened', data: { compartment: compartmentId, reason, by: actorName(actor), at: now } }] },
+          { actor: actorName(actor), action: 'door.remote_open', subject: compartmentId, data: { reason, sessionId }, events: [Events.doorRemoteOpened({ compartment: compartmentId, reason, by: actorName(actor), at: now })] },
           () => this.d.store.endSession(sessionId, 'done', 'opened', now),
         ),
     });
@@ -169,7 +171,7 @@ export class Retrievals {
     const c = this.d.store.compartment(compartmentId);
     if (!c || c.inService || c.fault !== ErrorCodes.LATCH_JAMMED) return;
     this.d.recorder.commit(
-      { actor: actorName(actor), action: 'compartment.recovered', subject: compartmentId, events: [{ carrier: null, type: 'compartment.recovered', data: { compartment: compartmentId } }] },
+      { actor: actorName(actor), action: 'compartment.recovered', subject: compartmentId, events: [Events.compartmentRecovered({ compartment: compartmentId })] },
       () => this.d.store.setService(compartmentId, true, null),
     );
     this.d.notify({ type: 'compartment', compartment: this.d.views.one(compartmentId) });
