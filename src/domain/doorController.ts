@@ -102,9 +102,9 @@ export class DoorController {
     if (this.runners.has(compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${compartmentId} is already in use`, { compartment: compartmentId });
     if (!this.reachable(compartmentId))
       throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of compartment ${compartmentId} does not answer`, { compartment: compartmentId, bus: p.bus, board: p.board });
-    const runner = new DoorRunner(sessionId, compartmentId, () => bus.unlock(p.board, p.lock), this.clock, this.settings, (o, r) => {
-      if (r.finished && this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
-      onOutcome(o, r);
+    // The caller's callback goes to the runner as it is; the controller only hears when it ends.
+    const runner = new DoorRunner(sessionId, compartmentId, () => bus.unlock(p.board, p.lock), this.clock, this.settings, onOutcome, (r) => {
+      if (this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
     });
     this.runners.set(compartmentId, runner);
     runner.start();
