@@ -14,8 +14,9 @@ import { type LockerStore, type ParcelRow } from '../store/lockerStore.js';
 import { nextLargerSize } from './allocation.js';
 import { type CodeVault } from './codeVault.js';
 import { CompartmentViews } from './compartmentViews.js';
-import { type DoorController, type DoorControllerEvent } from './doorController.js';
+import { type DoorController } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
+import { HardwareAlarms } from './hardwareAlarms.js';
 import { Events } from './events.js';
 import { LockerAlarms } from './lockerAlarms.js';
 import { type LockerEvent, LockerNotifier } from './lockerEvents.js';
@@ -58,7 +59,6 @@ export class Locker {
   private readonly retrievals: Retrievals;
   private readonly notifier: LockerNotifier;
   private expiryTimer?: TimerHandle;
-  private readonly lostBuses = new Set<string>();
   readonly alarms: LockerAlarms;
   readonly views: CompartmentViews;
 
@@ -71,7 +71,8 @@ export class Locker {
     const common = { store: d.store, doors: d.doors, recorder: d.recorder, alarms: this.alarms, views: this.views, clock: d.clock, newId: d.newId, logger: d.logger, notify };
     this.placements = new Placements({ ...common, held, codes: d.codes, encryptCode: d.encryptCode, revealCodes: d.settings.revealCodes });
     this.retrievals = new Retrievals(common);
-    d.doors.on((e) => this.onDoorEvent(e));
+    const hardware = new HardwareAlarms({ store: d.store, alarms: this.alarms, views: this.views, notify, logger: d.logger, reconcile: () => this.reconcile() });
+    d.doors.on((e) => hardware.onDoorEvent(e));
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -317,40 +318,6 @@ export class Locker {
   /** Resolves door sessions a crash or power cut left in flight (see reconcile.ts). */
   reconcile(): Promise<{ resolved: number; pending: number }> {
     return reconcileInFlight({ store: this.d.store, doors: this.d.doors, recorder: this.d.recorder, clock: this.d.clock, logger: this.d.logger, commitRecovered: (r) => this.placements.commitRecovered(r) });
-  }
-
-  // ---------------------------------------------------------------- hardware events
-
-  private onDoorEvent(e: DoorControllerEvent): void {
-    switch (e.type) {
-      case 'door':
-        this.emit({ type: 'door', compartment: e.compartment, door: e.open ? 'open' : 'closed', sessionId: e.sessionId });
-        return;
-      case 'forced_open': {
-        const inside = this.d.store.parcelsIn(e.compartment);
-        this.alarms.raise(
-          Events.doorForcedOpen({ compartment: e.compartment }),
-          inside.map((p) => Events.parcelCompartmentForced(p.carrier, { parcelId: p.id, waybill: p.waybill, compartment: e.compartment })),
-        );
-        return;
-      }
-      case 'board_silent':
-        this.alarms.raise(Events.boardSilent({ bus: e.bus, board: e.board, compartments: e.compartments, code: e.code }));
-        for (const c of e.compartments) this.emit({ type: 'compartment', compartment: this.compartment(c) });
-        return;
-      case 'board_back':
-        this.alarms.raise(Events.boardBack({ bus: e.bus, board: e.board, compartments: e.compartments }));
-        for (const c of e.compartments) this.emit({ type: 'compartment', compartment: this.compartment(c) });
-        void this.reconcile().catch((err: unknown) => this.d.logger.error({ err }, 'reconcile failed'));
-        return;
-      case 'transport':
-        // The first connect at start is not news; a loss and a recovery are.
-        if (!e.connected) {
-          this.lostBuses.add(e.bus);
-          this.alarms.raise(Events.busDisconnected({ bus: e.bus, ...(e.message ? { message: e.message } : {}) }));
-        } else if (this.lostBuses.delete(e.bus)) this.alarms.raise(Events.busReconnected({ bus: e.bus }));
-        return;
-    }
   }
 
   emit(e: LockerEvent): void {
