@@ -1,18 +1,16 @@
-// The carrier events of a simulated locker, shaped as the locker core writes them
-// (src/domain/placements.ts, locker.ts): each parcel is announced, stored (its pickup code
+// The carrier events of a simulated locker, built with the locker core's own event catalogue
+// (src/domain/events.ts), so they cannot drift from what a real locker writes: each parcel is announced, stored (its pickup code
 // encrypted to the carrier's X25519 key, as a real parcel.stored carries it) and then picked
 // up, or expired and retrieved. One source per (locker, carrier) stream, so a stream reads as
 // a plausible history. Nothing personal: waybills and ids only.
-import { type X25519PublicJwk } from '../../src/config/schema.js';
+import { type SizeClass, type X25519PublicJwk } from '../../src/config/schema.js';
+import { type CarrierEvent, Events } from '../../src/domain/events.js';
 import { generateCode } from '../../src/codes/pickupCode.js';
 import { encryptCodeForCarrier } from '../../src/crypto/codeJwe.js';
 import { type IdFactory } from '../../src/ids.js';
 import { type RandomSource, randomInt } from '../../src/random.js';
 
-export interface CarrierEvent {
-  type: string;
-  data: Record<string, unknown>;
-}
+export type { CarrierEvent };
 
 export interface ParcelEventSourceOptions {
   carrier: string;
@@ -31,7 +29,7 @@ const sizes = ['XS', 'S', 'S', 'M', 'M', 'M', 'L', 'XL'] as const;
 interface Parcel {
   id: string;
   waybill: string;
-  size: string;
+  size: SizeClass;
   compartment: string;
   /** What happens next to this parcel. */
   step: 'store' | 'pickUp' | 'expire' | 'retrieve';
@@ -63,7 +61,7 @@ export class ParcelEventSource {
       step: 'store',
     };
     this.open.push(parcel);
-    return { type: 'parcel.announced', data: { parcelId: parcel.id, waybill: parcel.waybill, size: parcel.size, codeChosenByCarrier: false } };
+    return Events.parcelAnnounced(this.o.carrier, { parcelId: parcel.id, waybill: parcel.waybill, size: parcel.size, codeChosenByCarrier: false });
   }
 
   private async advance(p: Parcel): Promise<CarrierEvent> {
@@ -74,20 +72,17 @@ export class ParcelEventSource {
         p.step = randomInt(this.o.random, 20) === 0 ? 'expire' : 'pickUp';
         const code = generateCode(8, this.o.random);
         const codeJwe = this.o.carrierKey ? await encryptCodeForCarrier(this.o.carrierKey, { code, parcelId: p.id, waybill: p.waybill }) : undefined;
-        return {
-          type: 'parcel.stored',
-          data: { ...base, size: p.size, storedAt: now, expiresAt: now + 72 * HOUR, courier: 'courier-17', ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: false },
-        };
+        return Events.parcelStored(this.o.carrier, { ...base, size: p.size, storedAt: now, expiresAt: now + 72 * HOUR, courier: 'courier-17', ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: false });
       }
       case 'pickUp':
         this.close(p);
-        return { type: 'parcel.picked_up', data: { ...base, pickedUpAt: now } };
+        return Events.parcelPickedUp(this.o.carrier, { ...base, pickedUpAt: now });
       case 'expire':
         p.step = 'retrieve';
-        return { type: 'parcel.expired', data: base };
+        return Events.parcelExpired(this.o.carrier, base);
       case 'retrieve':
         this.close(p);
-        return { type: 'parcel.retrieved', data: { ...base, courier: 'courier-17', retrievedAt: now } };
+        return Events.parcelRetrieved(this.o.carrier, { ...base, courier: 'courier-17', retrievedAt: now });
     }
   }
 

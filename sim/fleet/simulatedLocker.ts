@@ -113,8 +113,7 @@ export class SimulatedLocker {
     const next = previous.then(async () => {
       const event = await source.next();
       const createdAt = this.o.stamp();
-      const parcelId = typeof event.data.parcelId === 'string' ? event.data.parcelId : null;
-      this.recorder.commit({ actor: 'system', action: event.type, subject: parcelId, events: [{ carrier, type: event.type, data: event.data }] });
+      this.recorder.commit({ actor: 'system', action: event.type, subject: event.data.parcelId, events: [event] });
       const seq = (this.seqs.get(carrier) ?? 0) + 1;
       this.seqs.set(carrier, seq);
       return { carrier, seq, createdAt };

@@ -13,6 +13,7 @@ import { BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
 import { EventRecorder } from '../domain/eventRecorder.js';
+import { Events } from '../domain/events.js';
 import { Locker } from '../domain/locker.js';
 import { createIdFactory, newBootId } from '../ids.js';
 import { KioskServer } from '../kiosk/server.js';
@@ -111,7 +112,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   if (!odds.ok) logger.warn({ probability: odds.unionBound, target: odds.target }, `CODE_POLICY_WEAK: ${describeKeypadOdds(keypad, odds)}`);
   const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock, budgets, () => store.compartments().length);
   const locker = new Locker({
-    settings: { lockerId: config.locker.id, codes: config.codes, doors: config.doors, demo: config.demo },
+    settings: { revealCodes: config.demo.revealCodes },
     store,
     doors,
     recorder,
@@ -214,10 +215,10 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       kiosk.push({ type: 'scanner', connected: e.type === 'connected' });
       if (e.type === 'disconnected') {
         scannerLost = true;
-        locker.alarms.raise('alarm.scanner_disconnected', undefined, { message: e.message }, true);
+        locker.alarms.raise(Events.scannerDisconnected({ ...(e.message ? { message: e.message } : {}) }));
       } else if (scannerLost) {
         scannerLost = false;
-        locker.alarms.raise('alarm.scanner_reconnected', undefined, {}, true);
+        locker.alarms.raise(Events.scannerReconnected({}));
       }
     } else if (e.type === 'rejected') logger.debug({ code: e.code, length: e.length }, 'scanner input rejected');
   });

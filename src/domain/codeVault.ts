@@ -15,6 +15,7 @@ import { LockerError, ErrorCodes } from '../errors.js';
 import { type RandomSource } from '../random.js';
 import { type LockerStore, type ParcelRow, type ParcelState } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
+import { Events } from './events.js';
 
 export const KEYPAD_SCOPE = 'keypad';
 
@@ -124,7 +125,7 @@ export class CodeVault {
     if (out.alarm) {
       const retryAfterMs = this.lockout().retryAfterMs;
       const data = { retryAfterMs, burst: this.cfg.burst, refillPerHour: this.cfg.refillPerHour };
-      this.recorder.commit({ actor: 'consumer', action: 'alarm.code_lockout', data, events: [{ carrier: null, type: 'alarm.code_lockout', data: { ...data, at: this.clock.now() } }] }, out.persist);
+      this.recorder.commit({ actor: 'consumer', action: 'alarm.code_lockout', data, events: [Events.codeLockout({ ...data, at: this.clock.now() })] }, out.persist);
       this.onLockout(retryAfterMs);
     } else {
       this.store.transaction(out.persist);

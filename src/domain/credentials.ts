@@ -17,6 +17,7 @@ import { LockerError, ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
+import { Events } from './events.js';
 import { type CourierIdentity } from './views.js';
 
 /** Badge checks beyond the signature: the policy (lifetimes, skew) and the revocation list. */
@@ -91,7 +92,7 @@ export class Credentials {
     // Only configured couriers get a bucket of their own: unknown ids cannot grow the table.
     const scopes: PinScope[] = [{ scope: PIN_LOCKER_SCOPE, kind: 'locker', policy: this.pins.policy.perLocker }];
     if (carrier && courier) scopes.push({ scope: pinCourierScope(carrier.id, courier.id), kind: 'courier', policy: this.pins.policy.perCourier });
-    const who = carrier && courier ? { carrier: carrier.id, courierId: courier.id } : { courierKnown: false };
+    const who = carrier && courier ? { carrier: carrier.id, courierId: courier.id } : { courierKnown: false as const };
 
     // Refused without a hash while any bucket is empty, the right PIN included.
     const waits = scopes.map((s) => this.pins.budgets.check(s.scope, s.policy)).flatMap((c) => (c.allowed ? [] : [c.retryAfterMs]));
@@ -122,7 +123,7 @@ export class Credentials {
   }
 
   /** Takes one try from every scope and records it, with an alarm for each bucket this emptied. */
-  private take(scopes: PinScope[], who: Record<string, unknown>): void {
+  private take(scopes: PinScope[], who: { carrier: string; courierId: string } | { courierKnown: false }): void {
     const taken = scopes.map((s) => ({ s, out: this.pins.budgets.take(s.scope, s.policy) }));
     const persist = (): void => {
       for (const t of taken) t.out?.persist();
@@ -135,7 +136,7 @@ export class Credentials {
     const events = alarms.map((t) => {
       const check = this.pins.budgets.check(t.s.scope, t.s.policy);
       const data = { scope: t.s.kind, ...(t.s.kind === 'courier' ? who : {}), retryAfterMs: check.allowed ? 0 : check.retryAfterMs, at: this.clock.now() };
-      return { carrier: null, type: 'alarm.pin_lockout', data };
+      return Events.pinLockout(data);
     });
     this.pins.recorder.commit({ actor: 'kiosk', action: 'alarm.pin_lockout', data: { scopes: alarms.map((t) => t.s.kind), ...who }, events }, persist);
     this.pins.logger.warn({ ...who, scopes: alarms.map((t) => t.s.kind) }, 'courier PIN budget exhausted: alarm raised');

@@ -108,9 +108,9 @@ export class DoorController {
       await bus.unlock(p.board, p.lock);
       this.emit({ type: 'unlock_sent', compartment: compartmentId, sessionId });
     };
-    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings, (o, r) => {
-      if (r.finished && this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
-      onOutcome(o, r);
+    // The caller's callback goes to the runner as it is; the controller only hears when it ends.
+    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings, onOutcome, (r) => {
+      if (this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
     });
     this.runners.set(compartmentId, runner);
     runner.start();

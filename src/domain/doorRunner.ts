@@ -20,6 +20,7 @@ export class DoorRunner {
   private current: DoorSessionState = { tag: 'unlocking', attempt: 0 };
   private readonly timers = new Map<DoorTimer, TimerHandle>();
   private disposed = false;
+  private reportedFinished = false;
 
   constructor(
     readonly id: string,
@@ -28,6 +29,8 @@ export class DoorRunner {
     private readonly clock: Clock,
     private readonly settings: DoorSessionSettings,
     private readonly onOutcome: (outcome: DoorOutcome, runner: DoorRunner) => void,
+    /** Called once the session has ended, before its last outcome is reported (the door is free again). */
+    private readonly onFinished: (runner: DoorRunner) => void = () => undefined,
   ) {}
 
   get state(): DoorSessionState {
@@ -84,6 +87,10 @@ export class DoorRunner {
           this.timers.delete(e.timer);
           break;
         default:
+          if (isTerminal(this.current) && !this.reportedFinished) {
+            this.reportedFinished = true;
+            this.onFinished(this);
+          }
           this.onOutcome(e, this);
       }
     }

@@ -2,14 +2,16 @@
 // SQLite transaction (transactional outbox). A crash at any instant leaves all or none.
 import { type Clock } from '../clock.js';
 import { type IdFactory } from '../ids.js';
-import { type LockerStore, type OutboxEventInput } from '../store/lockerStore.js';
+import { type LockerStore } from '../store/lockerStore.js';
+import { type DomainEvent } from './events.js';
 
 export interface RecordSpec {
   actor: string;
   action: string;
   subject?: string | null;
   data?: Record<string, unknown>;
-  events?: OutboxEventInput[];
+  /** Built with the catalogue's constructors (events.ts): nothing else is accepted. */
+  events?: DomainEvent[];
 }
 
 export class EventRecorder {
@@ -40,7 +42,7 @@ export class EventRecorder {
    * Appends events with no audit record (periodic reports such as `health`), together with
    * `change`, in one transaction.
    */
-  append<T>(events: OutboxEventInput[], change?: () => T): T {
+  append<T>(events: DomainEvent[], change?: () => T): T {
     const ts = this.clock.now();
     const result = this.store.transaction(() => {
       const r = change ? change() : (undefined as T);

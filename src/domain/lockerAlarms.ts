@@ -3,9 +3,10 @@
 // operator stream, written together; a carrier whose parcel is affected gets its own event.
 import { ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
-import { type LockerStore, type OutboxEventInput } from '../store/lockerStore.js';
+import { type LockerStore } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { type LockerEvent } from './locker.js';
+import { type AlarmEvent, type CarrierEvent, Events } from './events.js';
+import { type Notify } from './lockerEvents.js';
 
 export interface AlarmRecord {
   id: number;
@@ -17,31 +18,37 @@ export interface AlarmRecord {
 
 export class LockerAlarms {
   constructor(
-    private readonly store: LockerStore,
-    private readonly recorder: EventRecorder,
+    private readonly store: Pick<LockerStore, 'setService' | 'endSession' | 'recentAudit'>,
+    private readonly recorder: Pick<EventRecorder, 'commit'>,
     private readonly logger: Logger,
-    private readonly emit: (e: LockerEvent) => void,
+    private readonly emit: Notify,
   ) {}
 
-  raise(type: string, compartment: string | undefined, data: Record<string, unknown>, toOperator = true, carrierEvents: OutboxEventInput[] = []): void {
-    this.logger.warn({ alarm: type, compartment, ...data }, 'alarm');
+  /**
+   * Records the alarm (audit entry and operator event, plus the affected carriers' events) and
+   * shows it on the kiosk's operator stream. audit only: the operator event is not written
+   * (alarm.store_failed, raised when the disk refused a write).
+   */
+  raise(alarm: AlarmEvent, carrierEvents: CarrierEvent[] = [], o: { auditOnly?: boolean } = {}): void {
+    const compartment = 'compartment' in alarm.data ? alarm.data.compartment : undefined;
+    this.logger.warn({ alarm: alarm.type, ...alarm.data }, 'alarm');
     try {
       this.recorder.commit({
         actor: 'system',
-        action: type,
+        action: alarm.type,
         subject: compartment ?? null,
-        data,
-        events: [...(toOperator ? [{ carrier: null, type, data: { ...(compartment ? { compartment } : {}), ...data } }] : []), ...carrierEvents],
+        data: alarm.data,
+        events: [...(o.auditOnly ? [] : [alarm]), ...carrierEvents],
       });
     } catch (err) {
       // An alarm that cannot be stored (disk full) is still logged and shown.
-      this.logger.error({ err, alarm: type }, 'could not record alarm');
+      this.logger.error({ err, alarm: alarm.type }, 'could not record alarm');
     }
-    this.emit({ type: 'alarm', alarm: { type, ...(compartment ? { compartment } : {}) } });
+    this.emit({ type: 'alarm', alarm: { type: alarm.type, ...(compartment ? { compartment } : {}) } });
   }
 
   /** The latch did not release after the retry: out of service, alarm, session failed. */
-  latchJammed(compartment: string, sessionId: string, now: number, carrierEvents: OutboxEventInput[]): void {
+  latchJammed(compartment: string, sessionId: string, now: number, carrierEvents: CarrierEvent[]): void {
     this.logger.warn({ compartment, sessionId }, 'latch jammed');
     this.recorder.commit(
       {
@@ -49,7 +56,7 @@ export class LockerAlarms {
         action: 'alarm.latch_jammed',
         subject: compartment,
         data: { sessionId },
-        events: [{ carrier: null, type: 'alarm.latch_jammed', data: { compartment, sessionId } }, ...carrierEvents],
+        events: [Events.latchJammed({ compartment, sessionId }), ...carrierEvents],
       },
       () => {
         this.store.setService(compartment, false, ErrorCodes.LATCH_JAMMED);
@@ -60,7 +67,7 @@ export class LockerAlarms {
   }
 
   doorLeftOpen(compartment: string, sessionId: string): void {
-    this.raise('alarm.door_left_open', compartment, { sessionId });
+    this.raise(Events.doorLeftOpen({ compartment, sessionId }));
   }
 
   recent(limit = 50): AlarmRecord[] {

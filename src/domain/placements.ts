@@ -3,18 +3,73 @@
 // parcel is recorded or released, and commits a stored parcel with its code and events.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
+import { type Clock } from '../clock.js';
+import { type CarrierCodePayload } from '../crypto/codeJwe.js';
 import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
+import { type IdFactory } from '../ids.js';
+import { type Logger } from '../logger.js';
+import { type LockerStore } from '../store/lockerStore.js';
 import { allocate } from './allocation.js';
+import { type CodeVault } from './codeVault.js';
+import { type CompartmentViews } from './compartmentViews.js';
+import { type DoorController } from './doorController.js';
+import { doorInputOf } from './doorOutcomes.js';
+import { type EventRecorder } from './eventRecorder.js';
+import { Events, placementCancelled } from './events.js';
 import { type LockerAlarms } from './lockerAlarms.js';
-import { type LockerDeps, type LockerEvent } from './locker.js';
+import { type Notify } from './lockerEvents.js';
 import { type PlacementEffect, type PlacementInput, type PlacementState, startPlacement, stepPlacement } from './transactions.js';
-import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView } from './views.js';
+import { type Actor, actorName, type CourierIdentity, type DepositView } from './views.js';
 
-export interface PlacementDeps extends LockerDeps {
-  alarms: LockerAlarms;
-  emit: (e: LockerEvent) => void;
-  compartment: (id: string) => CompartmentView;
-  carrier: (id: string) => CarrierConfig;
+/** Encrypts a pickup code to the owning carrier; undefined when the carrier has no encryption key. */
+export type CodeEncrypter = (carrier: CarrierConfig, payload: CarrierCodePayload) => Promise<string | undefined>;
+
+export interface PlacementDeps {
+  store: Pick<LockerStore, 'parcel' | 'compartment' | 'insertSession' | 'endSession' | 'transaction' | 'storeParcel' | 'insertParcel' | 'setTokenDigest' | 'setService' | 'moveParcel'>;
+  doors: Pick<DoorController, 'open'>;
+  recorder: Pick<EventRecorder, 'commit'>;
+  codes: Pick<CodeVault, 'newUniqueCode' | 'digestOf' | 'newPickupToken'>;
+  alarms: Pick<LockerAlarms, 'latchJammed' | 'doorLeftOpen' | 'raise'>;
+  views: Pick<CompartmentViews, 'one' | 'candidates' | 'carrier'>;
+  /** The compartments held by placements in progress; the read model sees the same set. */
+  held: Set<string>;
+  clock: Clock;
+  newId: IdFactory;
+  logger: Logger;
+  notify: Notify;
+  encryptCode: CodeEncrypter;
+  /** demo.revealCodes: an issued code is shown to the simulator panel. */
+  revealCodes: boolean;
+}
+
+/** What a new placement is for: start() takes it whole. */
+export interface PlacementRequest {
+  kind: 'deposit' | 'dropoff';
+  actor: Actor;
+  carrier: string;
+  waybill: string;
+  /** The announced parcel it fulfils, or a fresh id for an ad hoc deposit. */
+  parcelId: string;
+  /** True when parcelId names an announced parcel (a reservation or a drop-off). */
+  reservation: boolean;
+  size: SizeClass;
+  accessible?: boolean;
+  /** A consumer drop-off's starter secret; every follow-up must show it. */
+  starterSecret?: string;
+}
+
+/** A placement found committed at boot by reconcile.ts (the parcel is inside, the door shut). */
+export interface RecoveredPlacement {
+  /** The placement's id as its door session recorded it (or the session id). */
+  id: string;
+  kind: 'deposit' | 'dropoff';
+  carrier: string;
+  waybill: string;
+  parcelId: string;
+  reservation: boolean;
+  compartment: string;
+  size: SizeClass;
+  sessionId: string;
 }
 
 export interface PlacementTxn {
@@ -58,9 +113,11 @@ export function isFinal(s: PlacementState): boolean {
 export class Placements {
   private readonly txns = new Map<string, PlacementTxn>();
   /** Compartments held by placements in progress (not yet holding a recorded parcel). */
-  readonly held = new Set<string>();
+  private readonly held: Set<string>;
 
-  constructor(private readonly d: PlacementDeps) {}
+  constructor(private readonly d: PlacementDeps) {
+    this.held = d.held;
+  }
 
   /** Deposits in progress that will give their parcel a new code when stored (the carrier chose none). */
   pendingNewCodes(): number {
@@ -77,12 +134,23 @@ export class Placements {
     return [...this.txns.values()].some((t) => match(t) && !isFinal(t.state));
   }
 
-  async start(kind: 'deposit' | 'dropoff', actor: Actor, carrier: string, waybill: string, parcelId: string, reservation: boolean, size: SizeClass, accessible: boolean, starterSecret?: string): Promise<DepositView> {
-    const chosen = allocate(this.candidates(), { size, accessible });
-    if (!chosen) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${size} or larger`, { size });
+  async start(r: PlacementRequest): Promise<DepositView> {
+    const chosen = allocate(this.d.views.candidates(), { size: r.size, accessible: r.accessible === true });
+    if (!chosen) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${r.size} or larger`, { size: r.size });
     const t0 = startPlacement(chosen.id, chosen.size);
     this.forgetFinished();
-    const txn: PlacementTxn = { id: this.d.newId(), kind, actor, carrier, waybill, parcelId, reservation, state: t0.state, sessions: new Map(), ...(starterSecret ? { starterSecret: digest(starterSecret) } : {}) };
+    const txn: PlacementTxn = {
+      id: this.d.newId(),
+      kind: r.kind,
+      actor: r.actor,
+      carrier: r.carrier,
+      waybill: r.waybill,
+      parcelId: r.parcelId,
+      reservation: r.reservation,
+      state: t0.state,
+      sessions: new Map(),
+      ...(r.starterSecret ? { starterSecret: digest(r.starterSecret) } : {}),
+    };
     this.txns.set(txn.id, txn);
     const opened = this.waitFor(txn);
     this.runEffects(txn, t0.effects);
@@ -94,16 +162,6 @@ export class Placements {
   private forgetFinished(): void {
     const before = this.d.clock.now() - FINISHED_KEPT_MS;
     for (const [id, t] of this.txns) if (t.finishedAt !== undefined && t.finishedAt < before) this.txns.delete(id);
-  }
-
-  candidates(): { id: string; size: SizeClass; accessible: boolean; available: boolean }[] {
-    const occupied = this.d.store.occupiedCompartments();
-    return this.d.store.compartments().map((c) => ({
-      id: c.id,
-      size: c.size,
-      accessible: c.accessible,
-      available: c.inService && !occupied.has(c.id) && !this.held.has(c.id) && !this.d.doors.busy(c.id) && this.d.doors.reachable(c.id),
-    }));
   }
 
   private waitFor(txn: PlacementTxn): Promise<void> {
@@ -131,7 +189,7 @@ export class Placements {
         w.resolve();
       }
     }
-    this.d.emit({ type: 'deposit', deposit: this.view(txn, false) });
+    this.d.notify({ type: 'deposit', deposit: this.view(txn, false) });
   }
 
   private runEffects(txn: PlacementTxn, effects: PlacementEffect[]): void {
@@ -141,7 +199,7 @@ export class Placements {
           this.openDoor(txn, e.compartment);
           break;
         case 'allocate': {
-          const next = allocate(this.candidates(), { size: e.size, largerThan: e.largerThan, exclude: new Set(e.exclude) });
+          const next = allocate(this.d.views.candidates(), { size: e.size, largerThan: e.largerThan, exclude: new Set(e.exclude) });
           this.drive(txn, { type: 'allocated', compartment: next ? { id: next.id, size: next.size } : undefined });
           break;
         }
@@ -159,7 +217,7 @@ export class Placements {
           this.sendToInspection(txn, e.compartment, e.itemPresent);
           break;
         case 'commit_cancelled': {
-          const inspection = e.inspection ? { inspection: true, compartment: e.inspection } : {};
+          const inspection = e.inspection ? { inspection: true as const, compartment: e.inspection } : {};
           const now = this.d.clock.now();
           // A drop-off code stays usable only when the compartment was seen empty: otherwise the
           // announced drop-off is voided (the carrier gets dropoff.cancelled with inspection).
@@ -167,10 +225,10 @@ export class Placements {
           this.d.recorder.commit(
             {
               actor: actorName(txn.actor),
-              action: `${txn.kind}.cancelled`,
+              action: txn.kind === 'deposit' ? 'deposit.cancelled' : 'dropoff.cancelled',
               subject: txn.parcelId,
               data: inspection,
-              events: [{ carrier: txn.carrier, type: `${txn.kind}.cancelled`, data: { waybill: txn.waybill, parcelId: txn.parcelId, ...inspection } }],
+              events: [placementCancelled(txn.kind, txn.carrier, { waybill: txn.waybill, parcelId: txn.parcelId, ...inspection })],
             },
             voidCode ? () => this.d.store.moveParcel(txn.parcelId, 'announced_dropoff', 'cancelled', now) : undefined,
           );
@@ -211,28 +269,18 @@ export class Placements {
         }),
       );
       this.d.doors.open(compartmentId, sessionId, (outcome) => {
-        this.d.emit({ type: 'session', sessionId, compartment: compartmentId, state: outcome.type });
+        this.d.notify({ type: 'session', sessionId, compartment: compartmentId, state: outcome.type });
+        const input = doorInputOf(outcome, compartmentId);
+        if (!input) return;
+        if (input.type === 'left_open') return this.d.alarms.doorLeftOpen(compartmentId, sessionId);
         const end = (state: 'done' | 'failed', how: string): void => {
           this.d.store.transaction(() => this.d.store.endSession(sessionId, state, how, this.d.clock.now()));
         };
-        switch (outcome.type) {
-          case 'opened':
-            return this.drive(txn, { type: 'door_opened', compartment: compartmentId });
-          case 'closed':
-            // A stored parcel ends its session in the commit itself; otherwise end it here.
-            if (!(txn.state.tag === 'open' && txn.state.compartment === compartmentId && outcome.itemPresent !== false)) end('done', 'closed');
-            return this.drive(txn, { type: 'door_closed', compartment: compartmentId, itemPresent: outcome.itemPresent });
-          case 'did_not_open':
-            end('failed', ErrorCodes.LATCH_JAMMED);
-            return this.drive(txn, { type: 'door_jammed', compartment: compartmentId });
-          case 'failed':
-            end('failed', outcome.code);
-            return this.drive(txn, { type: 'door_failed', compartment: compartmentId, code: outcome.code });
-          case 'left_open_alarm':
-            return this.d.alarms.doorLeftOpen(compartmentId, sessionId);
-          default:
-            return;
-        }
+        // A stored parcel ends its session in the commit itself; every other end is recorded here.
+        if (input.type === 'door_closed' && !(txn.state.tag === 'open' && txn.state.compartment === compartmentId && input.itemPresent !== false)) end('done', 'closed');
+        else if (input.type === 'door_jammed') end('failed', ErrorCodes.LATCH_JAMMED);
+        else if (input.type === 'door_failed') end('failed', input.code);
+        this.drive(txn, input);
       });
     } catch (err) {
       const le = toLockerError(err);
@@ -241,11 +289,28 @@ export class Placements {
     }
   }
 
-  async commit(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
+  /** Records a placement that reconciliation found committed at boot (from the sensors). */
+  commitRecovered(r: RecoveredPlacement): Promise<void> {
+    const txn: PlacementTxn = {
+      id: r.id,
+      kind: r.kind,
+      actor: { kind: 'system' },
+      carrier: r.carrier,
+      waybill: r.waybill,
+      parcelId: r.parcelId,
+      reservation: r.reservation,
+      state: { tag: 'stored', compartment: r.compartment, size: r.size },
+      sessions: new Map([[r.compartment, r.sessionId]]),
+      reconciled: true,
+    };
+    return this.commit(txn, r.compartment, r.size);
+  }
+
+  private async commit(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
     const sessionId = txn.sessions.get(compartmentId) ?? '';
-    const reconciled = txn.reconciled ? { reconciled: true } : {};
+    const reconciled = txn.reconciled ? { reconciled: true as const } : {};
     try {
-      const carrier = this.d.carrier(txn.carrier);
+      const carrier = this.d.views.carrier(txn.carrier);
       const now = this.d.clock.now();
       if (txn.kind === 'dropoff') {
         this.d.recorder.commit(
@@ -254,7 +319,7 @@ export class Placements {
             action: 'dropoff.dropped_off',
             subject: txn.parcelId,
             data: { compartment: compartmentId, ...reconciled },
-            events: [{ carrier: carrier.id, type: 'dropoff.dropped_off', data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now, ...reconciled } }],
+            events: [Events.dropoffDroppedOff(carrier.id, { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now, ...reconciled })],
           },
           () => {
             this.d.store.storeParcel({ id: txn.parcelId, state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
@@ -278,11 +343,18 @@ export class Placements {
             subject: txn.parcelId,
             data: { compartment: compartmentId, waybill: txn.waybill, ...reconciled },
             events: [
-              {
-                carrier: carrier.id,
-                type: 'parcel.stored',
-                data: { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, storedAt: now, expiresAt, courier: txn.actor.kind === 'courier' ? txn.actor.courier.courierId : undefined, ...(codeJwe ? { codeJwe } : {}), codeChosenByCarrier: code === undefined, ...reconciled },
-              },
+              Events.parcelStored(carrier.id, {
+                parcelId: txn.parcelId,
+                waybill: txn.waybill,
+                compartment: compartmentId,
+                size,
+                storedAt: now,
+                expiresAt,
+                ...(txn.actor.kind === 'courier' ? { courier: txn.actor.courier.courierId } : {}),
+                ...(codeJwe ? { codeJwe } : {}),
+                codeChosenByCarrier: code === undefined,
+                ...reconciled,
+              }),
             ],
           },
           () => {
@@ -294,21 +366,21 @@ export class Placements {
           },
         );
         txn.expiresAt = expiresAt;
-        if (this.d.settings.demo.revealCodes && code) {
+        if (this.d.revealCodes && code) {
           txn.pickupCode = code;
-          this.d.emit({ type: 'demo-code', compartment: compartmentId, waybill: txn.waybill, carrier: carrier.id, code });
+          this.d.notify({ type: 'demo-code', compartment: compartmentId, waybill: txn.waybill, carrier: carrier.id, code });
         }
       }
       txn.recorded = true;
       txn.finishedAt = now;
       this.held.delete(compartmentId);
-      this.d.emit({ type: 'deposit', deposit: this.view(txn, false) });
-      this.d.emit({ type: 'compartment', compartment: this.d.compartment(compartmentId) });
+      this.d.notify({ type: 'deposit', deposit: this.view(txn, false) });
+      this.d.notify({ type: 'compartment', compartment: this.d.views.one(compartmentId) });
     } catch (err) {
       const le = toLockerError(err);
       txn.error = le.code;
       this.d.logger.error({ err, deposit: txn.id, compartment: compartmentId }, 'could not record a placed parcel; it is reconciled at the next start');
-      this.d.alarms.raise('alarm.store_failed', compartmentId, { code: le.code }, false);
+      this.d.alarms.raise(Events.storeFailed({ compartment: compartmentId, code: le.code }), [], { auditOnly: true });
     }
   }
 
@@ -340,12 +412,12 @@ export class Placements {
         action: 'compartment.inspection',
         subject: compartmentId,
         data: { reason, placement: txn.kind },
-        events: [{ carrier: null, type: 'compartment.service', data: { compartment: compartmentId, inService: false, reason: ErrorCodes.NEEDS_INSPECTION } }],
+        events: [Events.compartmentService({ compartment: compartmentId, inService: false, reason: ErrorCodes.NEEDS_INSPECTION })],
       },
       () => this.d.store.setService(compartmentId, false, ErrorCodes.NEEDS_INSPECTION),
     );
-    this.d.alarms.raise('alarm.needs_inspection', compartmentId, { reason, placement: txn.kind }, true);
-    this.d.emit({ type: 'compartment', compartment: this.d.compartment(compartmentId) });
+    this.d.alarms.raise(Events.needsInspection({ compartment: compartmentId, purpose: txn.kind, reason }));
+    this.d.notify({ type: 'compartment', compartment: this.d.views.one(compartmentId) });
   }
 
   view(t: PlacementTxn, withCode = true): DepositView {
@@ -361,7 +433,7 @@ export class Placements {
       size,
       carrier: t.carrier,
       state,
-      compartment: this.d.compartment(compartmentId),
+      compartment: this.d.views.one(compartmentId),
       ...(t.reassignedFrom ? { reassignedFrom: t.reassignedFrom } : {}),
       ...(t.sessions.get(compartmentId) ? { sessionId: t.sessions.get(compartmentId) } : {}),
       ...(withCode && t.pickupCode ? { pickupCode: t.pickupCode } : {}),

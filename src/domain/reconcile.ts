@@ -7,7 +7,8 @@ import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type DoorController, type DoorState } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { type PlacementTxn, type Placements } from './placements.js';
+import { type CarrierEvent, Events, placementCancelled, placementInterrupted } from './events.js';
+import { type RecoveredPlacement } from './placements.js';
 
 export type ReconcileDecision =
   /** The door is (or was) open: the consumer or courier took the parcel. */
@@ -41,12 +42,13 @@ export function decideReconciliation(purpose: string, door: DoorState): Reconcil
 }
 
 export interface ReconcileDeps {
-  store: LockerStore;
-  doors: DoorController;
-  recorder: EventRecorder;
+  store: Pick<LockerStore, 'inFlightSessions' | 'parcel' | 'compartment' | 'moveParcel' | 'endSession' | 'transaction' | 'setService'>;
+  doors: Pick<DoorController, 'busy' | 'readNow'>;
+  recorder: Pick<EventRecorder, 'commit'>;
   clock: Clock;
   logger: Logger;
-  placements: Placements;
+  /** Records a placement the sensors show committed (Placements.commitRecovered). */
+  commitRecovered: (r: RecoveredPlacement) => Promise<void>;
 }
 
 /**
@@ -72,15 +74,24 @@ export async function reconcileInFlight(d: ReconcileDeps): Promise<{ resolved: n
     const parcelId = typeof row.context.parcelId === 'string' ? row.context.parcelId : '';
     const carrier = typeof row.context.carrier === 'string' ? row.context.carrier : undefined;
     const waybill = typeof row.context.waybill === 'string' ? row.context.waybill : '';
+    /** Only placements reach 'empty' and 'inspect' (decideReconciliation). */
+    const kind = row.purpose === 'dropoff' ? 'dropoff' : 'deposit';
     d.logger.info({ session: row.id, purpose: row.purpose, compartment: row.compartmentId, door, decision }, 'reconciling an interrupted door session');
     switch (decision) {
       case 'commit_retrieval': {
         const p = d.store.parcel(parcelId);
         if (p && (p.state === 'stored' || p.state === 'expired' || p.state === 'dropped_off')) {
           const next = p.state === 'stored' ? 'picked_up' : p.state === 'expired' ? 'retrieved' : 'collected';
-          const type = next === 'picked_up' ? 'parcel.picked_up' : next === 'retrieved' ? 'parcel.retrieved' : 'dropoff.collected';
+          const base = { parcelId: p.id, waybill: p.waybill, compartment: row.compartmentId, reconciled: true as const };
+          // The same payload as a retrieval seen by the runner (retrievals.ts), plus reconciled.
+          const event: CarrierEvent =
+            next === 'picked_up'
+              ? Events.parcelPickedUp(p.carrier, { ...base, pickedUpAt: now })
+              : next === 'retrieved'
+                ? Events.parcelRetrieved(p.carrier, { ...base, retrievedAt: now })
+                : Events.dropoffCollected(p.carrier, { ...base, collectedAt: now });
           d.recorder.commit(
-            { actor: 'system', action: type, subject: p.id, data: { reconciled: true, sessionId: row.id }, events: [{ carrier: p.carrier, type, data: { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId, at: now, reconciled: true } }] },
+            { actor: 'system', action: event.type, subject: p.id, data: { reconciled: true, sessionId: row.id }, events: [event] },
             () => {
               d.store.moveParcel(p.id, p.state, next, now);
               d.store.endSession(row.id, 'reconciled', next, now);
@@ -92,24 +103,22 @@ export async function reconcileInFlight(d: ReconcileDeps): Promise<{ resolved: n
       case 'commit_placement': {
         if (!carrier) break;
         const size = d.store.compartment(row.compartmentId)?.size ?? 'S';
-        const txn: PlacementTxn = {
+        await d.commitRecovered({
           id: typeof row.context.txn === 'string' ? row.context.txn : row.id,
           kind: row.purpose === 'dropoff' ? 'dropoff' : 'deposit',
-          actor: { kind: 'system' },
           carrier,
           waybill,
           parcelId,
           reservation: row.context.reservation === true,
-          state: { tag: 'stored', compartment: row.compartmentId, size },
-          sessions: new Map([[row.compartmentId, row.id]]),
-          reconciled: true,
-        };
-        await d.placements.commit(txn, row.compartmentId, size);
+          compartment: row.compartmentId,
+          size,
+          sessionId: row.id,
+        });
         break;
       }
       case 'empty':
         d.recorder.commit(
-          { actor: 'system', action: `${row.purpose}.interrupted`, subject: parcelId, data: { sessionId: row.id, outcome: 'empty' }, events: carrier ? [{ carrier, type: `${row.purpose}.cancelled`, data: { parcelId, waybill, reason: 'interrupted' } }] : [] },
+          { actor: 'system', action: `${kind}.interrupted`, subject: parcelId, data: { sessionId: row.id, outcome: 'empty' }, events: carrier ? [placementCancelled(kind, carrier, { parcelId, waybill, reason: 'interrupted' })] : [] },
           () => d.store.endSession(row.id, 'reconciled', 'empty', now),
         );
         break;
@@ -119,10 +128,10 @@ export async function reconcileInFlight(d: ReconcileDeps): Promise<{ resolved: n
             actor: 'system',
             action: 'alarm.needs_inspection',
             subject: row.compartmentId,
-            data: { sessionId: row.id, purpose: row.purpose },
+            data: { sessionId: row.id, purpose: kind },
             events: [
-              { carrier: null, type: 'alarm.needs_inspection', data: { compartment: row.compartmentId, purpose: row.purpose } },
-              ...(carrier ? [{ carrier, type: `${row.purpose}.interrupted`, data: { parcelId, waybill, compartment: row.compartmentId } }] : []),
+              Events.needsInspection({ compartment: row.compartmentId, purpose: kind, reason: 'interrupted' }),
+              ...(carrier ? [placementInterrupted(kind, carrier, { parcelId, waybill, compartment: row.compartmentId })] : []),
             ],
           },
           () => {

@@ -78,7 +78,7 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
     }
     applyLayout(this.d.store, layout, this.d.clock.now());
     this.d.doors.setLayout(this.d.store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
-    this.d.locker.alarms.raise('layout.applied', undefined, { version: layout.version, by: by.id, commandId: by.commandId }, true);
+    this.d.locker.recordLayoutApplied({ version: layout.version, by: by.id, commandId: by.commandId });
     return { version: layout.version, compartments: layout.compartments.length };
   }
 

@@ -20,11 +20,15 @@ export type PlacementState =
   | { tag: 'cancelled'; inspection?: string }
   | { tag: 'failed'; code: ErrorCode };
 
-export type PlacementInput =
+/** What a door session reports to either machine (see doorOutcomes.ts). */
+export type DoorInput =
   | { type: 'door_opened'; compartment: string }
   | { type: 'door_closed'; compartment: string; itemPresent?: boolean }
   | { type: 'door_jammed'; compartment: string }
-  | { type: 'door_failed'; compartment: string; code: ErrorCode }
+  | { type: 'door_failed'; compartment: string; code: ErrorCode };
+
+export type PlacementInput =
+  | DoorInput
   | { type: 'allocated'; compartment?: { id: string; size: SizeClass } }
   | { type: 'wrong_size'; size: SizeClass }
   | { type: 'reopen' }
@@ -157,6 +161,7 @@ export type RetrievalState =
   | { tag: 'done'; compartment: string }
   | { tag: 'failed'; compartment: string; code: ErrorCode };
 
+/** A DoorInput fits here too: a retrieval has one compartment, so it ignores which. */
 export type RetrievalInput =
   | { type: 'door_opened' }
   | { type: 'door_closed' }

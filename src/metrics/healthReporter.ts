@@ -13,6 +13,7 @@ import type { Db } from '../store/database.js';
 import type { DoorCycles } from './doorCycles.js';
 import type { HostProbe } from './hostProbe.js';
 import type { LockerMetrics } from './lockerMetrics.js';
+import { Events } from '../domain/events.js';
 
 export const HEALTH_EVENT = 'health';
 
@@ -66,7 +67,7 @@ export class HealthReporter {
       this.o.host.resetLoopDelay();
       return 'skipped';
     }
-    this.o.recorder.append([{ carrier: null, type: HEALTH_EVENT, data: { intervalS: this.o.intervalS, ...figures } }], () => cycles.writePending(now));
+    this.o.recorder.append([Events.health({ intervalS: this.o.intervalS, ...figures })], () => cycles.writePending(now));
     cycles.settle();
     this.o.host.resetLoopDelay();
     return 'appended';

@@ -29,6 +29,7 @@ import type { CommandActor, UpdateArgs, UpdateResult } from '../sync/lockerOpera
 import { beginTrial, commit, currentVersion, pruneReleases, readState, recordFailure, releaseComplete, releaseDir, RELEASE_ENTRY, RELEASES_DIR, type Failpoint, type Outcome } from './bootGuard.js';
 import { checkReleaseUrl, downloadBundle, fetchSmall, type FetchOptions } from './download.js';
 import { checkManifestFits, MAX_MANIFEST_BYTES, normaliseDigest, sha256Hex, verifyManifest, type ReleaseManifest } from './manifest.js';
+import { Events, type OperatorEvent } from '../domain/events.js';
 
 const run = promisify(execFile);
 
@@ -95,7 +96,7 @@ export class UpdateAgent {
     this.reportOutcomes();
     const trial = readState(this.d.settings.root).trial;
     if (!trial || trial.version !== this.d.version || currentVersion(this.d.settings.root) !== this.d.version) return;
-    this.reportOnce(`applied.${trial.id}`, 'update.applied', { id: trial.id, version: trial.version, from: trial.previous, boot: trial.boots });
+    this.reportOnce(`applied.${trial.id}`, Events.updateApplied({ id: trial.id, version: trial.version, from: trial.previous, boot: trial.boots }));
     let healthySince: number | undefined;
     this.gate = this.d.clock.setInterval(() => {
       const h = this.d.health();
@@ -146,7 +147,7 @@ export class UpdateAgent {
         await rm(releaseDir(s.root, manifest.version), { recursive: true, force: true });
         await this.fetchAndUnpack(manifest, new URL(manifest.bundle, manifestUrl), fetchOptions);
       }
-      this.report(`downloaded.${by.commandId}`, 'update.downloaded', { id: by.commandId, version: manifest.version, from: this.d.version, size: manifest.size });
+      this.report(`downloaded.${by.commandId}`, Events.updateDownloaded({ id: by.commandId, version: manifest.version, from: this.d.version, size: manifest.size }));
       scheduled = true;
       void this.applyWhenIdle(by.commandId, manifest.version, args.window).finally(() => {
         this.busy = false;
@@ -253,22 +254,24 @@ export class UpdateAgent {
   }
 
   private reportOutcomes(): void {
-    for (const o of readState(this.d.settings.root).outcomes) this.reportOnce(`${o.kind}.${o.id}`, `update.${o.kind}`, outcomeData(o));
+    for (const o of readState(this.d.settings.root).outcomes) this.reportOnce(`${o.kind}.${o.id}`, outcomeEvent(o));
   }
 
-  private reportOnce(marker: string, type: string, data: Record<string, unknown>): void {
+  private reportOnce(marker: string, event: OperatorEvent): void {
     if (this.d.store.setting(`update.reported.${marker}`) !== undefined) return;
-    this.report(marker, type, data);
+    this.report(marker, event);
   }
 
-  private report(marker: string, type: string, data: Record<string, unknown>): void {
-    this.d.recorder.commit({ actor: 'system', action: type, data, events: [{ carrier: null, type, data }] }, () => this.d.store.putSetting(`update.reported.${marker}`, String(this.d.clock.now())));
-    this.log.info({ type, ...data }, 'update event');
+  private report(marker: string, event: OperatorEvent): void {
+    this.d.recorder.commit({ actor: 'system', action: event.type, data: event.data, events: [event] }, () => this.d.store.putSetting(`update.reported.${marker}`, String(this.d.clock.now())));
+    this.log.info({ type: event.type, ...event.data }, 'update event');
   }
 }
 
-function outcomeData(o: Outcome): Record<string, unknown> {
-  return { id: o.id, version: o.version, from: o.from, ...(o.reason ? { reason: o.reason } : {}), at: o.at };
+/** The operator event of an update outcome (no event type is built from a template). */
+function outcomeEvent(o: Outcome): OperatorEvent {
+  const data = { id: o.id, version: o.version, from: o.from, ...(o.reason ? { reason: o.reason } : {}), at: o.at };
+  return o.kind === 'committed' ? Events.updateCommitted(data) : o.kind === 'rolled_back' ? Events.updateRolledBack(data) : Events.updateFailed(data);
 }
 
 /** Written into each unpacked release: the SHA-256 of the bundle it came from. */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { ulid as makeUlid } from 'ulid';
 import { codeDigest, generateCode } from '../../../src/codes/pickupCode.js';
+import { type CarrierEvent, Events, type OperatorEvent } from '../../../src/domain/events.js';
 import { type RandomSource } from '../../../src/random.js';
 import { type LockerStore } from '../../../src/store/lockerStore.js';
 
@@ -178,7 +179,7 @@ export function populateLocker(store: LockerStore, secret: Uint8Array, random: R
       const ts = spec.now - spec.outbox * 1000 + i * 1000;
       const carrier = i % 10 === 9 ? null : pick(benchCarriers, i);
       const e = carrier ? carrierEvent(i, carrier, random) : operatorEvent(i);
-      store.appendEvent({ carrier, type: e.type, data: e.data }, { id: ulid(ts), ts, clockSynced: true, bootId });
+      store.appendEvent(e, { id: ulid(ts), ts, clockSynced: true, bootId });
     }
   });
   return { stored, liveCodes: live, parcels: spec.total, outbox: spec.outbox };
@@ -203,26 +204,21 @@ export function insertStored(insert: (p: ParcelInsert) => void, secret: Uint8Arr
   return id;
 }
 
-function carrierEvent(i: number, carrier: string, random: RandomSource): { type: string; data: Record<string, unknown> } {
+function carrierEvent(i: number, carrier: string, random: RandomSource): CarrierEvent {
   const parcelId = ulid();
   const waybill = nextWaybill(carrier);
   switch (i % 4) {
     case 0:
-      return { type: 'parcel.announced', data: { parcelId, waybill, size: 'M', codeChosenByCarrier: false } };
+      return Events.parcelAnnounced(carrier, { parcelId, waybill, size: 'M', codeChosenByCarrier: false });
     case 1:
-      return {
-        type: 'parcel.stored',
-        data: { parcelId, waybill, compartment: 'A3', size: 'M', storedAt: Date.now(), expiresAt: Date.now() + 72 * HOUR, courier: 'courier-17', codeJwe: jweLike(random), codeChosenByCarrier: false },
-      };
+      return Events.parcelStored(carrier, { parcelId, waybill, compartment: 'A3', size: 'M', storedAt: Date.now(), expiresAt: Date.now() + 72 * HOUR, courier: 'courier-17', codeJwe: jweLike(random), codeChosenByCarrier: false });
     case 2:
-      return { type: 'parcel.picked_up', data: { parcelId, waybill, compartment: 'A3', pickedUpAt: Date.now() } };
+      return Events.parcelPickedUp(carrier, { parcelId, waybill, compartment: 'A3', pickedUpAt: Date.now() });
     default:
-      return { type: 'parcel.expired', data: { parcelId, waybill, compartment: 'B2' } };
+      return Events.parcelExpired(carrier, { parcelId, waybill, compartment: 'B2' });
   }
 }
 
-function operatorEvent(i: number): { type: string; data: Record<string, unknown> } {
-  return i % 20 === 9
-    ? { type: 'alarm.door_left_open', data: { compartment: 'C4', sessionId: ulid(), openForMs: 120000 } }
-    : { type: 'compartment.service', data: { compartment: 'D2', inService: true, reason: null } };
+function operatorEvent(i: number): OperatorEvent {
+  return i % 20 === 9 ? Events.doorLeftOpen({ compartment: 'C4', sessionId: ulid() }) : Events.compartmentService({ compartment: 'D2', inService: true, reason: null });
 }

@@ -1,0 +1,203 @@
+// The event catalogue: every event the locker writes to a carrier's stream or to the operator
+// stream, with one zod schema and one constructor per type. It is the only way to build an
+// event (EventRecorder takes nothing else), so a payload that drifts from its schema is a type
+// error. docs/events.schema.json and the event table in docs/protocol.md are generated from it
+// (scripts/generateEventDocs.ts; test/unit/domain/eventDocs.test.ts fails when they are stale).
+//
+// Naming: a compartment is `compartment` (its id), a parcel `parcelId`. The moment a carrier
+// event records is named for the state the parcel reached (`storedAt`, `pickedUpAt`,
+// `retrievedAt`, `collectedAt`, `droppedOffAt`), whether it was seen by the locker or
+// recovered at boot (`reconciled: true`); operator events carry `at`.
+import { z } from 'zod';
+
+const id = z.string().min(1);
+const compartment = id.describe('compartment id as in the layout');
+const parcel = { parcelId: id, waybill: z.string().min(1) };
+const size = z.enum(['XS', 'S', 'M', 'L', 'XL']);
+const ms = z.number().int().describe('milliseconds since the epoch, locker clock');
+const reconciled = z.literal(true).optional().describe('recorded at boot from the sensors after a power cut');
+const placementKind = z.enum(['deposit', 'dropoff']);
+
+interface Definition<S extends 'carrier' | 'operator', D extends z.ZodObject> {
+  stream: S;
+  data: D;
+  doc: string;
+}
+const carrier = <D extends z.ZodObject>(data: D, doc: string): Definition<'carrier', D> => ({ stream: 'carrier', data, doc });
+const operator = <D extends z.ZodObject>(data: D, doc: string): Definition<'operator', D> => ({ stream: 'operator', data, doc });
+
+const cancelled = z.object({
+  ...parcel,
+  inspection: z.literal(true).optional().describe('the compartment could not be proven empty and went to inspection'),
+  compartment: compartment.optional(),
+  reason: z.literal('interrupted').optional().describe('a power cut interrupted the placement; the compartment was empty'),
+});
+const interrupted = z.object({ ...parcel, compartment });
+const updateOutcome = z.object({ id, version: z.string(), from: z.string(), reason: z.string().optional(), at: ms });
+
+export const catalogue = {
+  // ---- carrier streams
+  'parcel.announced': carrier(z.object({ ...parcel, size, codeChosenByCarrier: z.boolean() }), 'a reservation was accepted'),
+  'dropoff.announced': carrier(z.object({ ...parcel, size, codeChosenByCarrier: z.boolean() }), 'a consumer drop-off was announced'),
+  'parcel.stored': carrier(
+    z.object({
+      ...parcel,
+      compartment,
+      size,
+      storedAt: ms,
+      expiresAt: ms,
+      courier: id.optional(),
+      codeJwe: z.string().optional().describe('the pickup code and QR token, encrypted to the carrier (see "Pickup codes")'),
+      codeChosenByCarrier: z.boolean(),
+      reconciled,
+    }),
+    'a courier deposited the parcel; the door closed with it inside',
+  ),
+  'dropoff.dropped_off': carrier(z.object({ ...parcel, compartment, size, droppedOffAt: ms, reconciled }), 'a consumer dropped the parcel off'),
+  'parcel.picked_up': carrier(z.object({ ...parcel, compartment, pickedUpAt: ms, reconciled }), 'the consumer opened the door with the code'),
+  'parcel.pickup_failed': carrier(z.object({ ...parcel, reason: z.string() }), 'the door did not open for a right code; the code stays valid'),
+  'parcel.retrieved': carrier(z.object({ ...parcel, compartment, courier: id.optional(), retrievedAt: ms, reconciled }), 'a courier took an expired parcel back'),
+  'dropoff.collected': carrier(z.object({ ...parcel, compartment, courier: id.optional(), collectedAt: ms, reconciled }), 'a courier collected a dropped-off parcel'),
+  'parcel.expired': carrier(z.object({ ...parcel, compartment: compartment.nullable() }), 'the dwell time passed; the code no longer works'),
+  'parcel.cancelled': carrier(z.object(parcel), 'the carrier cancelled a reservation'),
+  'deposit.cancelled': carrier(cancelled, 'a deposit was cancelled at the kiosk or by a power cut'),
+  'dropoff.cancelled': carrier(cancelled, 'a drop-off was cancelled at the kiosk or by a power cut'),
+  'deposit.interrupted': carrier(interrupted, 'a power cut interrupted the deposit and the sensors cannot tell; the compartment is inspected'),
+  'dropoff.interrupted': carrier(interrupted, 'a power cut interrupted the drop-off and the sensors cannot tell; the compartment is inspected'),
+  'parcel.compartment_forced': carrier(z.object({ ...parcel, compartment }), "the compartment holding the carrier's parcel was forced open"),
+  // ---- operator stream
+  'door.remote_opened': operator(z.object({ compartment, reason: z.string(), by: z.string(), at: ms }), 'a remote open (or door test) opened the door'),
+  'compartment.service': operator(z.object({ compartment, inService: z.boolean(), reason: z.string().nullable() }), 'a compartment was taken out of or put back in service'),
+  'compartment.recovered': operator(z.object({ compartment }), 'a jammed compartment opened fine and is back in service'),
+  'layout.applied': operator(z.object({ version: z.number().int(), by: z.string(), commandId: z.string() }), 'a remote setLayout was applied (not an alarm)'),
+  'alarm.latch_jammed': operator(z.object({ compartment, sessionId: id }), 'the latch did not release after the retry: out of service'),
+  'alarm.door_left_open': operator(z.object({ compartment, sessionId: id }), 'a door stayed open past doors.leftOpenAlarmMs'),
+  'alarm.door_forced_open': operator(z.object({ compartment }), 'a door opened with no unlock'),
+  'alarm.board_silent': operator(z.object({ bus: z.string(), board: z.number().int(), compartments: z.array(compartment), code: z.string() }), 'a lock board stopped answering'),
+  'alarm.board_back': operator(z.object({ bus: z.string(), board: z.number().int(), compartments: z.array(compartment) }), 'a silent lock board answers again'),
+  'alarm.bus_disconnected': operator(z.object({ bus: z.string(), message: z.string().optional() }), 'a lock bus (serial port, TCP bridge) was lost'),
+  'alarm.bus_reconnected': operator(z.object({ bus: z.string() }), 'a lost lock bus is back'),
+  'alarm.needs_inspection': operator(
+    z.object({ compartment, purpose: placementKind, reason: z.enum(['item_present', 'no_item_sensor', 'interrupted']) }),
+    'a cancelled or interrupted placement could not prove the compartment empty: out of service',
+  ),
+  'alarm.store_failed': operator(z.object({ compartment, code: z.string() }), 'a placed parcel could not be recorded (audit only; reconciled at the next start)'),
+  'alarm.code_lockout': operator(z.object({ retryAfterMs: z.number().int(), burst: z.number().int(), refillPerHour: z.number(), at: ms }), 'the keypad code budget is spent'),
+  'alarm.pin_lockout': operator(
+    z.object({ scope: z.enum(['locker', 'courier']), carrier: id.optional(), courierId: id.optional(), courierKnown: z.literal(false).optional(), retryAfterMs: z.number().int(), at: ms }),
+    'a courier PIN budget is spent',
+  ),
+  'alarm.scanner_disconnected': operator(z.object({ message: z.string().optional() }), 'the barcode scanner was unplugged or failed'),
+  'alarm.scanner_reconnected': operator(z.object({}), 'the barcode scanner is back'),
+  health: operator(
+    z.object({ intervalS: z.number().int() }).catchall(z.unknown()),
+    'the periodic health report: the figures of /metrics in short form and door cycles per compartment (see "Health")',
+  ),
+  'update.downloaded': operator(z.object({ id, version: z.string(), from: z.string(), size: z.number().int() }), 'a signed release was downloaded, verified and unpacked'),
+  'update.applied': operator(z.object({ id, version: z.string(), from: z.string(), boot: z.number().int() }), 'the locker switched to the new release and is on trial'),
+  'update.committed': operator(updateOutcome, 'the new release passed the health gate and stays'),
+  'update.rolled_back': operator(updateOutcome, 'the new release failed the health gate; the previous one runs again (reason)'),
+  'update.failed': operator(updateOutcome, 'an update stopped before the switch (reason)'),
+} as const;
+
+type Catalogue = typeof catalogue;
+export type EventType = keyof Catalogue;
+export type CarrierEventType = { [T in EventType]: Catalogue[T]['stream'] extends 'carrier' ? T : never }[EventType];
+export type OperatorEventType = Exclude<EventType, CarrierEventType>;
+export type EventData<T extends EventType> = z.infer<Catalogue[T]['data']>;
+
+/** One event to append to an outbox stream: a carrier's (carrier id) or the operator's (null). */
+export type DomainEvent = { [T in EventType]: { carrier: T extends CarrierEventType ? string : null; type: T; data: EventData<T> } }[EventType];
+export type CarrierEvent = Extract<DomainEvent, { type: CarrierEventType }>;
+export type OperatorEvent = Extract<DomainEvent, { type: OperatorEventType }>;
+export type AlarmEvent = Extract<OperatorEvent, { type: `alarm.${string}` }>;
+
+const toCarrier =
+  <T extends CarrierEventType>(type: T) =>
+  (carrierId: string, data: EventData<T>) =>
+    ({ carrier: carrierId, type, data }) as Extract<DomainEvent, { type: T }>;
+const toOperator =
+  <T extends OperatorEventType>(type: T) =>
+  (data: EventData<T>) =>
+    ({ carrier: null, type, data }) as Extract<DomainEvent, { type: T }>;
+
+/** The constructors: the only way to make an event. */
+export const Events = {
+  parcelAnnounced: toCarrier('parcel.announced'),
+  dropoffAnnounced: toCarrier('dropoff.announced'),
+  parcelStored: toCarrier('parcel.stored'),
+  dropoffDroppedOff: toCarrier('dropoff.dropped_off'),
+  parcelPickedUp: toCarrier('parcel.picked_up'),
+  parcelPickupFailed: toCarrier('parcel.pickup_failed'),
+  parcelRetrieved: toCarrier('parcel.retrieved'),
+  dropoffCollected: toCarrier('dropoff.collected'),
+  parcelExpired: toCarrier('parcel.expired'),
+  parcelCancelled: toCarrier('parcel.cancelled'),
+  depositCancelled: toCarrier('deposit.cancelled'),
+  dropoffCancelled: toCarrier('dropoff.cancelled'),
+  depositInterrupted: toCarrier('deposit.interrupted'),
+  dropoffInterrupted: toCarrier('dropoff.interrupted'),
+  parcelCompartmentForced: toCarrier('parcel.compartment_forced'),
+  doorRemoteOpened: toOperator('door.remote_opened'),
+  compartmentService: toOperator('compartment.service'),
+  compartmentRecovered: toOperator('compartment.recovered'),
+  layoutApplied: toOperator('layout.applied'),
+  latchJammed: toOperator('alarm.latch_jammed'),
+  doorLeftOpen: toOperator('alarm.door_left_open'),
+  doorForcedOpen: toOperator('alarm.door_forced_open'),
+  boardSilent: toOperator('alarm.board_silent'),
+  boardBack: toOperator('alarm.board_back'),
+  busDisconnected: toOperator('alarm.bus_disconnected'),
+  busReconnected: toOperator('alarm.bus_reconnected'),
+  needsInspection: toOperator('alarm.needs_inspection'),
+  storeFailed: toOperator('alarm.store_failed'),
+  codeLockout: toOperator('alarm.code_lockout'),
+  pinLockout: toOperator('alarm.pin_lockout'),
+  scannerDisconnected: toOperator('alarm.scanner_disconnected'),
+  scannerReconnected: toOperator('alarm.scanner_reconnected'),
+  health: toOperator('health'),
+  updateDownloaded: toOperator('update.downloaded'),
+  updateApplied: toOperator('update.applied'),
+  updateCommitted: toOperator('update.committed'),
+  updateRolledBack: toOperator('update.rolled_back'),
+  updateFailed: toOperator('update.failed'),
+} as const;
+
+/** The cancelled event of a placement kind (no type is built from a template). */
+export function placementCancelled(kind: 'deposit' | 'dropoff', carrierId: string, data: EventData<'deposit.cancelled'>): CarrierEvent {
+  return kind === 'deposit' ? Events.depositCancelled(carrierId, data) : Events.dropoffCancelled(carrierId, data);
+}
+
+/** The interrupted event of a placement kind. */
+export function placementInterrupted(kind: 'deposit' | 'dropoff', carrierId: string, data: EventData<'deposit.interrupted'>): CarrierEvent {
+  return kind === 'deposit' ? Events.depositInterrupted(carrierId, data) : Events.dropoffInterrupted(carrierId, data);
+}
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(catalogue, type);
+}
+
+/** Checks a received event's data against its schema (for consumers: lockerctl, the fleet simulator's carrier back end). */
+export function parseEventData<T extends EventType>(type: T, data: unknown): EventData<T> {
+  return catalogue[type].data.parse(data) as EventData<T>;
+}
+
+/** The catalogue as JSON Schema (draft 2020-12): one entry per event type, with its stream. */
+export function eventsJsonSchema(): Record<string, unknown> {
+  const defs: Record<string, unknown> = {};
+  for (const [type, def] of Object.entries(catalogue) as [EventType, Definition<'carrier' | 'operator', z.ZodObject>][]) {
+    const { $schema: _drop, ...schema } = z.toJSONSchema(def.data, { io: 'output' }) as Record<string, unknown>;
+    defs[type] = { description: `${def.doc} (${def.stream} stream)`, ...schema };
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'lockerd events: the data member of an event envelope, by type',
+    description: 'Generated from src/domain/events.ts by scripts/generateEventDocs.ts; do not edit.',
+    $defs: defs,
+    oneOf: Object.keys(defs).map((type) => ({
+      type: 'object',
+      required: ['type', 'data'],
+      properties: { type: { const: type }, data: { $ref: `#/$defs/${type}` } },
+    })),
+  };
+}

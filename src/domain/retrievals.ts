@@ -1,0 +1,184 @@
+// Retrieval transactions (consumer pickup, courier collection, operator remote open), the
+// mirror of placements.ts: runs the retrieval machine of transactions.ts over one door session
+// and commits when the door is seen open. A jam never consumes a code: the compartment goes
+// out of service, the parcel stays where it is. A door that opens fine after a jam is put
+// back in service (jam recovery).
+import { type Clock } from '../clock.js';
+import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
+import { type IdFactory } from '../ids.js';
+import { type Logger } from '../logger.js';
+import { type LockerStore, type ParcelRow } from '../store/lockerStore.js';
+import { type CompartmentViews } from './compartmentViews.js';
+import { type DoorController } from './doorController.js';
+import { doorInputOf } from './doorOutcomes.js';
+import { type EventRecorder } from './eventRecorder.js';
+import { type CarrierEvent, Events } from './events.js';
+import { type LockerAlarms } from './lockerAlarms.js';
+import { type Notify } from './lockerEvents.js';
+import { type RetrievalState, stepRetrieval } from './transactions.js';
+import { type Actor, actorName, type CourierIdentity, type DoorOpened } from './views.js';
+
+export interface RetrievalDeps {
+  store: Pick<LockerStore, 'insertSession' | 'endSession' | 'moveParcel' | 'compartment' | 'setService'>;
+  doors: Pick<DoorController, 'busy' | 'reachable' | 'open'>;
+  recorder: Pick<EventRecorder, 'commit'>;
+  alarms: Pick<LockerAlarms, 'latchJammed' | 'doorLeftOpen'>;
+  views: Pick<CompartmentViews, 'one'>;
+  clock: Clock;
+  newId: IdFactory;
+  logger: Logger;
+  notify: Notify;
+}
+
+interface RetrievalSpec {
+  compartmentId: string;
+  purpose: 'pickup' | 'collect' | 'remote_open';
+  actor: Actor;
+  context: Record<string, unknown>;
+  commit: (sessionId: string, now: number) => void;
+  /** Carrier events recorded with the jam alarm (a pickup tells the carrier it failed). */
+  onJam?: (code: ErrorCode) => CarrierEvent[];
+}
+
+export class Retrievals {
+  constructor(private readonly d: RetrievalDeps) {}
+
+  /** The consumer takes a stored parcel; resolves when the door is seen open. */
+  pickup(parcel: ParcelRow): Promise<DoorOpened> {
+    const compartment = mustHaveCompartment(parcel);
+    return this.run({
+      compartmentId: compartment,
+      purpose: 'pickup',
+      actor: { kind: 'consumer' },
+      context: { parcelId: parcel.id },
+      commit: (sessionId, now) =>
+        this.d.recorder.commit(
+          {
+            actor: 'consumer',
+            action: 'parcel.picked_up',
+            subject: parcel.id,
+            data: { compartment, sessionId },
+            events: [Events.parcelPickedUp(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, compartment, pickedUpAt: now })],
+          },
+          () => {
+            this.d.store.moveParcel(parcel.id, 'stored', 'picked_up', now);
+            this.d.store.endSession(sessionId, 'done', 'picked_up', now);
+          },
+        ),
+      onJam: (code) => [Events.parcelPickupFailed(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, reason: code })],
+    });
+  }
+
+  /** A courier takes back an expired parcel or collects a drop-off of its carrier. */
+  collect(parcel: ParcelRow, courier: CourierIdentity): Promise<DoorOpened> {
+    const compartment = mustHaveCompartment(parcel);
+    const from = parcel.state;
+    const next = from === 'expired' ? 'retrieved' : 'collected';
+    const actor: Actor = { kind: 'courier', courier };
+    return this.run({
+      compartmentId: compartment,
+      purpose: 'collect',
+      actor,
+      context: { parcelId: parcel.id },
+      commit: (sessionId, now) =>
+        this.d.recorder.commit(
+          {
+            actor: actorName(actor),
+            action: from === 'expired' ? 'parcel.retrieved' : 'dropoff.collected',
+            subject: parcel.id,
+            data: { compartment, sessionId },
+            events: [
+              from === 'expired'
+                ? Events.parcelRetrieved(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, compartment, courier: courier.courierId, retrievedAt: now })
+                : Events.dropoffCollected(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, compartment, courier: courier.courierId, collectedAt: now }),
+            ],
+          },
+          () => {
+            this.d.store.moveParcel(parcel.id, from, next, now);
+            this.d.store.endSession(sessionId, 'done', next, now);
+          },
+        ),
+    });
+  }
+
+  /** The operator opens a door (reason required); commits when it is seen open. */
+  remoteOpen(compartmentId: string, reason: string, actor: Actor): Promise<DoorOpened> {
+    return this.run({
+      compartmentId,
+      purpose: 'remote_open',
+      actor,
+      context: { reason },
+      commit: (sessionId, now) =>
+        this.d.recorder.commit(
+          { actor: actorName(actor), action: 'door.remote_open', subject: compartmentId, data: { reason, sessionId }, events: [Events.doorRemoteOpened({ compartment: compartmentId, reason, by: actorName(actor), at: now })] },
+          () => this.d.store.endSession(sessionId, 'done', 'opened', now),
+        ),
+    });
+  }
+
+  private run(o: RetrievalSpec): Promise<DoorOpened> {
+    const sessionId = this.d.newId();
+    const now = this.d.clock.now();
+    if (this.d.doors.busy(o.compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${o.compartmentId} is in use`, { compartment: o.compartmentId });
+    if (!this.d.doors.reachable(o.compartmentId)) throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of ${o.compartmentId} does not answer`, { compartment: o.compartmentId });
+    this.d.recorder.commit({ actor: actorName(o.actor), action: `${o.purpose}.unlock`, subject: o.compartmentId, data: { sessionId } }, () =>
+      this.d.store.insertSession({ id: sessionId, compartmentId: o.compartmentId, purpose: o.purpose, actor: actorName(o.actor), context: o.context, startedAt: now }),
+    );
+    return new Promise<DoorOpened>((resolve, reject) => {
+      let state: RetrievalState = { tag: 'opening', compartment: o.compartmentId };
+      const step = (input: Parameters<typeof stepRetrieval>[1]): void => {
+        const t = stepRetrieval(state, input);
+        state = t.state;
+        for (const e of t.effects) {
+          try {
+            if (e.type === 'commit') {
+              o.commit(sessionId, this.d.clock.now());
+              this.recoverIfJammed(o.compartmentId, o.actor);
+              resolve({ sessionId, compartment: this.d.views.one(o.compartmentId) });
+            } else if (e.type === 'out_of_service') {
+              this.d.alarms.latchJammed(o.compartmentId, sessionId, this.d.clock.now(), o.onJam?.(e.fault) ?? []);
+            } else if (e.type === 'failed') {
+              if (e.code !== ErrorCodes.LATCH_JAMMED)
+                this.d.recorder.commit({ actor: 'system', action: `${o.purpose}.failed`, subject: o.compartmentId, data: { code: e.code } }, () => this.d.store.endSession(sessionId, 'failed', e.code, this.d.clock.now()));
+              reject(
+                new LockerError(e.code, e.code === ErrorCodes.LATCH_JAMMED ? `door ${o.compartmentId} did not open; the code stays valid` : `door ${o.compartmentId} could not be opened`, {
+                  compartment: o.compartmentId,
+                  codeStillValid: o.purpose === 'pickup',
+                }),
+              );
+            }
+          } catch (err) {
+            this.d.logger.error({ err, compartment: o.compartmentId }, 'retrieval step failed');
+            reject(toLockerError(err));
+          }
+        }
+      };
+      try {
+        this.d.doors.open(o.compartmentId, sessionId, (outcome) => {
+          this.d.notify({ type: 'session', sessionId, compartment: o.compartmentId, state: outcome.type });
+          const input = doorInputOf(outcome, o.compartmentId);
+          if (input?.type === 'left_open') this.d.alarms.doorLeftOpen(o.compartmentId, sessionId);
+          else if (input) step(input);
+        });
+      } catch (err) {
+        step({ type: 'door_failed', code: toLockerError(err).code });
+      }
+    });
+  }
+
+  /** A door that opened fine after a jam works again: back in service. */
+  private recoverIfJammed(compartmentId: string, actor: Actor): void {
+    const c = this.d.store.compartment(compartmentId);
+    if (!c || c.inService || c.fault !== ErrorCodes.LATCH_JAMMED) return;
+    this.d.recorder.commit(
+      { actor: actorName(actor), action: 'compartment.recovered', subject: compartmentId, events: [Events.compartmentRecovered({ compartment: compartmentId })] },
+      () => this.d.store.setService(compartmentId, true, null),
+    );
+    this.d.notify({ type: 'compartment', compartment: this.d.views.one(compartmentId) });
+  }
+}
+
+function mustHaveCompartment(p: ParcelRow): string {
+  if (!p.compartmentId) throw new LockerError(ErrorCodes.INTERNAL, `parcel ${p.id} has no compartment`);
+  return p.compartmentId;
+}
