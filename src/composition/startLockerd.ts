@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../random.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { Outbox } from '../store/outbox.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
@@ -60,6 +61,8 @@ export interface RunningLockerd {
   bootId: string;
   hardware: Hardware;
   db: Db;
+  /** The one owner of the outbox tables (the recorder appends, the publisher drains). */
+  outbox: Outbox;
   recorder: EventRecorder;
   kiosk: KioskServer;
   remote: LockerRemoteOperations;
@@ -81,6 +84,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
   const db = openDatabase(join(config.dataDir, 'lockerd.db'));
   const store = new LockerStore(db);
+  const outbox = new Outbox(db);
   applyProvisionedState(store, config, clock.now(), logger);
 
   const bootId = newBootId(clock, random);
@@ -89,7 +93,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const clockMonitor = options.clockSynced || options.sim ? undefined : new ClockSyncMonitor(clock, logger);
   clockMonitor?.start();
   const clockSynced = options.clockSynced ?? (clockMonitor ? () => clockMonitor.isSynced() : () => true);
-  const recorder = new EventRecorder(store, clock, newId, bootId, clockSynced);
+  const recorder = new EventRecorder(store, outbox, clock, newId, bootId, clockSynced);
 
   const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
   const doors = new DoorController(hardware.buses, clock, config.doors, logger.child({ channel: 'doors' }));
@@ -217,6 +221,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       lockerId: config.locker.id,
       bootId,
       signer: ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id),
+      outbox,
       db,
       clock,
       random,
@@ -242,6 +247,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     bootId,
     hardware,
     db,
+    outbox,
     recorder,
     kiosk,
     remote,

@@ -2,7 +2,8 @@
 // SQLite transaction (transactional outbox). A crash at any instant leaves all or none.
 import { type Clock } from '../clock.js';
 import { type IdFactory } from '../ids.js';
-import { type LockerStore, type OutboxEventInput } from '../store/lockerStore.js';
+import { type LockerStore } from '../store/lockerStore.js';
+import { type Outbox, type OutboxEventInput } from '../store/outbox.js';
 
 export interface RecordSpec {
   actor: string;
@@ -17,6 +18,7 @@ export class EventRecorder {
 
   constructor(
     private readonly store: LockerStore,
+    private readonly outbox: Outbox,
     private readonly clock: Clock,
     private readonly newId: IdFactory,
     private readonly bootId: string,
@@ -36,7 +38,7 @@ export class EventRecorder {
       const r = change ? change() : (undefined as T);
       this.store.audit(ts, spec.actor, spec.action, spec.subject ?? null, spec.data ?? {});
       for (const e of spec.events ?? []) {
-        this.store.appendEvent(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
+        this.outbox.append(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
       }
       return r;
     });

@@ -86,19 +86,9 @@ interface RawRevocation {
   revoked_by: string;
 }
 
-export interface OutboxEventInput {
-  /** 'op' for the operator stream, otherwise the carrier id. */
-  carrier: string | null;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-export interface EventStamp {
-  id: string;
-  ts: number;
-  clockSynced: boolean;
-  bootId: string;
-}
+// The outbox tables belong to store/outbox.ts; the event input type is re-exported for callers
+// that build events next to other store calls.
+export type { OutboxEventInput, EventStamp } from './outbox.js';
 
 interface RawCompartment {
   id: string;
@@ -160,10 +150,6 @@ function parcelFromRaw(r: RawParcel): ParcelRow {
     expiresAt: r.expires_at,
     closedAt: r.closed_at,
   };
-}
-
-export function streamOf(carrier: string | null): string {
-  return carrier === null ? 'op' : `c/${carrier}`;
 }
 
 export class LockerStore {
@@ -229,12 +215,6 @@ export class LockerStore {
       setTokenDigest: db.prepare('UPDATE parcels SET token_digest = ? WHERE id = ?'),
       liveCodes: db.prepare<[], { n: number }>(
         "SELECT COUNT(*) AS n FROM parcels WHERE code_digest IS NOT NULL AND state IN ('announced','stored','expired','announced_dropoff')",
-      ),
-      ensureStream: db.prepare('INSERT INTO streams (stream, carrier) VALUES (?, ?) ON CONFLICT(stream) DO NOTHING'),
-      takeSeq: db.prepare<[string], { seq: number }>('UPDATE streams SET next_seq = next_seq + 1 WHERE stream = ? RETURNING next_seq - 1 AS seq'),
-      insertOutbox: db.prepare(
-        `INSERT INTO outbox (stream, seq, id, type, carrier, ts, clock_synced, boot_id, data)
-         VALUES (@stream, @seq, @id, @type, @carrier, @ts, @clockSynced, @bootId, @data)`,
       ),
       carriers: db.prepare<[], { id: string; config: string }>('SELECT id, config FROM carriers ORDER BY id'),
       upsertCarrier: db.prepare(
@@ -401,28 +381,6 @@ export class LockerStore {
   /** Codes a stranger could hit at the keypad: every live parcel that has a code digest. */
   liveCodeCount(): number {
     return this.stmts.liveCodes.get()?.n ?? 0;
-  }
-
-  // ---- outbox ----
-
-  /** Appends one event to its stream with the next contiguous seq. Call inside transaction(). */
-  appendEvent(e: OutboxEventInput, stamp: EventStamp): { stream: string; seq: number } {
-    const stream = streamOf(e.carrier);
-    this.stmts.ensureStream.run(stream, e.carrier);
-    const row = this.stmts.takeSeq.get(stream);
-    if (!row) throw new Error(`stream ${stream} vanished`);
-    this.stmts.insertOutbox.run({
-      stream,
-      seq: row.seq,
-      id: stamp.id,
-      type: e.type,
-      carrier: e.carrier,
-      ts: stamp.ts,
-      clockSynced: stamp.clockSynced ? 1 : 0,
-      bootId: stamp.bootId,
-      data: JSON.stringify(e.data),
-    });
-    return { stream, seq: row.seq };
   }
 
   // ---- carriers, settings, provisioned state ----

@@ -13,6 +13,7 @@ import { type LockerConfig } from '../../src/config/schema.js';
 import { type Logger } from '../../src/logger.js';
 import { packageRoot } from '../../src/packageRoot.js';
 import { type Db } from '../../src/store/database.js';
+import { Outbox } from '../../src/store/outbox.js';
 import { type SimPosition, type SimWorld } from '../../sim/world.js';
 import { type CompartmentView, type DepositView } from '../../src/domain/views.js';
 import { demoConfigInput, makeDemoLocker, type ConfigOverrides, type DemoLocker } from './demoLocker.js';
@@ -239,12 +240,9 @@ export async function openEventStream(url: string, cookie?: string): Promise<Eve
 // ---------------------------------------------------------------- database reads
 
 function outboxRows(db: Db, stream?: string): OutboxRow[] {
-  const rows = (
-    stream
-      ? db.prepare('SELECT stream, seq, id, type, carrier, ts, boot_id, data FROM outbox WHERE stream = ? ORDER BY stream, seq').all(stream)
-      : db.prepare('SELECT stream, seq, id, type, carrier, ts, boot_id, data FROM outbox ORDER BY stream, seq').all()
-  ) as { stream: string; seq: number; id: string; type: string; carrier: string | null; ts: number; boot_id: string; data: string }[];
-  return rows.map((r) => ({ stream: r.stream, seq: r.seq, id: r.id, type: r.type, carrier: r.carrier, ts: r.ts, bootId: r.boot_id, data: JSON.parse(r.data) as Record<string, unknown> }));
+  return new Outbox(db)
+    .rows(stream)
+    .map((r) => ({ stream: r.stream, seq: r.seq, id: r.id, type: r.type, carrier: r.carrier, ts: r.ts, bootId: r.bootId, data: JSON.parse(r.data) as Record<string, unknown> }));
 }
 
 /** Streams whose seq numbers are not exactly 1..n (empty when every stream is contiguous). */

@@ -24,7 +24,7 @@ export async function waitForSyncConnected(running: RunningLockerd, timeoutMs = 
 
 /** The highest seq a consumer acknowledged on a stream. */
 export function ackedUpTo(running: RunningLockerd, stream: string): number {
-  return running.db.prepare<[string], { acked_upto: number }>('SELECT acked_upto FROM streams WHERE stream = ?').get(stream)?.acked_upto ?? 0;
+  return running.outbox.ackedUpTo(stream);
 }
 
 export function auditRows(running: RunningLockerd): { actor: string; action: string; subject: string | null; data: Record<string, unknown> }[] {

@@ -118,7 +118,7 @@ describe('lockerctl', () => {
       expect(JSON.parse(readFileSync(state, 'utf8'))).toEqual({ L1: 3 });
       await waitFor(() => locker.ackedUpTo('c/acme') === 2, 5_000, 'watch acknowledged');
       // The plaintext code went nowhere but to the watcher: not in the outbox, not in any reply.
-      expect(JSON.stringify(locker.db.prepare('SELECT data FROM outbox').all())).not.toContain('12345678');
+      expect(JSON.stringify(locker.writer.outbox.rows().map((r) => r.data))).not.toContain('12345678');
     } finally {
       await locker.close();
     }
