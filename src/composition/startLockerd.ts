@@ -12,6 +12,7 @@ import { CodeVault } from '../domain/codeVault.js';
 import { BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
+import { LiveSettings, type RuntimeSettings } from '../domain/liveSettings.js';
 import { EventRecorder } from '../domain/eventRecorder.js';
 import { Locker } from '../domain/locker.js';
 import { createIdFactory, newBootId } from '../ids.js';
@@ -63,6 +64,8 @@ export interface RunningLockerd {
   db: Db;
   /** The one owner of the outbox tables (the recorder appends, the publisher drains). */
   outbox: Outbox;
+  /** The settings in force (the file's, then the stored and remote setConfig changes). */
+  settings: LiveSettings<RuntimeSettings>;
   recorder: EventRecorder;
   kiosk: KioskServer;
   remote: LockerRemoteOperations;
@@ -96,14 +99,20 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const recorder = new EventRecorder(store, outbox, clock, newId, bootId, clockSynced);
 
   const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
-  const doors = new DoorController(hardware.buses, clock, config.doors, logger.child({ channel: 'doors' }));
+  // What remote setConfig may change: a published value the services read, not a shared object.
+  const settings = new LiveSettings<RuntimeSettings>({
+    codes: config.codes,
+    doors: config.doors,
+    sync: config.mqtt ? { inflightWindow: config.mqtt.inflightWindow, retainAcked: config.mqtt.retainAcked } : null,
+  });
+  const doors = new DoorController(hardware.buses, clock, settings.view('doors'), logger.child({ channel: 'doors' }));
   doors.setLayout(store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
   const budgets = new BudgetLedger(store, clock);
   // check-config refuses a weak keypad policy; a locker started with one anyway says so.
   const keypad = { length: config.codes.length, burst: config.codes.burst, refillPerHour: config.codes.refillPerHour, liveCodes: config.codes.maxLiveCodes ?? store.compartments().length };
   const odds = keypadOdds(keypad);
   if (!odds.ok) logger.warn({ probability: odds.unionBound, target: odds.target }, `CODE_POLICY_WEAK: ${describeKeypadOdds(keypad, odds)}`);
-  const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock, budgets, () => store.compartments().length);
+  const codes = new CodeVault(store, recorder, settings.view('codes'), identity.codeSecret, random, clock, budgets, () => store.compartments().length);
   const locker = new Locker({
     settings: { lockerId: config.locker.id, codes: config.codes, doors: config.doors, demo: config.demo },
     store,
@@ -124,6 +133,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     doors,
     clock,
     config,
+    settings,
     lockerEncryptionKey: identity.encryptionKey,
     diagnostics: () => health(),
     setLogLevel: (level) => {
@@ -177,6 +187,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     publicDir: join(packageRoot(), 'src', 'kiosk', 'public'),
     sim: options.sim,
     terminalKey,
+    codeLength: () => settings.get().codes.length,
     ...(options.kioskLimits ? { limits: options.kioskLimits } : {}),
     health: () => health(),
   });
@@ -217,7 +228,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     const { startSync } = await import('../sync/startSync.js');
     const { ed25519Signer } = await import('../sync/detachedSignature.js');
     sync = startSync({
-      config: config.mqtt,
+      // The stored remote sync tunables (applied above) outrank the file.
+      config: { ...config.mqtt, ...settings.get().sync },
       lockerId: config.locker.id,
       bootId,
       signer: ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id),
@@ -231,6 +243,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     });
     const running = sync;
     recorder.onAppended(() => running.notify());
+    settings.view('sync').onChange((next) => {
+      if (next) running.sync.publisher.configure(next);
+    });
   }
 
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
@@ -248,6 +263,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     hardware,
     db,
     outbox,
+    settings,
     recorder,
     kiosk,
     remote,

@@ -7,6 +7,7 @@ import { LockerError, ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
 import { type DoorSessionSettings } from './doorSession.js';
 import { DoorRunner, type DoorOutcome } from './doorRunner.js';
+import { type Live } from './liveSettings.js';
 
 export interface DoorPosition {
   id: string;
@@ -47,7 +48,8 @@ export class DoorController {
   constructor(
     private readonly buses: ReadonlyMap<string, LockBus>,
     private readonly clock: Clock,
-    private readonly settings: DoorSessionSettings,
+    /** Read when a session starts: a session keeps the timings it started with. */
+    private readonly settings: Live<DoorSessionSettings>,
     private readonly logger: Logger,
   ) {}
 
@@ -102,7 +104,7 @@ export class DoorController {
     if (this.runners.has(compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${compartmentId} is already in use`, { compartment: compartmentId });
     if (!this.reachable(compartmentId))
       throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of compartment ${compartmentId} does not answer`, { compartment: compartmentId, bus: p.bus, board: p.board });
-    const runner = new DoorRunner(sessionId, compartmentId, () => bus.unlock(p.board, p.lock), this.clock, this.settings, (o, r) => {
+    const runner = new DoorRunner(sessionId, compartmentId, () => bus.unlock(p.board, p.lock), this.clock, this.settings.get(), (o, r) => {
       if (r.finished && this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
       onOutcome(o, r);
     });

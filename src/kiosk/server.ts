@@ -48,6 +48,8 @@ export interface KioskServerDeps {
   /** The terminal key (kiosk-terminal.key in the data folder). */
   terminalKey: string;
   limits?: Partial<KioskLimits>;
+  /** The code length in force (remote setConfig may change it); config.codes.length otherwise. */
+  codeLength?: () => number;
 }
 
 export interface KioskStats {
@@ -465,7 +467,7 @@ export class KioskServer {
       ...(config.locker.name ? { name: config.locker.name } : {}),
       languages: ['en', 'zh-Hans'],
       screenIdleMs: config.kiosk.screenIdleMs,
-      codeLength: config.codes.length,
+      codeLength: this.d.codeLength ? this.d.codeLength() : config.codes.length,
       sizes: sizeClasses,
       carriers: this.d.credentials.carriers(),
       sim: this.d.sim,
