@@ -17,6 +17,7 @@ import { SerialPortStream } from '@serialport/stream';
 import { type Clock, type TimerHandle } from '../../src/clock.js';
 import { type ScannerConfig } from '../../src/config/schema.js';
 import { ErrorCodes, LockerError } from '../../src/errors.js';
+import { Backoff } from '../../kernel/backoff.js';
 import { hex, type Logger } from '../../src/logger.js';
 import { type Scanner, type ScannerEvent, type ScannerListener } from '../types.js';
 import { ScanFramer, type ScanFrame, type ScanFramingOptions } from './scanFraming.js';
@@ -34,8 +35,8 @@ export interface SerialScannerOptions {
   framing: ScanFramingOptions;
   reconnectMinMs: number;
   reconnectMaxMs: number;
-  /** Uniform [0, 1) for backoff jitter. Default Math.random. */
-  jitter?: () => number;
+  /** Uniform [0, 1) for backoff jitter, injected (hal draws no randomness itself). */
+  jitter: () => number;
   /**
    * Whether the device path exists now. Default: fs.stat of the path. For bindings whose paths
    * are not files pass `pathListedBy(binding)`, or false to rely on 'close' events alone.
@@ -65,7 +66,7 @@ export class SerialScanner implements Scanner {
   private readonly listeners = new Set<ScannerListener>();
   private readonly framer: ScanFramer;
   private readonly log: Logger;
-  private readonly jitter: () => number;
+  private readonly backoff: Backoff;
   private readonly pathExists: ((path: string) => Promise<boolean>) | undefined;
   private started = false;
   private port: SerialPortStream | undefined;
@@ -82,7 +83,7 @@ export class SerialScanner implements Scanner {
   constructor(private readonly options: SerialScannerOptions) {
     this.framer = new ScanFramer(options.framing);
     this.log = options.logger.child({ channel: 'scanner', path: options.path });
-    this.jitter = options.jitter ?? Math.random;
+    this.backoff = new Backoff({ baseMs: options.reconnectMinMs, maxMs: Math.max(options.reconnectMinMs, options.reconnectMaxMs), fraction: options.jitter });
     this.pathExists = options.pathExists === false ? undefined : (options.pathExists ?? pathExistsOnDisk);
   }
 
@@ -120,6 +121,7 @@ export class SerialScanner implements Scanner {
     if (this.started) return;
     this.started = true;
     this.failures = 0;
+    this.backoff.reset();
     if (this.pathExists) this.presenceTimer = this.options.clock.setInterval(() => void this.checkPresence(), this.options.presencePollMs ?? 1000);
     await this.open();
   }
@@ -203,6 +205,7 @@ export class SerialScanner implements Scanner {
     }
     this.port = port;
     this.failures = 0;
+    this.backoff.reset();
     this.lastPresent = true;
     port.on('data', (chunk: Buffer) => this.receive(port, chunk));
     port.on('close', (e: (Error & { disconnected?: boolean }) | null) => {
@@ -237,11 +240,8 @@ export class SerialScanner implements Scanner {
 
   private scheduleRetry(): void {
     if (!this.started || this.retryTimer || this.port) return;
-    const { reconnectMinMs, reconnectMaxMs } = this.options;
-    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
-    // Equal jitter: at least half the ceiling, so a flapping device still backs off, spread
-    // over the other half so many lockers that lose power together do not retry in step.
-    const delay = Math.max(reconnectMinMs, Math.round(ceiling / 2 + (this.jitter() * ceiling) / 2));
+    // kernel/backoff.ts: the same equal-jitter formula as the lock bus and MQTT.
+    const delay = this.backoff.next();
     this.retryTimer = this.options.clock.setTimeout(() => {
       this.retryTimer = undefined;
       void this.open();
@@ -266,6 +266,7 @@ export class SerialScanner implements Scanner {
       this.retryTimer?.cancel();
       this.retryTimer = undefined;
       this.failures = 0;
+    this.backoff.reset();
       void this.open();
     }
   }

@@ -10,6 +10,7 @@ import { type LockerConfig, type BusConfig } from '../config/schema.js';
 import { createHardware } from '../composition/hardware.js';
 import { toLockerError } from '../errors.js';
 import { type Logger } from '../logger.js';
+import { cryptoRandom } from '../random.js';
 
 export interface DoctorLine {
   what: string;
@@ -41,7 +42,7 @@ async function probeBus(config: LockerConfig, bus: BusConfig, deps: { clock: Clo
     const single = { ...config, hardware: { buses: [probeBusConfig] } } as LockerConfig;
     const lines: DoctorLine[] = [];
     try {
-      const hw = await createHardware(single, deps);
+      const hw = await createHardware(single, { ...deps, random: cryptoRandom() });
       const lockBus = hw.buses.get(bus.id);
       if (!lockBus) throw new Error('bus was not created');
       await lockBus.open();

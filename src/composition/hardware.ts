@@ -12,6 +12,7 @@ import { type Clock } from '../clock.js';
 import { type BusConfig, type LockerConfig } from '../config/schema.js';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
+import { randomFraction, type RandomSource } from '../random.js';
 
 export interface Hardware {
   buses: Map<string, LockBus>;
@@ -23,6 +24,8 @@ export interface Hardware {
 export interface HardwareOptions {
   clock: Clock;
   logger: Logger;
+  /** Jitter of the drivers' reconnect backoff (hal draws nothing itself). */
+  random: RandomSource;
   /** Real serial binding override (tests that run the real driver against a pty use the native one). */
   serialBinding?: BindingInterface;
 }
@@ -60,6 +63,7 @@ export async function createHardware(config: LockerConfig, o: HardwareOptions): 
       framing: { suffix: sc.suffix, interByteTimeoutMs: sc.interByteTimeoutMs, maxLength: sc.maxLength, aimPrefix: sc.aimPrefix },
       reconnectMinMs: sc.reconnectMinMs,
       reconnectMaxMs: sc.reconnectMaxMs,
+      jitter: () => randomFraction(o.random),
       ...(simulated ? { pathExists: pathListedBy(binding) } : {}),
     });
   }
@@ -99,7 +103,7 @@ async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | un
       transport = new SerialTransport({ path: simBusPath(bus.id), baudRate: busBaudRate(bus), binding: sim.registry.binding });
     } else transport = new SerialTransport({ path: bus.transport.path, baudRate: busBaudRate(bus), binding: await native() });
   }
-  return new SerialLockBus({ config: bus, transport, clock: o.clock, logger });
+  return new SerialLockBus({ config: bus, transport, clock: o.clock, logger, jitter: () => randomFraction(o.random) });
 }
 
 async function createSimulator(config: LockerConfig, o: HardwareOptions): Promise<Simulator> {

@@ -98,7 +98,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const clockSynced = options.clockSynced ?? (clockMonitor ? () => clockMonitor.isSynced() : () => true);
   const recorder = new EventRecorder(store, outbox, clock, newId, bootId, clockSynced);
 
-  const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
+  const hardware = await createHardware(config, { clock, logger, random, ...(options.hardware ?? {}) });
   // What remote setConfig may change: a published value the services read, not a shared object.
   const settings = new LiveSettings<RuntimeSettings>({
     codes: config.codes,

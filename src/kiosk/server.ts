@@ -12,7 +12,7 @@ import { type AddressInfo } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { z } from 'zod';
-import { type Clock } from '../clock.js';
+import { type Clock, type TimerHandle } from '../clock.js';
 import { SizeClass, sizeClasses, type LockerConfig } from '../config/schema.js';
 import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../errors.js';
 import { type Logger } from '../logger.js';
@@ -109,7 +109,7 @@ export class KioskServer {
   /** What a scan means now: the screen the paired terminal last reported. */
   private screen: { mode: ScanScreen; pairing: string; courierToken?: string } | undefined;
   private scanBusy = false;
-  private heartbeat?: NodeJS.Timeout;
+  private heartbeat?: TimerHandle;
   /** Badge sessions, so a revocation ends them at once. */
   private readonly badgeSessions: BadgeSessionIndex;
   private readonly offRevoked: () => void;
@@ -178,7 +178,7 @@ export class KioskServer {
       });
     });
     // Keeps idle proxies and the browser's EventSource from dropping the stream.
-    this.heartbeat = setInterval(() => {
+    this.heartbeat = this.d.clock.setInterval(() => {
       for (const s of [...this.streams, ...this.privateStreams.keys()]) this.write(s, ': keep-alive\n\n');
     }, 15_000);
     const a = this.server.address() as AddressInfo;
@@ -188,7 +188,7 @@ export class KioskServer {
 
   async close(): Promise<void> {
     this.offRevoked();
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.cancel();
     for (const s of [...this.streams, ...this.privateStreams.keys()]) s.end();
     this.streams.clear();
     this.privateStreams.clear();

@@ -12,7 +12,8 @@ import type { MqttConfig } from '../config/schema.js';
 import { streamOf } from '../store/outbox.js';
 import type { Logger } from '../logger.js';
 import type { RandomSource } from '../random.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../../kernel/backoff.js';
+import { randomFraction } from '../random.js';
 import type { ReplayOutcome, SyncControl } from './commandHandlers.js';
 import type { CommandReply } from './commandReply.js';
 import { signDocument, type DocumentSigner } from './detachedSignature.js';
@@ -80,7 +81,7 @@ export class SyncClient implements SyncControl {
 
   constructor(private readonly o: SyncClientOptions) {
     this.log = o.logger.child({ channel: 'sync' });
-    this.backoff = new Backoff({ baseMs: o.config.reconnectMinMs, maxMs: o.config.reconnectMaxMs, random: o.random });
+    this.backoff = new Backoff({ baseMs: o.config.reconnectMinMs, maxMs: o.config.reconnectMaxMs, fraction: () => randomFraction(o.random) });
     this.publisher = o.publisher;
     this.stateTopic = topicFor(operatorTenant, o.lockerId, 'state');
     this.cfgTopic = topicFor(operatorTenant, o.lockerId, 'cfg');

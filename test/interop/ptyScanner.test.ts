@@ -44,6 +44,7 @@ describe('scanner on a real pty', () => {
       logger: silentLogger(),
       framing: { suffix: 'cr', interByteTimeoutMs: 100, maxLength: 512, aimPrefix: true },
       reconnectMinMs: 100,
+      jitter: () => 0.5,
       reconnectMaxMs: 1_000,
       presencePollMs: 100,
     });

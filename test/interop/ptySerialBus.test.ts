@@ -47,7 +47,7 @@ describe('CU48 bus over a socat pty pair with the native bindings', () => {
     simBus.onTraffic((t) => traffic.push(t));
     bridge = new PtyBoardBridge({ path: pty.b, device: simBus, baudRate: 19200, binding });
     await bridge.start();
-    bus = new SerialLockBus({ config, transport: new SerialTransport({ path: pty.a, baudRate: 19200, binding }), clock, logger: silentLogger() });
+    bus = new SerialLockBus({ config, transport: new SerialTransport({ path: pty.a, baudRate: 19200, binding }), clock, logger: silentLogger(), jitter: () => 0.5 });
     bus.on((e) => events.push(e));
     await bus.open();
   });

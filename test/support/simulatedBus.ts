@@ -26,7 +26,7 @@ export function simulatedBus(input: SerialBusConfigInput, options: SimulatedBusO
   const registry = new SimSerialRegistry();
   const { simBus, path } = attachSimBus(registry, { config, world, clock, ...options.simBus });
   const transport = new SerialTransport({ path, baudRate: busBaudRate(config), binding: registry.binding });
-  const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger(), reopenMinMs: 20, reopenMaxMs: 100, ...options.bus });
+  const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger(), jitter: () => 0.5, reopenMinMs: 20, reopenMaxMs: 100, ...options.bus });
   const events: LockBusEvent[] = [];
   bus.on((e) => events.push(e));
   return { config, clock, world, registry, simBus, path, transport, bus, events };

@@ -116,7 +116,7 @@ describe('commands are serialised (queue logic on a manual clock)', () => {
   async function setUp(config = configWith({ pollIntervalMs: 60_000 })) {
     const clock = new ManualClock();
     const transport = new ScriptedTransport();
-    const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger() });
+    const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger(), jitter: () => 0.5 });
     const opened = bus.open();
     await clock.advance(0);
     await opened;
@@ -186,7 +186,7 @@ describe('commands are serialised (queue logic on a manual clock)', () => {
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
     const clock = new ManualClock();
     const transport = new ScriptedTransport();
-    const bus = new SerialLockBus({ config: configWith({ pollIntervalMs: 60_000 }), transport, clock, logger });
+    const bus = new SerialLockBus({ config: configWith({ pollIntervalMs: 60_000 }), transport, clock, logger, jitter: () => 0.5 });
     const opened = bus.open();
     await clock.advance(0);
     await opened;

@@ -98,7 +98,7 @@ describe('garbled and truncated frames', () => {
     };
     const registry = new SimSerialRegistry();
     registry.register('/dev/ttyNOISY', noisy);
-    const bus = new SerialLockBus({ config, transport: new SerialTransport({ path: '/dev/ttyNOISY', baudRate: 19200, binding: registry.binding }), clock, logger: silentLogger() });
+    const bus = new SerialLockBus({ config, transport: new SerialTransport({ path: '/dev/ttyNOISY', baudRate: 19200, binding: registry.binding }), clock, logger: silentLogger(), jitter: () => 0.5 });
     running.push(bus);
     await bus.open();
     world.forceOpen({ bus: 'bus0', board: 0, lock: 2 });

@@ -37,6 +37,7 @@ beforeEach(async () => {
     framing: { suffix: 'cr', interByteTimeoutMs: 80, maxLength, aimPrefix: false },
     reconnectMinMs: 500,
     reconnectMaxMs: 30_000,
+    jitter: () => 0.5,
     pathExists: pathListedBy(registry.binding),
   });
   events = [];

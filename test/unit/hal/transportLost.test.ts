@@ -133,6 +133,7 @@ describe('KR-BU bridge over TCP', () => {
       transport: new TcpTransport({ host: '127.0.0.1', port: bridge.port, connectTimeoutMs: 500 }),
       clock,
       logger: silentLogger(),
+      jitter: () => 0.5,
       reopenMinMs: 20,
       reopenMaxMs: 100,
     });
@@ -170,6 +171,7 @@ describe('KR-BU bridge over TCP', () => {
       transport: new TcpTransport({ host: '127.0.0.1', port, connectTimeoutMs: 500 }),
       clock,
       logger: silentLogger(),
+      jitter: () => 0.5,
       reopenMinMs: 20,
       reopenMaxMs: 100,
     });
