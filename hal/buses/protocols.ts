@@ -2,7 +2,7 @@
 // adapter turns "status of board 3" or "unlock lock 5" into a request (frame, what reply to wait
 // for, how long), and turns received bytes into protocol-neutral replies with the board's
 // polarity and sensors already applied.
-import { type BoardConfig, type SerialBusConfig } from '../../src/config/schema.js';
+import { type BoardOptions as BoardConfig, type SerialBusOptions as SerialBusConfig } from '../options.js';
 import { type ErrorCode, ErrorCodes, LockerError } from '../../src/errors.js';
 import { type LockReading } from '../types.js';
 import { type FrameReject } from '../codecs/frameParser.js';

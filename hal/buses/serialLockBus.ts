@@ -9,7 +9,7 @@
 // LockerError or an event; nothing here can take the process down.
 import { type Clock, type TimerHandle } from '../../src/clock.js';
 import { Backoff } from '../../kernel/backoff.js';
-import { type BoardConfig, type SerialBusConfig } from '../../src/config/schema.js';
+import { type BoardOptions as BoardConfig, type SerialBusOptions as SerialBusConfig } from '../options.js';
 import { ErrorCodes, LockerError, toLockerError } from '../../src/errors.js';
 import { type Logger, hex } from '../../src/logger.js';
 import { type FrameReject } from '../codecs/frameParser.js';

@@ -4,7 +4,7 @@
 // bytes, asks the grammar whether a complete valid frame begins there, and drops bad bytes one
 // at a time so a real frame hidden behind a corrupt one is still found. It keeps at most one
 // frame's worth of bytes between pushes, so a line that never stops talking cannot grow it.
-import { type BoardConfig } from '../../src/config/schema.js';
+import { type BoardOptions as BoardConfig } from '../options.js';
 import { ErrorCodes } from '../../src/errors.js';
 
 export type RejectReason =

@@ -15,7 +15,7 @@ import { stat } from 'node:fs/promises';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { SerialPortStream } from '@serialport/stream';
 import { type Clock, type TimerHandle } from '../../src/clock.js';
-import { type ScannerConfig } from '../../src/config/schema.js';
+
 import { ErrorCodes, LockerError } from '../../src/errors.js';
 import { Backoff } from '../../kernel/backoff.js';
 import { hex, type Logger } from '../../src/logger.js';
@@ -46,7 +46,6 @@ export interface SerialScannerOptions {
   presencePollMs?: number;
 }
 
-export type SerialScannerDeps = Pick<SerialScannerOptions, 'binding' | 'clock' | 'logger' | 'jitter' | 'pathExists' | 'presencePollMs'>;
 
 export async function pathExistsOnDisk(path: string): Promise<boolean> {
   try {
@@ -85,21 +84,6 @@ export class SerialScanner implements Scanner {
     this.log = options.logger.child({ channel: 'scanner', path: options.path });
     this.backoff = new Backoff({ baseMs: options.reconnectMinMs, maxMs: Math.max(options.reconnectMinMs, options.reconnectMaxMs), fraction: options.jitter });
     this.pathExists = options.pathExists === false ? undefined : (options.pathExists ?? pathExistsOnDisk);
-  }
-
-  /** Builds a scanner from the validated `hardware.scanner` section (serial transport only). */
-  static fromConfig(config: ScannerConfig, deps: SerialScannerDeps): SerialScanner {
-    if (config.transport.kind !== 'serial') {
-      throw new LockerError(ErrorCodes.CONFIG_INVALID, `SerialScanner needs a serial transport, not "${config.transport.kind}"`);
-    }
-    return new SerialScanner({
-      ...deps,
-      path: config.transport.path,
-      baudRate: config.transport.baudRate,
-      framing: { suffix: config.suffix, interByteTimeoutMs: config.interByteTimeoutMs, maxLength: config.maxLength, aimPrefix: config.aimPrefix },
-      reconnectMinMs: config.reconnectMinMs,
-      reconnectMaxMs: config.reconnectMaxMs,
-    });
   }
 
   get connected(): boolean {

@@ -2,7 +2,7 @@
 // pair), acts on frames addressed to it, and hands replies to the bus line. Reply faults and
 // the hook-bit wiring are applied here the same way for every protocol.
 import { type Clock } from '../../src/clock.js';
-import { type BoardConfig } from '../../src/config/schema.js';
+import { type BoardOptions as BoardConfig } from '../../hal/options.js';
 import { type SimPosition, type SimWorld } from '../world.js';
 
 export interface SimBoard {

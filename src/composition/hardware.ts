@@ -12,6 +12,7 @@ import { type Clock } from '../clock.js';
 import { type BusConfig, type LockerConfig } from '../config/schema.js';
 import { LockerError, ErrorCodes } from '../errors.js';
 import { type Logger } from '../logger.js';
+import { gpioBusOptions, serialBusOptions } from './halOptions.js';
 import { randomFraction, type RandomSource } from '../random.js';
 
 export interface Hardware {
@@ -83,11 +84,11 @@ async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | un
     if (bus.transport.kind === 'sim') {
       const gpio = sim?.gpios.get(bus.id);
       if (!gpio) throw new LockerError(ErrorCodes.CONFIG_INVALID, `no simulated GPIO for ${bus.id}`);
-      return new GpioLockBus({ config: bus, gpio, clock: o.clock, logger });
+      return new GpioLockBus({ config: gpioBusOptions(bus), gpio, clock: o.clock, logger });
     }
     const { OnoffGpio } = await import('../../hal/gpio/onoffGpio.js');
     const gpio = await OnoffGpio.open({ logger, ...(bus.transport.chipLabel ? { chipLabel: bus.transport.chipLabel } : {}) });
-    return new GpioLockBus({ config: bus, gpio, clock: o.clock, logger });
+    return new GpioLockBus({ config: gpioBusOptions(bus), gpio, clock: o.clock, logger });
   }
   const { SerialLockBus } = await import('../../hal/buses/serialLockBus.js');
   const { busBaudRate } = await import('../../hal/buses/protocols.js');
@@ -103,7 +104,7 @@ async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | un
       transport = new SerialTransport({ path: simBusPath(bus.id), baudRate: busBaudRate(bus), binding: sim.registry.binding });
     } else transport = new SerialTransport({ path: bus.transport.path, baudRate: busBaudRate(bus), binding: await native() });
   }
-  return new SerialLockBus({ config: bus, transport, clock: o.clock, logger, jitter: () => randomFraction(o.random) });
+  return new SerialLockBus({ config: serialBusOptions(bus), transport, clock: o.clock, logger, jitter: () => randomFraction(o.random) });
 }
 
 async function createSimulator(config: LockerConfig, o: HardwareOptions): Promise<Simulator> {
@@ -131,7 +132,7 @@ async function createSimulator(config: LockerConfig, o: HardwareOptions): Promis
       stops.push(() => gpio.dispose());
       continue;
     }
-    attachSimBus(registry, { config: b, world, clock: o.clock });
+    attachSimBus(registry, { config: serialBusOptions(b), world, clock: o.clock });
   }
   if (config.hardware.scanner?.transport.kind === 'sim') {
     const device = new SimScannerDevice({ world, registry, path: SIM_SCANNER_PATH });

@@ -27,7 +27,7 @@ import {
   type RevokeBadgeArgs,
   type SetCompartmentServiceArgs,
   type SetConfigArgs,
-} from '../sync/lockerOperations.js';
+} from './lockerOperations.js';
 import { type DoorController } from './doorController.js';
 import { type LiveSettings, type RuntimeSettings } from './liveSettings.js';
 import { type Locker } from './locker.js';

@@ -19,7 +19,7 @@ import {
   type CommandActor,
   type LockerOperations,
   type ReportedConfig,
-} from './lockerOperations.js';
+} from '../domain/lockerOperations.js';
 
 /** What the sync layer itself answers: presence, replays, the reported configuration. */
 export interface SyncControl {

@@ -22,7 +22,7 @@ import { LockerError, toLockerError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { commandTable, isCommandName, type HandlerDeps, type SyncControl } from './commandHandlers.js';
 import { tokenRef, type CommandReply } from './commandReply.js';
-import type { IssuerDirectory, LockerOperations, CommandActor } from './lockerOperations.js';
+import type { IssuerDirectory, LockerOperations, CommandActor } from '../domain/lockerOperations.js';
 import { ReplayStore } from './replayStore.js';
 import { parseTopic, type Tenant } from './topics.js';
 

@@ -2,7 +2,7 @@
 // together. The core then calls `notify()` after every transaction that appended outbox rows.
 import { CommandDispatcher, type CommandLimits } from './commandDispatcher.js';
 import { CommandProcessor, type CommandAudit } from './commands.js';
-import type { IssuerDirectory, LockerOperations } from './lockerOperations.js';
+import type { IssuerDirectory, LockerOperations } from '../domain/lockerOperations.js';
 import type { Db } from '../store/database.js';
 import type { Outbox } from '../store/outbox.js';
 import { StreamPublisher } from './streamPublisher.js';

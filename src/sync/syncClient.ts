@@ -17,7 +17,7 @@ import { randomFraction } from '../random.js';
 import type { ReplayOutcome, SyncControl } from './commandHandlers.js';
 import type { CommandReply } from './commandReply.js';
 import { signDocument, type DocumentSigner } from './detachedSignature.js';
-import type { ReportedConfig } from './lockerOperations.js';
+import type { ReportedConfig } from '../domain/lockerOperations.js';
 import type { StreamPublisher, PublisherHealth } from './streamPublisher.js';
 import { lockerSubscriptions, operatorTenant, parseTopic, topicFor, type Tenant } from './topics.js';
 

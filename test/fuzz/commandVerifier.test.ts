@@ -18,7 +18,7 @@ import { openDatabase } from '../../src/store/database.js';
 import { type ReplayOutcome, type SyncControl } from '../../src/sync/commandHandlers.js';
 import { CommandReply } from '../../src/sync/commandReply.js';
 import { CommandProcessor } from '../../src/sync/commands.js';
-import { type ReportedConfig } from '../../src/sync/lockerOperations.js';
+import { type ReportedConfig } from '../../src/domain/lockerOperations.js';
 import { carrierTenant, operatorTenant, topicFor, type Tenant } from '../../src/sync/topics.js';
 import { FakeLockerOperations } from '../support/fakeLockerOperations.js';
 import { describeViolations, runFuzz, timeoutOf, type Violation } from './support/fuzzRun.js';

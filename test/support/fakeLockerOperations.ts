@@ -18,7 +18,7 @@ import type {
   RevokeBadgeArgs,
   SetCompartmentServiceArgs,
   SetConfigArgs,
-} from '../../src/sync/lockerOperations.js';
+} from '../../src/domain/lockerOperations.js';
 
 export interface RecordedCall {
   method: keyof LockerOperations;

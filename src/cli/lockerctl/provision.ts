@@ -11,7 +11,7 @@ import { LockerError } from '../../errors.js';
 import type { IdFactory } from '../../ids.js';
 import type { SignedCommandReply } from '../../sync/commandReply.js';
 import { toPublicKey } from '../../sync/detachedSignature.js';
-import { SetConfigArgs } from '../../sync/lockerOperations.js';
+import { SetConfigArgs } from '../../domain/lockerOperations.js';
 import { operatorTenant } from '../../sync/topics.js';
 import { signCommand } from './commandToken.js';
 import { enrolLocker } from './enrolment.js';

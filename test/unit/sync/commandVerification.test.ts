@@ -10,7 +10,7 @@ import { signCommand } from '../../../src/cli/lockerctl/commandToken.js';
 import type { ReplayOutcome, SyncControl } from '../../../src/sync/commandHandlers.js';
 import type { CommandReply } from '../../../src/sync/commandReply.js';
 import { COMMAND_TYP, CommandProcessor } from '../../../src/sync/commands.js';
-import type { ReportedConfig } from '../../../src/sync/lockerOperations.js';
+import type { ReportedConfig } from '../../../src/domain/lockerOperations.js';
 import { carrierTenant, operatorTenant, topicFor, type Tenant } from '../../../src/sync/topics.js';
 import { FakeLockerOperations } from '../../support/fakeLockerOperations.js';
 
