@@ -10,7 +10,7 @@ import { seededRandom } from '../../../src/random.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';
 import { Outbox } from '../../../src/store/outbox.js';
-import { ParcelEventSource, type CarrierEvent } from '../../../sim/fleet/parcelEvents.js';
+import { ParcelEventSource, type CarrierEvent } from '../../../fleet/parcelEvents.js';
 
 export interface BacklogSpec {
   file: string;
