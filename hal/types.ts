@@ -34,6 +34,8 @@ export type LockBusEvent =
   | { type: 'reading'; bus: string; board: number; reading: LockReading; previous: LockReading | undefined }
   /** A board stopped answering status queries (after the configured number of misses). */
   | { type: 'board-silent'; bus: string; board: number; code: string; message: string }
+  /** A status query got no reply or a garbled one (counted per board for the metrics; silence comes after several). */
+  | { type: 'bus-error'; bus: string; board: number; code: string }
   /** A silent board answered again. */
   | { type: 'board-back'; bus: string; board: number }
   /** The transport closed or reopened (serial unplugged, TCP bridge lost). */

@@ -13,6 +13,8 @@ export const ErrorCodes = {
   ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
   RATE_LIMITED: 'RATE_LIMITED',
   STREAMS_FULL: 'STREAMS_FULL',
+  /** A command line the tool cannot run (missing --config, unknown option or command): exit 2. */
+  USAGE_INVALID: 'USAGE_INVALID',
   // hardware
   BOARD_SILENT: 'BOARD_SILENT',
   BUS_CLOSED: 'BUS_CLOSED',
@@ -77,6 +79,30 @@ export const ErrorCodes = {
   LAYOUT_STRANDS_PARCEL: 'LAYOUT_STRANDS_PARCEL',
   VERSION_STALE: 'VERSION_STALE',
   CRYPTO_ERROR: 'CRYPTO_ERROR',
+  // operations (metrics endpoint, lockerd status)
+  METRICS_LISTEN_FAILED: 'METRICS_LISTEN_FAILED',
+  STATUS_UNAVAILABLE: 'STATUS_UNAVAILABLE',
+  // signed release updates (src/update/)
+  /** lockerd has no updates section (release root, release keys): it cannot update itself. */
+  UPDATE_NOT_CONFIGURED: 'UPDATE_NOT_CONFIGURED',
+  /** Another update is being downloaded or applied. */
+  UPDATE_BUSY: 'UPDATE_BUSY',
+  /** The bundle or its manifest is not what was signed or named: digest or size differs. */
+  UPDATE_TAMPERED: 'UPDATE_TAMPERED',
+  /** The manifest's signature does not verify against a configured release key. */
+  UPDATE_BAD_SIGNATURE: 'UPDATE_BAD_SIGNATURE',
+  /** The manifest is not a release manifest (shape, fields, content of the bundle). */
+  UPDATE_MANIFEST_INVALID: 'UPDATE_MANIFEST_INVALID',
+  /** Built for another CPU architecture. */
+  UPDATE_WRONG_ARCH: 'UPDATE_WRONG_ARCH',
+  /** Built for another Node ABI (process.versions.modules): its native modules would not load. */
+  UPDATE_WRONG_ABI: 'UPDATE_WRONG_ABI',
+  /** Not newer than the release that runs. */
+  UPDATE_NOT_NEWER: 'UPDATE_NOT_NEWER',
+  /** The release's schema range excludes the database's schema version. */
+  UPDATE_SCHEMA_RANGE: 'UPDATE_SCHEMA_RANGE',
+  /** The bundle could not be fetched (network, HTTP status, size bound, scheme). */
+  UPDATE_DOWNLOAD_FAILED: 'UPDATE_DOWNLOAD_FAILED',
   INTERNAL: 'INTERNAL',
 } as const;
 

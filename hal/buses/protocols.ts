@@ -2,13 +2,14 @@
 // adapter turns "status of board 3" or "unlock lock 5" into a request (frame, what reply to wait
 // for, how long), and turns received bytes into protocol-neutral replies with the board's
 // polarity and sensors already applied.
+import { BOARD_LIMITS } from '../../src/config/protocolLimits.js';
 import { type BoardOptions as BoardConfig, type SerialBusOptions as SerialBusConfig } from '../options.js';
 import { type ErrorCode, ErrorCodes, LockerError } from '../../src/errors.js';
 import { type LockReading } from '../types.js';
 import { type FrameReject } from '../codecs/frameParser.js';
-import { G8A_MAX_LOCKS, G8A_STATE_OPEN, G8A_BAUD_RATES, G8aReplyParser, decode8aStatus, encode8aQueryAll, encode8aUnlock, g8aStatusReplyLength } from '../codecs/generic8a.js';
-import { CU16_BAUD_RATES, CU16_LOCKS, Cu16FrameParser, decodeCu16Status, encodeCu16Status, encodeCu16Unlock } from '../codecs/kerongCu16.js';
-import { CU48_BAUD_RATES, CU48_LOCKS, Cu48FrameParser, decodeCu48Status, encodeCu48Status, encodeCu48Unlock } from '../codecs/kerongCu48.js';
+import { G8A_STATE_OPEN, G8A_BAUD_RATES, G8aReplyParser, decode8aStatus, encode8aQueryAll, encode8aUnlock, g8aStatusReplyLength } from '../codecs/generic8a.js';
+import { CU16_BAUD_RATES, Cu16FrameParser, decodeCu16Status, encodeCu16Status, encodeCu16Unlock } from '../codecs/kerongCu16.js';
+import { CU48_BAUD_RATES, Cu48FrameParser, decodeCu48Status, encodeCu48Status, encodeCu48Unlock } from '../codecs/kerongCu48.js';
 
 export type BusReply =
   | { kind: 'status'; board: number; locks: LockReading[] }
@@ -173,15 +174,10 @@ function generic8a(config: SerialBusConfig): LockBoardProtocol {
   };
 }
 
-const limits: Record<SerialBusConfig['protocol'], { minAddress: number; maxAddress: number; maxLocks: number }> = {
-  'kerong-cu16': { minAddress: 0, maxAddress: 15, maxLocks: CU16_LOCKS },
-  'kerong-cu48': { minAddress: 0, maxAddress: 9, maxLocks: CU48_LOCKS },
-  'generic-8a': { minAddress: 1, maxAddress: 255, maxLocks: G8A_MAX_LOCKS },
-};
-
 /** The adapter for a bus's board family; throws CONFIG_INVALID for boards the family cannot address. */
 export function createLockBoardProtocol(config: SerialBusConfig): LockBoardProtocol {
-  const limit = limits[config.protocol];
+  // The schema refuses these already (with paths); a config built in code gets the same check.
+  const limit = BOARD_LIMITS[config.protocol];
   const seen = new Set<number>();
   for (const b of config.boards) {
     if (b.address < limit.minAddress || b.address > limit.maxAddress)

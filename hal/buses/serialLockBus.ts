@@ -465,6 +465,7 @@ export class SerialLockBus implements LockBus {
     if (error.code !== ErrorCodes.BOARD_SILENT && error.code !== ErrorCodes.FRAME_INVALID) return;
     const misses = (this.misses.get(board) ?? 0) + 1;
     this.misses.set(board, misses);
+    this.emit({ type: 'bus-error', bus: this.id, board, code: error.code });
     this.log.debug(`board ${board} miss ${misses}: ${error.message}`);
     if (misses < this.config.silentAfterMisses || this.silent.has(board)) return;
     this.silent.add(board);

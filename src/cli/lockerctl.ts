@@ -11,7 +11,9 @@ import { encryptForLocker } from '../crypto/codeJwe.js';
 import { isLockerError } from '../errors.js';
 import { createIdFactory } from '../ids.js';
 import { cryptoRandom } from '../random.js';
+import { packageRoot } from '../packageRoot.js';
 import { toPublicKey } from '../sync/detachedSignature.js';
+import { buildRelease } from '../update/releaseBundle.js';
 import { carrierTenant, operatorTenant } from '../sync/topics.js';
 import { signCommand } from './lockerctl/commandToken.js';
 import { enrolLocker, enrolledKeyLookup, enrolledLocker } from './lockerctl/enrolment.js';
@@ -33,6 +35,8 @@ const usage = `usage: lockerctl <command> [options]
   revoke    --key FILE --issuer ID [--operator] --locker ID (--badge-id JTI | --badge TOKEN | --subject ID [--not-before S])
             [--badge-issuer ID] [--reason TEXT] [--ttl S] [--timeout S] [--home DIR] MQTT
   provision --plan FILE --key FILE [--operator-id ID] [--home DIR] MQTT
+  release   --key FILE --out DIR [--version V] [--source DIR]   (a signed release bundle of a built package;
+            --key is the operator's release key; prints the manifest digest for the update command)
 MQTT: --url URL [--username U] [--password P] [--mqtt5] [--ca FILE] [--cert FILE] [--tls-key FILE]
       (env LOCKERCTL_URL, LOCKERCTL_PASSWORD; --home defaults to LOCKERCTL_HOME or ./.lockerctl)
 exit status: 0 ok, 1 usage or local error, 2 refused by the locker, 3 no reply or broker unreachable`;
@@ -71,6 +75,8 @@ const options = {
   seconds: { type: 'string' },
   plan: { type: 'string' },
   'operator-id': { type: 'string' },
+  version: { type: 'string' },
+  source: { type: 'string' },
   'badge-id': { type: 'string' },
   badge: { type: 'string' },
   'badge-issuer': { type: 'string' },
@@ -211,6 +217,19 @@ export async function lockerctl(argv: string[], io: Io): Promise<number> {
         } finally {
           await closeMqttSession(client);
         }
+      }
+      case 'release': {
+        const key = await loadSigningKey(need(values, 'key'));
+        const built = await buildRelease({
+          sourceRoot: values.source ?? packageRoot(),
+          outDir: need(values, 'out'),
+          key: key.key,
+          kid: key.kid,
+          clock,
+          ...(values.version !== undefined ? { version: values.version } : {}),
+        });
+        io.out(JSON.stringify({ ...built.manifest, bundleFile: built.bundleFile, manifestFile: built.manifestFile, manifestDigest: built.manifestDigest }));
+        return 0;
       }
       default:
         io.err(`unknown command ${command}\n${usage}`);

@@ -4,6 +4,8 @@
 //   lockerd check-config --config FILE [--sim]         validate a configuration, every error with its path
 //                                                      (demo settings and placeholder keys only with --sim)
 //   lockerd doctor --config FILE                       probe buses, boards, scanner, clock and broker
+//   lockerd status [--config FILE] [--sim]             one screen of health: the running lockerd's
+//                                                      /metrics, or its database read-only
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,31 +17,55 @@ import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, with
 import { startLockerd } from '../composition/startLockerd.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
 import { assertKeypadPolicy, describeKeypadOdds } from '../codes/keypadPolicy.js';
-import { isLockerError } from '../errors.js';
-import { createLogger } from '../logger.js';
+import { isLockerError, LockerError } from '../errors.js';
+import { createLogger, logFormatFor, resolveLogLevel } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
 import { cryptoRandom } from '../random.js';
+import { RESTART_EXIT_CODE } from '../update/bootGuard.js';
 import { runDoctor } from './doctor.js';
 
 const usage = `usage:
   lockerd start [--config FILE] [--sim] [--port N]
   lockerd check-config --config FILE [--sim]
-  lockerd doctor --config FILE`;
+  lockerd doctor --config FILE
+  lockerd status [--config FILE] [--sim]`;
+
+const cliOptions = { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+/** A mistake on the command line: printed with the usage text, exit 2. */
+function usageError(message: string): LockerError {
+  return new LockerError('USAGE_INVALID', message);
+}
+
+/** node:util parseArgs, with its TypeErrors turned into USAGE_INVALID in our words. */
+function parseCommandLine(argv: string[]): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof cliOptions }>> {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: cliOptions });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const message = (e as Error).message;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw usageError(`unknown option "${(/'([^'\s]+)'/.exec(message)?.[1] ?? '?').slice(0, 40)}"`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw usageError(`${(/--[\w-]+/.exec(message)?.[0] ?? 'an option').slice(0, 40)} needs a value`);
+    throw usageError(message.slice(0, 200));
+  }
+}
+
+function requireConfig(file: string | undefined): string {
+  if (!file) throw usageError('--config FILE is required');
+  return file;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values, positionals } = parseCommandLine(argv);
   const command = positionals[0];
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(`${usage}\n`);
-    return command ? 0 : 2;
+    return 0;
   }
+  if (!command) throw usageError('no command given');
   switch (command) {
     case 'check-config': {
-      if (!values.config) throw new Error('--config is required');
+      values.config = requireConfig(values.config);
       const config = await loadConfig(values.config, { sim: values.sim === true });
       process.stdout.write(`${values.config}: valid (locker ${config.locker.id}, ${config.layout.compartments.length} compartments, ${config.hardware.buses.length} buses)\n`);
       process.stdout.write(`${checkKeypadPolicy(config)}\n`);
@@ -47,26 +73,38 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'doctor': {
-      if (!values.config) throw new Error('--config is required');
-      const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level: 'warn' }) });
-      for (const line of report.lines) process.stdout.write(`${line.ok ? 'ok  ' : 'FAIL'}  ${line.what}: ${line.detail}\n`);
-      return report.lines.every((l) => l.ok) ? 0 : 1;
+      values.config = requireConfig(values.config);
+      // The report says what failed; the drivers' own log lines only with LOCKERD_LOG_LEVEL, and
+      // then readable on stderr, never JSON in the middle of the report.
+      const level = process.env.LOCKERD_LOG_LEVEL ? resolveLogLevel(undefined, process.env) : 'silent';
+      const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level, format: 'pretty', destination: process.stderr }) });
+      const mark = { ok: 'ok  ', fail: 'FAIL', unknown: '??  ' } as const;
+      for (const line of report.lines) process.stdout.write(`${mark[line.status]}  ${line.what}: ${line.detail}\n`);
+      return report.lines.some((l) => l.status === 'fail') ? 1 : 0;
+    }
+    case 'status': {
+      const file = values.config ?? (values.sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
+      if (!file) throw new Error('--config is required (or --sim for the demo on the simulator)');
+      const { readLockerStatus, renderLockerStatus } = await import('../metrics/lockerStatus.js');
+      const status = await readLockerStatus(await loadConfig(file, { sim: values.sim === true }));
+      process.stdout.write(`${renderLockerStatus(status, Date.now()).join('\n')}\n`);
+      return status.source === 'metrics' ? 0 : 3;
     }
     case 'start':
       return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined);
     default:
-      process.stderr.write(`unknown command ${command}\n${usage}\n`);
-      return 2;
+      throw usageError(`unknown command "${command.slice(0, 40)}"`);
   }
 }
 
 async function start(configPath: string | undefined, sim: boolean, port: number | undefined): Promise<number> {
   const clock = new SystemClock();
   const file = configPath ?? (sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
-  if (!file) throw new Error('--config is required (or --sim for the demo on the simulator)');
+  if (!file) throw usageError('--config FILE is required (or --sim for the demo on the simulator)');
   // Without --sim, demo settings and the examples' placeholder keys are refused here.
   let config: LockerConfig = await loadConfig(file, { sim });
-  const logger = createLogger({ level: config.logLevel });
+  // LOCKERD_LOG_LEVEL overrides the file's logLevel; readable lines on a terminal, JSON otherwise.
+  const logger = createLogger({ level: resolveLogLevel(config.logLevel, process.env), format: logFormatFor(process.stdout, process.env) });
   let demo: string[] = [];
   if (sim) {
     const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'), config.carriers.map((c) => c.id));
@@ -93,7 +131,19 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
     const demoBroker = await startDemoBroker({ ...config, mqtt: config.mqtt }, logger, cryptoRandom());
     ({ broker, config, lines: brokerLines } = demoBroker);
   }
-  const running = await startLockerd({ config, sim, logger, clock, ...(port !== undefined ? { port } : {}) });
+  // The updater switched releases: stop like on SIGTERM, then exit so the supervisor starts the new one.
+  let restartRequested = false;
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  const onRestartRequested = (): void => {
+    restartRequested = true;
+    requestStop();
+  };
+  const running = await startLockerd({ config, sim, logger, clock, onRestartRequested, ...(port !== undefined ? { port } : {}) });
   const lines = [
     `lockerd ${config.locker.id} is running${sim ? ' on the simulator' : ''}`,
     `  kiosk:      ${running.url}/`,
@@ -110,22 +160,21 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   const watchdogUs = Number(process.env.WATCHDOG_USEC ?? 0);
   const watchdog = watchdogUs > 0 ? setInterval(() => notifySystemd('WATCHDOG=1'), Math.max(1000, watchdogUs / 2000)) : undefined;
 
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   if (watchdog) clearInterval(watchdog);
   notifySystemd('STOPPING=1');
   await running.stop();
   await broker?.close();
-  return 0;
+  return restartRequested ? RESTART_EXIT_CODE : 0;
 }
 
 /** What check-config says about a valid file that is still worth a second look. */
 function deploymentWarnings(config: LockerConfig): string[] {
-  if (isLoopbackHost(config.kiosk.host)) return [];
-  return [`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`];
+  const out: string[] = [];
+  if (!isLoopbackHost(config.kiosk.host))
+    out.push(`warning: the kiosk API listens on ${config.kiosk.host}, beyond loopback (kiosk.exposeBeyondLoopback): anyone who can reach it can try codes, badges and PINs`);
+  if (config.updates?.allowHttpLoopback) out.push('warning: updates.allowHttpLoopback fetches releases over plain http from loopback: for tests and the simulator only');
+  return out;
 }
 
 /**
@@ -146,6 +195,10 @@ function notifySystemd(state: string): void {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (isLockerError(err, 'USAGE_INVALID')) {
+      process.stderr.write(`${err.message}\n${usage}\n`);
+      process.exit(2);
+    }
     if (isLockerError(err)) process.stderr.write(`${err.message}\n`);
     else process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

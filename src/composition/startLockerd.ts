@@ -19,7 +19,7 @@ import { createIdFactory, newBootId } from '../ids.js';
 import { KioskServer } from '../kiosk/server.js';
 import { type KioskLimits } from '../kiosk/limits.js';
 import { loadOrCreateTerminalKey } from '../kiosk/terminal.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../random.js';
 import { openDatabase, type Db } from '../store/database.js';
@@ -33,6 +33,8 @@ import { LockerRemoteOperations } from '../domain/remoteOperations.js';
 import type { RunningSync } from '../sync/startSync.js';
 import { writeFile } from 'node:fs/promises';
 import { applyProvisionedState } from '../domain/provisioning.js';
+import { createMetrics, type RunningMetrics } from '../metrics/startMetrics.js';
+import { UpdateAgent } from '../update/updateAgent.js';
 
 export interface StartOptions {
   config: LockerConfig;
@@ -48,8 +50,12 @@ export interface StartOptions {
   sync?: boolean;
   /** Whether the clock is known to be synchronised (NTP); lockerd flags events stamped before. */
   clockSynced?: () => boolean;
+  /** Override metrics.port (0 = any free port, null = no listener). */
+  metricsPort?: number | null;
   /** Bounds of the kiosk server (streams, connections, login rates, sessions); defaults otherwise. */
   kioskLimits?: Partial<KioskLimits>;
+  /** Asked by the updater once it switched releases: stop and exit with RESTART_EXIT_CODE. */
+  onRestartRequested?: () => void;
 }
 
 export interface RunningLockerd {
@@ -70,6 +76,9 @@ export interface RunningLockerd {
   kiosk: KioskServer;
   remote: LockerRemoteOperations;
   sync?: RunningSync;
+  /** Metrics, door cycles and the health report; `metrics.url` is where /metrics answers. */
+  metrics: RunningMetrics;
+  updates?: UpdateAgent;
   /** The locker's public keys, as an operator enrols them (also written to <dataDir>/identity/public-keys.json). */
   publicKeysFile: string;
   stop(): Promise<void>;
@@ -79,13 +88,14 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const config = options.config;
   const clock = options.clock ?? new SystemClock();
   const random = options.random ?? cryptoRandom();
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: resolveLogLevel(config.logLevel, process.env) });
   const started = clock.monotonic();
   guardDeployment(config, { sim: options.sim, logger });
   await secureDataDir(config.dataDir, logger);
 
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
-  const db = openDatabase(join(config.dataDir, 'lockerd.db'));
+  const databasePath = join(config.dataDir, 'lockerd.db');
+  const db = openDatabase(databasePath);
   const store = new LockerStore(db);
   const outbox = new Outbox(db);
   applyProvisionedState(store, config, clock.now(), logger);
@@ -127,7 +137,24 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const revocations = new BadgeRevocations(store, clock, () => config.badges);
   revocations.prune();
   const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) }, { policy: () => config.badges, revocations });
+  // Signed updates (src/update/): the agent answers the update command and runs the health gate.
+  const updates = config.updates
+    ? new UpdateAgent({
+        settings: config.updates,
+        clock,
+        random,
+        logger,
+        db,
+        store,
+        recorder,
+        version: packageVersion(),
+        packageRoot: packageRoot(),
+        health: () => ({ buses: [...hardware.buses.values()].every((b) => doors.busConnected(b.id)), broker: !sync || sync.health().connected }),
+        requestRestart: () => options.onRestartRequested?.(),
+      })
+    : undefined;
   const remote = new LockerRemoteOperations({
+    ...(updates ? { updates } : {}),
     locker,
     store,
     doors,
@@ -142,6 +169,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     revocations,
   });
   remote.applyStoredConfig();
+  // Made before the buses open, so the first readings and bus errors are counted (docs/operations.md).
+  const metrics = createMetrics({ config, version: packageVersion(), clock, db, databasePath, doors, recorder, hardware, compartments: () => store.compartments().map((c) => c.id), sync: () => syncHealth(), logger: logger.child({ channel: 'metrics' }) });
   const publicKeysFile = join(config.dataDir, 'identity', 'public-keys.json');
   await writeFile(publicKeysFile, `${JSON.stringify({ id: config.locker.id, signingKey: identity.signingPublicJwk, encryptionKey: identity.encryptionPublicJwk }, null, 2)}\n`, { mode: 0o600 });
 
@@ -249,7 +278,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   }
 
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
+  await metrics.start(options.metricsPort);
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
+  await updates?.start();
 
   let stopped = false;
   return {
@@ -268,10 +299,13 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     kiosk,
     remote,
     ...(sync ? { sync } : {}),
+    metrics,
+    ...(updates ? { updates } : {}),
     publicKeysFile,
     async stop() {
       if (stopped) return;
       stopped = true;
+      updates?.stop();
       await sync?.stop();
       stopSimRoutes?.();
       offScanner?.();
@@ -282,6 +316,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       doors.stop();
       await Promise.all([...hardware.buses.values()].map((b) => b.close().catch(() => undefined)));
       hardware.sim?.stop();
+      await metrics.stop();
       db.close();
     },
   };

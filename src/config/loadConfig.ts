@@ -19,9 +19,9 @@ export interface ParseConfigOptions {
   /** Named in error messages, e.g. the file path. */
   source?: string;
   /**
-   * Keys the schema does not know are an error by default: zod drops them silently, so a typo
-   * such as "maxFailure" would otherwise leave a security setting at its default unnoticed.
-   * Keys starting with "$" ("$schema", "$comment") are always allowed.
+   * Keys the schema does not know are an error by default (its objects are strict), so a typo
+   * such as "maxFailure" cannot leave a security setting at its default unnoticed; 'ignore'
+   * drops them. Keys starting with "$" ("$schema", "$comment") are always allowed.
    */
   unknownKeys?: 'error' | 'ignore';
   /**
@@ -32,19 +32,61 @@ export interface ParseConfigOptions {
   sim?: boolean;
 }
 
-/** Validates an in-memory configuration; throws CONFIG_INVALID listing every issue. */
+/**
+ * Validates an in-memory configuration in one pass; throws CONFIG_INVALID listing every issue:
+ * malformed values, unknown keys (the schema's objects are strict), dangling references and
+ * demo-only settings together, so an installer fixes the file in one round.
+ */
 export function parseConfig(input: unknown, options: ParseConfigOptions = {}): LockerConfig {
   const source = options.source ?? 'configuration';
   const demoOnly = options.sim === true ? [] : demoOnlyIssues(input);
-  const result = LockerConfig.safeParse(input);
-  if (!result.success) throw configError(source, mergeIssues(mergeIssues(flattenIssues(result.error.issues, []), crossReferenceIssues(input)), demoOnly));
+  let candidate = withoutDollarKeys(input);
+  let result = LockerConfig.safeParse(candidate);
+  if (!result.success && options.unknownKeys === 'ignore') {
+    // Drop what the schema does not know and validate again (one round per nesting level that
+    // a union hid; three is more than the schema's depth of unions).
+    for (let round = 0; round < 3 && !result.success && result.error.issues.some((i) => i.code === 'unrecognized_keys'); round++) {
+      candidate = withoutKeys(candidate, unrecognizedKeyPaths(result.error.issues, []));
+      result = LockerConfig.safeParse(candidate);
+    }
+  }
+  if (!result.success) {
+    const issues = flattenIssues(result.error.issues, []).filter((i) => options.unknownKeys !== 'ignore' || !i.unknownKey);
+    throw configError(source, mergeIssues(mergeIssues(issues.map(({ path, message }) => ({ path, message })), crossReferenceIssues(candidate)), demoOnly));
+  }
+  if (demoOnly.length > 0) throw configError(source, demoOnly);
   const config = result.data;
-  const unknown = options.unknownKeys !== 'ignore' ? unknownKeyIssues(input, config, []) : [];
-  if (unknown.length > 0 || demoOnly.length > 0) throw configError(source, [...unknown, ...demoOnly]);
   if (options.baseDir !== undefined && !isAbsolute(config.dataDir)) {
     config.dataDir = resolve(options.baseDir, config.dataDir);
   }
   return config;
+}
+
+/** Keys starting with "$" ("$schema", "$comment") are notes for people, allowed at any depth. */
+function withoutDollarKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutDollarKeys);
+  if (!isRecord(v)) return v;
+  return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (k.startsWith('$') ? [] : [[k, withoutDollarKeys(x)]])));
+}
+
+function unrecognizedKeyPaths(issues: readonly ZodIssue[], prefix: readonly PropertyKey[]): PropertyKey[][] {
+  const out: PropertyKey[][] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') out.push(...issue.keys.map((k) => [...path, k]));
+    else if (issue.code === 'invalid_union') for (const branch of issue.errors) out.push(...unrecognizedKeyPaths(branch, path));
+  }
+  return out;
+}
+
+function withoutKeys(v: unknown, paths: PropertyKey[][]): unknown {
+  const copy: unknown = structuredClone(v);
+  for (const path of paths) {
+    let at: unknown = copy;
+    for (const p of path.slice(0, -1)) at = isRecord(at) || Array.isArray(at) ? (at as Record<PropertyKey, unknown>)[p as string] : undefined;
+    if (isRecord(at)) delete at[String(path[path.length - 1])];
+  }
+  return copy;
 }
 
 /** Reads a JSON configuration file; a relative dataDir is taken relative to the file. */
@@ -96,11 +138,16 @@ type ZodIssue = z.core.$ZodIssue;
  * part is the branch the author meant: the one whose literal fields (e.g. protocol: "gpio")
  * matched. When no branch matched, say which literal values would have.
  */
-function flattenIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey[]): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
+type FlatIssue = ConfigIssue & { unknownKey?: true };
+
+function flattenIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey[]): FlatIssue[] {
+  const out: FlatIssue[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
-    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    if (issue.code === 'unrecognized_keys') {
+      // A typo such as "maxFailure" would otherwise leave a security setting at its default.
+      out.push(...issue.keys.map((k) => ({ path: formatPath([...path, k]), message: `unknown setting "${k}"`, unknownKey: true as const })));
+    } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       out.push(...flattenUnion(issue.errors, path));
     } else {
       out.push({ path: formatPath(path), message: issue.message });
@@ -109,7 +156,7 @@ function flattenIssues(issues: readonly ZodIssue[], prefix: readonly PropertyKey
   return out;
 }
 
-function flattenUnion(branches: readonly (readonly ZodIssue[])[], path: readonly PropertyKey[]): ConfigIssue[] {
+function flattenUnion(branches: readonly (readonly ZodIssue[])[], path: readonly PropertyKey[]): FlatIssue[] {
   const isTagMismatch = (i: ZodIssue): boolean => i.code === 'invalid_value' && i.path.length === 1;
   const matching = branches.filter((b) => !b.some(isTagMismatch));
   if (matching.length > 0) {
@@ -133,21 +180,6 @@ function flattenUnion(branches: readonly (readonly ZodIssue[])[], path: readonly
 function mergeIssues(a: ConfigIssue[], b: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set(a.map((i) => `${i.path}\u0000${i.message}`));
   return [...a, ...b.filter((i) => !seen.has(`${i.path}\u0000${i.message}`))];
-}
-
-/** Keys present in the input that the schema dropped from the parsed result. */
-function unknownKeyIssues(raw: unknown, parsed: unknown, path: PropertyKey[]): ConfigIssue[] {
-  if (Array.isArray(raw) && Array.isArray(parsed)) {
-    return raw.flatMap((item, i) => unknownKeyIssues(item, parsed[i], [...path, i]));
-  }
-  if (!isRecord(raw) || !isRecord(parsed)) return [];
-  const out: ConfigIssue[] = [];
-  for (const key of Object.keys(raw)) {
-    if (key.startsWith('$')) continue;
-    if (!(key in parsed)) out.push({ path: formatPath([...path, key]), message: `unknown setting "${key}"` });
-    else out.push(...unknownKeyIssues(raw[key], parsed[key], [...path, key]));
-  }
-  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

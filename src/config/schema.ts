@@ -3,6 +3,8 @@
 // typical Kerong-based locker uses.
 import { z } from 'zod';
 import { isLoopbackHost } from './deploymentChecks.js';
+import { BOARD_LIMITS } from './protocolLimits.js';
+import { LOG_LEVELS } from '../logger.js';
 
 export const sizeClasses = ['XS', 'S', 'M', 'L', 'XL'] as const;
 export const SizeClass = z.enum(sizeClasses);
@@ -11,7 +13,7 @@ export type SizeClass = z.infer<typeof SizeClass>;
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "." or "-", at most 64');
 
 /** A public key as a JWK (OKP): Ed25519 for signatures, X25519 for encryption. */
-export const Ed25519PublicJwk = z.object({
+export const Ed25519PublicJwk = z.strictObject({
   kty: z.literal('OKP'),
   crv: z.literal('Ed25519'),
   x: z.string().min(40).max(50),
@@ -19,7 +21,7 @@ export const Ed25519PublicJwk = z.object({
 });
 export type Ed25519PublicJwk = z.infer<typeof Ed25519PublicJwk>;
 
-export const X25519PublicJwk = z.object({
+export const X25519PublicJwk = z.strictObject({
   kty: z.literal('OKP'),
   crv: z.literal('X25519'),
   x: z.string().min(40).max(50),
@@ -27,21 +29,21 @@ export const X25519PublicJwk = z.object({
 });
 export type X25519PublicJwk = z.infer<typeof X25519PublicJwk>;
 
-const SerialTransport = z.object({
+const SerialTransport = z.strictObject({
   kind: z.literal('serial'),
   path: z.string().min(1),
   /** Omit to probe: 19200 first, then 9600 (CU16); the protocol default otherwise. */
   baudRate: z.number().int().positive().optional(),
 });
-const TcpTransport = z.object({
+const TcpTransport = z.strictObject({
   kind: z.literal('tcp'),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
 });
 /** Simulated bus: the composition root attaches a byte-level board simulator. */
-const SimTransport = z.object({ kind: z.literal('sim') });
+const SimTransport = z.strictObject({ kind: z.literal('sim') });
 
-export const BoardConfig = z.object({
+export const BoardConfig = z.strictObject({
   address: z.number().int().min(0).max(255),
   locks: z.number().int().min(1).max(48),
   /** 'latched-high': status bit 1 means the hook is latched (CU48 document); 'latched-low': the reverse (NO switches). */
@@ -59,16 +61,29 @@ const BusTiming = {
   silentAfterMisses: z.number().int().min(1).max(100).default(3),
 };
 
-export const SerialBusConfig = z.object({
-  id,
-  protocol: z.enum(['kerong-cu16', 'kerong-cu48', 'generic-8a']),
-  transport: z.discriminatedUnion('kind', [SerialTransport, TcpTransport, SimTransport]),
-  boards: z.array(BoardConfig).min(1),
-  ...BusTiming,
-});
+export const SerialBusConfig = z
+  .strictObject({
+    id,
+    protocol: z.enum(['kerong-cu16', 'kerong-cu48', 'generic-8a']),
+    transport: z.discriminatedUnion('kind', [SerialTransport, TcpTransport, SimTransport]),
+    boards: z.array(BoardConfig).min(1),
+    ...BusTiming,
+  })
+  .superRefine((bus, ctx) => {
+    // The family's addressing (src/config/protocolLimits.ts); the drivers check the same table.
+    const limit = BOARD_LIMITS[bus.protocol];
+    const seen = new Set<number>();
+    bus.boards.forEach((b, i) => {
+      if (b.address < limit.minAddress || b.address > limit.maxAddress)
+        ctx.addIssue({ code: 'custom', path: ['boards', i, 'address'], message: `${bus.protocol} boards have addresses ${limit.minAddress}-${limit.maxAddress}` });
+      if (b.locks > limit.maxLocks) ctx.addIssue({ code: 'custom', path: ['boards', i, 'locks'], message: `${bus.protocol} boards have at most ${limit.maxLocks} locks` });
+      if (seen.has(b.address)) ctx.addIssue({ code: 'custom', path: ['boards', i, 'address'], message: `board ${b.address} is configured twice` });
+      seen.add(b.address);
+    });
+  });
 export type SerialBusConfig = z.infer<typeof SerialBusConfig>;
 
-export const GpioLockConfig = z.object({
+export const GpioLockConfig = z.strictObject({
   lock: z.number().int().min(1),
   /** BCM pin number of the relay output; the gpiochip base is added at run time (kernel 6.6+). */
   relayPin: z.number().int().min(0).max(63),
@@ -79,10 +94,10 @@ export const GpioLockConfig = z.object({
   energiseMs: z.number().int().min(50).max(5000).default(500),
 });
 
-export const GpioBusConfig = z.object({
+export const GpioBusConfig = z.strictObject({
   id,
   protocol: z.literal('gpio'),
-  transport: z.discriminatedUnion('kind', [z.object({ kind: z.literal('gpio'), chipLabel: z.string().optional() }), SimTransport]),
+  transport: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('gpio'), chipLabel: z.string().optional() }), SimTransport]),
   locks: z.array(GpioLockConfig).min(1),
   debounceMs: z.number().int().min(0).max(1000).default(30),
   ...BusTiming,
@@ -92,9 +107,9 @@ export type GpioBusConfig = z.infer<typeof GpioBusConfig>;
 export const BusConfig = z.union([SerialBusConfig, GpioBusConfig]);
 export type BusConfig = z.infer<typeof BusConfig>;
 
-export const ScannerConfig = z.object({
+export const ScannerConfig = z.strictObject({
   transport: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('serial'), path: z.string().min(1), baudRate: z.number().int().positive().default(9600) }),
+    z.strictObject({ kind: z.literal('serial'), path: z.string().min(1), baudRate: z.number().int().positive().default(9600) }),
     SimTransport,
   ]),
   suffix: z.enum(['cr', 'lf', 'crlf']).default('cr'),
@@ -107,7 +122,7 @@ export const ScannerConfig = z.object({
 });
 export type ScannerConfig = z.infer<typeof ScannerConfig>;
 
-export const CompartmentConfig = z.object({
+export const CompartmentConfig = z.strictObject({
   id,
   size: SizeClass,
   bus: id,
@@ -121,7 +136,7 @@ export const CompartmentConfig = z.object({
 export type CompartmentConfig = z.infer<typeof CompartmentConfig>;
 
 export const LayoutConfig = z
-  .object({
+  .strictObject({
     version: z.number().int().min(1),
     compartments: z.array(CompartmentConfig).min(1),
   })
@@ -142,7 +157,7 @@ export type LayoutConfig = z.infer<typeof LayoutConfig>;
 export const CourierPermission = z.enum(['deposit', 'collect']);
 export type CourierPermission = z.infer<typeof CourierPermission>;
 
-export const CarrierConfig = z.object({
+export const CarrierConfig = z.strictObject({
   id,
   name: z.string().min(1).max(100),
   /** Keys that sign this carrier's courier badges and commands. */
@@ -153,12 +168,12 @@ export const CarrierConfig = z.object({
   adHocDeposit: z.boolean().default(false),
   /** Couriers allowed to log in with ID and PIN; the PIN only as a scrypt hash (see src/credentials/pin.ts). */
   couriers: z
-    .array(z.object({ id, pinHash: z.string().min(20).max(400), permissions: z.array(CourierPermission).min(1).default(['deposit', 'collect']) }))
+    .array(z.strictObject({ id, pinHash: z.string().min(20).max(400), permissions: z.array(CourierPermission).min(1).default(['deposit', 'collect']) }))
     .default([]),
 });
 export type CarrierConfig = z.infer<typeof CarrierConfig>;
 
-export const OperatorConfig = z.object({
+export const OperatorConfig = z.strictObject({
   id: id.default('operator'),
   signingKeys: z.array(Ed25519PublicJwk).default([]),
 });
@@ -168,7 +183,7 @@ export const OperatorConfig = z.object({
  * at most its role's maximum (exp - iat), its iat may be at most iatSkewS ahead of the locker's
  * clock, and revocations are kept until every badge they cover has expired.
  */
-export const BadgesConfig = z.object({
+export const BadgesConfig = z.strictObject({
   /** Courier badges: a week by default (re-issued by the carrier's app), at most 90 days. */
   courierMaxLifetimeHours: z.number().min(1).max(90 * 24).default(7 * 24),
   /** Operator badges open every door: a day by default, at most 30 days. */
@@ -181,7 +196,7 @@ export const BadgesConfig = z.object({
 export type BadgesConfig = z.infer<typeof BadgesConfig>;
 
 /** A token bucket (src/codes/attemptBudget.ts): `burst` tries after a quiet time, `refillPerHour` regained per hour. */
-export const BucketPolicyConfig = z.object({
+export const BucketPolicyConfig = z.strictObject({
   burst: z.number().int().min(1).max(1000),
   refillPerHour: z.number().min(0.01).max(3600),
 });
@@ -193,7 +208,7 @@ export const BucketPolicyConfig = z.object({
  * that a stranger at the best pacing opens any door within 30 days and refuses more than 0.1 %
  * (docs/security.md): with the defaults and 24 live codes it is about 0.01 %.
  */
-export const CodesConfig = z.object({
+export const CodesConfig = z.strictObject({
   length: z.number().int().min(6).max(10).default(10),
   /** Wrong typed codes accepted in a row after a quiet time. */
   burst: z.number().int().min(1).max(1000).default(10),
@@ -211,12 +226,12 @@ export const CodesConfig = z.object({
  * Courier ID-and-PIN logins. A PIN has at least MIN_PIN_LENGTH (6) digits; wrong PINs take a
  * try from the courier's bucket and from the locker's, both persisted. Badges do not use them.
  */
-export const CourierPinsConfig = z.object({
+export const CourierPinsConfig = z.strictObject({
   perCourier: BucketPolicyConfig.default({ burst: 5, refillPerHour: 1 }),
   perLocker: BucketPolicyConfig.default({ burst: 20, refillPerHour: 10 }),
 });
 
-export const DoorsConfig = z.object({
+export const DoorsConfig = z.strictObject({
   /** How long after the unlock frame the hook must have released (energise time plus margin). */
   openTimeoutMs: z.number().int().min(200).max(30_000).default(3_000),
   /** Alarm when a door stays open this long; the session keeps waiting afterwards. */
@@ -226,7 +241,7 @@ export const DoorsConfig = z.object({
 });
 
 export const KioskConfig = z
-  .object({
+  .strictObject({
     host: z.string().min(1).max(253).default('127.0.0.1'),
     /**
      * The kiosk API opens doors for whoever can reach it; it answers only on loopback unless
@@ -254,13 +269,22 @@ export const KioskConfig = z
       });
   });
 
-export const MqttConfig = z.object({
-  url: z.string().min(1),
+/** The URL schemes MQTT.js connects with that a locker uses: TCP, TLS and WebSockets. */
+export const MQTT_URL_SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:'] as const;
+
+function isBrokerUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const u = new URL(value);
+  return (MQTT_URL_SCHEMES as readonly string[]).includes(u.protocol) && u.hostname !== '';
+}
+
+export const MqttConfig = z.strictObject({
+  url: z.string().min(1).max(2048).refine(isBrokerUrl, 'not a broker URL: use mqtt://host:port or mqtts://host:port (also ws://, wss://)'),
   protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
   username: z.string().optional(),
   password: z.string().optional(),
   clientId: z.string().optional(),
-  tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), rejectUnauthorized: z.boolean().default(true) }).optional(),
+  tls: z.strictObject({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), rejectUnauthorized: z.boolean().default(true) }).optional(),
   inflightWindow: z.number().int().min(1).max(1000).default(64),
   reconnectMinMs: z.number().int().min(10).default(1_000),
   reconnectMaxMs: z.number().int().min(100).default(60_000),
@@ -270,13 +294,56 @@ export const MqttConfig = z.object({
 });
 export type MqttConfig = z.infer<typeof MqttConfig>;
 
+/**
+ * Health and metrics for the operator (docs/operations.md, "Health and metrics"): a Prometheus
+ * endpoint on its own loopback listener (never on the kiosk server), and a periodic `health`
+ * event on the operator stream.
+ */
+export const MetricsConfig = z.strictObject({
+  /** Loopback only: the figures describe the locker's hardware and traffic. */
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .default('127.0.0.1')
+    .refine((h) => isLoopbackHost(h), 'the metrics listener answers on loopback only (127.0.0.1 or ::1); scrape it with an agent on the controller'),
+  /** 9464 (the usual Prometheus exporter port) by default; null turns the listener off; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).nullable().default(9464),
+  /** Seconds between two `health` events on the operator stream. */
+  healthIntervalS: z.number().int().min(10).max(86_400).default(300),
+});
+export type MetricsConfig = z.infer<typeof MetricsConfig>;
+
+/**
+ * Signed updates (docs/operations.md, "Updates"): where the releases live and which keys may sign
+ * one. The release keys are the operator's release keys, not its command keys.
+ */
+export const UpdatesConfig = z
+  .strictObject({
+    /** The release root: releases/<version>/, the current link and update-state.json. */
+    root: z.string().min(1),
+    releaseKeys: z.array(Ed25519PublicJwk).min(1).max(8),
+    /** PEM file of the CA that signs the release server's certificate (the system's CAs when absent). */
+    ca: z.string().min(1).optional(),
+    /** Plain http to a loopback address (tests and the simulator only); https otherwise. */
+    allowHttpLoopback: z.boolean().default(false),
+    maxBundleBytes: z.number().int().min(1024).max(2 * 1024 ** 3).default(256 * 1024 ** 2),
+    /** greenboot's numbers: a new release must be ready within 150 s and then stay healthy for 60 s. */
+    readyTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(150_000),
+    stableMs: z.number().int().min(500).max(3_600_000).default(60_000),
+    maxBoots: z.number().int().min(1).max(20).default(3),
+    keepSnapshots: z.number().int().min(1).max(20).default(3),
+  });
+export type UpdatesConfig = z.infer<typeof UpdatesConfig>;
+
 export const LockerConfig = z
-  .object({
+  .strictObject({
     version: z.literal(1),
-    locker: z.object({ id, name: z.string().max(100).optional() }),
+    locker: z.strictObject({ id, name: z.string().max(100).optional() }),
     dataDir: z.string().min(1),
-    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-    hardware: z.object({
+    /** Omit for info; LOCKERD_LOG_LEVEL overrides it (src/logger.ts resolveLogLevel). */
+    logLevel: z.enum(LOG_LEVELS).optional(),
+    hardware: z.strictObject({
       buses: z.array(BusConfig).min(1),
       scanner: ScannerConfig.optional(),
     }),
@@ -289,8 +356,10 @@ export const LockerConfig = z
     doors: DoorsConfig.default(DoorsConfig.parse({})),
     kiosk: KioskConfig.default(KioskConfig.parse({})),
     mqtt: MqttConfig.optional(),
+    metrics: MetricsConfig.default(MetricsConfig.parse({})),
+    updates: UpdatesConfig.optional(),
     /** Demo only: reveal issued pickup codes on the local API so a newcomer can try a pickup. Never in production. */
-    demo: z.object({ revealCodes: z.boolean().default(false) }).default({ revealCodes: false }),
+    demo: z.strictObject({ revealCodes: z.boolean().default(false) }).default({ revealCodes: false }),
   })
   .superRefine((cfg, ctx) => {
     const buses = new Map(cfg.hardware.buses.map((b) => [b.id, b]));

@@ -27,7 +27,9 @@ export type DoorControllerEvent =
   | { type: 'forced_open'; compartment: string }
   | { type: 'board_silent'; bus: string; board: number; compartments: string[]; code: string; message: string }
   | { type: 'board_back'; bus: string; board: number; compartments: string[] }
-  | { type: 'transport'; bus: string; connected: boolean; message?: string };
+  | { type: 'transport'; bus: string; connected: boolean; message?: string }
+  /** The unlock frame of a session went out (written, or acknowledged by boards that reply). */
+  | { type: 'unlock_sent'; compartment: string; sessionId: string };
 
 export function doorOpenFrom(reading: LockReading): boolean {
   return reading.doorOpen ?? !reading.latched;
@@ -104,7 +106,11 @@ export class DoorController {
     if (this.runners.has(compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${compartmentId} is already in use`, { compartment: compartmentId });
     if (!this.reachable(compartmentId))
       throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of compartment ${compartmentId} does not answer`, { compartment: compartmentId, bus: p.bus, board: p.board });
-    const runner = new DoorRunner(sessionId, compartmentId, () => bus.unlock(p.board, p.lock), this.clock, this.settings.get(), (o, r) => {
+    const unlock = async (): Promise<void> => {
+      await bus.unlock(p.board, p.lock);
+      this.emit({ type: 'unlock_sent', compartment: compartmentId, sessionId });
+    };
+    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings.get(), (o, r) => {
       if (r.finished && this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
       onOutcome(o, r);
     });

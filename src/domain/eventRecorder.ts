@@ -15,6 +15,7 @@ export interface RecordSpec {
 
 export class EventRecorder {
   private readonly appended = new Set<() => void>();
+  private readonly committed = new Set<(spec: RecordSpec) => void>();
 
   constructor(
     private readonly store: LockerStore,
@@ -31,6 +32,27 @@ export class EventRecorder {
     return () => this.appended.delete(listener);
   }
 
+  /** Called after every commit with what was recorded (the metrics count transactions from it). */
+  onCommitted(listener: (spec: RecordSpec) => void): () => void {
+    this.committed.add(listener);
+    return () => this.committed.delete(listener);
+  }
+
+  /**
+   * Appends events with no audit record (periodic reports such as `health`), together with
+   * `change`, in one transaction.
+   */
+  append<T>(events: OutboxEventInput[], change?: () => T): T {
+    const ts = this.clock.now();
+    const result = this.store.transaction(() => {
+      const r = change ? change() : (undefined as T);
+      for (const e of events) this.outbox.append(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
+      return r;
+    });
+    if (events.length) for (const l of this.appended) l();
+    return result;
+  }
+
   /** Runs `change` and records the audit entry and events with it, atomically. */
   commit<T>(spec: RecordSpec, change?: () => T): T {
     const ts = this.clock.now();
@@ -43,6 +65,13 @@ export class EventRecorder {
       return r;
     });
     if (spec.events?.length) for (const l of this.appended) l();
+    for (const l of this.committed) {
+      try {
+        l(spec);
+      } catch {
+        // an observer never undoes or fails a commit
+      }
+    }
     return result;
   }
 }

@@ -104,6 +104,24 @@ export const CarrierRevokeBadgeArgs = revokeBadgeArgs(id.optional());
 export type RevokeBadgeArgs = z.infer<typeof OperatorRevokeBadgeArgs>;
 export const ReplayArgs = z.object({ fromSeq: z.number().int().min(1) }).strict();
 
+/**
+ * Install a signed release: url of its manifest (the bundle lies beside it), the SHA-256 of the
+ * manifest's bytes (the command pins exactly one manifest), and an optional window (seconds since
+ * the epoch) within which the switch may happen. See docs/operations.md, "Updates".
+ */
+export const UpdateArgs = z
+  .object({
+    url: z.string().min(8).max(2048),
+    manifestDigest: z.string().regex(/^(?:sha256:)?[0-9a-fA-F]{64}$/, 'the SHA-256 of the manifest, 64 hex digits (optionally "sha256:" first)'),
+    window: z
+      .object({ start: z.number().int().nonnegative().optional(), end: z.number().int().positive().optional() })
+      .strict()
+      .refine((w) => w.start === undefined || w.end === undefined || w.start < w.end, 'start must be before end')
+      .optional(),
+  })
+  .strict();
+export type UpdateArgs = z.infer<typeof UpdateArgs>;
+
 // ---- results ----
 
 export interface CommandActor {
@@ -178,6 +196,15 @@ export interface RevocationResult {
   keptUntil: number;
 }
 
+export interface UpdateResult {
+  /** The update's id (the command's jti): the update.* events carry it. */
+  id: string;
+  version: string;
+  from: string;
+  /** Downloaded and unpacked; the switch follows when the window opens and no door is in use. */
+  state: 'downloaded';
+}
+
 // ---- the interface the core implements ----
 
 export interface LockerOperations {
@@ -198,6 +225,8 @@ export interface LockerOperations {
    * issuer its own id; the core refuses an issuer it does not know and a full list.
    */
   revokeBadge(args: RevokeBadgeArgs, by: CommandActor): Promise<RevocationResult>;
+  /** Downloads, verifies and unpacks a signed release, then switches to it (UPDATE_* codes refuse). */
+  update(args: UpdateArgs, by: CommandActor): Promise<UpdateResult>;
   // carrier: every method is scoped to the given carrier and must never touch another's parcels
   createReservation(carrier: string, args: CreateReservationArgs, by: CommandActor): Promise<ReservationResult>;
   cancelReservation(carrier: string, waybill: string, by: CommandActor): Promise<{ waybill: string; state: 'cancelled' }>;

@@ -27,6 +27,8 @@ import {
   type RevokeBadgeArgs,
   type SetCompartmentServiceArgs,
   type SetConfigArgs,
+  type UpdateArgs,
+  type UpdateResult,
 } from './lockerOperations.js';
 import { type DoorController } from './doorController.js';
 import { type LiveSettings, type RuntimeSettings } from './liveSettings.js';
@@ -48,6 +50,8 @@ export interface RemoteOperationsDeps {
   setLogLevel: (level: string) => void;
   /** The badge revocation list (shared with Credentials, which checks it at every login). */
   revocations: BadgeRevocations;
+  /** The updater (src/update/updateAgent.ts), when the configuration has an updates section. */
+  updates?: { update(args: UpdateArgs, by: CommandActor): Promise<UpdateResult> };
 }
 
 function actorOf(by: CommandActor): Actor {
@@ -196,6 +200,11 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
       entries: outcome.entries,
       keptUntil: outcome.keptUntil,
     };
+  }
+
+  async update(args: UpdateArgs, by: CommandActor): Promise<UpdateResult> {
+    if (!this.d.updates) throw new LockerError(ErrorCodes.UPDATE_NOT_CONFIGURED, 'this locker has no updates section (release root and release keys) in its configuration');
+    return this.d.updates.update(args, by);
   }
 
   async diagnostics(): Promise<Record<string, unknown>> {

@@ -45,8 +45,9 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   TERMINAL_KEY_INVALID: 401,
   TERMINAL_NOT_PAIRED: 401,
   RATE_LIMITED: 429,
-  STREAMS_FULL: 503,
-  SESSIONS_FULL: 503,
+  // Caps on what a stranger may hold: 429 like the rate limits, so that every 5xx is a fault.
+  STREAMS_FULL: 429,
+  SESSIONS_FULL: 429,
   CODE_UNKNOWN: 404,
   RESERVATION_UNKNOWN: 404,
   TRANSACTION_STATE: 409,

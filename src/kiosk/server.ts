@@ -95,6 +95,7 @@ interface DropoffOpened {
 export class KioskServer {
   readonly router: Router;
   private readonly server: Server;
+  private readonly answering = new WeakSet<Duplex>();
   private readonly limits: KioskLimits;
   private readonly couriers: SessionBook<CourierIdentity>;
   private readonly operators: SessionBook<{ id: string }>;
@@ -141,8 +142,15 @@ export class KioskServer {
     this.routes();
     d.locker.on((e) => this.push(e));
     this.server = createServer(
-      { maxHeaderSize: l.maxHeaderBytes, headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
-      (req, res) => void this.onRequest(req, res),
+      // requireHostHeader off: a request without Host reaches the Host allow-list and gets its coded 403.
+      { maxHeaderSize: l.maxHeaderBytes, headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: 1_000, requireHostHeader: false },
+      (req, res) => {
+        // A socket whose answer is under way (an event stream, a file) cannot take another
+        // status line: a parse error on it ends the connection instead (see clientError below).
+        this.answering.add(req.socket);
+        res.once('close', () => this.answering.delete(req.socket));
+        void this.onRequest(req, res);
+      },
     );
     this.server.keepAliveTimeout = 5_000;
     this.server.maxConnections = l.maxConnections;
@@ -153,7 +161,7 @@ export class KioskServer {
     // Requests the HTTP parser refuses (headers too large or too slow, bad framing) get a coded
     // answer with the same headers as any other, and the connection ends.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) return void socket.destroy();
+      if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable) || this.answering.has(socket)) return void socket.destroy();
       const [status, reason, code] =
         err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', ErrorCodes.PAYLOAD_TOO_LARGE] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', ErrorCodes.INPUT_INVALID] : [400, 'Bad Request', ErrorCodes.INPUT_INVALID];
       const body = JSON.stringify({ error: { code, message: reason.toLowerCase(), context: {} } });

@@ -203,4 +203,19 @@ CREATE INDEX badge_revocations_expiry ON badge_revocations(role, basis_at);
 CREATE INDEX command_log_issuer_expiry ON command_log(issuer, expires_at);
 `,
   },
+  {
+    version: 5,
+    name: 'door cycles per compartment',
+    // Latches wear: operators schedule maintenance from the number of times each door opened
+    // and each latch was energised (src/metrics/doorCycles.ts). Counted in memory and written
+    // with the periodic health event and at shutdown, never per door (SD cards wear too).
+    sql: `
+CREATE TABLE door_cycles (
+  compartment_id TEXT PRIMARY KEY,     -- a compartment id of the layout (kept after a layout change)
+  opens          INTEGER NOT NULL DEFAULT 0,
+  unlocks        INTEGER NOT NULL DEFAULT 0,
+  updated_at     INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];

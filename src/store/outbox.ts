@@ -116,6 +116,11 @@ export class Outbox {
       ),
       all: db.prepare<[], RawRow>('SELECT * FROM outbox ORDER BY stream, seq'),
       allOf: db.prepare<[string], RawRow>('SELECT * FROM outbox WHERE stream = ? ORDER BY seq'),
+      counts: db.prepare<[], { stream: string; unacked: number; unsent: number }>(
+        'SELECT s.stream AS stream, MAX(0, s.next_seq - 1 - s.acked_upto) AS unacked, (SELECT COUNT(*) FROM outbox o WHERE o.stream = s.stream AND o.sent_at IS NULL) AS unsent FROM streams s ORDER BY s.stream',
+      ),
+      unsentOfType: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM outbox WHERE stream = ? AND sent_at IS NULL AND type = ? LIMIT 1'),
+      lastOfType: db.prepare<[string, string], RawRow>('SELECT * FROM outbox WHERE stream = ? AND type = ? ORDER BY seq DESC LIMIT 1'),
       streams: db.prepare<[], { stream: string; carrier: string | null; next_seq: number; acked_upto: number }>(
         'SELECT stream, carrier, next_seq, acked_upto FROM streams ORDER BY stream',
       ),
@@ -174,6 +179,22 @@ export class Outbox {
   /** Every stored row of one stream (or of all streams), in stream and seq order. */
   rows(stream?: string): OutboxRow[] {
     return (stream === undefined ? this.stmts.all.all() : this.stmts.allOf.all(stream)).map(toRow);
+  }
+
+  /** Unsent and unacknowledged rows per stream, in one statement (what the metrics scrape). */
+  counts(): { stream: string; unsent: number; unacked: number }[] {
+    return this.stmts.counts.all();
+  }
+
+  /** Whether a row of this type is still waiting for its PUBACK on the stream. */
+  hasUnsent(stream: string, type: string): boolean {
+    return this.stmts.unsentOfType.get(stream, type) !== undefined;
+  }
+
+  /** The newest stored row of this type on the stream. */
+  lastOfType(stream: string, type: string): OutboxRow | undefined {
+    const r = this.stmts.lastOfType.get(stream, type);
+    return r ? toRow(r) : undefined;
   }
 
   /** How far the consumer of a stream has acknowledged (0 for a stream never written). */

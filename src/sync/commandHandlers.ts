@@ -16,6 +16,7 @@ import {
   RemoteOpenArgs,
   OperatorRevokeBadgeArgs,
   CarrierRevokeBadgeArgs,
+  UpdateArgs,
   type CommandActor,
   type LockerOperations,
   type ReportedConfig,
@@ -58,9 +59,11 @@ export interface HandlerDeps {
 /**
  * Which lifetime bound (exp - iat) the verifier applies: 'command' the general one (10 min),
  * 'door' the short one for commands that open a door, 'revocation' a longer one so a
- * revocation still reaches a locker that was offline for a while.
+ * revocation still reaches a locker that was offline for a while, 'update' a longer one so a
+ * fleet rollout still reaches lockers that are offline when it is sent (an update installs only
+ * a release signed by the release key and newer than the one that runs, so an old token is harmless).
  */
-export type CommandLifetime = 'command' | 'door' | 'revocation';
+export type CommandLifetime = 'command' | 'door' | 'revocation' | 'update';
 
 interface CommandSpec<S extends z.ZodType> {
   scope: 'operator' | 'carrier';
@@ -159,6 +162,14 @@ export const commandTable = {
     lifetime: 'revocation',
     args: OperatorRevokeBadgeArgs,
     run: (args, ctx, d) => d.operations.revokeBadge(args, ctx.actor),
+  }),
+
+  /** Installs a signed release (src/update/): the reply comes once it is downloaded and verified. */
+  update: spec({
+    scope: 'operator',
+    lifetime: 'update',
+    args: UpdateArgs,
+    run: (args, ctx, d) => d.operations.update(args, ctx.actor),
   }),
 
   // ---- carrier (scoped to the issuing carrier) ----

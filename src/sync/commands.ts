@@ -68,6 +68,8 @@ export interface CommandProcessorOptions {
   remoteOpenMaxMs?: number;
   /** The bound for badge revocations: they must still reach a locker that was offline for a while. */
   revocationMaxMs?: number;
+  /** The bound for update commands: a fleet rollout must still reach a locker that was offline. */
+  updateMaxMs?: number;
 }
 
 export const COMMAND_DEFAULTS = {
@@ -76,6 +78,7 @@ export const COMMAND_DEFAULTS = {
   maxLifetimeMs: 10 * 60_000,
   remoteOpenMaxMs: 120_000,
   revocationMaxMs: 24 * 3_600_000,
+  updateMaxMs: 24 * 3_600_000,
 } as const;
 
 export class CommandProcessor {
@@ -221,6 +224,7 @@ export class CommandProcessor {
     const lifetime = isCommandName(cmd) ? commandTable[cmd].lifetime : 'command';
     if (lifetime === 'door') return Math.min(this.o.remoteOpenMaxMs, this.o.maxLifetimeMs);
     if (lifetime === 'revocation') return Math.max(this.o.revocationMaxMs, this.o.maxLifetimeMs);
+    if (lifetime === 'update') return Math.max(this.o.updateMaxMs, this.o.maxLifetimeMs);
     return this.o.maxLifetimeMs;
   }
 

@@ -19,12 +19,12 @@ afterEach(async () => {
 const noRefill = { loginBurst: 4, loginRefillPerSecond: 0.0001 };
 
 describe('kiosk resource bounds', () => {
-  it('caps public and private event streams separately, with a coded 503 and retry-after', async () => {
+  it('caps public and private event streams separately, with a coded 429 and retry-after', async () => {
     k = await KioskUnderAttack.start({ limits: { publicStreams: 3, privateStreams: 1 } });
     const open = [await k.stream(), await k.stream(), await k.stream()];
     for (const s of open) expect(s.status).toBe(200);
     const fourth = await k.raw({ path: '/api/events' });
-    expect(fourth.status).toBe(503);
+    expect(fourth.status).toBe(429);
     expect(fourth.json.error?.code).toBe('STREAMS_FULL');
     expect(Number(fourth.headers['retry-after'])).toBeGreaterThan(0);
 
@@ -33,7 +33,7 @@ describe('kiosk resource bounds', () => {
     const terminal = await k.stream(cookie);
     expect(terminal.status).toBe(200);
     const second = await k.raw({ path: '/api/events', headers: { cookie } });
-    expect(second.status).toBe(503);
+    expect(second.status).toBe(429);
     expect(second.json.error?.code).toBe('STREAMS_FULL');
 
     open[0]?.close();
@@ -115,7 +115,7 @@ describe('kiosk resource bounds', () => {
 
     for (const id of ['c-2', 'c-3']) expect((await k.json('POST', '/api/courier/login', { badge: await k.demo.mintCourierBadge('swiftpost', id) })).status).toBe(200);
     const full = await k.json('POST', '/api/courier/login', { badge: await k.demo.mintCourierBadge('swiftpost', 'c-4') });
-    expect(full.status).toBe(503);
+    expect(full.status).toBe(429);
     expect(full.json.error?.code).toBe('SESSIONS_FULL');
     // Nobody already logged in was pushed out.
     expect((await k.json('GET', '/api/courier/me', undefined, tokens[4])).status).toBe(200);

@@ -1,6 +1,7 @@
 // Attack (issue 7, finding 7): `GET /%ZZ` made serveFile throw (500 with the error text), and a
 // wrong method looked like a missing page. Now: bad paths are 400/404 with a code, wrong methods
 // 405 with Allow, and no answer ever carries a stack trace or a file path.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KioskUnderAttack, type RawReply } from './support/kioskUnderAttack.js';
 
@@ -54,5 +55,21 @@ describe('malformed paths and wrong methods', () => {
       expect(r.headers['allow']).toBe(allow);
       expect(r.json.error?.code).toBe('METHOD_NOT_ALLOWED');
     }
+  });
+  it('ends an event stream whose client then sends bytes that are not HTTP, with no second status line in it', async () => {
+    // Found by the fuzzing: a parse error on a socket whose answer was under way wrote a raw
+    // "HTTP/1.1 400" into the middle of the open event stream.
+    const socket = connect(k.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (b: Buffer) => received.push(b));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${k.port}\r\n\r\n`);
+    const text = (): string => Buffer.concat(received).toString('latin1');
+    for (let i = 0; i < 100 && !text().includes('text/event-stream'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(text()).toMatch(/^HTTP\/1\.1 200/);
+    socket.write('[[[[ not a request ]]]]\r\n\r\n');
+    await closed;
+    expect(text().match(/HTTP\/1\.1 /g)).toHaveLength(1);
   });
 });

@@ -4,6 +4,7 @@
 // state-changing request, JSON bodies only, security headers on every answer and no CORS.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KioskUnderAttack, type RawReply } from './support/kioskUnderAttack.js';
@@ -42,6 +43,23 @@ describe('web origins', () => {
     expect((await k.raw({ path: '/api/info', headers: { host: `locker-7.lan:${k.port}` } })).status).toBe(200);
     // The right name on another port is another origin.
     expect((await k.raw({ path: '/api/info', headers: { host: `127.0.0.1:${k.port + 1}` } })).status).toBe(403);
+  });
+
+  it('a request with no Host at all gets the same coded refusal, with the security headers', async () => {
+    // Found by the fuzzing: Node's own check answered a bare 400 with no code and no headers.
+    for (const method of ['GET', 'HEAD', 'POST']) {
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(k.port, '127.0.0.1', () => socket.end(`${method} /api/info HTTP/1.1\r\nconnection: close\r\n\r\n`));
+        const chunks: Buffer[] = [];
+        socket.on('data', (b: Buffer) => chunks.push(b));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 403 /);
+      expect(text.toLowerCase()).toContain('content-type: application/json');
+      expect(text.toLowerCase()).toContain('x-frame-options: deny');
+      if (method !== 'HEAD') expect(text).toContain('"HOST_NOT_ALLOWED"');
+    }
   });
 
   it('a cross-origin text/plain POST is refused and is not a wrong code', async () => {

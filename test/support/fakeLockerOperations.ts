@@ -18,6 +18,8 @@ import type {
   RevokeBadgeArgs,
   SetCompartmentServiceArgs,
   SetConfigArgs,
+  UpdateArgs,
+  UpdateResult,
 } from '../../src/domain/lockerOperations.js';
 
 export interface RecordedCall {
@@ -171,5 +173,11 @@ export class FakeLockerOperations implements LockerOperations, IssuerDirectory {
     if (this.issuer(args.issuer) === undefined) return Promise.reject(new LockerError('INPUT_INVALID', `no issuer "${args.issuer}" on this locker`));
     const target = args.by === 'badge' ? args.jti : args.subject;
     return Promise.resolve({ issuer: args.issuer, by: args.by, target, added: true, entries: 1, keptUntil: this.now() + 7 * 86_400_000 });
+  }
+
+  /** The updater is tested on real processes (test/interop/updatesWithRollback.test.ts). */
+  update(args: UpdateArgs, by: CommandActor): Promise<UpdateResult> {
+    this.record('update', args, by);
+    return Promise.reject(new LockerError('UPDATE_NOT_CONFIGURED', 'this fake locker does not update'));
   }
 }

@@ -78,12 +78,12 @@ describe('the shipped examples', () => {
     expect(cfg.dataDir).toBe(join(repo, '.lockerd/sim'));
   });
 
-  it('lockerd.cu48.json loads: serial CU48 bus, scanner on ttyACM0, MQTT', async () => {
+  it('lockerd.cu48.json loads: serial CU48 bus, scanner on its udev name, MQTT', async () => {
     const cfg = await loadConfig(join(examples, 'lockerd.cu48.json'), { sim: true });
     const bus = cfg.hardware.buses[0]!;
     expect(bus.protocol).toBe('kerong-cu48');
-    expect(bus.transport.kind === 'serial' && bus.transport.path).toMatch(/^\/dev\/serial\/by-id\//);
-    expect(cfg.hardware.scanner?.transport).toMatchObject({ kind: 'serial', path: '/dev/ttyACM0' });
+    expect(bus.transport.kind === 'serial' && bus.transport.path).toBe('/dev/lockerbus0');
+    expect(cfg.hardware.scanner?.transport).toMatchObject({ kind: 'serial', path: '/dev/lockerscanner' });
     expect(cfg.mqtt?.url).toMatch(/^mqtts:\/\//);
     expect(cfg.dataDir).toBe('/var/lib/lockerd');
     expect(cfg.demo.revealCodes).toBe(false);

@@ -68,7 +68,8 @@ describe('LiveSettings', () => {
   });
 
   it('a remote setConfig reaches CodeVault and DoorController without changing the shared config', async () => {
-    const config = deepFreeze(LockerConfig.parse({ ...demoConfigInput(), dataDir: '/tmp/lockerd-live-settings' }));
+    const { $comment: _comment, ...input } = demoConfigInput();
+    const config = deepFreeze(LockerConfig.parse({ ...input, dataDir: '/tmp/lockerd-live-settings' }));
     const clock = new ManualClock();
     const db = openDatabase(':memory:');
     const store = new LockerStore(db);

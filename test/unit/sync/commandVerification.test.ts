@@ -233,6 +233,22 @@ describe('signed command verification', () => {
     expect(ops.callsOf('revokeBadge')).toHaveLength(1);
   });
 
+  it('update: an operator command that may live 24 h (a rollout reaches offline lockers), with checked arguments', async () => {
+    const args = { url: 'https://releases.example/lockerd-1.2.0.manifest.jws', manifestDigest: `sha256:${'ab'.repeat(32)}` };
+    const dayLong = await send(operatorTenant, (await token(asOperator(), 'update', args, {}, 24 * 3600)).token);
+    expect(dayLong?.error?.code).toBe('UPDATE_NOT_CONFIGURED');
+    expect(ops.callsOf('update')).toHaveLength(1);
+    const tooLong = await send(operatorTenant, (await token(asOperator(), 'update', args, {}, 25 * 3600)).token);
+    expect(tooLong?.error?.code).toBe('CMD_LIFETIME_EXCEEDED');
+    const badDigest = await send(operatorTenant, (await token(asOperator(), 'update', { ...args, manifestDigest: 'abc' })).token);
+    expect(badDigest?.error?.code).toBe('CMD_MALFORMED');
+    const badWindow = await send(operatorTenant, (await token(asOperator(), 'update', { ...args, window: { start: 20, end: 10 } })).token);
+    expect(badWindow?.error?.code).toBe('CMD_MALFORMED');
+    const byCarrier = await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'update', args)).token);
+    expect(byCarrier?.error?.code).toBe('CMD_FORBIDDEN');
+    expect(ops.callsOf('update')).toHaveLength(1);
+  });
+
   it('scopes carrier commands to the issuing carrier', async () => {
     await send(carrierTenant('acme'), (await token(asCarrier('acme'), 'createReservation', { waybill: 'A-1', size: 'S', kind: 'delivery' })).token);
     await send(carrierTenant('bolt'), (await token(asCarrier('bolt'), 'createReservation', { waybill: 'B-1', size: 'S', kind: 'dropoff' })).token);
