@@ -7,7 +7,7 @@ import { type X25519PublicJwk } from '../src/config/schema.js';
 import { generateCode } from '../src/codes/pickupCode.js';
 import { encryptCodeForCarrier } from '../src/crypto/codeJwe.js';
 import { type IdFactory } from '../src/ids.js';
-import { type RandomSource, randomInt } from '../src/random.js';
+import { type RandomSource, randomInt } from '../kernel/random.js';
 
 export interface CarrierEvent {
   type: string;

@@ -6,12 +6,12 @@
 // schema, same statements), because a thousand file databases syncing to one disk would
 // measure this machine's disk, while every real locker has its own.
 import { type KeyObject } from 'node:crypto';
-import { type Clock } from '../src/clock.js';
+import { type Clock } from '../kernel/clock.js';
 import { MqttConfig, type X25519PublicJwk } from '../src/config/schema.js';
 import { EventRecorder } from '../src/domain/eventRecorder.js';
 import { createIdFactory, newBootId } from '../src/ids.js';
 import { type Logger } from '../src/logger.js';
-import { type RandomSource } from '../src/random.js';
+import { type RandomSource } from '../kernel/random.js';
 import { openDatabase, type Db } from '../src/store/database.js';
 import { LockerStore } from '../src/store/lockerStore.js';
 import { ed25519Signer } from '../src/sync/detachedSignature.js';

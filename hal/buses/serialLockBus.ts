@@ -7,11 +7,11 @@
 // unlock (a door can open and re-latch between two normal polls), board-silent/board-back after
 // consecutive misses, and reopening a lost transport with backoff. Every async path ends in a
 // LockerError or an event; nothing here can take the process down.
-import { type Clock, type TimerHandle } from '../../src/clock.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
 import { Backoff } from '../../kernel/backoff.js';
 import { type BoardOptions as BoardConfig, type SerialBusOptions as SerialBusConfig } from '../options.js';
-import { ErrorCodes, LockerError, toLockerError } from '../../src/errors.js';
-import { type Logger, hex } from '../../src/logger.js';
+import { ErrorCodes, LockerError, toLockerError } from '../../kernel/errors.js';
+import { type Logger, hex } from '../../kernel/log.js';
 import { type FrameReject } from '../codecs/frameParser.js';
 import { type ByteTransport } from '../transport/byteTransport.js';
 import { type BoardStatus, type LockBus, type LockBusEvent, type LockBusListener, type LockReading } from '../types.js';

@@ -5,7 +5,7 @@
 // at a time so a real frame hidden behind a corrupt one is still found. It keeps at most one
 // frame's worth of bytes between pushes, so a line that never stops talking cannot grow it.
 import { type BoardOptions as BoardConfig } from '../options.js';
-import { ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../kernel/errors.js';
 
 export type RejectReason =
   /** Bytes that cannot start a frame. */

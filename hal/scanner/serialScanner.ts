@@ -14,11 +14,11 @@
 import { stat } from 'node:fs/promises';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { SerialPortStream } from '@serialport/stream';
-import { type Clock, type TimerHandle } from '../../src/clock.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
 
-import { ErrorCodes, LockerError } from '../../src/errors.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { Backoff } from '../../kernel/backoff.js';
-import { hex, type Logger } from '../../src/logger.js';
+import { hex, type Logger } from '../../kernel/log.js';
 import { type Scanner, type ScannerEvent, type ScannerListener } from '../types.js';
 import { ScanFramer, type ScanFrame, type ScanFramingOptions } from './scanFraming.js';
 

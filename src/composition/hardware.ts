@@ -8,12 +8,12 @@ import type { SerialBinding as BindingInterface } from '../../hal/transport/seri
 import type { SimWorld } from '../../sim/world.js';
 import type { SimSerialRegistry } from '../../sim/serial/simBinding.js';
 import { join } from 'node:path';
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type BusConfig, type LockerConfig } from '../config/schema.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { gpioBusOptions, serialBusOptions } from './halOptions.js';
-import { randomFraction, type RandomSource } from '../random.js';
+import { randomFraction, type RandomSource } from '../../kernel/random.js';
 
 export interface Hardware {
   buses: Map<string, LockBus>;

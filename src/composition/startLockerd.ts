@@ -2,7 +2,7 @@
 // only place that knows concrete drivers, simulators, the database file and the network.
 import { join } from 'node:path';
 import type { SimWorld } from '../../sim/world.js';
-import { type Clock, SystemClock } from '../clock.js';
+import { type Clock, SystemClock } from '../../kernel/clock.js';
 import { type LockerConfig } from '../config/schema.js';
 import { encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/lockerIdentity.js';
@@ -21,7 +21,7 @@ import { type KioskLimits } from '../kiosk/limits.js';
 import { loadOrCreateTerminalKey } from '../kiosk/terminal.js';
 import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
-import { cryptoRandom, type RandomSource } from '../random.js';
+import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { Outbox } from '../store/outbox.js';
 import { LockerStore } from '../store/lockerStore.js';

@@ -6,13 +6,13 @@
 // code takes a try, nothing but time gives one back, and with no try left every typed code is
 // refused. A pickup QR token ("LK2:...", 128 bits) never touches that budget: it cannot be
 // guessed, so a prankster who empties the keypad does not shut the locker (issue 7, finding 8).
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type LockerConfig } from '../config/schema.js';
 import { type BudgetLedger } from '../codes/budgetLedger.js';
 import { codeDigest, generateCode, normaliseCodeInput } from '../codes/pickupCode.js';
 import { generatePickupToken, isPickupTokenInput, normalisePickupToken, pickupTokenDigest } from '../codes/pickupToken.js';
-import { LockerError, ErrorCodes } from '../errors.js';
-import { type RandomSource } from '../random.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
+import { type RandomSource } from '../../kernel/random.js';
 import { type LockerStore, type ParcelRow, type ParcelState } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
 import { type Live } from './liveSettings.js';

@@ -2,8 +2,8 @@
 // runs at most one door session per compartment, and turns bus events into locker facts
 // (door opened/closed, forced open, board silent/back). Everything else asks it.
 import { type LockBus, type LockBusEvent, type LockReading } from '../../hal/types.js';
-import { type Clock } from '../clock.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { type Clock } from '../../kernel/clock.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { type DoorSessionSettings } from './doorSession.js';
 import { DoorRunner, type DoorOutcome } from './doorRunner.js';

@@ -1,6 +1,6 @@
 // Records what happened: a state change, its audit record and its outbound events in ONE
 // SQLite transaction (transactional outbox). A crash at any instant leaves all or none.
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type IdFactory } from '../ids.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type Outbox, type OutboxEventInput } from '../store/outbox.js';

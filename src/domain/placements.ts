@@ -3,7 +3,7 @@
 // parcel is recorded or released, and commits a stored parcel with its code and events.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
-import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
+import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../../kernel/errors.js';
 import { allocate } from './allocation.js';
 import { type LockerAlarms } from './lockerAlarms.js';
 import { type LockerDeps, type LockerEvent } from './locker.js';

@@ -3,12 +3,12 @@
 // locker's own flows, so it is audited and evented like a change made at the kiosk.
 // A carrier's methods are scoped to that carrier: another carrier's parcel is "not found".
 import type { CryptoKey } from 'jose';
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type CarrierConfig, type LayoutConfig, type LockerConfig } from '../config/schema.js';
 import { type BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { decryptForLocker, encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { assertKeypadPolicy } from '../codes/keypadPolicy.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import {
   type CarrierParcel,

@@ -6,7 +6,7 @@
 // previous report is still unsent (the broker is out of reach), no new one is appended, so a
 // locker offline for a month queues one health event, not thousands; the door cycle counts
 // are still written.
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { EventRecorder } from '../domain/eventRecorder.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';

@@ -7,7 +7,7 @@
 // from what a stranger typed or sent: the label sets stay bounded.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockBus, Scanner } from '../../hal/types.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { LockerConfig } from '../config/schema.js';
 import type { DoorController, DoorControllerEvent } from '../domain/doorController.js';
 import type { EventRecorder, RecordSpec } from '../domain/eventRecorder.js';

@@ -6,7 +6,7 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LockerConfig } from '../config/schema.js';
-import { ErrorCodes, LockerError } from '../errors.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { SIDECAR_SUFFIXES } from '../store/database.js';
 import { Outbox, streamOf } from '../store/outbox.js';
 import type { BacklogFigures, HealthFigures } from './lockerMetrics.js';

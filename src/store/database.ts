@@ -3,7 +3,7 @@
 // transaction and no other code can interleave with it.
 import { chmodSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { migrations, type Migration } from './migrations.js';
 
 export type Db = Database.Database;

@@ -16,8 +16,8 @@
 // quota, retryAfterMs) on the sender's own res topic. Refusals are budgeted too: past
 // refusalBurst (refilled at refusalsPerS) a flood is dropped unanswered and logged once per
 // minute per tenant, so the locker never works harder to refuse than the flooder does to send.
-import type { Clock } from '../clock.js';
-import { isLockerError } from '../errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { isLockerError } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
 import { tokenRef, type CommandReply } from './commandReply.js';
 import { streamOf } from '../store/outbox.js';

@@ -3,7 +3,7 @@
 // backlog cannot starve another's. A row is marked sent when its PUBACK arrives (marks are
 // batched into one commit). After a reconnect each stream resumes at its lowest unsent row; a
 // consumer's {replayFrom} rewinds one stream and the rows sent again carry replay: true.
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { Logger } from '../logger.js';
 import type { DocumentSigner } from './detachedSignature.js';
 import { encodeEnvelope } from './envelope.js';

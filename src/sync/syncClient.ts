@@ -7,13 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { MqttConfig } from '../config/schema.js';
 import { streamOf } from '../store/outbox.js';
 import type { Logger } from '../logger.js';
-import type { RandomSource } from '../random.js';
+import type { RandomSource } from '../../kernel/random.js';
 import { Backoff } from '../../kernel/backoff.js';
-import { randomFraction } from '../random.js';
+import { randomFraction } from '../../kernel/random.js';
 import type { ReplayOutcome, SyncControl } from './commandHandlers.js';
 import type { CommandReply } from './commandReply.js';
 import { signDocument, type DocumentSigner } from './detachedSignature.js';

@@ -17,12 +17,12 @@ import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { Ed25519PublicJwk } from '../config/schema.js';
 import type { EventRecorder } from '../domain/eventRecorder.js';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
-import type { RandomSource } from '../random.js';
+import type { RandomSource } from '../../kernel/random.js';
 import type { Db } from '../store/database.js';
 import type { LockerStore } from '../store/lockerStore.js';
 import type { CommandActor, UpdateArgs, UpdateResult } from '../domain/lockerOperations.js';

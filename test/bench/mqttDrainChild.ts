@@ -12,10 +12,10 @@
 // row carries sent_at in the database.
 import { createPrivateKey } from 'node:crypto';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { MqttConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { type DocumentSigner, ed25519Signer } from '../../src/sync/detachedSignature.js';
 import { encodeEnvelope } from '../../src/sync/envelope.js';

@@ -8,7 +8,7 @@ import type { BindingInterface } from '@serialport/bindings-interface' with { 'r
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SerialScanner } from '../../hal/scanner/serialScanner.js';
 import { type ScannerEvent } from '../../hal/types.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { silentLogger } from '../../src/logger.js';
 import { startSocatPtyPair, type SocatPtyPair } from '../support/socatPtyPair.js';
 

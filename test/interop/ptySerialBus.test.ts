@@ -8,7 +8,7 @@ import { type LockBusEvent } from '../../hal/types.js';
 import { SimBus, type SimBusTraffic, simPositions } from '../../sim/boards/simBus.js';
 import { PtyBoardBridge } from '../../sim/serial/ptyBoardBridge.js';
 import { SimWorld } from '../../sim/world.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { SerialBusConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
 import { toHex } from '../support/hexBytes.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startLockerd, type RunningLockerd } from '../../src/composition/startLockerd.js';
-import { type Clock } from '../../src/clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type LockerConfig } from '../../src/config/schema.js';
 import { type Logger } from '../../src/logger.js';
 import { packageRoot } from '../../src/packageRoot.js';

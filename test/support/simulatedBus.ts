@@ -7,7 +7,7 @@ import { type LockBusEvent } from '../../hal/types.js';
 import { type SimBusOptions, attachSimBus, simPositions } from '../../sim/boards/simBus.js';
 import { SimSerialRegistry } from '../../sim/serial/simBinding.js';
 import { SimWorld } from '../../sim/world.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { SerialBusConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
 import { type z } from 'zod';

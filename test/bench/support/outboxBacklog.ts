@@ -4,9 +4,9 @@
 // into a database opened as lockerd opens it (WAL, synchronous=FULL). The file is checkpointed
 // and closed, so each benchmark round can start from a copy of it.
 import { type X25519PublicJwk } from '../../../src/config/schema.js';
-import { SystemClock } from '../../../src/clock.js';
+import { SystemClock } from '../../../kernel/clock.js';
 import { createIdFactory, newBootId } from '../../../src/ids.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';
 import { Outbox } from '../../../src/store/outbox.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { ulid as makeUlid } from 'ulid';
 import { codeDigest, generateCode } from '../../../src/codes/pickupCode.js';
-import { type RandomSource } from '../../../src/random.js';
+import { type RandomSource } from '../../../kernel/random.js';
 import { type LockerStore } from '../../../src/store/lockerStore.js';
 import { Outbox } from '../../../src/store/outbox.js';
 

@@ -4,7 +4,7 @@
 // requests and judges every answer.
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ErrorCodes } from '../../../kernel/errors.js';
 import { packageRoot } from '../../../src/packageRoot.js';
 import { makeDemoLocker } from '../../support/demoLocker.js';
 import { freePort } from '../../support/freePort.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/broker/embeddedBroker.js';
-import { SystemClock } from '../../../src/clock.js';
+import { SystemClock } from '../../../kernel/clock.js';
 import { lockerctl } from '../../../src/cli/lockerctl.js';
 import { enrolledLocker } from '../../../src/cli/lockerctl/enrolment.js';
 import { loadPublicKeys } from '../../../src/cli/lockerctl/keyFiles.js';

@@ -4,7 +4,7 @@
 import type { CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type BoardStatus, type LockBus } from '../../../hal/types.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { BudgetLedger } from '../../../src/codes/budgetLedger.js';
 import { LockerConfig } from '../../../src/config/schema.js';
 import { CodeVault } from '../../../src/domain/codeVault.js';
@@ -16,7 +16,7 @@ import { type Locker } from '../../../src/domain/locker.js';
 import { LockerRemoteOperations } from '../../../src/domain/remoteOperations.js';
 import { BadgeRevocations } from '../../../src/credentials/badgeRevocations.js';
 import { silentLogger } from '../../../src/logger.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';
 import { Outbox } from '../../../src/store/outbox.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLockBus } from '../../../hal/buses/serialLockBus.js';
 import { type ByteTransport, type ByteTransportEvent, type ByteTransportEvents, TransportListeners } from '../../../hal/transport/byteTransport.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { SerialBusConfig } from '../../../src/config/schema.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { type SimBusTraffic } from '../../../sim/boards/simBus.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../../kernel/backoff.js';
 import { packageRoot } from '../../../src/packageRoot.js';
-import { randomFraction, seededRandom } from '../../../src/random.js';
+import { randomFraction, seededRandom } from '../../../kernel/random.js';
 
 const constant = (f: number) => () => f;
 

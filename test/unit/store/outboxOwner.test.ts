@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { EventRecorder } from '../../../src/domain/eventRecorder.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';

@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
 import { EventConsumer, type AckRequest } from '../../../src/cli/lockerctl/eventConsumer.js';
 import { ed25519Signer, type DocumentSigner } from '../../../src/sync/detachedSignature.js';
