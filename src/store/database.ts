@@ -88,3 +88,19 @@ export function mapStoreError(e: unknown): never {
     throw new LockerError(ErrorCodes.STORE_ERROR, `storage I/O error (${code}); nothing was changed`, {}, { cause: e });
   throw e;
 }
+
+/** SQLite's own integrity check: 'ok' for a sound file. */
+export function integrityCheck(db: Db): string {
+  return String(db.pragma('integrity_check', { simple: true }));
+}
+
+/** Rows whose foreign keys point nowhere (empty for a consistent file). */
+export function foreignKeyProblems(db: Db): unknown[] {
+  return db.pragma('foreign_key_check') as unknown[];
+}
+
+/** Every table's rows as text, to check that something (a plaintext code) appears nowhere. */
+export function tableDump(db: Db): string {
+  const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
+  return tables.map((t) => `${t.name}\n${JSON.stringify(db.prepare(`SELECT * FROM "${t.name.replace(/"/g, '""')}"`).all())}`).join('\n');
+}

@@ -471,6 +471,66 @@ export class LockerStore {
   pruneRevocations(role: 'courier' | 'operator', basisBefore: number): number {
     return this.revocationStmts.prune.run(role, basisBefore).changes;
   }
+
+  // ---- read-outs (diagnostics and the test fixtures' store-backed reader; not on a hot path) ----
+
+  private readoutStmts: ReturnType<LockerStore['prepareReadouts']> | undefined;
+
+  private prepareReadouts() {
+    return {
+      parcels: this.db.prepare<[], RawParcel>('SELECT * FROM parcels ORDER BY rowid'),
+      sessions: this.db.prepare<[], RawSession>('SELECT * FROM door_sessions ORDER BY started_at, rowid'),
+      auditActions: this.db.prepare<[], { action: string }>('SELECT action FROM audit ORDER BY id'),
+      auditTrail: this.db.prepare<[], { ts: number; actor: string; action: string; subject: string | null; data: string | null }>('SELECT ts, actor, action, subject, data FROM audit ORDER BY id'),
+    };
+  }
+
+  private get readouts(): ReturnType<LockerStore['prepareReadouts']> {
+    this.readoutStmts ??= this.prepareReadouts();
+    return this.readoutStmts;
+  }
+
+  /** Every parcel ever stored, in insertion order, whatever its state. */
+  allParcels(): ParcelRow[] {
+    return this.readouts.parcels.all().map(parcelFromRaw);
+  }
+
+  /** Every door session, oldest first, with how it ended. */
+  doorSessions(): (DoorSessionRow & { outcome: string | null; endedAt: number | null })[] {
+    return this.readouts.sessions.all().map((r) => ({
+      id: r.id,
+      compartmentId: r.compartment_id,
+      purpose: r.purpose,
+      state: r.state,
+      actor: r.actor,
+      context: JSON.parse(r.context) as Record<string, unknown>,
+      startedAt: r.started_at,
+      outcome: r.outcome,
+      endedAt: r.ended_at,
+    }));
+  }
+
+  /** The whole audit trail, oldest first. */
+  auditTrail(): { ts: number; actor: string; action: string; subject: string | null; data: Record<string, unknown> }[] {
+    return this.readouts.auditTrail.all().map((r) => ({ ts: r.ts, actor: r.actor, action: r.action, subject: r.subject, data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : {} }));
+  }
+
+  /** The audit trail's actions, oldest first. */
+  auditActions(): string[] {
+    return this.readouts.auditActions.all().map((r) => r.action);
+  }
+}
+
+interface RawSession {
+  id: string;
+  compartment_id: string;
+  purpose: string;
+  state: DoorSessionRow['state'];
+  actor: string;
+  context: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string | null;
 }
 
 function revocationFromRaw(r: RawRevocation): RevocationRow {

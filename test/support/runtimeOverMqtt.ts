@@ -28,10 +28,7 @@ export function ackedUpTo(running: RunningLockerd, stream: string): number {
 }
 
 export function auditRows(running: RunningLockerd): { actor: string; action: string; subject: string | null; data: Record<string, unknown> }[] {
-  return running.db
-    .prepare<[], { actor: string; action: string; subject: string | null; data: string | null }>('SELECT actor, action, subject, data FROM audit ORDER BY id')
-    .all()
-    .map((r) => ({ actor: r.actor, action: r.action, subject: r.subject, data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : {} }));
+  return running.store.auditTrail().map((r) => ({ actor: r.actor, action: r.action, subject: r.subject, data: r.data }));
 }
 
 /**
