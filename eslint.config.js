@@ -11,6 +11,7 @@
 //   kiosk and no composition root.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const hardwareModules = ['serialport', '@serialport/*', 'onoff', 'epoll'];
 
@@ -28,9 +29,17 @@ const noSim = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'src/kiosk/public/**', 'sim/panel/public/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test-results/**', 'sim/panel/public/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // The kiosk page: browser ES modules, type-checked by tsconfig.kiosk.json (checkJs).
+    files: ['src/kiosk/public/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
   {
     files: ['**/*.ts'],
     rules: {
