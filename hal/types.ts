@@ -7,7 +7,7 @@
 //   GPIO: always 0).
 // - `lock` is 1-based, as printed on the boards (lock 1 is CU48 LOCK byte 0x00).
 // - Every method that talks to a device returns a promise that rejects with a LockerError
-//   (src/errors.ts codes such as BOARD_SILENT, BUS_CLOSED, FRAME_INVALID); nothing throws
+//   (kernel/errors.ts codes such as BOARD_SILENT, BUS_CLOSED, FRAME_INVALID); nothing throws
 //   synchronously and nothing crashes the process on a device fault.
 
 /** What one lock position reports. `undefined` means the hardware has no such sensor. */

@@ -5,7 +5,7 @@
 // Physics: an energised, healthy latch releases after its energise time and the door springs
 // open. The door stays open until the simulated person closes it, which latches it again.
 // Item sensors follow parcels put in or taken out (only through an open door).
-import { type Clock } from '../src/clock.js';
+import { type Clock } from '../kernel/clock.js';
 
 export interface SimPosition {
   bus: string;

@@ -1,8 +1,8 @@
 // Identifiers: ULIDs for envelopes, parcels, transactions and boots. Time comes from the
 // injected Clock and the random part from the injected RandomSource, so tests get stable ids.
 import { decodeTime, isValid, monotonicFactory } from 'ulid';
-import type { Clock } from './clock.js';
-import type { RandomSource } from './random.js';
+import type { Clock } from '../kernel/clock.js';
+import type { RandomSource } from '../kernel/random.js';
 
 export type IdFactory = () => string;
 

@@ -3,9 +3,11 @@
 // (code, badge, PIN, token, key, raw scanner bytes, request body, MQTT payload) is logged at
 // any level: call sites log lengths and kinds, and fields named like secrets are redacted.
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
-import { ErrorCodes, LockerError } from './errors.js';
+import { type Logger } from '../kernel/log.js';
+import { ErrorCodes, LockerError } from '../kernel/errors.js';
 
-export type Logger = Pick<PinoLogger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'child' | 'level'>;
+// The Logger interface and hex() live in the shared kernel (kernel/log.ts).
+export { hex, type Logger } from '../kernel/log.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -132,7 +134,3 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-/** Formats bytes as spaced hex for frame logs: "02 00 30 03 35". */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(' ');
-}

@@ -15,10 +15,10 @@
 // Door inputs are debounced (`debounceMs`): a level must hold that long before it is
 // reported. Edges are watched, and the lines are also polled (faster for a while after an
 // unlock) because sysfs edge interrupts can be missed.
-import { type Clock, type TimerHandle } from '../../src/clock.js';
-import { type GpioBusConfig } from '../../src/config/schema.js';
-import { ErrorCodes, LockerError } from '../../src/errors.js';
-import { type Logger } from '../../src/logger.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { type GpioBusOptions as GpioBusConfig } from '../options.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
+import { type Logger } from '../../kernel/log.js';
 import { type BoardStatus, type LockBus, type LockBusEvent, type LockBusListener, type LockReading } from '../types.js';
 import { type GpioInput, type GpioOutput, type GpioPort, type GpioValue } from '../gpio/gpioPort.js';
 

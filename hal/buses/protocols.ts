@@ -2,9 +2,9 @@
 // adapter turns "status of board 3" or "unlock lock 5" into a request (frame, what reply to wait
 // for, how long), and turns received bytes into protocol-neutral replies with the board's
 // polarity and sensors already applied.
-import { BOARD_LIMITS } from '../../src/config/protocolLimits.js';
-import { type BoardConfig, type SerialBusConfig } from '../../src/config/schema.js';
-import { type ErrorCode, ErrorCodes, LockerError } from '../../src/errors.js';
+import { BOARD_LIMITS } from '../../kernel/protocolLimits.js';
+import { type BoardOptions as BoardConfig, type SerialBusOptions as SerialBusConfig } from '../options.js';
+import { type ErrorCode, ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { type LockReading } from '../types.js';
 import { type FrameReject } from '../codecs/frameParser.js';
 import { G8A_STATE_OPEN, G8A_BAUD_RATES, G8aReplyParser, decode8aStatus, encode8aQueryAll, encode8aUnlock, g8aStatusReplyLength } from '../codecs/generic8a.js';

@@ -2,8 +2,8 @@
 // before the question goes out (so a fast answer is never missed); incoming replies are offered
 // to the waiters; on timeout the error is built with the waiter's own stack, so a support log
 // shows which caller waited, not a timer callback.
-import { type Clock, type TimerHandle } from '../../src/clock.js';
-import { type LockerError } from '../../src/errors.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { type LockerError } from '../../kernel/errors.js';
 
 interface Waiter<T> {
   match: (value: T) => boolean;

@@ -7,10 +7,11 @@
 // unlock (a door can open and re-latch between two normal polls), board-silent/board-back after
 // consecutive misses, and reopening a lost transport with backoff. Every async path ends in a
 // LockerError or an event; nothing here can take the process down.
-import { type Clock, type TimerHandle } from '../../src/clock.js';
-import { type BoardConfig, type SerialBusConfig } from '../../src/config/schema.js';
-import { ErrorCodes, LockerError, toLockerError } from '../../src/errors.js';
-import { type Logger, hex } from '../../src/logger.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { Backoff } from '../../kernel/backoff.js';
+import { type BoardOptions as BoardConfig, type SerialBusOptions as SerialBusConfig } from '../options.js';
+import { ErrorCodes, LockerError, toLockerError } from '../../kernel/errors.js';
+import { type Logger, hex } from '../../kernel/log.js';
 import { type FrameReject } from '../codecs/frameParser.js';
 import { type ByteTransport } from '../transport/byteTransport.js';
 import { type BoardStatus, type LockBus, type LockBusEvent, type LockBusListener, type LockReading } from '../types.js';
@@ -25,8 +26,8 @@ export interface SerialLockBusOptions {
   /** First wait before reopening a lost transport; doubles per failed attempt up to reopenMaxMs. */
   reopenMinMs?: number;
   reopenMaxMs?: number;
-  /** Jitter source for the reopen backoff (a fleet must not reconnect in lockstep). */
-  random?: () => number;
+  /** Uniform [0, 1) jitter for the reopen backoff (a fleet must not reconnect in lockstep). */
+  jitter: () => number;
 }
 
 type BusState = 'closed' | 'opening' | 'open' | 'down';
@@ -55,7 +56,7 @@ export class SerialLockBus implements LockBus {
   private readonly listeners = new Set<LockBusListener>();
   private readonly reopenMinMs: number;
   private readonly reopenMaxMs: number;
-  private readonly random: () => number;
+  private readonly reopenBackoff: Backoff;
 
   private readonly commands: Job[] = [];
   private readonly polls: Job[] = [];
@@ -74,7 +75,6 @@ export class SerialLockBus implements LockBus {
   private pollTimer: TimerHandle | undefined;
   private fastTimer: TimerHandle | undefined;
   private reopenTimer: TimerHandle | undefined;
-  private reopenAttempt = 0;
   private baudSettled = false;
 
   constructor(options: SerialLockBusOptions) {
@@ -90,7 +90,7 @@ export class SerialLockBus implements LockBus {
     this.waiter = new ReplyWaiter<BusReply>(options.clock);
     this.reopenMinMs = options.reopenMinMs ?? 250;
     this.reopenMaxMs = options.reopenMaxMs ?? 10_000;
-    this.random = options.random ?? Math.random;
+    this.reopenBackoff = new Backoff({ baseMs: this.reopenMinMs, maxMs: this.reopenMaxMs, fraction: options.jitter });
     this.transport.on('data', (bytes) => this.onData(bytes));
     this.transport.on('close', (error) => this.onTransportClosed(error));
     this.transport.on('error', (error) => this.log.warn({ code: error.code }, error.message));
@@ -192,7 +192,7 @@ export class SerialLockBus implements LockBus {
 
   private async connected(): Promise<void> {
     this.state = 'open';
-    this.reopenAttempt = 0;
+    this.reopenBackoff.reset();
     this.log.info(`opened ${this.transport.description}`);
     this.emit({ type: 'transport', bus: this.id, connected: true });
     if (!this.baudSettled) {
@@ -218,9 +218,7 @@ export class SerialLockBus implements LockBus {
 
   private scheduleReopen(): void {
     if (this.reopenTimer || this.state !== 'down') return;
-    const base = Math.min(this.reopenMaxMs, this.reopenMinMs * 2 ** this.reopenAttempt);
-    const delay = Math.round(base / 2 + (base / 2) * this.random());
-    this.reopenAttempt += 1;
+    const delay = this.reopenBackoff.next();
     this.reopenTimer = this.clock.setTimeout(() => {
       this.reopenTimer = undefined;
       void this.reopen();

@@ -4,8 +4,8 @@
 // bytes, asks the grammar whether a complete valid frame begins there, and drops bad bytes one
 // at a time so a real frame hidden behind a corrupt one is still found. It keeps at most one
 // frame's worth of bytes between pushes, so a line that never stops talking cannot grow it.
-import { type BoardConfig } from '../../src/config/schema.js';
-import { ErrorCodes } from '../../src/errors.js';
+import { type BoardOptions as BoardConfig } from '../options.js';
+import { ErrorCodes } from '../../kernel/errors.js';
 
 export type RejectReason =
   /** Bytes that cannot start a frame. */

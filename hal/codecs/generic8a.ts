@@ -3,7 +3,7 @@
 // `80 BOARD LOCK STATE XOR` and the query-all reply `80 BOARD bN..b1 33 XOR` with 3 or 4 data
 // bytes (24- or 32-lock boards). Some firmware answers with header 0x8A; both are accepted.
 // Pure functions only.
-import { type BoardConfig } from '../../src/config/schema.js';
+import { type BoardOptions as BoardConfig } from '../options.js';
 import { type LockReading } from '../types.js';
 import { type FrameGrammar, type FrameMatch, StreamingFrameParser, bitAt, latchedFromBit, xor8 } from './frameParser.js';
 

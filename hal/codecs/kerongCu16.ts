@@ -2,7 +2,7 @@
 // `STX ADDR CMD ETX SUM` with ADDR = board<<4 | lockIndex, and the 9-byte status reply
 // `STX ADDR 35 D1 D2 D3 D4 ETX SUM` (D1/D2 hook bits, D3/D4 infrared item bits).
 // Pure functions only: the bus and the board simulator both build on them.
-import { type BoardConfig } from '../../src/config/schema.js';
+import { type BoardOptions as BoardConfig } from '../options.js';
 import { type LockReading } from '../types.js';
 import { type FrameGrammar, type FrameMatch, StreamingFrameParser, bitAt, latchedFromBit, sum8 } from './frameParser.js';
 

@@ -1,7 +1,7 @@
 // Kerong CU48 wire format (official document, see protocols/lock-boards.md): 6-byte host
 // frames `02 ADDR LOCK CMD 03 SUM` and the 12-byte status reply `02 ADDR xx 65 D1..D6 03 SUM`.
 // ADDR 0x0A addresses every board, LOCK 0x30 every lock. Pure functions only.
-import { type BoardConfig } from '../../src/config/schema.js';
+import { type BoardOptions as BoardConfig } from '../options.js';
 import { type LockReading } from '../types.js';
 import { type FrameGrammar, type FrameMatch, StreamingFrameParser, bitAt, latchedFromBit, sum8 } from './frameParser.js';
 

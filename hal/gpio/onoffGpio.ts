@@ -7,8 +7,8 @@
 // older kernels report base 0 there, so the same lookup works on both.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, LockerError } from '../../src/errors.js';
-import { type Logger } from '../../src/logger.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
+import { type Logger } from '../../kernel/log.js';
 import { type GpioEdge, type GpioInput, type GpioOutput, type GpioPort, type GpioValue } from './gpioPort.js';
 
 /** Labels of the pin controller that owns the 40-pin header, most specific first (Pi 5, Pi 4, Pi 3 and Zero). */

@@ -1,9 +1,9 @@
 // Buzzer and per-compartment LEDs on GPIO outputs. Beeps play one at a time (a new pattern
 // waits for the one playing); compartments without an LED are quietly skipped, since LEDs are
 // often fitted to a few doors only.
-import { type Clock } from '../../src/clock.js';
-import { ErrorCodes, LockerError } from '../../src/errors.js';
-import { type Logger } from '../../src/logger.js';
+import { type Clock } from '../../kernel/clock.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
+import { type Logger } from '../../kernel/log.js';
 import { type Indicator } from '../types.js';
 import { type GpioOutput, type GpioPort } from '../gpio/gpioPort.js';
 

@@ -19,7 +19,7 @@
 // Memory is bounded: at most `maxLength` payload bytes plus a two-byte terminator are kept.
 // A longer frame is counted, not stored, until it ends, and then reported as `too-long`.
 
-import { ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../kernel/errors.js';
 
 export type ScanSuffix = 'cr' | 'lf' | 'crlf';
 

@@ -1,7 +1,8 @@
-// The barcode scanner on a serial line (RS-232 or USB CDC-ACM). Owns the port's life: opens it,
-// frames its bytes into scans (scanFraming.ts), and while started keeps trying to get the
-// device back with exponential backoff and jitter. The serialport binding is injected, so the
-// same code runs on the native binding, the simulator and a pty.
+// The barcode scanner on a serial line (RS-232 or USB CDC-ACM). Owns the line's life: opens it
+// through hal/transport/serialTransport (the same byte transport the lock buses use), frames
+// its bytes into scans (scanFraming.ts), and while started keeps trying to get the device back
+// with the shared backoff (kernel/backoff.ts). The serialport binding is injected, so the same
+// code runs on the native binding, the simulator and a pty.
 //
 // Unplug detection has two sources because neither is enough alone: serialport emits 'close'
 // with `disconnected: true` when a read fails, but not always promptly after a USB device
@@ -13,11 +14,12 @@
 // 'disconnected' event and retried.
 import { stat } from 'node:fs/promises';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
-import { SerialPortStream } from '@serialport/stream';
-import { type Clock, type TimerHandle } from '../../src/clock.js';
-import { type ScannerConfig } from '../../src/config/schema.js';
-import { ErrorCodes, LockerError } from '../../src/errors.js';
-import { hex, type Logger } from '../../src/logger.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
+import { Backoff } from '../../kernel/backoff.js';
+import { hex, type Logger } from '../../kernel/log.js';
+import { SerialTransport } from '../transport/serialTransport.js';
 import { type Scanner, type ScannerEvent, type ScannerListener } from '../types.js';
 import { ScanFramer, type ScanFrame, type ScanFramingOptions } from './scanFraming.js';
 
@@ -34,8 +36,8 @@ export interface SerialScannerOptions {
   framing: ScanFramingOptions;
   reconnectMinMs: number;
   reconnectMaxMs: number;
-  /** Uniform [0, 1) for backoff jitter. Default Math.random. */
-  jitter?: () => number;
+  /** Uniform [0, 1) for backoff jitter, injected (hal draws no randomness itself). */
+  jitter: () => number;
   /**
    * Whether the device path exists now. Default: fs.stat of the path. For bindings whose paths
    * are not files pass `pathListedBy(binding)`, or false to rely on 'close' events alone.
@@ -45,7 +47,6 @@ export interface SerialScannerOptions {
   presencePollMs?: number;
 }
 
-export type SerialScannerDeps = Pick<SerialScannerOptions, 'binding' | 'clock' | 'logger' | 'jitter' | 'pathExists' | 'presencePollMs'>;
 
 export async function pathExistsOnDisk(path: string): Promise<boolean> {
   try {
@@ -65,10 +66,12 @@ export class SerialScanner implements Scanner {
   private readonly listeners = new Set<ScannerListener>();
   private readonly framer: ScanFramer;
   private readonly log: Logger;
-  private readonly jitter: () => number;
+  private readonly backoff: Backoff;
   private readonly pathExists: ((path: string) => Promise<boolean>) | undefined;
   private started = false;
-  private port: SerialPortStream | undefined;
+  private readonly transport: SerialTransport;
+  /** Set while the line is open; a new object per open, so events of an old line change nothing. */
+  private link: object | undefined;
   private opening: Promise<void> | undefined;
   private failures = 0;
   private retryTimer: TimerHandle | undefined;
@@ -82,27 +85,23 @@ export class SerialScanner implements Scanner {
   constructor(private readonly options: SerialScannerOptions) {
     this.framer = new ScanFramer(options.framing);
     this.log = options.logger.child({ channel: 'scanner', path: options.path });
-    this.jitter = options.jitter ?? Math.random;
+    this.backoff = new Backoff({ baseMs: options.reconnectMinMs, maxMs: Math.max(options.reconnectMinMs, options.reconnectMaxMs), fraction: options.jitter });
     this.pathExists = options.pathExists === false ? undefined : (options.pathExists ?? pathExistsOnDisk);
-  }
-
-  /** Builds a scanner from the validated `hardware.scanner` section (serial transport only). */
-  static fromConfig(config: ScannerConfig, deps: SerialScannerDeps): SerialScanner {
-    if (config.transport.kind !== 'serial') {
-      throw new LockerError(ErrorCodes.CONFIG_INVALID, `SerialScanner needs a serial transport, not "${config.transport.kind}"`);
-    }
-    return new SerialScanner({
-      ...deps,
-      path: config.transport.path,
-      baudRate: config.transport.baudRate,
-      framing: { suffix: config.suffix, interByteTimeoutMs: config.interByteTimeoutMs, maxLength: config.maxLength, aimPrefix: config.aimPrefix },
-      reconnectMinMs: config.reconnectMinMs,
-      reconnectMaxMs: config.reconnectMaxMs,
+    this.transport = new SerialTransport({ path: options.path, baudRate: options.baudRate, binding: options.binding });
+    this.transport.on('data', (bytes) => this.receive(bytes));
+    // Without a listener a fault would go unseen; every fault that matters also shows up as a
+    // failed open or a 'close'.
+    this.transport.on('error', (e) => this.log.warn({ err: e }, 'serial port error'));
+    this.transport.on('close', (e) => {
+      if (!this.link) return;
+      this.lose(e?.detail ?? 'port closed');
+      if (e?.message.includes('disconnected')) this.log.warn('scanner unplugged');
+      this.scheduleRetry();
     });
   }
 
   get connected(): boolean {
-    return this.port !== undefined;
+    return this.link !== undefined;
   }
 
   /** Bytes held for an unfinished frame (bounded by maxLength + 2). */
@@ -120,6 +119,7 @@ export class SerialScanner implements Scanner {
     if (this.started) return;
     this.started = true;
     this.failures = 0;
+    this.backoff.reset();
     if (this.pathExists) this.presenceTimer = this.options.clock.setInterval(() => void this.checkPresence(), this.options.presencePollMs ?? 1000);
     await this.open();
   }
@@ -132,10 +132,9 @@ export class SerialScanner implements Scanner {
     this.presenceTimer?.cancel();
     this.presenceTimer = undefined;
     await this.opening;
-    const port = this.port;
-    if (port) {
-      this.lose(port, 'scanner stopped');
-      await closePort(port);
+    if (this.link) {
+      this.lose('scanner stopped');
+      await this.transport.close();
     }
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
@@ -153,21 +152,17 @@ export class SerialScanner implements Scanner {
 
   /** Writes raw bytes to the scanner (vendor configuration commands). */
   async send(bytes: Uint8Array): Promise<void> {
-    const port = this.port;
-    if (!port) throw new LockerError(ErrorCodes.SCANNER_UNAVAILABLE, `scanner at ${this.options.path} is not connected`);
+    if (!this.link) throw new LockerError(ErrorCodes.SCANNER_UNAVAILABLE, `scanner at ${this.options.path} is not connected`);
     this.log.debug({ hex: hex(bytes) }, '->');
     try {
-      await new Promise<void>((resolve, reject) => {
-        port.write(Buffer.from(bytes), (err) => (err ? reject(err) : undefined));
-        port.drain((err) => (err ? reject(err) : resolve()));
-      });
+      await this.transport.write(bytes);
     } catch (e) {
       throw new LockerError(ErrorCodes.SCANNER_UNAVAILABLE, `write to ${this.options.path} failed: ${errorText(e)}`, {}, { cause: e });
     }
   }
 
   private open(): Promise<void> {
-    if (!this.started || this.port || this.opening) return this.opening ?? Promise.resolve();
+    if (!this.started || this.link || this.opening) return this.opening ?? Promise.resolve();
     this.opening = this.attemptOpen().finally(() => {
       this.opening = undefined;
     });
@@ -175,42 +170,27 @@ export class SerialScanner implements Scanner {
   }
 
   private async attemptOpen(): Promise<void> {
-    const { path, baudRate, binding } = this.options;
+    const { path, baudRate } = this.options;
     // A path known to be gone is not opened: the open would fail anyway, and a stale port
     // that still opens would be dropped again by the next presence check.
     if (this.pathExists && !(await this.present())) {
       this.failed(new Error(`${path} does not exist`));
       return;
     }
-    let port: SerialPortStream;
     try {
-      port = new SerialPortStream({ binding, path, baudRate, autoOpen: false });
+      await this.transport.open();
     } catch (e) {
       this.failed(e);
       return;
     }
-    // Without a listener an 'error' event would crash the process; every fault that matters
-    // also shows up as a failed open or a 'close'.
-    port.on('error', (e: Error) => this.log.warn({ err: e }, 'serial port error'));
-    const err = await new Promise<Error | null>((resolve) => port.open(resolve));
-    if (err) {
-      this.failed(err);
-      return;
-    }
     if (!this.started) {
-      await closePort(port);
+      await this.transport.close();
       return;
     }
-    this.port = port;
+    this.link = {};
     this.failures = 0;
+    this.backoff.reset();
     this.lastPresent = true;
-    port.on('data', (chunk: Buffer) => this.receive(port, chunk));
-    port.on('close', (e: (Error & { disconnected?: boolean }) | null) => {
-      if (this.port !== port) return;
-      this.lose(port, e?.message ?? 'port closed');
-      if (e?.disconnected) this.log.warn('scanner unplugged');
-      this.scheduleRetry();
-    });
     this.log.info({ baudRate }, 'scanner connected');
     this.announce({ type: 'connected' });
   }
@@ -225,10 +205,9 @@ export class SerialScanner implements Scanner {
   }
 
   /** Forgets the live port: finishes its open frame and tells listeners. */
-  private lose(port: SerialPortStream, message: string): void {
-    if (this.port !== port) return;
-    this.port = undefined;
-    port.removeAllListeners('data');
+  private lose(message: string): void {
+    if (!this.link) return;
+    this.link = undefined;
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
     this.deliver(this.framer.flush());
@@ -236,12 +215,9 @@ export class SerialScanner implements Scanner {
   }
 
   private scheduleRetry(): void {
-    if (!this.started || this.retryTimer || this.port) return;
-    const { reconnectMinMs, reconnectMaxMs } = this.options;
-    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.failures, 30));
-    // Equal jitter: at least half the ceiling, so a flapping device still backs off, spread
-    // over the other half so many lockers that lose power together do not retry in step.
-    const delay = Math.max(reconnectMinMs, Math.round(ceiling / 2 + (this.jitter() * ceiling) / 2));
+    if (!this.started || this.retryTimer || this.link) return;
+    // kernel/backoff.ts: the same equal-jitter formula as the lock bus and MQTT.
+    const delay = this.backoff.next();
     this.retryTimer = this.options.clock.setTimeout(() => {
       this.retryTimer = undefined;
       void this.open();
@@ -255,17 +231,17 @@ export class SerialScanner implements Scanner {
     const present = await this.present();
     this.checkingPresence = false;
     if (!this.started) return;
-    const port = this.port;
-    if (!present && port) {
-      this.lose(port, `${this.options.path} disappeared`);
+    if (!present && this.link) {
+      this.lose(`${this.options.path} disappeared`);
       this.log.warn('scanner device path disappeared');
-      void closePort(port);
+      void this.transport.close();
       this.scheduleRetry();
-    } else if (present && wasPresent === false && !port && !this.opening) {
+    } else if (present && wasPresent === false && !this.link && !this.opening) {
       // The device is back: try now rather than at the end of a long backoff.
       this.retryTimer?.cancel();
       this.retryTimer = undefined;
       this.failures = 0;
+      this.backoff.reset();
       void this.open();
     }
   }
@@ -281,8 +257,8 @@ export class SerialScanner implements Scanner {
     return present;
   }
 
-  private receive(port: SerialPortStream, chunk: Buffer): void {
-    if (this.port !== port) return;
+  private receive(chunk: Uint8Array): void {
+    if (!this.link) return;
     // Raw bytes are what was scanned: pickup codes, badges. Only their count is logged, at any level.
     this.log.trace({ length: chunk.length }, '<-');
     this.deliver(this.framer.push(chunk, this.options.clock.monotonic()));
@@ -332,15 +308,6 @@ export class SerialScanner implements Scanner {
   }
 }
 
-function closePort(port: SerialPortStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (!port.isOpen) {
-      resolve();
-      return;
-    }
-    port.close(() => resolve());
-  });
-}
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -1,7 +1,7 @@
 // The byte pipe under a lock bus: a serial port, a TCP socket to a KR-BU bridge, or a simulated
 // port all look the same to the bus. A transport only moves bytes and reports its own loss;
 // framing, timeouts and reopening with backoff belong to the bus above it.
-import { type LockerError } from '../../src/errors.js';
+import { type LockerError } from '../../kernel/errors.js';
 
 export interface ByteTransportEvents {
   data: (bytes: Uint8Array) => void;

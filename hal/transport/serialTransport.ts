@@ -5,7 +5,7 @@
 // which only the composition root (or a whole-process tool) calls.
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
-import { ErrorCodes, LockerError } from '../../src/errors.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { type ByteTransport, type ByteTransportEvent, type ByteTransportEvents, TransportListeners } from './byteTransport.js';
 
 export interface SerialTransportOptions {

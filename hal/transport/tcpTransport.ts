@@ -3,7 +3,7 @@
 // the transport reports the loss and the bus above reconnects with backoff. TCP keepalive finds
 // a bridge that vanished without closing the connection (power cut, cable pulled).
 import { Socket } from 'node:net';
-import { ErrorCodes, LockerError } from '../../src/errors.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { type ByteTransport, type ByteTransportEvent, type ByteTransportEvents, TransportListeners } from './byteTransport.js';
 
 export interface TcpTransportOptions {

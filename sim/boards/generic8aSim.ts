@@ -14,7 +14,7 @@ import {
   encode8aStatusReply,
   g8aStatusDataBytes,
 } from '../../hal/codecs/generic8a.js';
-import { type TimerHandle } from '../../src/clock.js';
+import { type TimerHandle } from '../../kernel/clock.js';
 import { type SimBoard, type SimBoardOptions, applyReplyFault, energiseInTurn, hookBit } from './simBoard.js';
 
 /** How long after the latch moved the board reports it. */

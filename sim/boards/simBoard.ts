@@ -1,8 +1,8 @@
 // What every simulated lock board shares: it hears every byte on its bus (RS-485 is a shared
 // pair), acts on frames addressed to it, and hands replies to the bus line. Reply faults and
 // the hook-bit wiring are applied here the same way for every protocol.
-import { type Clock } from '../../src/clock.js';
-import { type BoardConfig } from '../../src/config/schema.js';
+import { type Clock } from '../../kernel/clock.js';
+import { type BoardOptions as BoardConfig } from '../../hal/options.js';
 import { type SimPosition, type SimWorld } from '../world.js';
 
 export interface SimBoard {

@@ -4,8 +4,8 @@
 // so a bus-wide status comes back board by board, as on real hardware. It plugs into the
 // simulated serial binding (SimSerialDevice) or sits behind a pty (ptyBoardBridge).
 import { busBaudRate } from '../../hal/buses/protocols.js';
-import { type Clock, type TimerHandle } from '../../src/clock.js';
-import { type SerialBusConfig } from '../../src/config/schema.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { type SerialBusOptions as SerialBusConfig } from '../../hal/options.js';
 import { type SimSerialDevice, type SimSerialRegistry } from '../serial/simBinding.js';
 import { type SimPosition, type SimWorld } from '../world.js';
 import { Generic8aSim } from './generic8aSim.js';

@@ -8,7 +8,7 @@
 //   silent B on|off   close|force|put|take|bounce B L   jam B L on|off   garble|truncate N   state
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { SerialBusConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { SimBus, simPositions } from '../boards/simBus.js';

@@ -5,9 +5,9 @@
 //
 // It also keeps what a test wants to check about the electrics: a log of relay switching,
 // the largest number of relays energised at once, contact bounce and line faults on demand.
-import { type Clock, type TimerHandle } from '../../src/clock.js';
-import { type GpioBusConfig } from '../../src/config/schema.js';
-import { ErrorCodes, LockerError } from '../../src/errors.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { type GpioBusOptions as GpioBusConfig } from '../../hal/options.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { type GpioEdge, type GpioInput, type GpioOutput, type GpioPort, type GpioValue } from '../../hal/gpio/gpioPort.js';
 import { positionKey, type SimPosition, type SimWorld } from '../world.js';
 

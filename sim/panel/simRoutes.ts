@@ -4,7 +4,7 @@
 import { type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { SizeClass, type CompartmentConfig } from '../../src/config/schema.js';
-import { LockerError, ErrorCodes } from '../../src/errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Locker } from '../../src/domain/locker.js';
 import { type Router, type RouteContext, type HANDLED } from '../../src/kiosk/http.js';
 import { type SimWorld, type SimPosition, type SimWorldEvent } from '../world.js';

@@ -5,7 +5,7 @@
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { type ByteTransport } from '../../hal/transport/byteTransport.js';
 import { SerialTransport, loadNativeSerialBinding } from '../../hal/transport/serialTransport.js';
-import { type Logger } from '../../src/logger.js';
+import { type Logger } from '../../kernel/log.js';
 import { type SimSerialDevice } from './simBinding.js';
 
 export interface PtyBoardBridgeOptions {

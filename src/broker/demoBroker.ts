@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { LockerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import type { RandomSource } from '../random.js';
+import type { RandomSource } from '../../kernel/random.js';
 import { DEMO_BROKER_CREDENTIALS_FILE, loadOrCreateBrokerCredentials } from './demoBrokerCredentials.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embeddedBroker.js';
 import { lockerAclRules } from './topicAcl.js';

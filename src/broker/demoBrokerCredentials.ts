@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { RandomSource } from '../random.js';
+import type { RandomSource } from '../../kernel/random.js';
 
 const CredentialFile = z.object({ v: z.literal(1), passwords: z.record(z.string().max(64), z.string().min(16).max(128)) });
 

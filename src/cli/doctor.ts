@@ -5,14 +5,15 @@
 // one MQTT CONNECT with the locker's credentials and TLS settings (doctor/mqttConnectProbe.ts).
 // A port held by a running lockerd says so, with the command that stops the service.
 import { connect } from 'node:net';
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type LockerConfig, type BusConfig, type ScannerConfig } from '../config/schema.js';
 import { isLoopbackHost } from '../config/deploymentChecks.js';
 import { createHardware } from '../composition/hardware.js';
-import { toLockerError } from '../errors.js';
+import { toLockerError } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { probeClock, type ClockProbeOptions, type ProbeStatus } from './doctor/clockProbe.js';
 import { probeMqttConnect, type MqttProbeResult } from './doctor/mqttConnectProbe.js';
+import { cryptoRandom } from '../../kernel/random.js';
 
 export interface DoctorLine {
   what: string;
@@ -66,7 +67,7 @@ async function probeBus(config: LockerConfig, bus: BusConfig, deps: DoctorDeps):
     const single = { ...config, hardware: { buses: [probeBusConfig] } } as LockerConfig;
     const lines: DoctorLine[] = [];
     try {
-      const hw = await createHardware(single, deps);
+      const hw = await createHardware(single, { ...deps, random: cryptoRandom() });
       const lockBus = hw.buses.get(bus.id);
       if (!lockBus) throw new Error('bus was not created');
       await lockBus.open();

@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SystemClock } from '../clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { isLoopbackHost } from '../config/deploymentChecks.js';
 import { loadConfig } from '../config/loadConfig.js';
 import { type LockerConfig } from '../config/schema.js';
@@ -17,10 +17,10 @@ import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, with
 import { startLockerd } from '../composition/startLockerd.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
 import { assertKeypadPolicy, describeKeypadOdds } from '../codes/keypadPolicy.js';
-import { isLockerError, LockerError } from '../errors.js';
+import { isLockerError, LockerError } from '../../kernel/errors.js';
 import { createLogger, logFormatFor, resolveLogLevel } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
-import { cryptoRandom } from '../random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { RESTART_EXIT_CODE } from '../update/bootGuard.js';
 import { runDoctor } from './doctor.js';
 

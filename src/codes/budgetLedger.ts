@@ -8,7 +8,7 @@
 // from the tries it had when last written, refilling from the moment this process started.
 // Power-cycling the locker therefore never gives an attacker a try back (it costs legitimate
 // users at most the refill of the downtime).
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type BucketCheck, type BucketPolicy, type BucketState, check, fullBucket, giveBack, take } from './attemptBudget.js';
 
 export interface BudgetRow {

@@ -10,7 +10,7 @@
 //   P(any door) <= sum_{i<n} k/(N-i) <= n*k / (N - n)          (union bound, what is enforced)
 // and, for codes drawn afresh and independently of the guesses,
 //   P(any door) = 1 - (1 - k/N)^n                               (exact in that model).
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { maxAttemptsWithin, type BucketPolicy } from './attemptBudget.js';
 
 export const KEYPAD_TARGET_PROBABILITY = 0.001;

@@ -2,8 +2,8 @@
 // the keyed digest under which a code is stored and looked up. The plaintext code is never
 // logged and never placed in an error message or context.
 import { createHmac } from 'node:crypto';
-import { LockerError } from '../errors.js';
-import type { RandomSource } from '../random.js';
+import { LockerError } from '../../kernel/errors.js';
+import type { RandomSource } from '../../kernel/random.js';
 
 export const MIN_CODE_LENGTH = 6;
 export const MAX_CODE_LENGTH = 10;

@@ -3,8 +3,8 @@
 // code, and shows it as a QR code. A token cannot be guessed, so redeeming one needs no keypad
 // budget and a wrong one costs nothing (issue 7, finding 8). Like codes, tokens are stored only
 // as an HMAC digest under the locker's secret and never logged.
-import { LockerError } from '../errors.js';
-import type { RandomSource } from '../random.js';
+import { LockerError } from '../../kernel/errors.js';
+import type { RandomSource } from '../../kernel/random.js';
 import { codeDigest } from './pickupCode.js';
 
 export const PICKUP_TOKEN_PREFIX = 'LK2:';

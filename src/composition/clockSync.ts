@@ -4,7 +4,7 @@
 // than this release was built cannot be right, and a later one is taken as set.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type Clock, type TimerHandle } from '../clock.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
 import { type Logger } from '../logger.js';
 
 /** No locker runs this release before it existed. */

@@ -6,7 +6,7 @@
 // tightened at every start, and said so in the log.
 import { chmod, lstat, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
 
 export const DATA_DIR_MODE = 0o700;

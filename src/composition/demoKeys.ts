@@ -5,12 +5,12 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type LockerConfig } from '../config/schema.js';
 import { mintBadge } from '../credentials/badge.js';
 import { hashPin } from '../credentials/pin.js';
 import { Ed25519PrivateJwk, X25519PrivateJwk, generateEncryptionKeyPair, generateSigningKeyPair, publicJwkOf } from '../crypto/keys.js';
-import { cryptoRandom, type RandomSource } from '../random.js';
+import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
 
 const DemoKeyFile = z.object({
   carriers: z.record(z.string(), z.object({ signing: Ed25519PrivateJwk, encryption: X25519PrivateJwk })),

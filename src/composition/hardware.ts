@@ -8,10 +8,12 @@ import type { SerialBinding as BindingInterface } from '../../hal/transport/seri
 import type { SimWorld } from '../../sim/world.js';
 import type { SimSerialRegistry } from '../../sim/serial/simBinding.js';
 import { join } from 'node:path';
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type BusConfig, type LockerConfig } from '../config/schema.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
+import { gpioBusOptions, serialBusOptions } from './halOptions.js';
+import { randomFraction, type RandomSource } from '../../kernel/random.js';
 
 export interface Hardware {
   buses: Map<string, LockBus>;
@@ -23,6 +25,8 @@ export interface Hardware {
 export interface HardwareOptions {
   clock: Clock;
   logger: Logger;
+  /** Jitter of the drivers' reconnect backoff (hal draws nothing itself). */
+  random: RandomSource;
   /** Real serial binding override (tests that run the real driver against a pty use the native one). */
   serialBinding?: BindingInterface;
 }
@@ -60,6 +64,7 @@ export async function createHardware(config: LockerConfig, o: HardwareOptions): 
       framing: { suffix: sc.suffix, interByteTimeoutMs: sc.interByteTimeoutMs, maxLength: sc.maxLength, aimPrefix: sc.aimPrefix },
       reconnectMinMs: sc.reconnectMinMs,
       reconnectMaxMs: sc.reconnectMaxMs,
+      jitter: () => randomFraction(o.random),
       ...(simulated ? { pathExists: pathListedBy(binding) } : {}),
     });
   }
@@ -79,11 +84,11 @@ async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | un
     if (bus.transport.kind === 'sim') {
       const gpio = sim?.gpios.get(bus.id);
       if (!gpio) throw new LockerError(ErrorCodes.CONFIG_INVALID, `no simulated GPIO for ${bus.id}`);
-      return new GpioLockBus({ config: bus, gpio, clock: o.clock, logger });
+      return new GpioLockBus({ config: gpioBusOptions(bus), gpio, clock: o.clock, logger });
     }
     const { OnoffGpio } = await import('../../hal/gpio/onoffGpio.js');
     const gpio = await OnoffGpio.open({ logger, ...(bus.transport.chipLabel ? { chipLabel: bus.transport.chipLabel } : {}) });
-    return new GpioLockBus({ config: bus, gpio, clock: o.clock, logger });
+    return new GpioLockBus({ config: gpioBusOptions(bus), gpio, clock: o.clock, logger });
   }
   const { SerialLockBus } = await import('../../hal/buses/serialLockBus.js');
   const { busBaudRate } = await import('../../hal/buses/protocols.js');
@@ -99,7 +104,7 @@ async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | un
       transport = new SerialTransport({ path: simBusPath(bus.id), baudRate: busBaudRate(bus), binding: sim.registry.binding });
     } else transport = new SerialTransport({ path: bus.transport.path, baudRate: busBaudRate(bus), binding: await native() });
   }
-  return new SerialLockBus({ config: bus, transport, clock: o.clock, logger });
+  return new SerialLockBus({ config: serialBusOptions(bus), transport, clock: o.clock, logger, jitter: () => randomFraction(o.random) });
 }
 
 async function createSimulator(config: LockerConfig, o: HardwareOptions): Promise<Simulator> {
@@ -127,7 +132,7 @@ async function createSimulator(config: LockerConfig, o: HardwareOptions): Promis
       stops.push(() => gpio.dispose());
       continue;
     }
-    attachSimBus(registry, { config: b, world, clock: o.clock });
+    attachSimBus(registry, { config: serialBusOptions(b), world, clock: o.clock });
   }
   if (config.hardware.scanner?.transport.kind === 'sim') {
     const device = new SimScannerDevice({ world, registry, path: SIM_SCANNER_PATH });

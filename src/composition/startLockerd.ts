@@ -2,7 +2,7 @@
 // only place that knows concrete drivers, simulators, the database file and the network.
 import { join } from 'node:path';
 import type { SimWorld } from '../../sim/world.js';
-import { type Clock, SystemClock } from '../clock.js';
+import { type Clock, SystemClock } from '../../kernel/clock.js';
 import { type LockerConfig } from '../config/schema.js';
 import { encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/lockerIdentity.js';
@@ -12,6 +12,7 @@ import { CodeVault } from '../domain/codeVault.js';
 import { BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
+import { LiveSettings, type RuntimeSettings } from '../domain/liveSettings.js';
 import { EventRecorder } from '../domain/eventRecorder.js';
 import { Events } from '../domain/events.js';
 import { Locker } from '../domain/locker.js';
@@ -21,8 +22,9 @@ import { type KioskLimits } from '../kiosk/limits.js';
 import { loadOrCreateTerminalKey } from '../kiosk/terminal.js';
 import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
-import { cryptoRandom, type RandomSource } from '../random.js';
+import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { Outbox } from '../store/outbox.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
@@ -67,6 +69,10 @@ export interface RunningLockerd {
   bootId: string;
   hardware: Hardware;
   db: Db;
+  /** The one owner of the outbox tables (the recorder appends, the publisher drains). */
+  outbox: Outbox;
+  /** The settings in force (the file's, then the stored and remote setConfig changes). */
+  settings: LiveSettings<RuntimeSettings>;
   recorder: EventRecorder;
   kiosk: KioskServer;
   remote: LockerRemoteOperations;
@@ -92,6 +98,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const databasePath = join(config.dataDir, 'lockerd.db');
   const db = openDatabase(databasePath);
   const store = new LockerStore(db);
+  const outbox = new Outbox(db);
   applyProvisionedState(store, config, clock.now(), logger);
 
   const bootId = newBootId(clock, random);
@@ -100,17 +107,23 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const clockMonitor = options.clockSynced || options.sim ? undefined : new ClockSyncMonitor(clock, logger);
   clockMonitor?.start();
   const clockSynced = options.clockSynced ?? (clockMonitor ? () => clockMonitor.isSynced() : () => true);
-  const recorder = new EventRecorder(store, clock, newId, bootId, clockSynced);
+  const recorder = new EventRecorder(store, outbox, clock, newId, bootId, clockSynced);
 
-  const hardware = await createHardware(config, { clock, logger, ...(options.hardware ?? {}) });
-  const doors = new DoorController(hardware.buses, clock, config.doors, logger.child({ channel: 'doors' }));
+  const hardware = await createHardware(config, { clock, logger, random, ...(options.hardware ?? {}) });
+  // What remote setConfig may change: a published value the services read, not a shared object.
+  const settings = new LiveSettings<RuntimeSettings>({
+    codes: config.codes,
+    doors: config.doors,
+    sync: config.mqtt ? { inflightWindow: config.mqtt.inflightWindow, retainAcked: config.mqtt.retainAcked } : null,
+  });
+  const doors = new DoorController(hardware.buses, clock, settings.view('doors'), logger.child({ channel: 'doors' }));
   doors.setLayout(store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
   const budgets = new BudgetLedger(store, clock);
   // check-config refuses a weak keypad policy; a locker started with one anyway says so.
   const keypad = { length: config.codes.length, burst: config.codes.burst, refillPerHour: config.codes.refillPerHour, liveCodes: config.codes.maxLiveCodes ?? store.compartments().length };
   const odds = keypadOdds(keypad);
   if (!odds.ok) logger.warn({ probability: odds.unionBound, target: odds.target }, `CODE_POLICY_WEAK: ${describeKeypadOdds(keypad, odds)}`);
-  const codes = new CodeVault(store, recorder, config.codes, identity.codeSecret, random, clock, budgets, () => store.compartments().length);
+  const codes = new CodeVault(store, recorder, settings.view('codes'), identity.codeSecret, random, clock, budgets, () => store.compartments().length);
   const locker = new Locker({
     settings: { revealCodes: config.demo.revealCodes },
     store,
@@ -148,6 +161,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     doors,
     clock,
     config,
+    settings,
     lockerEncryptionKey: identity.encryptionKey,
     diagnostics: () => health(),
     setLogLevel: (level) => {
@@ -203,6 +217,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     publicDir: join(packageRoot(), 'src', 'kiosk', 'public'),
     sim: options.sim,
     terminalKey,
+    codeLength: () => settings.get().codes.length,
     ...(options.kioskLimits ? { limits: options.kioskLimits } : {}),
     health: () => health(),
   });
@@ -243,10 +258,12 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     const { startSync } = await import('../sync/startSync.js');
     const { ed25519Signer } = await import('../sync/detachedSignature.js');
     sync = startSync({
-      config: config.mqtt,
+      // The stored remote sync tunables (applied above) outrank the file.
+      config: { ...config.mqtt, ...settings.get().sync },
       lockerId: config.locker.id,
       bootId,
       signer: ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id),
+      outbox,
       db,
       clock,
       random,
@@ -256,6 +273,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     });
     const running = sync;
     recorder.onAppended(() => running.notify());
+    settings.view('sync').onChange((next) => {
+      if (next) running.sync.publisher.configure(next);
+    });
   }
 
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
@@ -274,6 +294,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     bootId,
     hardware,
     db,
+    outbox,
+    settings,
     recorder,
     kiosk,
     remote,

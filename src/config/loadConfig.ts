@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import { demoOnlyIssues } from './deploymentChecks.js';
 import { LockerConfig } from './schema.js';
 

@@ -3,7 +3,7 @@
 // typical Kerong-based locker uses.
 import { z } from 'zod';
 import { isLoopbackHost } from './deploymentChecks.js';
-import { BOARD_LIMITS } from './protocolLimits.js';
+import { BOARD_LIMITS } from '../../kernel/protocolLimits.js';
 import { LOG_LEVELS } from '../logger.js';
 
 export const sizeClasses = ['XS', 'S', 'M', 'L', 'XL'] as const;
@@ -70,7 +70,7 @@ export const SerialBusConfig = z
     ...BusTiming,
   })
   .superRefine((bus, ctx) => {
-    // The family's addressing (src/config/protocolLimits.ts); the drivers check the same table.
+    // The family's addressing (kernel/protocolLimits.ts); the drivers check the same table.
     const limit = BOARD_LIMITS[bus.protocol];
     const seen = new Set<number>();
     bus.boards.forEach((b, i) => {

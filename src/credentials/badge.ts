@@ -2,9 +2,9 @@
 // against the keys the locker was provisioned with. A carrier's key can vouch only for that
 // carrier's couriers; only the operator's keys can make an operator.
 import { z } from 'zod';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import { BadgesConfig, CourierPermission, type Ed25519PublicJwk, type LockerConfig } from '../config/schema.js';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import { badgeJwsErrors, signJwt, verifyJwt, type SigningKey } from '../crypto/jws.js';
 
 /** typ header of a badge; a token of another kind (e.g. a signed command) is not a badge. */

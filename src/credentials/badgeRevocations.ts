@@ -3,9 +3,9 @@
 // badge (issuer + jti) or every badge of a subject issued before a "not before" time; it is
 // forgotten once every badge it covers has expired (its basis + the role's maximum lifetime +
 // the iat skew). Listeners hear of every new revocation, so live kiosk sessions can end.
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { BadgesConfig } from '../config/schema.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import type { LockerStore, RevocationRow } from '../store/lockerStore.js';
 import { maxBadgeLifetimeMs } from './badge.js';
 

@@ -6,8 +6,8 @@
 // length, so the minimum is enforced where PINs are hashed (hashPin) and at login (a shorter
 // PIN is refused without a hash, and still counts as a wrong one).
 import { scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { LockerError } from '../errors.js';
-import type { RandomSource } from '../random.js';
+import { LockerError } from '../../kernel/errors.js';
+import type { RandomSource } from '../../kernel/random.js';
 
 export const MIN_PIN_LENGTH = 6;
 export const MAX_PIN_LENGTH = 12;

@@ -5,7 +5,7 @@
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, type CryptoKey, type JWK } from 'jose';
 import { z } from 'zod';
 import type { X25519PublicJwk } from '../config/schema.js';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import { MAX_CODE_LENGTH, MIN_CODE_LENGTH } from '../codes/pickupCode.js';
 import { PICKUP_TOKEN_PATTERN } from '../codes/pickupToken.js';
 

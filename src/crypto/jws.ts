@@ -13,9 +13,9 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { Ed25519PublicJwk } from '../config/schema.js';
-import { LockerError, type ErrorCode } from '../errors.js';
+import { LockerError, type ErrorCode } from '../../kernel/errors.js';
 
 export const JWS_ALG = 'EdDSA';
 export const DEFAULT_MAX_JWS_LENGTH = 8192;

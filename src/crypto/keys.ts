@@ -5,7 +5,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { z } from 'zod';
 import { Ed25519PublicJwk, X25519PublicJwk } from '../config/schema.js';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 
 const b64url32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, '32 bytes, base64url');
 

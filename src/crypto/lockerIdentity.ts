@@ -8,9 +8,9 @@ import { basename, dirname, join } from 'node:path';
 import type { CryptoKey } from 'jose';
 import type { z } from 'zod';
 import type { Ed25519PublicJwk, X25519PublicJwk } from '../config/schema.js';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
-import type { RandomSource } from '../random.js';
+import type { RandomSource } from '../../kernel/random.js';
 import {
   Ed25519PrivateJwk,
   X25519PrivateJwk,

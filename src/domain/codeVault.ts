@@ -6,16 +6,17 @@
 // code takes a try, nothing but time gives one back, and with no try left every typed code is
 // refused. A pickup QR token ("LK2:...", 128 bits) never touches that budget: it cannot be
 // guessed, so a prankster who empties the keypad does not shut the locker (issue 7, finding 8).
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type LockerConfig } from '../config/schema.js';
 import { type BudgetLedger } from '../codes/budgetLedger.js';
 import { codeDigest, generateCode, normaliseCodeInput } from '../codes/pickupCode.js';
 import { generatePickupToken, isPickupTokenInput, normalisePickupToken, pickupTokenDigest } from '../codes/pickupToken.js';
-import { LockerError, ErrorCodes } from '../errors.js';
-import { type RandomSource } from '../random.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
+import { type RandomSource } from '../../kernel/random.js';
 import { type LockerStore, type ParcelRow, type ParcelState } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';
 import { Events } from './events.js';
+import { type Live } from './liveSettings.js';
 
 export const KEYPAD_SCOPE = 'keypad';
 
@@ -30,7 +31,8 @@ export class CodeVault {
   constructor(
     private readonly store: LockerStore,
     private readonly recorder: EventRecorder,
-    private readonly cfg: LockerConfig['codes'],
+    /** Read at every use: a remote setConfig takes effect at the next code. */
+    private readonly settings: Live<LockerConfig['codes']>,
     private readonly secret: Uint8Array,
     private readonly random: RandomSource,
     private readonly clock: Clock,
@@ -41,16 +43,16 @@ export class CodeVault {
   ) {}
 
   get codeLength(): number {
-    return this.cfg.length;
+    return this.settings.get().length;
   }
 
   /** The bound on live codes the keypad maths assumes (codes.maxLiveCodes, default the compartment count). */
   get maxLiveCodes(): number {
-    return this.cfg.maxLiveCodes ?? Math.max(1, this.compartmentCount());
+    return this.settings.get().maxLiveCodes ?? Math.max(1, this.compartmentCount());
   }
 
   lockout(): KeypadLockout {
-    const c = this.budgets.check(KEYPAD_SCOPE, this.cfg);
+    const c = this.budgets.check(KEYPAD_SCOPE, this.settings.get());
     return c.allowed ? { lockedOut: false, retryAfterMs: 0, failuresLeft: c.left } : { lockedOut: true, retryAfterMs: c.retryAfterMs, failuresLeft: 0 };
   }
 
@@ -64,7 +66,7 @@ export class CodeVault {
     if (isPickupTokenInput(raw)) return this.redeemToken(raw, accept);
     const locked = this.lockout();
     if (locked.lockedOut) throw this.lockedOutError(locked.retryAfterMs);
-    const code = normaliseCodeInput(raw, this.cfg.length);
+    const code = normaliseCodeInput(raw, this.settings.get().length);
     const parcel = this.store.parcelByDigest(codeDigest(this.secret, code));
     if (parcel && accept.includes(parcel.state)) return parcel;
     const refusal = parcel ? reject(parcel) : undefined;
@@ -86,7 +88,7 @@ export class CodeVault {
 
   newUniqueCode(): string {
     for (let i = 0; i < 100; i++) {
-      const code = generateCode(this.cfg.length, this.random);
+      const code = generateCode(this.settings.get().length, this.random);
       if (!this.store.parcelByDigest(codeDigest(this.secret, code))) return code;
     }
     throw new LockerError(ErrorCodes.INTERNAL, 'could not find an unused code; raise codes.length');
@@ -120,11 +122,12 @@ export class CodeVault {
   }
 
   private recordFailure(): void {
-    const out = this.budgets.take(KEYPAD_SCOPE, this.cfg);
+    const cfg = this.settings.get();
+    const out = this.budgets.take(KEYPAD_SCOPE, cfg);
     if (!out) return;
     if (out.alarm) {
       const retryAfterMs = this.lockout().retryAfterMs;
-      const data = { retryAfterMs, burst: this.cfg.burst, refillPerHour: this.cfg.refillPerHour };
+      const data = { retryAfterMs, burst: cfg.burst, refillPerHour: cfg.refillPerHour };
       this.recorder.commit({ actor: 'consumer', action: 'alarm.code_lockout', data, events: [Events.codeLockout({ ...data, at: this.clock.now() })] }, out.persist);
       this.onLockout(retryAfterMs);
     } else {

@@ -2,7 +2,7 @@
 // allocator, from three sources: the store (rows and parcels), the doors (last reading,
 // reachability) and the holds of placements in progress.
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type DoorController } from './doorController.js';
 import { compartmentView, type CompartmentView } from './views.js';

@@ -7,13 +7,13 @@
 // never. Both buckets are persisted (budgetLedger.ts). Emptying one raises alarm.pin_lockout on
 // the operator stream; every wrong PIN is logged, never the PIN. Badges use no PIN budget, so
 // a PIN prankster does not keep couriers out.
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type BadgesConfig, type LockerConfig } from '../config/schema.js';
 import { type BudgetLedger } from '../codes/budgetLedger.js';
 import { badgeKeyringFromConfig, verifyBadge, type Badge } from '../credentials/badge.js';
 import { type BadgeRef, type BadgeRevocations, type RevocationListener } from '../credentials/badgeRevocations.js';
 import { isValidPin, verifyPin } from '../credentials/pin.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';

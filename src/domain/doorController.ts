@@ -2,11 +2,12 @@
 // runs at most one door session per compartment, and turns bus events into locker facts
 // (door opened/closed, forced open, board silent/back). Everything else asks it.
 import { type LockBus, type LockBusEvent, type LockReading } from '../../hal/types.js';
-import { type Clock } from '../clock.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { type Clock } from '../../kernel/clock.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { type DoorSessionSettings } from './doorSession.js';
 import { DoorRunner, type DoorOutcome } from './doorRunner.js';
+import { type Live } from './liveSettings.js';
 
 export interface DoorPosition {
   id: string;
@@ -49,7 +50,8 @@ export class DoorController {
   constructor(
     private readonly buses: ReadonlyMap<string, LockBus>,
     private readonly clock: Clock,
-    private readonly settings: DoorSessionSettings,
+    /** Read when a session starts: a session keeps the timings it started with. */
+    private readonly settings: Live<DoorSessionSettings>,
     private readonly logger: Logger,
   ) {}
 
@@ -109,7 +111,7 @@ export class DoorController {
       this.emit({ type: 'unlock_sent', compartment: compartmentId, sessionId });
     };
     // The caller's callback goes to the runner as it is; the controller only hears when it ends.
-    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings, onOutcome, (r) => {
+    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings.get(), onOutcome, (r) => {
       if (this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
     });
     this.runners.set(compartmentId, runner);

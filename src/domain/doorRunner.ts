@@ -1,8 +1,8 @@
 // Executes one door session: feeds inputs to the pure state machine in doorSession.ts and
 // carries out its effects (unlock through the bus, timers on the injected clock). Outcomes go
 // to one callback; nothing here knows about parcels.
-import { type Clock, type TimerHandle } from '../clock.js';
-import { toLockerError } from '../errors.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { toLockerError } from '../../kernel/errors.js';
 import {
   type DoorSessionEffect,
   type DoorSessionInput,

@@ -6,7 +6,7 @@
 //                      |            \-> left_open (alarm, keep waiting) -> closed
 //                      \-> (timeout) retry once -> did_not_open (jam)
 //   unlocking -> failed (the bus refused the unlock: silent board, transport down)
-import { type ErrorCode } from '../errors.js';
+import { type ErrorCode } from '../../kernel/errors.js';
 
 /** What the door sensors say, already reduced to what a session needs. */
 export interface DoorReading {

@@ -1,9 +1,10 @@
 // Records what happened: a state change, its audit record and its outbound events in ONE
 // SQLite transaction (transactional outbox). A crash at any instant leaves all or none.
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type IdFactory } from '../ids.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type DomainEvent } from './events.js';
+import { type Outbox } from '../store/outbox.js';
 
 export interface RecordSpec {
   actor: string;
@@ -20,6 +21,7 @@ export class EventRecorder {
 
   constructor(
     private readonly store: LockerStore,
+    private readonly outbox: Outbox,
     private readonly clock: Clock,
     private readonly newId: IdFactory,
     private readonly bootId: string,
@@ -46,7 +48,7 @@ export class EventRecorder {
     const ts = this.clock.now();
     const result = this.store.transaction(() => {
       const r = change ? change() : (undefined as T);
-      for (const e of events) this.store.appendEvent(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
+      for (const e of events) this.outbox.append(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
       return r;
     });
     if (events.length) for (const l of this.appended) l();
@@ -60,7 +62,7 @@ export class EventRecorder {
       const r = change ? change() : (undefined as T);
       this.store.audit(ts, spec.actor, spec.action, spec.subject ?? null, spec.data ?? {});
       for (const e of spec.events ?? []) {
-        this.store.appendEvent(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
+        this.outbox.append(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
       }
       return r;
     });

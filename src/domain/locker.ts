@@ -5,9 +5,9 @@
 //
 // Commit points (DESIGN.md section 5): a placement commits when the door closes with the
 // parcel inside; a retrieval commits when the door is seen open. A jam never consumes a code.
-import { type Clock, type TimerHandle } from '../clock.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
-import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../errors.js';
+import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../../kernel/errors.js';
 import { type IdFactory } from '../ids.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore, type ParcelRow } from '../store/lockerStore.js';

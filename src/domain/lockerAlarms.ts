@@ -1,7 +1,7 @@
 // Alarms: faults and incidents the operator must hear about (jammed latch, door left open or
 // forced, silent board, code brute force). Each is an audit record plus an event on the
 // operator stream, written together; a carrier whose parcel is affected gets its own event.
-import { ErrorCodes } from '../errors.js';
+import { ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type EventRecorder } from './eventRecorder.js';

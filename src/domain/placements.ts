@@ -3,9 +3,9 @@
 // parcel is recorded or released, and commits a stored parcel with its code and events.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type CarrierCodePayload } from '../crypto/codeJwe.js';
-import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
+import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../../kernel/errors.js';
 import { type IdFactory } from '../ids.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';

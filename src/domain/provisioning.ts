@@ -3,7 +3,7 @@
 // only when newer, and never when it would strand a parcel (a live parcel's compartment
 // removed or moved to another lock).
 import { type LayoutConfig, type LockerConfig } from '../config/schema.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 

@@ -2,7 +2,7 @@
 // The sensors are the only witness: the hook (door open or closed) and, where fitted, the
 // item sensor. When they cannot tell, the compartment is taken out of service for a person to
 // look, and the operator is told: a parcel is never guessed into or out of existence.
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type DoorController, type DoorState } from './doorController.js';

@@ -3,12 +3,12 @@
 // locker's own flows, so it is audited and evented like a change made at the kiosk.
 // A carrier's methods are scoped to that carrier: another carrier's parcel is "not found".
 import type { CryptoKey } from 'jose';
-import { type Clock } from '../clock.js';
+import { type Clock } from '../../kernel/clock.js';
 import { type CarrierConfig, type LayoutConfig, type LockerConfig } from '../config/schema.js';
 import { type BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { decryptForLocker, encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { assertKeypadPolicy } from '../codes/keypadPolicy.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import {
   type CarrierParcel,
@@ -29,8 +29,9 @@ import {
   type SetConfigArgs,
   type UpdateArgs,
   type UpdateResult,
-} from '../sync/lockerOperations.js';
+} from './lockerOperations.js';
 import { type DoorController } from './doorController.js';
+import { type LiveSettings, type RuntimeSettings } from './liveSettings.js';
 import { type Locker } from './locker.js';
 import { applyLayout, layoutVersion } from './provisioning.js';
 import { type Actor, type CompartmentView } from './views.js';
@@ -40,8 +41,10 @@ export interface RemoteOperationsDeps {
   store: LockerStore;
   doors: DoorController;
   clock: Clock;
-  /** The configuration in force; codes, doors and logLevel are changed in place by setConfig. */
+  /** The configuration file as loaded; never changed (remote changes go to `settings`). */
   config: LockerConfig;
+  /** The settings in force: setConfig publishes a new value, the services read it from here. */
+  settings: LiveSettings<RuntimeSettings>;
   lockerEncryptionKey: CryptoKey;
   diagnostics: () => Record<string, unknown>;
   setLogLevel: (level: string) => void;
@@ -108,7 +111,7 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
     if (current && args.version <= current.version) throw new LockerError(ErrorCodes.VERSION_STALE, `config version ${args.version} is not newer than ${current.version}`, { current: current.version });
     // A remote change may not weaken the keypad below the 0.1 % target (CODE_POLICY_WEAK).
     if (args.desired.codes) {
-      const codes = { ...this.d.config.codes, ...args.desired.codes };
+      const codes = { ...this.d.settings.get().codes, ...args.desired.codes };
       assertKeypadPolicy({ length: codes.length, burst: codes.burst, refillPerHour: codes.refillPerHour, liveCodes: codes.maxLiveCodes ?? this.d.store.compartments().length });
     }
     const appliedAt = this.d.clock.now();
@@ -134,10 +137,12 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
   }
 
   private applyRemoteConfig(desired: RemoteConfig): void {
-    // The running services hold references to these objects, so the change takes effect at once.
-    if (desired.codes) Object.assign(this.d.config.codes, desired.codes);
-    if (desired.doors) Object.assign(this.d.config.doors, desired.doors);
-    if (desired.sync && this.d.config.mqtt) Object.assign(this.d.config.mqtt, desired.sync);
+    // A new value, published: the services read it at their next use (nothing is changed in place).
+    this.d.settings.update((s) => ({
+      codes: { ...s.codes, ...desired.codes },
+      doors: { ...s.doors, ...desired.doors },
+      sync: s.sync && desired.sync ? { ...s.sync, ...desired.sync } : s.sync,
+    }));
     if (desired.logLevel) this.d.setLogLevel(desired.logLevel);
   }
 
@@ -210,7 +215,7 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
   async createReservation(carrier: string, args: CreateReservationArgs, by: CommandActor): Promise<ReservationResult & { codeJwe?: string }> {
     let code: string | undefined;
     if (args.codeJwe) {
-      const payload = await decryptForLocker(args.codeJwe, this.d.lockerEncryptionKey, { codeLength: this.d.config.codes.length, expectedWaybill: args.waybill });
+      const payload = await decryptForLocker(args.codeJwe, this.d.lockerEncryptionKey, { codeLength: this.d.settings.get().codes.length, expectedWaybill: args.waybill });
       code = payload.code;
     }
     const out = this.d.locker.announce(

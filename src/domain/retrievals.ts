@@ -3,8 +3,8 @@
 // and commits when the door is seen open. A jam never consumes a code: the compartment goes
 // out of service, the parcel stays where it is. A door that opens fine after a jam is put
 // back in service (jam recovery).
-import { type Clock } from '../clock.js';
-import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
+import { type Clock } from '../../kernel/clock.js';
+import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../../kernel/errors.js';
 import { type IdFactory } from '../ids.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore, type ParcelRow } from '../store/lockerStore.js';

@@ -6,7 +6,7 @@
 //
 // Retrieval (consumer pickup, courier collection, remote open): commits when the door is seen
 // open. A jam never consumes the code: the transaction fails and the parcel stays where it is.
-import { type ErrorCode, ErrorCodes } from '../errors.js';
+import { type ErrorCode, ErrorCodes } from '../../kernel/errors.js';
 import { type SizeClass } from '../config/schema.js';
 
 export type PlacementState =

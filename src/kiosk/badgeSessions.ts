@@ -2,7 +2,7 @@
 // or the operator ends them at once (not only at the next login). Bounded: entries go when the
 // badge expires, and when the index is full the oldest session is ended, not forgotten, so a
 // revocation can never miss a session that is still open.
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import { revocationCovers, type BadgeRef } from '../credentials/badgeRevocations.js';
 import type { RevocationRow } from '../store/lockerStore.js';
 

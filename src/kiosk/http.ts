@@ -3,7 +3,7 @@
 // origin rules every request passes first (Host allow-list, Origin, JSON bodies, headers).
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type z } from 'zod';
-import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../errors.js';
+import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../../kernel/errors.js';
 
 export interface RouteContext {
   req: IncomingMessage;

@@ -1,8 +1,8 @@
 // Bounds of the kiosk's local HTTP surface: everything a stranger on the controller (or a web
 // page in its browser) can reach is bounded in count, size, rate and time. The defaults suit one
 // touchscreen; tests pass smaller ones to reach each bound by count.
-import { type Clock } from '../clock.js';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { type Clock } from '../../kernel/clock.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 
 export interface KioskLimits {
   /** Event streams without the terminal cookie (anything on loopback may open them). */

@@ -12,11 +12,11 @@ import { type AddressInfo } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { z } from 'zod';
-import { type Clock } from '../clock.js';
+import { type Clock, type TimerHandle } from '../../kernel/clock.js';
 import { SizeClass, sizeClasses, type LockerConfig } from '../config/schema.js';
-import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../errors.js';
+import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
-import { type RandomSource } from '../random.js';
+import { type RandomSource } from '../../kernel/random.js';
 import { type Credentials } from '../domain/credentials.js';
 import { type Locker, type LockerEvent } from '../domain/locker.js';
 import { type CourierIdentity, type DepositView, type DoorOpened } from '../domain/views.js';
@@ -48,6 +48,8 @@ export interface KioskServerDeps {
   /** The terminal key (kiosk-terminal.key in the data folder). */
   terminalKey: string;
   limits?: Partial<KioskLimits>;
+  /** The code length in force (remote setConfig may change it); config.codes.length otherwise. */
+  codeLength?: () => number;
 }
 
 export interface KioskStats {
@@ -108,7 +110,7 @@ export class KioskServer {
   /** What a scan means now: the screen the paired terminal last reported. */
   private screen: { mode: ScanScreen; pairing: string; courierToken?: string } | undefined;
   private scanBusy = false;
-  private heartbeat?: NodeJS.Timeout;
+  private heartbeat?: TimerHandle;
   /** Badge sessions, so a revocation ends them at once. */
   private readonly badgeSessions: BadgeSessionIndex;
   private readonly offRevoked: () => void;
@@ -184,7 +186,7 @@ export class KioskServer {
       });
     });
     // Keeps idle proxies and the browser's EventSource from dropping the stream.
-    this.heartbeat = setInterval(() => {
+    this.heartbeat = this.d.clock.setInterval(() => {
       for (const s of [...this.streams, ...this.privateStreams.keys()]) this.write(s, ': keep-alive\n\n');
     }, 15_000);
     const a = this.server.address() as AddressInfo;
@@ -194,7 +196,7 @@ export class KioskServer {
 
   async close(): Promise<void> {
     this.offRevoked();
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.cancel();
     for (const s of [...this.streams, ...this.privateStreams.keys()]) s.end();
     this.streams.clear();
     this.privateStreams.clear();
@@ -473,7 +475,7 @@ export class KioskServer {
       ...(config.locker.name ? { name: config.locker.name } : {}),
       languages: ['en', 'zh-Hans'],
       screenIdleMs: config.kiosk.screenIdleMs,
-      codeLength: config.codes.length,
+      codeLength: this.d.codeLength ? this.d.codeLength() : config.codes.length,
       sizes: sizeClasses,
       carriers: this.d.credentials.carriers(),
       sim: this.d.sim,

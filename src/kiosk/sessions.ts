@@ -3,9 +3,9 @@
 // sessionIdleMs without a request or when the badge expires. One badge subject holds at most
 // perSubject sessions (a new log-in ends its oldest); the book holds at most max sessions and
 // refuses new log-ins when full rather than end someone else's.
-import { type Clock } from '../clock.js';
-import { LockerError, ErrorCodes } from '../errors.js';
-import { type RandomSource } from '../random.js';
+import { type Clock } from '../../kernel/clock.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
+import { type RandomSource } from '../../kernel/random.js';
 
 interface Session<T> {
   subject: T;

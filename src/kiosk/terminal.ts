@@ -5,9 +5,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock } from '../clock.js';
-import { LockerError, ErrorCodes } from '../errors.js';
-import { type RandomSource } from '../random.js';
+import { type Clock } from '../../kernel/clock.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
+import { type RandomSource } from '../../kernel/random.js';
 
 export const TERMINAL_KEY_FILE = 'kiosk-terminal.key';
 export const TERMINAL_COOKIE = 'lk_terminal';

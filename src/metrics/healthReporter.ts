@@ -6,10 +6,11 @@
 // previous report is still unsent (the broker is out of reach), no new one is appended, so a
 // locker offline for a month queues one health event, not thousands; the door cycle counts
 // are still written.
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { EventRecorder } from '../domain/eventRecorder.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
+import { Outbox, streamOf } from '../store/outbox.js';
 import type { DoorCycles } from './doorCycles.js';
 import type { HostProbe } from './hostProbe.js';
 import type { LockerMetrics } from './lockerMetrics.js';
@@ -36,7 +37,7 @@ export class HealthReporter {
   private readonly unsentHealth;
 
   constructor(private readonly o: HealthReporterOptions) {
-    this.unsentHealth = o.db.prepare<[string], { n: number }>("SELECT 1 AS n FROM outbox WHERE stream = 'op' AND sent_at IS NULL AND type = ? LIMIT 1");
+    this.unsentHealth = new Outbox(o.db);
   }
 
   start(): void {
@@ -62,7 +63,7 @@ export class HealthReporter {
     const figures = await this.o.metrics.figures();
     const now = this.o.clock.now();
     const { cycles } = this.o;
-    if (this.unsentHealth.get(HEALTH_EVENT)) {
+    if (this.unsentHealth.hasUnsent(streamOf(null), HEALTH_EVENT)) {
       cycles.flush(now);
       this.o.host.resetLoopDelay();
       return 'skipped';

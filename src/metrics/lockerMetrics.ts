@@ -7,11 +7,12 @@
 // from what a stranger typed or sent: the label sets stay bounded.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockBus, Scanner } from '../../hal/types.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { LockerConfig } from '../config/schema.js';
 import type { DoorController, DoorControllerEvent } from '../domain/doorController.js';
 import type { EventRecorder, RecordSpec } from '../domain/eventRecorder.js';
 import type { Db } from '../store/database.js';
+import { Outbox } from '../store/outbox.js';
 import type { DoorCycles } from './doorCycles.js';
 import type { HostProbe, LoopDelay } from './hostProbe.js';
 
@@ -119,9 +120,7 @@ export class LockerMetrics {
   constructor(private readonly o: LockerMetricsOptions) {
     this.started = o.clock.monotonic();
     for (const bus of o.config.hardware.buses) this.boards.set(bus.id, bus.protocol === 'gpio' ? [0] : bus.boards.map((b) => b.address));
-    this.backlogStmt = o.db.prepare<[], { stream: string; unacked: number; unsent: number }>(
-      'SELECT s.stream AS stream, MAX(0, s.next_seq - 1 - s.acked_upto) AS unacked, (SELECT COUNT(*) FROM outbox o WHERE o.stream = s.stream AND o.sent_at IS NULL) AS unsent FROM streams s ORDER BY s.stream',
-    );
+    this.backlogStmt = new Outbox(o.db);
     const registers = [this.registry];
     // The collect callbacks run with `this` bound to their metric; they reach the figures through `self`.
     const self = { boards: this.boards, uptimeS: () => this.uptimeS(), backlog: () => this.backlog(), cycleCompartments: () => this.cycleCompartments() };
@@ -345,7 +344,7 @@ export class LockerMetrics {
   }
 
   private backlog(): Record<string, BacklogFigures> {
-    return Object.fromEntries(this.backlogStmt.all().map((r) => [r.stream, { unsent: r.unsent, unacked: r.unacked }]));
+    return Object.fromEntries(this.backlogStmt.counts().map((r) => [r.stream, { unsent: r.unsent, unacked: r.unacked }]));
   }
 
   /** Compartments of the layout in force, and any that have counts from an older layout. */

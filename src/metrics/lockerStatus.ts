@@ -6,8 +6,9 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LockerConfig } from '../config/schema.js';
-import { ErrorCodes, LockerError } from '../errors.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { SIDECAR_SUFFIXES } from '../store/database.js';
+import { Outbox, streamOf } from '../store/outbox.js';
 import type { BacklogFigures, HealthFigures } from './lockerMetrics.js';
 
 /** What the screen shows; every field optional where one source lacks it. */
@@ -169,11 +170,9 @@ async function fromDatabase(config: LockerConfig): Promise<LockerStatus> {
     if (tables.has('door_cycles'))
       for (const r of db.prepare<[], { compartment_id: string; opens: number; unlocks: number }>('SELECT compartment_id, opens, unlocks FROM door_cycles ORDER BY compartment_id').all()) doorCycles[r.compartment_id] = [r.opens, r.unlocks];
     const outbox: Record<string, BacklogFigures> = {};
-    for (const r of db
-      .prepare<[], { stream: string; unacked: number; unsent: number }>('SELECT s.stream AS stream, MAX(0, s.next_seq - 1 - s.acked_upto) AS unacked, (SELECT COUNT(*) FROM outbox o WHERE o.stream = s.stream AND o.sent_at IS NULL) AS unsent FROM streams s ORDER BY s.stream')
-      .all())
-      outbox[r.stream] = { unsent: r.unsent, unacked: r.unacked };
-    const last = db.prepare<[], { ts: number; data: string }>("SELECT ts, data FROM outbox WHERE stream = 'op' AND type = 'health' ORDER BY seq DESC LIMIT 1").get();
+    const rows = new Outbox(db);
+    for (const r of rows.counts()) outbox[r.stream] = { unsent: r.unsent, unacked: r.unacked };
+    const last = rows.lastOfType(streamOf(null), 'health');
     const report = last ? (JSON.parse(last.data) as Partial<HealthFigures>) : undefined;
     let diskFreeBytes: number | null = null;
     try {

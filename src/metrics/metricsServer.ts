@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../config/deploymentChecks.js';
-import { ErrorCodes, LockerError } from '../errors.js';
+import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
 
 export interface MetricsSource {

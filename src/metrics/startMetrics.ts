@@ -1,11 +1,11 @@
 // One call for the composition root: the metrics (counting from the moment they are made),
 // the persisted door cycles, the periodic health report and the loopback /metrics listener.
 import type { Hardware } from '../composition/hardware.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { LockerConfig } from '../config/schema.js';
 import type { DoorController } from '../domain/doorController.js';
 import type { EventRecorder } from '../domain/eventRecorder.js';
-import { toLockerError } from '../errors.js';
+import { toLockerError } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 import { DoorCycles } from './doorCycles.js';

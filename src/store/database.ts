@@ -3,7 +3,7 @@
 // transaction and no other code can interleave with it.
 import { chmodSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { LockerError, ErrorCodes } from '../errors.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { migrations, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
@@ -87,4 +87,20 @@ export function mapStoreError(e: unknown): never {
   if (typeof code === 'string' && code.startsWith('SQLITE_IOERR'))
     throw new LockerError(ErrorCodes.STORE_ERROR, `storage I/O error (${code}); nothing was changed`, {}, { cause: e });
   throw e;
+}
+
+/** SQLite's own integrity check: 'ok' for a sound file. */
+export function integrityCheck(db: Db): string {
+  return String(db.pragma('integrity_check', { simple: true }));
+}
+
+/** Rows whose foreign keys point nowhere (empty for a consistent file). */
+export function foreignKeyProblems(db: Db): unknown[] {
+  return db.pragma('foreign_key_check') as unknown[];
+}
+
+/** Every table's rows as text, to check that something (a plaintext code) appears nowhere. */
+export function tableDump(db: Db): string {
+  const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
+  return tables.map((t) => `${t.name}\n${JSON.stringify(db.prepare(`SELECT * FROM "${t.name.replace(/"/g, '""')}"`).all())}`).join('\n');
 }

@@ -86,19 +86,9 @@ interface RawRevocation {
   revoked_by: string;
 }
 
-export interface OutboxEventInput {
-  /** 'op' for the operator stream, otherwise the carrier id. */
-  carrier: string | null;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-export interface EventStamp {
-  id: string;
-  ts: number;
-  clockSynced: boolean;
-  bootId: string;
-}
+// The outbox tables belong to store/outbox.ts; the event input type is re-exported for callers
+// that build events next to other store calls.
+export type { OutboxEventInput, EventStamp } from './outbox.js';
 
 interface RawCompartment {
   id: string;
@@ -160,10 +150,6 @@ function parcelFromRaw(r: RawParcel): ParcelRow {
     expiresAt: r.expires_at,
     closedAt: r.closed_at,
   };
-}
-
-export function streamOf(carrier: string | null): string {
-  return carrier === null ? 'op' : `c/${carrier}`;
 }
 
 export class LockerStore {
@@ -229,12 +215,6 @@ export class LockerStore {
       setTokenDigest: db.prepare('UPDATE parcels SET token_digest = ? WHERE id = ?'),
       liveCodes: db.prepare<[], { n: number }>(
         "SELECT COUNT(*) AS n FROM parcels WHERE code_digest IS NOT NULL AND state IN ('announced','stored','expired','announced_dropoff')",
-      ),
-      ensureStream: db.prepare('INSERT INTO streams (stream, carrier) VALUES (?, ?) ON CONFLICT(stream) DO NOTHING'),
-      takeSeq: db.prepare<[string], { seq: number }>('UPDATE streams SET next_seq = next_seq + 1 WHERE stream = ? RETURNING next_seq - 1 AS seq'),
-      insertOutbox: db.prepare(
-        `INSERT INTO outbox (stream, seq, id, type, carrier, ts, clock_synced, boot_id, data)
-         VALUES (@stream, @seq, @id, @type, @carrier, @ts, @clockSynced, @bootId, @data)`,
       ),
       carriers: db.prepare<[], { id: string; config: string }>('SELECT id, config FROM carriers ORDER BY id'),
       upsertCarrier: db.prepare(
@@ -403,28 +383,6 @@ export class LockerStore {
     return this.stmts.liveCodes.get()?.n ?? 0;
   }
 
-  // ---- outbox ----
-
-  /** Appends one event to its stream with the next contiguous seq. Call inside transaction(). */
-  appendEvent(e: OutboxEventInput, stamp: EventStamp): { stream: string; seq: number } {
-    const stream = streamOf(e.carrier);
-    this.stmts.ensureStream.run(stream, e.carrier);
-    const row = this.stmts.takeSeq.get(stream);
-    if (!row) throw new Error(`stream ${stream} vanished`);
-    this.stmts.insertOutbox.run({
-      stream,
-      seq: row.seq,
-      id: stamp.id,
-      type: e.type,
-      carrier: e.carrier,
-      ts: stamp.ts,
-      clockSynced: stamp.clockSynced ? 1 : 0,
-      bootId: stamp.bootId,
-      data: JSON.stringify(e.data),
-    });
-    return { stream, seq: row.seq };
-  }
-
   // ---- carriers, settings, provisioned state ----
 
   carriers(): CarrierConfig[] {
@@ -513,6 +471,66 @@ export class LockerStore {
   pruneRevocations(role: 'courier' | 'operator', basisBefore: number): number {
     return this.revocationStmts.prune.run(role, basisBefore).changes;
   }
+
+  // ---- read-outs (diagnostics and the test fixtures' store-backed reader; not on a hot path) ----
+
+  private readoutStmts: ReturnType<LockerStore['prepareReadouts']> | undefined;
+
+  private prepareReadouts() {
+    return {
+      parcels: this.db.prepare<[], RawParcel>('SELECT * FROM parcels ORDER BY rowid'),
+      sessions: this.db.prepare<[], RawSession>('SELECT * FROM door_sessions ORDER BY started_at, rowid'),
+      auditActions: this.db.prepare<[], { action: string }>('SELECT action FROM audit ORDER BY id'),
+      auditTrail: this.db.prepare<[], { ts: number; actor: string; action: string; subject: string | null; data: string | null }>('SELECT ts, actor, action, subject, data FROM audit ORDER BY id'),
+    };
+  }
+
+  private get readouts(): ReturnType<LockerStore['prepareReadouts']> {
+    this.readoutStmts ??= this.prepareReadouts();
+    return this.readoutStmts;
+  }
+
+  /** Every parcel ever stored, in insertion order, whatever its state. */
+  allParcels(): ParcelRow[] {
+    return this.readouts.parcels.all().map(parcelFromRaw);
+  }
+
+  /** Every door session, oldest first, with how it ended. */
+  doorSessions(): (DoorSessionRow & { outcome: string | null; endedAt: number | null })[] {
+    return this.readouts.sessions.all().map((r) => ({
+      id: r.id,
+      compartmentId: r.compartment_id,
+      purpose: r.purpose,
+      state: r.state,
+      actor: r.actor,
+      context: JSON.parse(r.context) as Record<string, unknown>,
+      startedAt: r.started_at,
+      outcome: r.outcome,
+      endedAt: r.ended_at,
+    }));
+  }
+
+  /** The whole audit trail, oldest first. */
+  auditTrail(): { ts: number; actor: string; action: string; subject: string | null; data: Record<string, unknown> }[] {
+    return this.readouts.auditTrail.all().map((r) => ({ ts: r.ts, actor: r.actor, action: r.action, subject: r.subject, data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : {} }));
+  }
+
+  /** The audit trail's actions, oldest first. */
+  auditActions(): string[] {
+    return this.readouts.auditActions.all().map((r) => r.action);
+  }
+}
+
+interface RawSession {
+  id: string;
+  compartment_id: string;
+  purpose: string;
+  state: DoorSessionRow['state'];
+  actor: string;
+  context: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string | null;
 }
 
 function revocationFromRaw(r: RawRevocation): RevocationRow {

@@ -16,10 +16,11 @@
 // quota, retryAfterMs) on the sender's own res topic. Refusals are budgeted too: past
 // refusalBurst (refilled at refusalsPerS) a flood is dropped unanswered and logged once per
 // minute per tenant, so the locker never works harder to refuse than the flooder does to send.
-import type { Clock } from '../clock.js';
-import { isLockerError } from '../errors.js';
+import type { Clock } from '../../kernel/clock.js';
+import { isLockerError } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
 import { tokenRef, type CommandReply } from './commandReply.js';
+import { streamOf } from '../store/outbox.js';
 import { parseTopic } from './topics.js';
 
 export interface CommandLimits {
@@ -150,7 +151,8 @@ export class CommandDispatcher {
     const parsed = parseTopic(topic);
     // Foreign topics and oversized payloads cost the processor nothing: it answers them unread.
     if (!parsed || parsed.leaf !== 'cmd' || payload.byteLength > this.limits.maxPayloadBytes) return this.o.handle(topic, payload);
-    const key = parsed.tenant.kind === 'operator' ? 'op' : `c/${parsed.tenant.carrier}`;
+    // One bucket per tenant, keyed like the tenant's event stream.
+    const key = streamOf(parsed.tenant.kind === 'operator' ? null : parsed.tenant.carrier);
     const t = this.tenant(key);
     if (!t) {
       // More active tenants than any fleet has: only a broker that ignores its ACL gets here.

@@ -2,7 +2,7 @@
 // zod schema of its arguments and the call into LockerOperations or the sync layer. Carrier
 // commands always pass the verified issuer as the carrier, never a carrier named in the args.
 import type { z } from 'zod';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import {
   CancelReservationArgs,
   CreateReservationArgs,
@@ -20,7 +20,7 @@ import {
   type CommandActor,
   type LockerOperations,
   type ReportedConfig,
-} from './lockerOperations.js';
+} from '../domain/lockerOperations.js';
 
 /** What the sync layer itself answers: presence, replays, the reported configuration. */
 export interface SyncControl {

@@ -3,7 +3,7 @@
 // `ref` is a digest of the exact token, so a sender can match even a reply to garbage.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { ErrorCodes, type ErrorCode } from '../../kernel/errors.js';
 
 const codes = Object.values(ErrorCodes) as [ErrorCode, ...ErrorCode[]];
 

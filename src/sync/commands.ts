@@ -15,14 +15,14 @@
 // Only a command that passed signature, tenant and audience claims its jti, so nobody can
 // burn another issuer's jti. Every outcome is audited.
 import { z } from 'zod';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import { checkJwsHeader, verifyJws, commandJwsErrors } from '../crypto/jws.js';
 import type { Db } from '../store/database.js';
-import { LockerError, toLockerError, type ErrorCode } from '../errors.js';
+import { LockerError, toLockerError, type ErrorCode } from '../../kernel/errors.js';
 import type { Logger } from '../logger.js';
 import { commandTable, isCommandName, type HandlerDeps, type SyncControl } from './commandHandlers.js';
 import { tokenRef, type CommandReply } from './commandReply.js';
-import type { IssuerDirectory, LockerOperations, CommandActor } from './lockerOperations.js';
+import type { IssuerDirectory, LockerOperations, CommandActor } from '../domain/lockerOperations.js';
 import { ReplayStore } from './replayStore.js';
 import { parseTopic, type Tenant } from './topics.js';
 

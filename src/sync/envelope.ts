@@ -4,7 +4,7 @@
 // (locker, carrier, seq).
 import { z } from 'zod';
 import { signDocument, verifyDocument, type DocumentSigner, type VerifyKey } from './detachedSignature.js';
-import type { OutboxRow } from './outboxReader.js';
+import type { OutboxRow } from '../store/outbox.js';
 
 export const ENVELOPE_VERSION = 1;
 

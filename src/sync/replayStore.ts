@@ -11,7 +11,7 @@
 // maximum command lifetime, so retention follows that lifetime.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import type { Db } from '../store/database.js';
 import { mapStoreError } from '../store/database.js';
 import { CommandReply } from './commandReply.js';

@@ -2,10 +2,17 @@
 // together. The core then calls `notify()` after every transaction that appended outbox rows.
 import { CommandDispatcher, type CommandLimits } from './commandDispatcher.js';
 import { CommandProcessor, type CommandAudit } from './commands.js';
-import type { IssuerDirectory, LockerOperations } from './lockerOperations.js';
+import type { IssuerDirectory, LockerOperations } from '../domain/lockerOperations.js';
+import type { Db } from '../store/database.js';
+import type { Outbox } from '../store/outbox.js';
+import { StreamPublisher } from './streamPublisher.js';
 import { SyncClient, type SyncClientOptions, type SyncHealth } from './syncClient.js';
 
-export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lockerId' | 'bootId' | 'signer' | 'db' | 'clock' | 'random' | 'logger'> {
+export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lockerId' | 'bootId' | 'signer' | 'clock' | 'random' | 'logger'> {
+  /** The outbox the publisher drains (the recorder appends to the same one). */
+  outbox: Outbox;
+  /** The command replay store's database. */
+  db: Db;
   issuers: IssuerDirectory;
   operations: LockerOperations;
   audit?: CommandAudit;
@@ -24,13 +31,27 @@ export interface RunningSync {
   stop(): Promise<void>;
 }
 
+/** The publisher that drains `outbox` with the window and retention of the MQTT settings. */
+export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 'signer' | 'lockerId' | 'clock' | 'logger'>): StreamPublisher {
+  return new StreamPublisher({
+    outbox: o.outbox,
+    signer: o.signer,
+    lockerId: o.lockerId,
+    clock: o.clock,
+    logger: o.logger,
+    inflightWindow: o.config.inflightWindow,
+    retainAcked: o.config.retainAcked,
+  });
+}
+
 export function startSync(o: StartSyncOptions): RunningSync {
+  const publisher = outboxPublisher(o);
   const sync = new SyncClient({
     config: o.config,
     lockerId: o.lockerId,
     bootId: o.bootId,
     signer: o.signer,
-    db: o.db,
+    publisher,
     clock: o.clock,
     random: o.random,
     logger: o.logger,

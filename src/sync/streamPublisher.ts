@@ -3,11 +3,11 @@
 // backlog cannot starve another's. A row is marked sent when its PUBACK arrives (marks are
 // batched into one commit). After a reconnect each stream resumes at its lowest unsent row; a
 // consumer's {replayFrom} rewinds one stream and the rows sent again carry replay: true.
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { Logger } from '../logger.js';
 import type { DocumentSigner } from './detachedSignature.js';
 import { encodeEnvelope } from './envelope.js';
-import { carrierOfStream, type OutboxReader, type OutboxRow, type StreamBacklog } from './outboxReader.js';
+import { carrierOfStream, type Outbox, type OutboxRow, type StreamBacklog } from '../store/outbox.js';
 import type { ReplayOutcome } from './commandHandlers.js';
 import { tenantOfCarrier, topicFor } from './topics.js';
 
@@ -17,7 +17,7 @@ export interface PublishChannel {
 }
 
 export interface StreamPublisherOptions {
-  reader: OutboxReader;
+  outbox: Outbox;
   signer: DocumentSigner;
   lockerId: string;
   clock: Clock;
@@ -92,7 +92,7 @@ export class StreamPublisher {
     this.inflight = 0;
     this.refreshStreams();
     for (const s of this.streams.values()) {
-      const resume = this.o.reader.firstUnsentSeq(s.stream) ?? this.o.reader.stream(s.stream)?.nextSeq ?? s.next;
+      const resume = this.o.outbox.firstUnsentSeq(s.stream) ?? this.o.outbox.stream(s.stream)?.nextSeq ?? s.next;
       // A replay asked for before the drop continues; otherwise anything without PUBACK goes again.
       s.next = s.replayUntil >= s.next ? Math.min(s.next, resume) : resume;
       s.buffer = [];
@@ -120,7 +120,7 @@ export class StreamPublisher {
   /** A consumer's {upTo}: acknowledges rows of this stream only, then prunes beyond retention. */
   ack(stream: string, upTo: number): number {
     this.flushSent();
-    const acked = this.o.reader.ackUpTo(stream, upTo, this.o.clock.now(), this.o.retainAcked);
+    const acked = this.o.outbox.ackUpTo(stream, upTo, this.o.clock.now(), this.o.retainAcked);
     const s = this.streams.get(stream);
     // Rows the consumer already has need not be published (again).
     if (s && acked >= s.next) {
@@ -135,11 +135,11 @@ export class StreamPublisher {
   /** A consumer's {replayFrom}: sends the stream again from fromSeq, in order, flagged as replays. */
   replay(stream: string, fromSeq: number): ReplayOutcome {
     this.refreshStreams();
-    const info = this.o.reader.stream(stream);
+    const info = this.o.outbox.stream(stream);
     const s = this.streams.get(stream);
     const lastSeq = info ? info.nextSeq - 1 : 0;
     if (!info || !s || lastSeq === 0) return { fromSeq, lastSeq, truncated: false };
-    const first = this.o.reader.firstRetainedSeq(stream) ?? lastSeq + 1;
+    const first = this.o.outbox.firstRetainedSeq(stream) ?? lastSeq + 1;
     const from = Math.max(fromSeq, first);
     if (from < s.next) {
       s.replayUntil = Math.max(s.replayUntil, s.next - 1);
@@ -156,7 +156,7 @@ export class StreamPublisher {
     return {
       attached: this.channel !== undefined,
       inflight: this.inflight,
-      streams: this.o.reader.backlog().map((b) => ({ ...b, nextToPublish: this.streams.get(b.stream)?.next ?? null })),
+      streams: this.o.outbox.backlog().map((b) => ({ ...b, nextToPublish: this.streams.get(b.stream)?.next ?? null })),
     };
   }
 
@@ -166,7 +166,7 @@ export class StreamPublisher {
     this.flushTimer = undefined;
     if (this.pendingCount === 0) return;
     const now = this.o.clock.now();
-    for (const [stream, seqs] of this.pendingSent) this.o.reader.markSent(stream, seqs, now);
+    for (const [stream, seqs] of this.pendingSent) this.o.outbox.markSent(stream, seqs, now);
     this.pendingSent.clear();
     this.pendingCount = 0;
   }
@@ -178,14 +178,14 @@ export class StreamPublisher {
   }
 
   private refreshStreams(): void {
-    for (const info of this.o.reader.streams()) {
+    for (const info of this.o.outbox.streams()) {
       if (this.streams.has(info.stream)) continue;
       const carrier = info.carrier ?? carrierOfStream(info.stream);
       if (carrier === undefined) {
         this.log.warn({ stream: info.stream }, 'outbox stream with an unknown name is not published');
         continue;
       }
-      const resume = this.o.reader.firstUnsentSeq(info.stream) ?? info.nextSeq;
+      const resume = this.o.outbox.firstUnsentSeq(info.stream) ?? info.nextSeq;
       this.streams.set(info.stream, {
         stream: info.stream,
         topic: topicFor(tenantOfCarrier(carrier), this.o.lockerId, 'evt'),
@@ -227,7 +227,7 @@ export class StreamPublisher {
     if (s.pausedUntil > this.o.clock.now()) return undefined;
     if (s.buffer.length === 0) {
       if (s.drained) return undefined;
-      s.buffer = this.o.reader.rowsFrom(s.stream, s.next, this.prefetch);
+      s.buffer = this.o.outbox.rowsFrom(s.stream, s.next, this.prefetch);
       if (s.buffer.length === 0) {
         s.drained = true;
         return undefined;

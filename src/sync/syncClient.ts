@@ -7,18 +7,18 @@
 import { readFileSync } from 'node:fs';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { MqttConfig } from '../config/schema.js';
-import type { Db } from '../store/database.js';
+import { streamOf } from '../store/outbox.js';
 import type { Logger } from '../logger.js';
-import type { RandomSource } from '../random.js';
-import { Backoff } from './backoff.js';
+import type { RandomSource } from '../../kernel/random.js';
+import { Backoff } from '../../kernel/backoff.js';
+import { randomFraction } from '../../kernel/random.js';
 import type { ReplayOutcome, SyncControl } from './commandHandlers.js';
 import type { CommandReply } from './commandReply.js';
 import { signDocument, type DocumentSigner } from './detachedSignature.js';
-import type { ReportedConfig } from './lockerOperations.js';
-import { OutboxReader, streamOf } from './outboxReader.js';
-import { StreamPublisher, type PublisherHealth } from './streamPublisher.js';
+import type { ReportedConfig } from '../domain/lockerOperations.js';
+import type { StreamPublisher, PublisherHealth } from './streamPublisher.js';
 import { lockerSubscriptions, operatorTenant, parseTopic, topicFor, type Tenant } from './topics.js';
 
 /** A consumer's acknowledgement on .../ack: {upTo}, {replayFrom}, or both. */
@@ -38,7 +38,8 @@ export interface SyncClientOptions {
   lockerId: string;
   bootId: string;
   signer: DocumentSigner;
-  db: Db;
+  /** Drains the outbox; built by the caller over store/outbox.ts (see startSync). */
+  publisher: StreamPublisher;
   clock: Clock;
   random: RandomSource;
   logger: Logger;
@@ -80,16 +81,8 @@ export class SyncClient implements SyncControl {
 
   constructor(private readonly o: SyncClientOptions) {
     this.log = o.logger.child({ channel: 'sync' });
-    this.backoff = new Backoff({ baseMs: o.config.reconnectMinMs, maxMs: o.config.reconnectMaxMs, random: o.random });
-    this.publisher = new StreamPublisher({
-      reader: new OutboxReader(o.db),
-      signer: o.signer,
-      lockerId: o.lockerId,
-      clock: o.clock,
-      logger: o.logger,
-      inflightWindow: o.config.inflightWindow,
-      retainAcked: o.config.retainAcked,
-    });
+    this.backoff = new Backoff({ baseMs: o.config.reconnectMinMs, maxMs: o.config.reconnectMaxMs, fraction: () => randomFraction(o.random) });
+    this.publisher = o.publisher;
     this.stateTopic = topicFor(operatorTenant, o.lockerId, 'state');
     this.cfgTopic = topicFor(operatorTenant, o.lockerId, 'cfg');
   }

@@ -6,9 +6,9 @@
 import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import { isLoopbackHost } from '../config/deploymentChecks.js';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 
 export interface FetchOptions {
   /** PEM text of the CA that signs the release server's certificate (the system's CAs when absent). */

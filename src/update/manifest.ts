@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type Ed25519PublicJwk } from '../config/schema.js';
 import { signJws, verifyJws, type JwsErrorCodes, type SigningKey } from '../crypto/jws.js';
-import { LockerError, isLockerError } from '../errors.js';
+import { LockerError, isLockerError } from '../../kernel/errors.js';
 
 export const RELEASE_TYP = 'lk-release+jwt';
 export const MAX_MANIFEST_BYTES = 16 * 1024;

@@ -10,9 +10,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/
 import { createHash } from 'node:crypto';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../kernel/clock.js';
 import type { SigningKey } from '../crypto/jws.js';
-import { LockerError } from '../errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import { migrations } from '../store/migrations.js';
 import { RELEASE_ENTRY } from './bootGuard.js';
 import { sha256Hex, signManifest, type ReleaseManifest } from './manifest.js';

@@ -17,7 +17,7 @@ import { rm } from 'node:fs/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { codeDigest } from '../../src/codes/pickupCode.js';
 import { startLockerd, type RunningLockerd } from '../../src/composition/startLockerd.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { BUS_ID, benchDataDir, benchLocker, prepareLocker } from './support/benchLocker.js';
 import { LockerDriver } from './support/lockerDriver.js';
 import { describeMachine, machineInfo } from './support/machine.js';

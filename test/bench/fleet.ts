@@ -1,7 +1,7 @@
 // Fleet simulator on one machine: 1,000 lockers, 1,000 events/s, p99 end to end <= 50 ms.
 //
 // A real Mosquitto 2 (test/support/mosquittoBroker.ts: password file, the shipped ACL) on
-// loopback; the fleet simulator (sim/fleet/) connects every locker with its own MQTT connection
+// loopback; the fleet simulator (fleet/) connects every locker with its own MQTT connection
 // under its own principal and runs the locker's real sync stack per locker (EventRecorder into
 // an in-memory SQLite outbox, SyncClient, signed envelopes, one stream per carrier, QoS 1).
 // Each carrier's back end consumes through an MQTT 5 shared subscription, verifies every
@@ -10,7 +10,7 @@
 // delivery at the back end, on the machine's monotonic clock shared by all processes.
 import { readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { describeFleetReport, fleetCarrierIds, fleetLockerIds, runFleetSimulation, type FleetReport } from '../../sim/fleet/fleetSimulation.js';
+import { describeFleetReport, fleetCarrierIds, fleetLockerIds, runFleetSimulation, type FleetReport } from '../../fleet/fleetSimulation.js';
 import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
 import { describeMachine, machineInfo } from './support/machine.js';
 import { childPid, cpuMsOf, machineCpu, type MachineCpu } from './support/processCpu.js';

@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { mintDemoCourierBadge, type DemoKeys } from '../../src/composition/demoKeys.js';
 import { type MemoryProbeResult } from './memoryProbeChild.js';
 import { type MemoryTransactionsResult } from './memoryTransactionsChild.js';

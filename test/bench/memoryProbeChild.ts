@@ -31,7 +31,7 @@ function record(stage: string): void {
 async function main(): Promise<void> {
   record('Node, nothing imported');
   // The first dynamic import sets up Node's ES module loader; a tiny module takes that cost.
-  await import('../../src/clock.js');
+  await import('../../kernel/clock.js');
   record('+ a tiny ES module (module loader set up)');
   // The dependencies a simulated locker loads, one by one (each figure includes the ones before).
   await import('zod');

@@ -18,7 +18,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, rmSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fleetCarrierIds } from '../../sim/fleet/fleetSimulation.js';
+import { fleetCarrierIds } from '../../fleet/fleetSimulation.js';
 import { MqttConfig } from '../../src/config/schema.js';
 import { generateEncryptionKeyPair, jwkThumbprint } from '../../src/crypto/keys.js';
 import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';

@@ -12,14 +12,15 @@
 // row carries sent_at in the database.
 import { createPrivateKey } from 'node:crypto';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { MqttConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { type DocumentSigner, ed25519Signer } from '../../src/sync/detachedSignature.js';
 import { encodeEnvelope } from '../../src/sync/envelope.js';
-import { OutboxReader, carrierOfStream } from '../../src/sync/outboxReader.js';
+import { Outbox, carrierOfStream } from '../../src/store/outbox.js';
+import { outboxPublisher } from '../../src/sync/startSync.js';
 import { SyncClient } from '../../src/sync/syncClient.js';
 import { tenantOfCarrier, topicFor } from '../../src/sync/topics.js';
 
@@ -122,7 +123,7 @@ async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: {
       lockerId: a.lockerId,
       bootId: 'bench-boot',
       signer,
-      db,
+      publisher: outboxPublisher({ outbox: new Outbox(db), config, signer, lockerId: a.lockerId, clock: new SystemClock(), logger: silentLogger() }),
       clock: new SystemClock(),
       random: cryptoRandom(),
       logger: silentLogger(),
@@ -179,7 +180,7 @@ async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: {
 async function drainBare(a: DrainChildArgs, signer: DocumentSigner): Promise<DrainChildResult> {
   // The same payloads, in the publisher's order (round-robin between streams), built untimed.
   const db = openDatabase(a.dbFile);
-  const reader = new OutboxReader(db);
+  const reader = new Outbox(db);
   const queues = reader.streams().map((s) => {
     const carrier = carrierOfStream(s.stream);
     if (carrier === undefined) throw new Error(`unexpected stream ${s.stream}`);
@@ -277,7 +278,7 @@ function presignedSigner(a: DrainChildArgs, inner: DocumentSigner, stats: { ms: 
     },
   };
   const db = openDatabase(a.dbFile);
-  const reader = new OutboxReader(db);
+  const reader = new Outbox(db);
   for (const s of reader.streams()) for (const row of reader.rowsFrom(s.stream, 1, a.events)) encodeEnvelope(row, a.lockerId, recording);
   db.close();
   return {

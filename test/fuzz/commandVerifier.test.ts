@@ -8,17 +8,17 @@
 // processor trims; a base64url spelling of the same bytes).
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../kernel/clock.js';
 import { signCommand } from '../../src/cli/lockerctl/commandToken.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/keys.js';
 import { createIdFactory } from '../../src/ids.js';
 import { silentLogger } from '../../src/logger.js';
-import { seededRandom } from '../../src/random.js';
+import { seededRandom } from '../../kernel/random.js';
 import { openDatabase } from '../../src/store/database.js';
 import { type ReplayOutcome, type SyncControl } from '../../src/sync/commandHandlers.js';
 import { CommandReply } from '../../src/sync/commandReply.js';
 import { CommandProcessor } from '../../src/sync/commands.js';
-import { type ReportedConfig } from '../../src/sync/lockerOperations.js';
+import { type ReportedConfig } from '../../src/domain/lockerOperations.js';
 import { carrierTenant, operatorTenant, topicFor, type Tenant } from '../../src/sync/topics.js';
 import { FakeLockerOperations } from '../support/fakeLockerOperations.js';
 import { describeViolations, runFuzz, timeoutOf, type Violation } from './support/fuzzRun.js';

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, ed25519Signer } from '../../src/sync/detachedSignature.js';
 import { encodeEnvelope, verifyEnvelope } from '../../src/sync/envelope.js';
-import { type OutboxRow } from '../../src/sync/outboxReader.js';
+import { type OutboxRow } from '../../src/store/outbox.js';
 import { describeViolations, runFuzz, timeoutOf, type Violation } from './support/fuzzRun.js';
 
 const LOCKER = 'locker-fuzz-1';

@@ -45,7 +45,7 @@ import {
 } from '../../hal/codecs/kerongCu48.js';
 import { createLockBoardProtocol } from '../../hal/buses/protocols.js';
 import { type SerialBusConfig } from '../../src/config/schema.js';
-import { ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../kernel/errors.js';
 import { describeViolations, runFuzz, timeoutOf, type Violation } from './support/fuzzRun.js';
 
 // ---------------------------------------------------------------- wire forms (the documented layouts)

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ScanFramer, type ScanFrame, type ScanFramingOptions } from '../../hal/scanner/scanFraming.js';
-import { ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../kernel/errors.js';
 import { describeViolations, runFuzz, timeoutOf, type Violation } from './support/fuzzRun.js';
 
 const options: fc.Arbitrary<ScanFramingOptions> = fc.record({

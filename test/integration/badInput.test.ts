@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineNoise } from '../../sim/scanner/simScannerDevice.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { mintDemoCourierBadge } from '../../src/composition/demoKeys.js';
 import { mintBadge } from '../../src/credentials/badge.js';
 import { generateSigningKeyPair } from '../../src/crypto/keys.js';

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/packageRoot.js';
 import { makeDemoLocker } from '../support/demoLocker.js';
 import { readLockerStatus, renderLockerStatus } from '../../src/metrics/lockerStatus.js';
-import { courierLoginAt, depositOverHttp, freePort, LockerHarness, scenarioOverrides, spawnLockerd, tempDataDir, type ChildLockerd } from '../support/lockerHarness.js';
+import { freePort, LockerHarness, scenarioOverrides, spawnLockerd, tempDataDir, type ChildLockerd } from '../support/lockerHarness.js';
+import { KioskClient } from '../support/kioskClient.js';
 import { rm } from 'node:fs/promises';
 
 function lockerdStatus(configFile: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -32,8 +33,8 @@ describe('lockerd status', () => {
     const metricsPort = await freePort();
     const demo = await makeDemoLocker(dataDir, scenarioOverrides({ metrics: { port: metricsPort } }));
     child = await spawnLockerd(demo.config, await freePort());
-    const token = await courierLoginAt(child.url, demo);
-    const stored = await depositOverHttp(child.url, token, 'SP-ST1', 'S');
+    const token = await new KioskClient(child.url, demo).courierLogin();
+    const stored = await new KioskClient(child.url).deposit(token, 'SP-ST1', 'S');
     const configFile = join(dataDir, 'lockerd.json');
 
     const running = await lockerdStatus(configFile);

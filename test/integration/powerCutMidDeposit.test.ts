@@ -6,12 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   apiCall,
-  courierLoginAt,
   cu16Overrides,
   editWorldLock,
   fastDoors,
   openDbReadOnly,
-  operatorLoginAt,
   readWorldFile,
   seqGaps,
   childLockerds,
@@ -21,6 +19,7 @@ import {
   type DepositJson,
   type DbReader,
 } from '../support/lockerHarness.js';
+import { KioskClient } from '../support/kioskClient.js';
 import { makeDemoLocker, type DemoLocker } from '../support/demoLocker.js';
 
 const K1 = { bus: 'bus0', board: 0, lock: 1 };
@@ -35,7 +34,7 @@ describe('power cut mid deposit', { timeout: 60_000 }, () => {
     const dataDir = await pool.dataDir();
     const demo = await makeDemoLocker(dataDir, { ...cu16Overrides({ itemSensors }), doors: fastDoors, logLevel: 'warn' });
     const first = await start(demo);
-    const token = await courierLoginAt(first.url, demo);
+    const token = await new KioskClient(first.url, demo).courierLogin();
     const r = await apiCall<{ deposit: DepositJson }>(first.url, 'POST', '/api/courier/deposits', { waybill: 'SP-PC-1', size: 'S' }, token);
     expect(r.status).toBe(200);
     expect(r.body.deposit).toMatchObject({ state: 'open', compartment: { id: 'K1' } });
@@ -91,10 +90,10 @@ describe('power cut mid deposit', { timeout: 60_000 }, () => {
     }
 
     // The API agrees: K1 is occupied, in service, door closed; the next parcel goes elsewhere.
-    const op = await operatorLoginAt(second.url, demo);
+    const op = await new KioskClient(second.url, demo).operatorLogin();
     const list = await apiCall<{ compartments: CompartmentJson[] }>(second.url, 'GET', '/api/operator/compartments', undefined, op);
     expect(list.body.compartments.find((c) => c.id === 'K1')).toMatchObject({ state: 'occupied', door: 'closed' });
-    const token = await courierLoginAt(second.url, demo);
+    const token = await new KioskClient(second.url, demo).courierLogin();
     const next = await apiCall<{ deposit: DepositJson }>(second.url, 'POST', '/api/courier/deposits', { waybill: 'SP-PC-2', size: 'S' }, token);
     expect(next.status).toBe(200);
     expect(next.body.deposit.compartment.id).toBe('K2');
@@ -125,14 +124,14 @@ describe('power cut mid deposit', { timeout: 60_000 }, () => {
       db.close();
     }
 
-    const op = await operatorLoginAt(second.url, demo);
+    const op = await new KioskClient(second.url, demo).operatorLogin();
     const list = await apiCall<{ compartments: CompartmentJson[] }>(second.url, 'GET', '/api/operator/compartments', undefined, op);
     expect(list.body.compartments.find((c) => c.id === 'K1')).toMatchObject({ state: 'out_of_service', fault: 'NEEDS_INSPECTION', door: 'closed' });
     const alarms = await apiCall<{ alarms: { type: string; compartment?: string }[] }>(second.url, 'GET', '/api/operator/alarms', undefined, op);
     expect(alarms.body.alarms.map((a) => [a.type, a.compartment])).toEqual([['alarm.needs_inspection', 'K1']]);
 
     // K1 is never offered until someone has looked.
-    const token = await courierLoginAt(second.url, demo);
+    const token = await new KioskClient(second.url, demo).courierLogin();
     const next = await apiCall<{ deposit: DepositJson }>(second.url, 'POST', '/api/courier/deposits', { waybill: 'SP-PC-3', size: 'S' }, token);
     expect(next.status).toBe(200);
     expect(next.body.deposit.compartment.id).toBe('K2');

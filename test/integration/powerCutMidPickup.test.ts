@@ -6,12 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   apiCall,
-  courierLoginAt,
-  depositOverHttp,
   editWorldLock,
   fastBusTiming,
   openDbReadOnly,
-  operatorLoginAt,
   readWorldFile,
   seqGaps,
   childLockerds,
@@ -20,6 +17,7 @@ import {
   type CompartmentJson,
   type DbReader,
 } from '../support/lockerHarness.js';
+import { KioskClient } from '../support/kioskClient.js';
 import { demoConfigInput, makeDemoLocker, type DemoLocker } from '../support/demoLocker.js';
 
 // A slow latch (1.5 s from the unlock frame to the door springing open) leaves a wide window
@@ -42,8 +40,8 @@ describe('power cut mid pickup', { timeout: 60_000 }, () => {
     const dataDir = await pool.dataDir();
     const demo = await makeDemoLocker(dataDir, { hardware: slowLatchHardware(), doors: { openTimeoutMs: 4000, leftOpenAlarmMs: 10_000, jamRetries: 1 }, logLevel: 'warn' });
     const first = await start(demo);
-    const token = await courierLoginAt(first.url, demo);
-    const { code, compartment } = await depositOverHttp(first.url, token, 'SP-PP-1', 'S');
+    const token = await new KioskClient(first.url, demo).courierLogin();
+    const { code, compartment } = await new KioskClient(first.url).deposit(token, 'SP-PP-1', 'S');
     expect(compartment).toBe('A1');
 
     const db = openDbReadOnly(dataDir);
@@ -96,7 +94,7 @@ describe('power cut mid pickup', { timeout: 60_000 }, () => {
       db.close();
     }
 
-    const op = await operatorLoginAt(second.url, demo);
+    const op = await new KioskClient(second.url, demo).operatorLogin();
     const list = await apiCall<{ compartments: CompartmentJson[] }>(second.url, 'GET', '/api/operator/compartments', undefined, op);
     expect(list.body.compartments.find((c) => c.id === 'A1')).toMatchObject({ state: 'free', door: 'open' });
     const again = await apiCall<{ error: { code: string } }>(second.url, 'POST', '/api/pickup', { code });

@@ -7,7 +7,7 @@ import { createServer as createHttps } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { checkReleaseUrl, downloadBundle, fetchSmall } from '../../src/update/download.js';
 import { makeCertificates } from '../support/testCertificates.js';
 

@@ -8,15 +8,16 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../kernel/clock.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/keys.js';
 import { EventRecorder } from '../../src/domain/eventRecorder.js';
 import { applyLayout } from '../../src/domain/provisioning.js';
 import { createIdFactory } from '../../src/ids.js';
 import { silentLogger } from '../../src/logger.js';
-import { seededRandom } from '../../src/random.js';
+import { seededRandom } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { LockerStore } from '../../src/store/lockerStore.js';
+import { Outbox } from '../../src/store/outbox.js';
 import { beginTrial, CURRENT_LINK, currentVersion, onStart, readState, releaseDir } from '../../src/update/bootGuard.js';
 import { UpdateAgent } from '../../src/update/updateAgent.js';
 import { makeFakeBundle, writeFakeRelease } from '../support/fakeRelease.js';
@@ -66,7 +67,7 @@ async function setup(version = '0.1.0', key?: SigningKeyPair): Promise<Setup> {
   const store = new LockerStore(db);
   applyLayout(store, { version: 1, compartments: [{ id: 'X1', size: 'S', bus: 'bus0', board: 0, lock: 1, accessible: false, column: 1, row: 1 }] }, clock.now());
   const random = seededRandom('agent');
-  const recorder = new EventRecorder(store, clock, createIdFactory(clock, random), 'boot-1', () => true);
+  const recorder = new EventRecorder(store, new Outbox(db), clock, createIdFactory(clock, random), 'boot-1', () => true);
   const restarts = { n: 0 };
   const healthy = { buses: true, broker: true };
   const agent = new UpdateAgent({
@@ -99,9 +100,10 @@ async function setup(version = '0.1.0', key?: SigningKeyPair): Promise<Setup> {
     url: `http://127.0.0.1:${port}/${basename(bundle.manifestFile)}`,
     digest: bundle.manifestDigest,
     events: () =>
-      db
-        .prepare<[], { type: string; data: string }>("SELECT type, data FROM outbox WHERE type LIKE 'update.%' ORDER BY seq")
-        .all()
+      new Outbox(db)
+        .rows()
+        .filter((r) => r.type.startsWith('update.'))
+        .sort((a, b) => a.seq - b.seq)
         .map((r) => ({ type: r.type, data: JSON.parse(r.data) as Record<string, unknown> })),
     // Manual time in steps, with room for the real file work (backup, rename) in between.
     run: async (ms) => {

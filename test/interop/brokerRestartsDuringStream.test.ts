@@ -3,7 +3,7 @@
 // ends up complete and in order at its consumer; the presence topic says online again.
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { startWatch, type WatchHandle, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { carrierTenant, operatorTenant, type Tenant } from '../../src/sync/topics.js';

@@ -3,7 +3,7 @@
 // receives one of B's events, while both receive all of their own.
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { startWatch, type WatchHandle, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { carrierTenant } from '../../src/sync/topics.js';
 import { MosquittoBroker } from '../support/mosquittoBroker.js';

@@ -9,16 +9,17 @@ import { promisify } from 'node:util';
 import type { CryptoKey } from 'jose';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { signCommand } from '../../src/cli/lockerctl/commandToken.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { sendCommand } from '../../src/cli/lockerctl/sendCommand.js';
 import { importSigningKey } from '../../src/crypto/keys.js';
 import { createIdFactory } from '../../src/ids.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import type { SignedCommandReply } from '../../src/sync/commandReply.js';
 import { toPublicKey } from '../../src/sync/detachedSignature.js';
 import { verifyEnvelope, type EventEnvelope } from '../../src/sync/envelope.js';
+import { streamOf } from '../../src/store/outbox.js';
 import { carrierTenant } from '../../src/sync/topics.js';
 import { LockerHarness, sleep, waitFor } from '../support/lockerHarness.js';
 import { MosquittoBroker } from '../support/mosquittoBroker.js';
@@ -111,7 +112,7 @@ describe('a carrier sees only its own events and parcels', () => {
     await kiosk.pickup(codes['SP-1'] ?? '');
 
     for (const c of CARRIERS) {
-      const stream = `c/${c}`;
+      const stream = streamOf(c);
       const outbox = h.read.outbox(stream);
       expect(outbox.length).toBeGreaterThanOrEqual(4);
       await waitFor(`${c} received all its events`, () => received(c).length >= outbox.length, 10_000);
@@ -123,7 +124,7 @@ describe('a carrier sees only its own events and parcels', () => {
       expect(new Set(got.map((g) => g.topic))).toEqual(new Set([`lk/v1/c/${c}/l/${LOCKER}/evt`]));
       expect(got.every((g) => g.env.carrier === c && g.env.locker === LOCKER)).toBe(true);
       // Nothing of the other carrier on any topic it received: no topic, no waybill, no parcel id.
-      const theirs = h.read.outbox(`c/${other(c)}`);
+      const theirs = h.read.outbox(streamOf(other(c)));
       const seen = subs[c]?.lines ?? [];
       expect(seen.filter((l) => l.topic.startsWith(`lk/v1/c/${other(c)}/`) || l.topic.startsWith('lk/v1/op/'))).toEqual([]);
       for (const r of theirs) {

@@ -5,7 +5,7 @@
 // report's interval comes from the config; the test asks for a report instead of waiting.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { startWatch, type WatchHandle, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { toPublicKey } from '../../src/sync/detachedSignature.js';
@@ -50,8 +50,7 @@ describe('health events on the operator stream', () => {
     h.close(stored.compartment);
     await h.waitForDoor(stored.compartment, 'closed');
     // Both carrier events reached the broker, so the backlog figures are settled.
-    const unsent = h.read.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE stream = 'c/swiftpost' AND sent_at IS NULL");
-    await waitFor('both carrier events sent', () => unsent.get()?.n === 0, 10_000);
+    await waitFor('both carrier events sent', () => h.running.outbox.counts().find((c) => c.stream === 'c/swiftpost')?.unsent === 0, 10_000);
 
     expect(await h.running.metrics.health.report()).toBe('appended');
     const event = await waitFor('a health event on the operator stream', () => lines.find((l) => l.type === 'health'), 10_000);

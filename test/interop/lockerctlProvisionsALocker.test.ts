@@ -152,7 +152,7 @@ describe('lockerctl provisions a fresh locker end to end', () => {
     expect(running.store.carriers().map((c) => [c.id, c.dwellHours, c.adHocDeposit])).toEqual([['acme', 48, false]]);
     expect(running.store.compartments()).toHaveLength(24);
     expect(running.locker.compartments().map((c) => c.id)).toContain('D6');
-    expect(running.config.codes.length).toBe(9);
+    expect(running.settings.get().codes.length).toBe(9);
     // The reported configuration, retained on cfg, signed by the locker.
     await waitFor('reported config on cfg', () => raw.operator.find((m) => m.topic === `lk/v1/op/l/${LOCKER}/cfg` && m.payload.includes('"version":1')));
 
@@ -295,7 +295,7 @@ describe('lockerctl provisions a fresh locker end to end', () => {
     expect(await lockerPublicKeys(running)).toEqual(before);
     expect(running.store.carriers().map((c) => c.id)).toEqual(['acme']);
     expect(running.store.compartments()).toHaveLength(24);
-    expect(running.config.codes.length).toBe(9);
+    expect(running.settings.get().codes.length).toBe(9);
 
     const lines: WatchLine[] = [];
     let stop: () => void = () => undefined;

@@ -4,11 +4,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { signCommand } from '../../src/cli/lockerctl/commandToken.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/keys.js';
 import { createIdFactory } from '../../src/ids.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { SignedCommandReply } from '../../src/sync/commandReply.js';
 import { verifyDocument } from '../../src/sync/detachedSignature.js';
 import { verifyEnvelope } from '../../src/sync/envelope.js';

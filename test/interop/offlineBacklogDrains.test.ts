@@ -3,7 +3,7 @@
 // any duplicate (a replay overlapping what was in flight) is removed by seq dedupe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { startWatch, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { carrierTenant } from '../../src/sync/topics.js';

@@ -8,7 +8,7 @@ import type { BindingInterface } from '@serialport/bindings-interface' with { 'r
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SerialScanner } from '../../hal/scanner/serialScanner.js';
 import { type ScannerEvent } from '../../hal/types.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { silentLogger } from '../../src/logger.js';
 import { startSocatPtyPair, type SocatPtyPair } from '../support/socatPtyPair.js';
 
@@ -44,6 +44,7 @@ describe('scanner on a real pty', () => {
       logger: silentLogger(),
       framing: { suffix: 'cr', interByteTimeoutMs: 100, maxLength: 512, aimPrefix: true },
       reconnectMinMs: 100,
+      jitter: () => 0.5,
       reconnectMaxMs: 1_000,
       presencePollMs: 100,
     });

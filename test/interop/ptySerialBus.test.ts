@@ -8,7 +8,7 @@ import { type LockBusEvent } from '../../hal/types.js';
 import { SimBus, type SimBusTraffic, simPositions } from '../../sim/boards/simBus.js';
 import { PtyBoardBridge } from '../../sim/serial/ptyBoardBridge.js';
 import { SimWorld } from '../../sim/world.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { SerialBusConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
 import { toHex } from '../support/hexBytes.js';
@@ -47,7 +47,7 @@ describe('CU48 bus over a socat pty pair with the native bindings', () => {
     simBus.onTraffic((t) => traffic.push(t));
     bridge = new PtyBoardBridge({ path: pty.b, device: simBus, baudRate: 19200, binding });
     await bridge.start();
-    bus = new SerialLockBus({ config, transport: new SerialTransport({ path: pty.a, baudRate: 19200, binding }), clock, logger: silentLogger() });
+    bus = new SerialLockBus({ config, transport: new SerialTransport({ path: pty.a, baudRate: 19200, binding }), clock, logger: silentLogger(), jitter: () => 0.5 });
     bus.on((e) => events.push(e));
     await bus.open();
   });

@@ -7,14 +7,14 @@
 import type { CryptoKey } from 'jose';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { signCommand, type CommandToken } from '../../src/cli/lockerctl/commandToken.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { sendCommand } from '../../src/cli/lockerctl/sendCommand.js';
 import { startWatch, type WatchHandle, type WatchLine } from '../../src/cli/lockerctl/watch.js';
 import { generateSigningKeyPair, importSigningKey } from '../../src/crypto/keys.js';
 import { createIdFactory } from '../../src/ids.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import type { SignedCommandReply } from '../../src/sync/commandReply.js';
 import { toPublicKey } from '../../src/sync/detachedSignature.js';
 import { carrierTenant, operatorTenant, type Tenant } from '../../src/sync/topics.js';

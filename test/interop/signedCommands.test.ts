@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { lockerctl } from '../../src/cli/lockerctl.js';
 import { signCommand } from '../../src/cli/lockerctl/commandToken.js';
 import { keygen, loadSigningKey, type LoadedSigningKey } from '../../src/cli/lockerctl/keyFiles.js';
@@ -14,7 +14,7 @@ import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttS
 import { sendCommand } from '../../src/cli/lockerctl/sendCommand.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/keys.js';
 import { createIdFactory } from '../../src/ids.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { toPublicKey } from '../../src/sync/detachedSignature.js';
 import { carrierTenant, operatorTenant, type Tenant } from '../../src/sync/topics.js';
 import { FakeLockerOperations } from '../support/fakeLockerOperations.js';

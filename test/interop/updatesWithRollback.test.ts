@@ -28,10 +28,10 @@ import { keygen, loadSigningKey, type LoadedSigningKey } from '../../src/cli/loc
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { sendCommand } from '../../src/cli/lockerctl/sendCommand.js';
 import type { SignedCommandReply } from '../../src/sync/commandReply.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { createIdFactory } from '../../src/ids.js';
 import { packageRoot } from '../../src/packageRoot.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { operatorTenant } from '../../src/sync/topics.js';
 import { CURRENT_LINK, currentVersion, readState, releaseDir, RELEASE_ENTRY } from '../../src/update/bootGuard.js';
 import { makeFakeBundle, type FakeBundle } from '../support/fakeRelease.js';

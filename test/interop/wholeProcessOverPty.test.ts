@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { type CompartmentConfig, type SerialBusConfig } from '../../src/config/schema.js';
 import { SimBus, simPositions } from '../../sim/boards/simBus.js';
 import { PtyBoardBridge } from '../../sim/serial/ptyBoardBridge.js';

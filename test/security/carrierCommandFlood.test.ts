@@ -7,13 +7,13 @@
 // answered normally, and the first of them is handled before the flood's backlog is.
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { signCommand, type CommandToken } from '../../src/cli/lockerctl/commandToken.js';
 import { closeMqttSession, openMqttSession } from '../../src/cli/lockerctl/mqttSession.js';
 import { sendCommand } from '../../src/cli/lockerctl/sendCommand.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/keys.js';
 import { createIdFactory } from '../../src/ids.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { SignedCommandReply } from '../../src/sync/commandReply.js';
 import { toPublicKey } from '../../src/sync/detachedSignature.js';
 import { carrierTenant, operatorTenant, type Tenant } from '../../src/sync/topics.js';

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_COURIER_PIN } from '../../src/composition/demoKeys.js';
 import { hashPin } from '../../src/credentials/pin.js';
 import { createLogger } from '../../src/logger.js';
-import { seededRandom } from '../../src/random.js';
+import { seededRandom } from '../../kernel/random.js';
 import { errorCode, LockerHarness } from '../support/lockerHarness.js';
 import { OffsetClock } from '../support/offsetClock.js';
 

@@ -4,7 +4,7 @@
 // Each bound is reached here by count (the bounds are made small for the test), not by timing.
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../kernel/clock.js';
 import { LoginGate } from '../../src/kiosk/limits.js';
 import { waitFor } from '../support/lockerHarness.js';
 import { KioskUnderAttack } from './support/kioskUnderAttack.js';

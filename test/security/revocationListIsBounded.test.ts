@@ -4,7 +4,7 @@
 // would bring a revoked badge back), and entries are forgotten only once every badge they
 // cover has expired (revoked at + maximum lifetime + iat skew).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../kernel/clock.js';
 import { BadgesConfig } from '../../src/config/schema.js';
 import { BadgeRevocations } from '../../src/credentials/badgeRevocations.js';
 import { openDatabase } from '../../src/store/database.js';

@@ -2,12 +2,12 @@
 // a temp data folder, any free port and codes revealed on the local API (demo only).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SystemClock, type Clock } from '../../src/clock.js';
+import { SystemClock, type Clock } from '../../kernel/clock.js';
 import { parseConfig } from '../../src/config/loadConfig.js';
 import { type LockerConfig } from '../../src/config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, type DemoKeys } from '../../src/composition/demoKeys.js';
 import { packageRoot } from '../../src/packageRoot.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 
 export type ConfigOverrides = { [K in keyof LockerConfig]?: unknown };
 

@@ -9,7 +9,7 @@ import { SerialTransport } from '../../hal/transport/serialTransport.js';
 import { attachSimBus, simPositions } from '../../sim/boards/simBus.js';
 import { SimSerialRegistry } from '../../sim/serial/simBinding.js';
 import { SimWorld } from '../../sim/world.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../kernel/clock.js';
 import { BudgetLedger } from '../../src/codes/budgetLedger.js';
 import { CarrierConfig, CodesConfig, DoorsConfig, LayoutConfig, SerialBusConfig, type SizeClass } from '../../src/config/schema.js';
 import { CodeVault } from '../../src/domain/codeVault.js';
@@ -21,10 +21,12 @@ import { applyLayout } from '../../src/domain/provisioning.js';
 import { type CourierIdentity } from '../../src/domain/views.js';
 import { createIdFactory } from '../../src/ids.js';
 import { silentLogger } from '../../src/logger.js';
-import { seededRandom } from '../../src/random.js';
+import { seededRandom } from '../../kernel/random.js';
 import { openDatabase } from '../../src/store/database.js';
 import { LockerStore } from '../../src/store/lockerStore.js';
 import { type z } from 'zod';
+import { fixed } from '../../src/domain/liveSettings.js';
+import { Outbox } from '../../src/store/outbox.js';
 
 export interface DomainLockerOptions {
   sizes?: SizeClass[];
@@ -65,6 +67,7 @@ export class DomainLocker {
   readonly world: SimWorld;
   readonly bus: SerialLockBus;
   readonly doors: DoorController;
+  readonly outbox: Outbox;
   readonly recorder: EventRecorder;
   readonly codes: CodeVault;
   readonly locker: Locker;
@@ -89,7 +92,7 @@ export class DomainLocker {
     this.world = new SimWorld(this.clock, simPositions(busConfig));
     const { path } = attachSimBus(this.registry, { config: busConfig, world: this.world, clock: this.clock });
     const transport = new SerialTransport({ path, baudRate: busBaudRate(busConfig), binding: this.registry.binding });
-    this.bus = new SerialLockBus({ config: busConfig, transport, clock: this.clock, logger: silentLogger(), reopenMinMs: 20, reopenMaxMs: 100 });
+    this.bus = new SerialLockBus({ config: busConfig, transport, clock: this.clock, logger: silentLogger(), reopenMinMs: 20, reopenMaxMs: 100, jitter: () => 0.5 });
 
     const now = this.clock.now();
     applyLayout(this.store, LayoutConfig.parse({ version: 1, compartments: sizes.map((size, i) => ({ id: `K${i + 1}`, size, bus: 'bus0', board: 0, lock: i + 1, column: 1, row: i + 1 })) }), now);
@@ -97,11 +100,12 @@ export class DomainLocker {
     this.store.upsertCarrier(CarrierConfig.parse({ id: CARRIER, name: 'SwiftPost', signingKeys: [signingKey], adHocDeposit: o.adHocDeposit ?? true, dwellHours: 1 }), now);
 
     this.doorSettings = DoorsConfig.parse({ openTimeoutMs: 1_000, leftOpenAlarmMs: 5_000, ...o.doors });
-    this.doors = new DoorController(new Map([['bus0', this.bus]]), this.clock, this.doorSettings, silentLogger());
+    this.doors = new DoorController(new Map([['bus0', this.bus]]), this.clock, fixed(this.doorSettings), silentLogger());
     this.doors.setLayout(this.store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
-    this.recorder = new EventRecorder(this.store, this.clock, this.newId, 'boot-1', () => true);
+    this.outbox = new Outbox(this.db);
+    this.recorder = new EventRecorder(this.store, this.outbox, this.clock, this.newId, 'boot-1', () => true);
     const codesConfig = CodesConfig.parse({ length: 10 });
-    this.codes = new CodeVault(this.store, this.recorder, codesConfig, new Uint8Array(32).fill(7), this.random, this.clock, new BudgetLedger(this.store, this.clock), () => sizes.length);
+    this.codes = new CodeVault(this.store, this.recorder, fixed(codesConfig), new Uint8Array(32).fill(7), this.random, this.clock, new BudgetLedger(this.store, this.clock), () => sizes.length);
     this.locker = new Locker({
       settings: { revealCodes: true },
       store: this.store,
@@ -188,8 +192,8 @@ export class DomainLocker {
 
   /** The outbox, in stream order; each event's data is checked against the catalogue. */
   events(type?: string): OutboxEvent[] {
-    const rows = this.db.prepare<[], { stream: string; seq: number; type: string; carrier: string | null; data: string }>('SELECT stream, seq, type, carrier, data FROM outbox ORDER BY stream, seq').all();
-    return rows
+    return [...this.outbox.rows()]
+      .sort((a, b) => (a.stream === b.stream ? a.seq - b.seq : a.stream < b.stream ? -1 : 1))
       .map((r) => {
         if (!isEventType(r.type)) throw new Error(`event type ${r.type} is not in the catalogue`);
         return { stream: r.stream, seq: r.seq, type: r.type, carrier: r.carrier, data: parseEventData(r.type, JSON.parse(r.data)) as Record<string, unknown> };

@@ -2,7 +2,7 @@
 // like the core would (versions, carriers, reservations per carrier, compartments) and records
 // every call, so tests can assert "called exactly once" and "never for another carrier".
 import type { Ed25519PublicJwk, CarrierConfig, LayoutConfig } from '../../src/config/schema.js';
-import { LockerError } from '../../src/errors.js';
+import { LockerError } from '../../kernel/errors.js';
 import type {
   CarrierParcel,
   CommandActor,
@@ -20,7 +20,7 @@ import type {
   SetConfigArgs,
   UpdateArgs,
   UpdateResult,
-} from '../../src/sync/lockerOperations.js';
+} from '../../src/domain/lockerOperations.js';
 
 export interface RecordedCall {
   method: keyof LockerOperations;

@@ -1,7 +1,7 @@
 // A real clock that a scenario can move forward by hand: timers and sleeps run on real time
 // (the simulated doors and boards need them), while now() and monotonic() carry an offset the
 // test adds with jump(). Budgets that refill over hours are tested without waiting for hours.
-import { SystemClock, type Clock, type TimerHandle } from '../../src/clock.js';
+import { SystemClock, type Clock, type TimerHandle } from '../../kernel/clock.js';
 
 export class OffsetClock implements Clock {
   private readonly real = new SystemClock();

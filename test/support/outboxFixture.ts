@@ -1,7 +1,9 @@
-// Writes outbox rows the way the locker core does: the stream row is created on first use and
-// seq is taken from streams.next_seq in the same transaction as the row itself. The sync tests
-// drive the outbox with this until the core produces the rows for real.
+// Writes outbox rows the way the locker core does, through the one owner of the outbox
+// (src/store/outbox.ts): the stream row is created on first use and seq is taken from
+// streams.next_seq in the same transaction as the row itself. The sync tests drive the outbox
+// with this instead of a running core.
 import type { Db } from '../../src/store/database.js';
+import { Outbox, type EventStamp, type OutboxEventInput } from '../../src/store/outbox.js';
 
 export interface AppendInput {
   carrier: string | null;
@@ -14,51 +16,35 @@ export interface AppendInput {
 
 export class OutboxWriter {
   private counter = 0;
-  private readonly stmts;
+  readonly outbox: Outbox;
 
   constructor(
-    private readonly db: Db,
+    db: Db | Outbox,
     private readonly idPrefix = '01TEST',
   ) {
-    this.stmts = {
-      ensure: db.prepare('INSERT INTO streams (stream, carrier) VALUES (?, ?) ON CONFLICT(stream) DO NOTHING'),
-      take: db.prepare<[string], { seq: number }>('UPDATE streams SET next_seq = next_seq + 1 WHERE stream = ? RETURNING next_seq - 1 AS seq'),
-      insert: db.prepare(
-        `INSERT INTO outbox (stream, seq, id, type, carrier, ts, clock_synced, boot_id, data)
-         VALUES (@stream, @seq, @id, @type, @carrier, @ts, @clockSynced, @bootId, @data)`,
-      ),
-    };
+    this.outbox = db instanceof Outbox ? db : new Outbox(db);
   }
 
-  /** Appends one event in its own transaction; returns its stream and seq. */
+  /** Appends one event in its own transaction; returns its stream, seq and id. */
   append(input: AppendInput): { stream: string; seq: number; id: string } {
-    return this.db.transaction(() => this.appendInTx(input))();
+    const e = this.entry(input);
+    const [at] = this.outbox.appendAll([e]);
+    if (!at) throw new Error('append returned nothing');
+    return { ...at, id: e.stamp.id };
   }
 
   /** Appends many events in one transaction (a fast way to build a large backlog). */
   appendMany(count: number, input: (i: number) => AppendInput): void {
-    this.db.transaction(() => {
-      for (let i = 0; i < count; i++) this.appendInTx(input(i));
-    })();
+    const entries: { event: OutboxEventInput; stamp: EventStamp }[] = [];
+    for (let i = 0; i < count; i++) entries.push(this.entry(input(i)));
+    this.outbox.appendAll(entries);
   }
 
-  private appendInTx(input: AppendInput): { stream: string; seq: number; id: string } {
-    const stream = input.carrier === null ? 'op' : `c/${input.carrier}`;
-    this.stmts.ensure.run(stream, input.carrier);
-    const row = this.stmts.take.get(stream);
-    if (!row) throw new Error(`stream ${stream} vanished`);
+  private entry(input: AppendInput): { event: OutboxEventInput; stamp: EventStamp } {
     const id = `${this.idPrefix}${String(++this.counter).padStart(20, '0')}`;
-    this.stmts.insert.run({
-      stream,
-      seq: row.seq,
-      id,
-      type: input.type ?? 'parcel.stored',
-      carrier: input.carrier,
-      ts: input.ts ?? Date.UTC(2026, 0, 1),
-      clockSynced: input.clockSynced === false ? 0 : 1,
-      bootId: input.bootId ?? 'boot-1',
-      data: JSON.stringify(input.data ?? { n: this.counter }),
-    });
-    return { stream, seq: row.seq, id };
+    return {
+      event: { carrier: input.carrier, type: input.type ?? 'parcel.stored', data: input.data ?? { n: this.counter } },
+      stamp: { id, ts: input.ts ?? Date.UTC(2026, 0, 1), clockSynced: input.clockSynced !== false, bootId: input.bootId ?? 'boot-1' },
+    };
   }
 }

@@ -24,14 +24,11 @@ export async function waitForSyncConnected(running: RunningLockerd, timeoutMs = 
 
 /** The highest seq a consumer acknowledged on a stream. */
 export function ackedUpTo(running: RunningLockerd, stream: string): number {
-  return running.db.prepare<[string], { acked_upto: number }>('SELECT acked_upto FROM streams WHERE stream = ?').get(stream)?.acked_upto ?? 0;
+  return running.outbox.ackedUpTo(stream);
 }
 
 export function auditRows(running: RunningLockerd): { actor: string; action: string; subject: string | null; data: Record<string, unknown> }[] {
-  return running.db
-    .prepare<[], { actor: string; action: string; subject: string | null; data: string | null }>('SELECT actor, action, subject, data FROM audit ORDER BY id')
-    .all()
-    .map((r) => ({ actor: r.actor, action: r.action, subject: r.subject, data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : {} }));
+  return running.store.auditTrail().map((r) => ({ actor: r.actor, action: r.action, subject: r.subject, data: r.data }));
 }
 
 /**

@@ -2,7 +2,7 @@
 // over time, so their tests move time by hand.
 import { SimBus, type SimBusOptions, simPositions } from '../../sim/boards/simBus.js';
 import { SimWorld } from '../../sim/world.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../kernel/clock.js';
 import { SerialBusConfig } from '../../src/config/schema.js';
 import { type SerialBusConfigInput } from './simulatedBus.js';
 import { toHex } from './hexBytes.js';

@@ -7,7 +7,7 @@ import { type LockBusEvent } from '../../hal/types.js';
 import { type SimBusOptions, attachSimBus, simPositions } from '../../sim/boards/simBus.js';
 import { SimSerialRegistry } from '../../sim/serial/simBinding.js';
 import { SimWorld } from '../../sim/world.js';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { SerialBusConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/logger.js';
 import { type z } from 'zod';
@@ -26,7 +26,7 @@ export function simulatedBus(input: SerialBusConfigInput, options: SimulatedBusO
   const registry = new SimSerialRegistry();
   const { simBus, path } = attachSimBus(registry, { config, world, clock, ...options.simBus });
   const transport = new SerialTransport({ path, baudRate: busBaudRate(config), binding: registry.binding });
-  const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger(), reopenMinMs: 20, reopenMaxMs: 100, ...options.bus });
+  const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger(), jitter: () => 0.5, reopenMinMs: 20, reopenMaxMs: 100, ...options.bus });
   const events: LockBusEvent[] = [];
   bus.on((e) => events.push(e));
   return { config, clock, world, registry, simBus, path, transport, bus, events };

@@ -4,16 +4,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SystemClock } from '../../src/clock.js';
+import { SystemClock } from '../../kernel/clock.js';
 import { MqttConfig } from '../../src/config/schema.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/keys.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
-import { cryptoRandom } from '../../src/random.js';
+import { cryptoRandom } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import type { CommandDispatcher, CommandLimits } from '../../src/sync/commandDispatcher.js';
 import type { CommandProcessor } from '../../src/sync/commands.js';
 import { ed25519Signer } from '../../src/sync/detachedSignature.js';
-import { startSync } from '../../src/sync/startSync.js';
+import { outboxPublisher, startSync } from '../../src/sync/startSync.js';
 import { SyncClient } from '../../src/sync/syncClient.js';
 import type { FakeLockerOperations } from './fakeLockerOperations.js';
 import { OutboxWriter } from './outboxFixture.js';
@@ -60,11 +60,14 @@ export class SyncLocker {
       ...(options.tls ? { tls: options.tls } : {}),
     });
     const signer = ed25519Signer(key.privateKey, key.publicJwk.kid ?? 'locker');
-    const common = { config, lockerId, bootId: `boot-${lockerId}`, signer, db, clock: this.clock, random: cryptoRandom(), logger };
+    const common = { config, lockerId, bootId: `boot-${lockerId}`, signer, clock: this.clock, random: cryptoRandom(), logger };
+    const outbox = this.writer.outbox;
     if (options.operations) {
       // The same wiring the composition root uses (it starts connecting right away).
       const running = startSync({
         ...common,
+        outbox,
+        db,
         issuers: options.operations,
         operations: options.operations,
         ...(options.commandLimits ? { commandLimits: options.commandLimits } : {}),
@@ -73,7 +76,7 @@ export class SyncLocker {
       this.commands = running.commands;
       this.dispatcher = running.dispatcher;
     } else {
-      this.sync = new SyncClient({ ...common, pollMs: 200 });
+      this.sync = new SyncClient({ ...common, publisher: outboxPublisher({ ...common, outbox }), pollMs: 200 });
       this.commands = undefined;
       this.dispatcher = undefined;
     }
@@ -94,7 +97,7 @@ export class SyncLocker {
   }
 
   ackedUpTo(stream: string): number {
-    return this.db.prepare<[string], { acked_upto: number }>('SELECT acked_upto FROM streams WHERE stream = ?').get(stream)?.acked_upto ?? 0;
+    return this.writer.outbox.ackedUpTo(stream);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/loadConfig.js';
 import { createLogger, formatLogLine, logFormatFor, resolveLogLevel } from '../../src/logger.js';
-import { LockerError } from '../../src/errors.js';
+import { LockerError } from '../../kernel/errors.js';
 
 function raw(): { text: string[]; destination: { write(s: string): void } } {
   const text: string[] = [];

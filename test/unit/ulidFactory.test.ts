@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../kernel/clock.js';
 import { createIdFactory, isUlid, newBootId, ulidTime } from '../../src/ids.js';
-import { cryptoRandom, randomFraction, randomInt, seededRandom } from '../../src/random.js';
+import { cryptoRandom, randomFraction, randomInt, seededRandom } from '../../kernel/random.js';
 
 describe('ULID factory', () => {
   it('makes valid ULIDs stamped with the injected clock', () => {

@@ -10,7 +10,7 @@
 // so it is not asked.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type Clock } from '../../clock.js';
+import { type Clock } from '../../../kernel/clock.js';
 
 export type ProbeStatus = 'ok' | 'fail' | 'unknown';
 

@@ -1,7 +1,7 @@
 // Builds signed commands: the compact JWS (EdDSA, typ lk-cmd+jwt) that the locker's
 // CommandProcessor verifies. Time and ids are injected so tests get stable tokens.
 import type { CryptoKey } from 'jose';
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../../kernel/clock.js';
 import { signJwt } from '../../crypto/jws.js';
 import type { IdFactory } from '../../ids.js';
 import { COMMAND_TYP } from '../../sync/commands.js';

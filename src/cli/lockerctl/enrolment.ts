@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { LockerError } from '../../errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 import { toPublicKey } from '../../sync/detachedSignature.js';
 import { PublicKeys } from './keyFiles.js';
 

@@ -3,7 +3,7 @@
 // order, asks for a replay when it sees a gap ({replayFrom}), acknowledges what it has
 // ({upTo}), and on every (re)connect asks for everything after its cursor, which also
 // recovers events a restarted broker lost at the tail of a stream.
-import type { Clock, TimerHandle } from '../../clock.js';
+import type { Clock, TimerHandle } from '../../../kernel/clock.js';
 import { verifyEnvelope, type EventEnvelope } from '../../sync/envelope.js';
 import type { VerifyKey } from '../../sync/detachedSignature.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { CryptoKey } from 'jose';
 import { z } from 'zod';
 import { Ed25519PublicJwk, X25519PublicJwk } from '../../config/schema.js';
-import { LockerError } from '../../errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 import {
   Ed25519PrivateJwk,
   X25519PrivateJwk,

@@ -3,8 +3,8 @@
 // here: lockerctl is a short-lived tool, its state is the consumer's seq cursor, not a queue.
 import { readFileSync } from 'node:fs';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { LockerError } from '../../errors.js';
-import { cryptoRandom, type RandomSource } from '../../random.js';
+import { LockerError } from '../../../kernel/errors.js';
+import { cryptoRandom, type RandomSource } from '../../../kernel/random.js';
 
 export interface MqttSessionOptions {
   url: string;

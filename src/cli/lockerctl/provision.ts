@@ -5,13 +5,13 @@
 import type { CryptoKey } from 'jose';
 import type { MqttClient } from 'mqtt';
 import { z } from 'zod';
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../../kernel/clock.js';
 import { CarrierConfig, LayoutConfig } from '../../config/schema.js';
-import { LockerError } from '../../errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 import type { IdFactory } from '../../ids.js';
 import type { SignedCommandReply } from '../../sync/commandReply.js';
 import { toPublicKey } from '../../sync/detachedSignature.js';
-import { SetConfigArgs } from '../../sync/lockerOperations.js';
+import { SetConfigArgs } from '../../domain/lockerOperations.js';
 import { operatorTenant } from '../../sync/topics.js';
 import { signCommand } from './commandToken.js';
 import { enrolLocker } from './enrolment.js';

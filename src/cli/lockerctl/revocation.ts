@@ -3,7 +3,7 @@
 // revokeBadge naming whose badges. By badge id (or a badge token, whose jti and iss are read
 // unverified: the locker checks nothing from it but the id) or by subject with a not-before.
 import { decodeJwt } from 'jose';
-import { LockerError } from '../../errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 export interface RevocationInput {
   /** The command's signer: a carrier id, or the operator id with operator true. */

@@ -3,8 +3,8 @@
 // published again while no reply has come: the locker runs a command at most once and answers
 // a repeat with the stored reply, so retrying is always safe.
 import type { MqttClient } from 'mqtt';
-import type { Clock } from '../../clock.js';
-import { LockerError } from '../../errors.js';
+import type { Clock } from '../../../kernel/clock.js';
+import { LockerError } from '../../../kernel/errors.js';
 import { SignedCommandReply } from '../../sync/commandReply.js';
 import { verifyDocument, type VerifyKey } from '../../sync/detachedSignature.js';
 import { topicFor, type Tenant } from '../../sync/topics.js';

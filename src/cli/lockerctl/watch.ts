@@ -3,7 +3,7 @@
 // Pickup codes in parcel.stored events are decrypted with the carrier's X25519 key when given.
 import type { CryptoKey } from 'jose';
 import type { MqttClient } from 'mqtt';
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../../kernel/clock.js';
 import { decryptCodeJwe } from '../../crypto/codeJwe.js';
 import { catalogue, isEventType } from '../../domain/events.js';
 import type { VerifyKey } from '../../sync/detachedSignature.js';

@@ -167,7 +167,7 @@ function bumpIdle() {
   if (!current || (current.name === 'home' && language() === app.defaultLanguage && !app.session)) return;
   // An open door keeps its screen longer: the person is busy with the parcel, not the screen.
   const ms = app.info.screenIdleMs * (current.idle === 'door' ? 5 : 1);
-  idleTimer = setTimeout(idleOut, ms);
+  idleTimer = window.setTimeout(idleOut, ms);
 }
 
 async function idleOut() {
@@ -175,6 +175,8 @@ async function idleOut() {
   if (language() !== app.defaultLanguage) await app.setLanguage(app.defaultLanguage);
   app.go('home');
 }
+
+/** @param {import('../clientTypes.js').KioskEvent} ev */
 
 function onEvent(ev) {
   if (ev.type === 'terminal') {

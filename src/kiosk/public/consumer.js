@@ -111,13 +111,14 @@ function doorOpen(app, { mode, opened, code }) {
   return {
     el: v.el,
     idle: 'door',
+    /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
       if (mode === 'dropoff' && ev.type === 'deposit' && ev.deposit?.id === opened.dropoffId) end(ev.deposit.state);
       else if (ev.type === 'session' && ev.sessionId === opened.sessionId) {
-        if (ev.state === 'open' || ev.state === 'opened') seenOpen = true;
+        if (ev.state === 'opened') seenOpen = true;
         else if (ev.state === 'closed') closed();
         else if (ev.state === 'did_not_open' || ev.state === 'failed') end('did_not_open');
-        else if (ev.state === 'left_open' || ev.state === 'left_open_alarm') {
+        else if (ev.state === 'left_open_alarm') {
           v.r.close.textContent = t('door.leftOpen');
           v.r.close.classList.add('alert');
         }

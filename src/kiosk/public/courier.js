@@ -211,6 +211,7 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
     idle: 'door',
     homeButton: false,
     leave: () => clearInterval(poll),
+    /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
       if (ev.type === 'deposit' && ev.deposit?.id === d.id) settle({ ...d, ...ev.deposit });
       else if (ev.type === 'door' && (ev.compartment === d.compartment.id || ev.compartment === emptyOld)) refresh();
@@ -272,6 +273,7 @@ function collections(app) {
     el: v.el,
     idle: 'door',
     homeButton: false,
+    /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
       if (!active) return;
       const done =

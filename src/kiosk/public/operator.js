@@ -173,6 +173,7 @@ function operator(app) {
   return {
     el: v.el,
     homeButton: false,
+    /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
       if (ev.type === 'compartment') update(ev.compartment);
       else if (ev.type === 'door') update({ id: ev.compartment, door: ev.door });

@@ -1,12 +1,18 @@
 // Building blocks shared by the screens: templates, buttons, the keypad and the keyboard.
 import { t, translate } from './i18n.js';
 
-/** Clones <template id="t-name">, translates it and collects its data-ref elements. */
+/**
+ * Clones <template id="t-name">, translates it and collects its data-ref elements.
+ * @param {string} name
+ * @returns {{ el: any, r: Record<string, any> }}
+ */
 export function view(name) {
-  const el = document.getElementById(`t-${name}`).content.firstElementChild.cloneNode(true);
+  const template = /** @type {HTMLTemplateElement} */ (document.getElementById(`t-${name}`));
+  const el = /** @type {HTMLElement} */ (template.content.firstElementChild.cloneNode(true));
   translate(el);
+  /** @type {Record<string, any>} */
   const r = {};
-  for (const x of el.querySelectorAll('[data-ref]')) r[x.dataset.ref] = x;
+  for (const x of /** @type {NodeListOf<HTMLElement>} */ (el.querySelectorAll('[data-ref]'))) r[x.dataset.ref] = x;
   return { el, r };
 }
 

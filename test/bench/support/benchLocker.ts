@@ -9,7 +9,7 @@ import { type LockerConfig } from '../../../src/config/schema.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../../../src/crypto/lockerIdentity.js';
 import { applyProvisionedState } from '../../../src/domain/provisioning.js';
 import { silentLogger } from '../../../src/logger.js';
-import { cryptoRandom } from '../../../src/random.js';
+import { cryptoRandom } from '../../../kernel/random.js';
 import Database from 'better-sqlite3';
 import { migrate, openDatabase } from '../../../src/store/database.js';
 import { migrations } from '../../../src/store/migrations.js';

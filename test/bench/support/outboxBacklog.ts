@@ -1,15 +1,16 @@
 // A locker's outbox after a long time without a broker: carrier events written the way the core
-// writes them (LockerStore.appendEvent inside store transactions, seq from streams.next_seq),
+// writes them (Outbox.append inside store transactions, seq from streams.next_seq),
 // with the parcel lifecycle of the fleet simulator and real pickup-code JWEs in parcel.stored,
 // into a database opened as lockerd opens it (WAL, synchronous=FULL). The file is checkpointed
 // and closed, so each benchmark round can start from a copy of it.
 import { type X25519PublicJwk } from '../../../src/config/schema.js';
-import { SystemClock } from '../../../src/clock.js';
+import { SystemClock } from '../../../kernel/clock.js';
 import { createIdFactory, newBootId } from '../../../src/ids.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';
-import { ParcelEventSource, type CarrierEvent } from '../../../sim/fleet/parcelEvents.js';
+import { Outbox } from '../../../src/store/outbox.js';
+import { ParcelEventSource, type CarrierEvent } from '../../../fleet/parcelEvents.js';
 
 export interface BacklogSpec {
   file: string;
@@ -33,6 +34,7 @@ export async function writeBacklog(spec: BacklogSpec): Promise<Backlog> {
   const bootId = newBootId(clock, random);
   const db = openDatabase(spec.file);
   const store = new LockerStore(db);
+  const outbox = new Outbox(db);
   const sources = spec.carriers.map(
     (c, i) => new ParcelEventSource({ carrier: c.id, carrierKey: c.encryptionKey, random, newId, now: () => clock.now(), waybillPrefix: `BL${i}-` }),
   );
@@ -55,7 +57,7 @@ export async function writeBacklog(spec: BacklogSpec): Promise<Backlog> {
       }
       store.transaction(() => {
         for (const b of built) {
-          const { stream } = store.appendEvent({ carrier: b.carrier, type: b.event.type, data: b.event.data }, { id: newId(), ts: b.ts, clockSynced: true, bootId });
+          const { stream } = outbox.append({ carrier: b.carrier, type: b.event.type, data: b.event.data }, { id: newId(), ts: b.ts, clockSynced: true, bootId });
           perStream[stream] = (perStream[stream] ?? 0) + 1;
           dataBytes += JSON.stringify(b.event.data).length;
         }

@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { ulid as makeUlid } from 'ulid';
 import { codeDigest, generateCode } from '../../../src/codes/pickupCode.js';
 import { type CarrierEvent, Events, type OperatorEvent } from '../../../src/domain/events.js';
-import { type RandomSource } from '../../../src/random.js';
+import { type RandomSource } from '../../../kernel/random.js';
 import { type LockerStore } from '../../../src/store/lockerStore.js';
+import { Outbox } from '../../../src/store/outbox.js';
 
 // ulid's own generator asks the OS for randomness one byte at a time; a pool makes 100k ids cheap.
 let pool = randomBytes(0);
@@ -175,11 +176,12 @@ export function populateLocker(store: LockerStore, secret: Uint8Array, random: R
       insertStored(insert, secret, compartmentId, code, at);
     });
     // The outbox backlog: what a locker cut off from the broker for a long time has queued.
+    const outbox = new Outbox(store.db);
     for (let i = 0; i < spec.outbox; i++) {
       const ts = spec.now - spec.outbox * 1000 + i * 1000;
       const carrier = i % 10 === 9 ? null : pick(benchCarriers, i);
       const e = carrier ? carrierEvent(i, carrier, random) : operatorEvent(i);
-      store.appendEvent(e, { id: ulid(ts), ts, clockSynced: true, bootId });
+      outbox.append(e, { id: ulid(ts), ts, clockSynced: true, bootId });
     }
   });
   return { stored, liveCodes: live, parcels: spec.total, outbox: spec.outbox };

@@ -4,11 +4,12 @@
 // requests and judges every answer.
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ErrorCodes } from '../../../kernel/errors.js';
 import { packageRoot } from '../../../src/packageRoot.js';
 import { makeDemoLocker } from '../../support/demoLocker.js';
 import { freePort } from '../../support/freePort.js';
-import { depositOverHttp, openDbReadOnly, scenarioOverrides, spawnLockerd, tempDataDir, type ChildLockerd, type DbReader } from '../../support/lockerHarness.js';
+import { openDbReadOnly, scenarioOverrides, spawnLockerd, tempDataDir, type ChildLockerd, type DbReader } from '../../support/lockerHarness.js';
+import { KioskClient } from '../../support/kioskClient.js';
 import { type Violation } from './fuzzRun.js';
 import { encodeRequest, type AuthTokens, type FuzzContext, type FuzzRequest } from './httpArbitraries.js';
 import { rawRequest, type RawAnswer } from './rawHttp.js';
@@ -90,7 +91,7 @@ export class KioskFuzzTarget {
     // sessions of these deposits are the fuzzer's courier's; the fuzzing starts after them.
     for (const waybill of ['FUZZ-PARCEL-1', 'FUZZ-PARCEL-2', 'FUZZ-PARCEL-3']) {
       if (!t.tokens.courier) throw new Error('the fuzzer courier could not log in');
-      t.codes.push((await depositOverHttp(`http://${t.hostPort}`, t.tokens.courier, waybill, 'S')).code);
+      t.codes.push((await new KioskClient(`http://${t.hostPort}`).deposit(t.tokens.courier, waybill, 'S')).code);
     }
     t.doorSessionsSince();
     return t;

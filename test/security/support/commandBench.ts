@@ -1,13 +1,13 @@
 // The real command verifier (CommandProcessor over a real SQLite replay store) with an injected
 // clock, provisioned operator and carrier keys, and helpers that sign tokens the way an
 // attacker would shape them. Shared by the command attack scenarios in this folder.
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { signCommand, type CommandToken } from '../../../src/cli/lockerctl/commandToken.js';
 import { signJwt, type JwsHeaderOptions } from '../../../src/crypto/jws.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
 import { createIdFactory, type IdFactory } from '../../../src/ids.js';
 import { silentLogger } from '../../../src/logger.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 import { openDatabase, type Db } from '../../../src/store/database.js';
 import type { ReplayOutcome, SyncControl } from '../../../src/sync/commandHandlers.js';
 import type { CommandReply } from '../../../src/sync/commandReply.js';

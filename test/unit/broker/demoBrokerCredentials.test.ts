@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateBrokerCredentials } from '../../../src/broker/demoBrokerCredentials.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 
 describe('demo broker credentials', () => {
   const dirs: string[] = [];

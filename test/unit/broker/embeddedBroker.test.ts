@@ -1,7 +1,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/broker/embeddedBroker.js';
-import { SystemClock } from '../../../src/clock.js';
+import { SystemClock } from '../../../kernel/clock.js';
 import { startWatch, type WatchLine } from '../../../src/cli/lockerctl/watch.js';
 import { silentLogger } from '../../../src/logger.js';
 import { carrierTenant } from '../../../src/sync/topics.js';

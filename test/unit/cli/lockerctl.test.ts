@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../src/broker/embeddedBroker.js';
-import { SystemClock } from '../../../src/clock.js';
+import { SystemClock } from '../../../kernel/clock.js';
 import { lockerctl } from '../../../src/cli/lockerctl.js';
 import { enrolledLocker } from '../../../src/cli/lockerctl/enrolment.js';
 import { loadPublicKeys } from '../../../src/cli/lockerctl/keyFiles.js';
@@ -118,7 +118,7 @@ describe('lockerctl', () => {
       expect(JSON.parse(readFileSync(state, 'utf8'))).toEqual({ L1: 3 });
       await waitFor(() => locker.ackedUpTo('c/acme') === 2, 5_000, 'watch acknowledged');
       // The plaintext code went nowhere but to the watcher: not in the outbox, not in any reply.
-      expect(JSON.stringify(locker.db.prepare('SELECT data FROM outbox').all())).not.toContain('12345678');
+      expect(JSON.stringify(locker.writer.outbox.rows().map((r) => r.data))).not.toContain('12345678');
     } finally {
       await locker.close();
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { check, fullBucket, giveBack, maxAttemptsWithin, msUntilOneTry, refill, take, triesLeft, type BucketPolicy, type BucketState } from '../../../src/codes/attemptBudget.js';
 import { BudgetLedger, BUDGET_ALARM_EVERY_MS, type BudgetRow, type BudgetStore } from '../../../src/codes/budgetLedger.js';
-import { type Clock, type TimerHandle } from '../../../src/clock.js';
+import { type Clock, type TimerHandle } from '../../../kernel/clock.js';
 
 const policy: BucketPolicy = { burst: 3, refillPerHour: 6 }; // one try every 10 minutes
 const MIN = 60_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseCodeInput } from '../../../src/codes/pickupCode.js';
-import { LockerError } from '../../../src/errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 function failure(raw: string, length: number): LockerError {
   try {

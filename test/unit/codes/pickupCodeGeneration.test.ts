@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { codeDigest, generateCode } from '../../../src/codes/pickupCode.js';
-import { isLockerError } from '../../../src/errors.js';
-import { seededRandom, type RandomSource } from '../../../src/random.js';
+import { isLockerError } from '../../../kernel/errors.js';
+import { seededRandom, type RandomSource } from '../../../kernel/random.js';
 
 /** Hands out the given bytes in order, then fails the test if more are asked for. */
 function scriptedRandom(bytes: number[]): RandomSource {

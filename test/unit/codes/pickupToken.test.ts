@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generatePickupToken, isPickupTokenInput, normalisePickupToken, PICKUP_TOKEN_PATTERN, pickupTokenDigest } from '../../../src/codes/pickupToken.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 
 describe('pickup QR tokens', () => {
   it('are LK2: and 128 random bits in unpadded base64url, different every time', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { demoOnlyIssues, isLoopbackHost } from '../../../src/config/deploymentChecks.js';
 import { loadConfig, parseConfig, type ConfigIssue } from '../../../src/config/loadConfig.js';
 import { guardDeployment } from '../../../src/composition/deploymentGuard.js';
-import { LockerError } from '../../../src/errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { packageRoot } from '../../../src/packageRoot.js';
 

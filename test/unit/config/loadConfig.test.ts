@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, parseConfig, type ConfigIssue } from '../../../src/config/loadConfig.js';
 import type { LockerConfigInput } from '../../../src/config/schema.js';
-import { LockerError } from '../../../src/errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const examples = join(repo, 'deploy/examples');

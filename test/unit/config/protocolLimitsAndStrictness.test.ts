@@ -4,13 +4,13 @@
 // reported together with every other problem, not only once the others are fixed.
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type ConfigIssue } from '../../../src/config/loadConfig.js';
-import { BOARD_LIMITS } from '../../../src/config/protocolLimits.js';
+import { BOARD_LIMITS } from '../../../kernel/protocolLimits.js';
 import { CU16_LOCKS } from '../../../hal/codecs/kerongCu16.js';
 import { CU48_LOCKS } from '../../../hal/codecs/kerongCu48.js';
 import { G8A_MAX_LOCKS } from '../../../hal/codecs/generic8a.js';
 import { createLockBoardProtocol } from '../../../hal/buses/protocols.js';
 import { SerialBusConfig } from '../../../src/config/schema.js';
-import { LockerError } from '../../../src/errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 function base(bus: Record<string, unknown>, compartments: Record<string, unknown>[]): Record<string, unknown> {
   return {

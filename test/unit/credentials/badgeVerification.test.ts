@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64url, type CryptoKey } from 'jose';
 import { createHmac } from 'node:crypto';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import type { Ed25519PublicJwk } from '../../../src/config/schema.js';
 import { BADGE_TYP, MAX_BADGE_LENGTH, badgeKeyringFromConfig, mintBadge, verifyBadge, type BadgeClaims, type BadgeKeyring, type MintBadgeClaims } from '../../../src/credentials/badge.js';
 import { signJwt } from '../../../src/crypto/jws.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
-import { LockerError } from '../../../src/errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 const clock = new ManualClock(Date.UTC(2026, 2, 1, 8, 0, 0));
 const nowS = (): number => Math.floor(clock.now() / 1000);

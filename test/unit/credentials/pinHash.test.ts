@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { scryptSync } from 'node:crypto';
 import { CarrierConfig } from '../../../src/config/schema.js';
 import { DEFAULT_PIN_PARAMS, hashPin, isValidPin, parsePinHash, verifyPin } from '../../../src/credentials/pin.js';
-import { cryptoRandom, seededRandom } from '../../../src/random.js';
+import { cryptoRandom, seededRandom } from '../../../kernel/random.js';
 
 // Cheap parameters keep the suite fast; one test below runs the production defaults.
 const fast = { N: 1024, r: 8, p: 1 };

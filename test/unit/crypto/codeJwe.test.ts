@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CompactEncrypt, base64url, decodeProtectedHeader } from 'jose';
 import { decryptCodeJwe, decryptForLocker, encryptCodeForCarrier, encryptForLocker } from '../../../src/crypto/codeJwe.js';
 import { generateEncryptionKeyPair, type EncryptionKeyPair } from '../../../src/crypto/keys.js';
-import { LockerError } from '../../../src/errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 let carrier: EncryptionKeyPair;
 let otherCarrier: EncryptionKeyPair;

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64url, decodeProtectedHeader } from 'jose';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { commandJwsErrors, looksLikeCompactJws, signJws, signJwt, verifyJws, verifyJwt, type VerifyJwtOptions } from '../../../src/crypto/jws.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
-import { LockerError } from '../../../src/errors.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 const clock = new ManualClock(Date.UTC(2026, 5, 1));
 const nowS = (): number => Math.floor(clock.now() / 1000);

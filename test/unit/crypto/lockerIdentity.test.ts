@@ -8,8 +8,8 @@ import { signJws, verifyJws, badgeJwsErrors } from '../../../src/crypto/jws.js';
 import { generateSigningKeyPair } from '../../../src/crypto/keys.js';
 import { CODE_SECRET_BYTES, identityPaths, loadOrCreateLockerIdentity } from '../../../src/crypto/lockerIdentity.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
-import { LockerError } from '../../../src/errors.js';
-import { seededRandom } from '../../../src/random.js';
+import { LockerError } from '../../../kernel/errors.js';
+import { seededRandom } from '../../../kernel/random.js';
 
 let dataDir: string;
 let logLines: { level: number; msg: string }[];

@@ -2,7 +2,7 @@
 // store: the two services the runners stand on.
 import { describe, expect, it } from 'vitest';
 import { type BoardStatus, type LockBus, type LockBusEvent } from '../../../hal/types.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { BudgetLedger } from '../../../src/codes/budgetLedger.js';
 import { CodesConfig } from '../../../src/config/schema.js';
 import { CodeVault } from '../../../src/domain/codeVault.js';
@@ -10,12 +10,14 @@ import { DoorController, type DoorControllerEvent } from '../../../src/domain/do
 import { type DoorOutcome } from '../../../src/domain/doorRunner.js';
 import { EventRecorder } from '../../../src/domain/eventRecorder.js';
 import { parseEventData } from '../../../src/domain/events.js';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ErrorCodes } from '../../../kernel/errors.js';
 import { createIdFactory } from '../../../src/ids.js';
 import { silentLogger } from '../../../src/logger.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';
+import { fixed } from '../../../src/domain/liveSettings.js';
+import { Outbox } from '../../../src/store/outbox.js';
 
 class ScriptedBus implements LockBus {
   readonly id = 'bus0';
@@ -50,7 +52,7 @@ class ScriptedBus implements LockBus {
 function doors() {
   const clock = new ManualClock();
   const bus = new ScriptedBus();
-  const controller = new DoorController(new Map([['bus0', bus]]), clock, { openTimeoutMs: 1_000, leftOpenAlarmMs: 5_000, jamRetries: 1 }, silentLogger());
+  const controller = new DoorController(new Map([['bus0', bus]]), clock, fixed({ openTimeoutMs: 1_000, leftOpenAlarmMs: 5_000, jamRetries: 1 }), silentLogger());
   controller.setLayout([
     { id: 'K1', bus: 'bus0', board: 0, lock: 1 },
     { id: 'K2', bus: 'bus0', board: 0, lock: 2 },
@@ -109,9 +111,9 @@ describe('CodeVault', () => {
     const clock = new ManualClock();
     const random = seededRandom('vault');
     const store = new LockerStore(openDatabase(':memory:'));
-    const recorder = new EventRecorder(store, clock, createIdFactory(clock, random), 'boot', () => true);
+    const recorder = new EventRecorder(store, new Outbox(store.db), clock, createIdFactory(clock, random), 'boot', () => true);
     const cfg = CodesConfig.parse({ length: 10, burst: 3, refillPerHour: 60 });
-    const codes = new CodeVault(store, recorder, cfg, new Uint8Array(32).fill(1), random, clock, new BudgetLedger(store, clock), () => 4);
+    const codes = new CodeVault(store, recorder, fixed(cfg), new Uint8Array(32).fill(1), random, clock, new BudgetLedger(store, clock), () => 4);
     return { clock, store, codes };
   }
 

@@ -2,7 +2,7 @@
 // simulator): door left open, jam retry, forced open, board silent, expiry. Time moves only
 // when the test advances it, so every bound is exact and nothing sleeps.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ErrorCodes } from '../../../kernel/errors.js';
 import { type DomainLocker, domainLocker } from '../../support/domainLocker.js';
 
 const LEFT_OPEN_MS = 5_000;

@@ -1,7 +1,7 @@
 // Locker, end to end in the domain: deposit, pickup, collection, remote open and reconciliation
 // on the real bus over the simulator, on a manual clock (test/support/domainLocker.ts).
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ErrorCodes } from '../../../kernel/errors.js';
 import { type DomainLocker, domainLocker, CARRIER } from '../../support/domainLocker.js';
 
 describe('Locker (domain fixture, manual clock)', () => {

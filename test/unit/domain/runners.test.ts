@@ -1,8 +1,8 @@
 // Retrievals and Placements against in-process fakes of their narrow dependencies: the door
 // outcome drives each machine, and the right records and events come out. No bus, no store.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ManualClock } from '../../../kernel/clock.js';
+import { ErrorCodes } from '../../../kernel/errors.js';
 import { type DoorOutcome, type DoorRunner } from '../../../src/domain/doorRunner.js';
 import { type RecordSpec } from '../../../src/domain/eventRecorder.js';
 import { type LockerEvent } from '../../../src/domain/lockerEvents.js';

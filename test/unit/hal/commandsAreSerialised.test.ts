@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLockBus } from '../../../hal/buses/serialLockBus.js';
 import { type ByteTransport, type ByteTransportEvent, type ByteTransportEvents, TransportListeners } from '../../../hal/transport/byteTransport.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { SerialBusConfig } from '../../../src/config/schema.js';
 import { createLogger, silentLogger } from '../../../src/logger.js';
 import { type SimBusTraffic } from '../../../sim/boards/simBus.js';
@@ -116,7 +116,7 @@ describe('commands are serialised (queue logic on a manual clock)', () => {
   async function setUp(config = configWith({ pollIntervalMs: 60_000 })) {
     const clock = new ManualClock();
     const transport = new ScriptedTransport();
-    const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger() });
+    const bus = new SerialLockBus({ config, transport, clock, logger: silentLogger(), jitter: () => 0.5 });
     const opened = bus.open();
     await clock.advance(0);
     await opened;
@@ -186,7 +186,7 @@ describe('commands are serialised (queue logic on a manual clock)', () => {
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
     const clock = new ManualClock();
     const transport = new ScriptedTransport();
-    const bus = new SerialLockBus({ config: configWith({ pollIntervalMs: 60_000 }), transport, clock, logger });
+    const bus = new SerialLockBus({ config: configWith({ pollIntervalMs: 60_000 }), transport, clock, logger, jitter: () => 0.5 });
     const opened = bus.open();
     await clock.advance(0);
     await opened;

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialLockBus } from '../../../hal/buses/serialLockBus.js';
 import { SerialTransport } from '../../../hal/transport/serialTransport.js';
-import { isLockerError } from '../../../src/errors.js';
+import { isLockerError } from '../../../kernel/errors.js';
 import { SimBus, simPositions } from '../../../sim/boards/simBus.js';
 import { type SimSerialDevice, SimSerialRegistry } from '../../../sim/serial/simBinding.js';
 import { SimWorld } from '../../../sim/world.js';
-import { SystemClock } from '../../../src/clock.js';
+import { SystemClock } from '../../../kernel/clock.js';
 import { SerialBusConfig } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/logger.js';
 import { hexBytes } from '../../support/hexBytes.js';
@@ -98,7 +98,7 @@ describe('garbled and truncated frames', () => {
     };
     const registry = new SimSerialRegistry();
     registry.register('/dev/ttyNOISY', noisy);
-    const bus = new SerialLockBus({ config, transport: new SerialTransport({ path: '/dev/ttyNOISY', baudRate: 19200, binding: registry.binding }), clock, logger: silentLogger() });
+    const bus = new SerialLockBus({ config, transport: new SerialTransport({ path: '/dev/ttyNOISY', baudRate: 19200, binding: registry.binding }), clock, logger: silentLogger(), jitter: () => 0.5 });
     running.push(bus);
     await bus.open();
     world.forceOpen({ bus: 'bus0', board: 0, lock: 2 });

@@ -8,7 +8,7 @@ import { GpioIndicator } from '../../../hal/indicator/gpioIndicator.js';
 import { type LockBusEvent, type LockReading } from '../../../hal/types.js';
 import { SimGpio } from '../../../sim/gpio/simGpio.js';
 import { SimWorld } from '../../../sim/world.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { GpioBusConfig } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/logger.js';
 

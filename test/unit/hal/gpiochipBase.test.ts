@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findGpioChip, listGpioChips, OnoffGpio, type OnoffGpioConstructor, type OnoffLine } from '../../../hal/gpio/onoffGpio.js';
-import { isLockerError } from '../../../src/errors.js';
+import { isLockerError } from '../../../kernel/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 
 let root: string;

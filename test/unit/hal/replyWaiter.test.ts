@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReplyWaiter } from '../../../hal/buses/replyWaiter.js';
-import { ManualClock } from '../../../src/clock.js';
-import { LockerError } from '../../../src/errors.js';
+import { ManualClock } from '../../../kernel/clock.js';
+import { LockerError } from '../../../kernel/errors.js';
 
 describe('reply waiter', () => {
   it('resolves with the first matching reply and leaves others alone', async () => {

@@ -6,7 +6,7 @@ import { type ScannerEvent } from '../../../hal/types.js';
 import { SimScannerDevice, lineNoise } from '../../../sim/scanner/simScannerDevice.js';
 import { SimSerialRegistry } from '../../../sim/serial/simBinding.js';
 import { SimWorld } from '../../../sim/world.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { silentLogger } from '../../../src/logger.js';
 
 const path = '/dev/serial/by-id/usb-sim-scanner';
@@ -37,6 +37,7 @@ beforeEach(async () => {
     framing: { suffix: 'cr', interByteTimeoutMs: 80, maxLength, aimPrefix: false },
     reconnectMinMs: 500,
     reconnectMaxMs: 30_000,
+    jitter: () => 0.5,
     pathExists: pathListedBy(registry.binding),
   });
   events = [];

@@ -7,7 +7,7 @@ import { type ScannerEvent } from '../../../hal/types.js';
 import { SimScannerDevice } from '../../../sim/scanner/simScannerDevice.js';
 import { SimSerialRegistry } from '../../../sim/serial/simBinding.js';
 import { SimWorld } from '../../../sim/world.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { silentLogger } from '../../../src/logger.js';
 
 const path = '/dev/ttyACM0';

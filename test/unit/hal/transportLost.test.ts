@@ -5,7 +5,7 @@ import { TcpTransport } from '../../../hal/transport/tcpTransport.js';
 import { type LockBusEvent } from '../../../hal/types.js';
 import { SimBus, simPositions } from '../../../sim/boards/simBus.js';
 import { SimWorld } from '../../../sim/world.js';
-import { SystemClock } from '../../../src/clock.js';
+import { SystemClock } from '../../../kernel/clock.js';
 import { SerialBusConfig } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/logger.js';
 import { simulatedBus, sleep, waitForEvent, waitUntil } from '../../support/simulatedBus.js';
@@ -133,6 +133,7 @@ describe('KR-BU bridge over TCP', () => {
       transport: new TcpTransport({ host: '127.0.0.1', port: bridge.port, connectTimeoutMs: 500 }),
       clock,
       logger: silentLogger(),
+      jitter: () => 0.5,
       reopenMinMs: 20,
       reopenMaxMs: 100,
     });
@@ -170,6 +171,7 @@ describe('KR-BU bridge over TCP', () => {
       transport: new TcpTransport({ host: '127.0.0.1', port, connectTimeoutMs: 500 }),
       clock,
       logger: silentLogger(),
+      jitter: () => 0.5,
       reopenMinMs: 20,
       reopenMaxMs: 100,
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import type { RevocationRow } from '../../../src/store/lockerStore.js';
 import { BadgeSessionIndex } from '../../../src/kiosk/badgeSessions.js';
 

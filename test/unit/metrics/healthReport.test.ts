@@ -6,17 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BoardStatus, LockBus, LockBusEvent, LockBusListener } from '../../../hal/types.js';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { SerialBusConfig } from '../../../src/config/schema.js';
 import { DoorController } from '../../../src/domain/doorController.js';
+import { fixed } from '../../../src/domain/liveSettings.js';
 import { EventRecorder } from '../../../src/domain/eventRecorder.js';
 import { createIdFactory } from '../../../src/ids.js';
 import { silentLogger } from '../../../src/logger.js';
 import { createMetrics, type RunningMetrics } from '../../../src/metrics/startMetrics.js';
 import type { HostProbe } from '../../../src/metrics/hostProbe.js';
-import { cryptoRandom } from '../../../src/random.js';
+import { cryptoRandom } from '../../../kernel/random.js';
 import { openDatabase, type Db } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';
+import { Outbox } from '../../../src/store/outbox.js';
 
 /** A lock bus whose readings the test writes by hand; unlock resolves at once. */
 class HandBus implements LockBus {
@@ -67,14 +69,18 @@ describe('the health report', () => {
   let recorder: EventRecorder;
   let m: RunningMetrics;
 
-  const healthRows = () => db.prepare<[], { seq: number; data: string; sent_at: number | null }>("SELECT seq, data, sent_at FROM outbox WHERE stream = 'op' AND type = 'health' ORDER BY seq").all();
+  const healthRows = () =>
+    new Outbox(db)
+      .rows('op')
+      .filter((r) => r.type === 'health')
+      .map((r) => ({ seq: r.seq, data: r.data, sent_at: r.sentAt }));
 
   function build(): void {
     db = openDatabase(join(dir, 'lockerd.db'), { synchronous: 'normal' });
     const store = new LockerStore(db);
-    recorder = new EventRecorder(store, clock, createIdFactory(clock, cryptoRandom()), 'boot-1', () => true);
+    recorder = new EventRecorder(store, new Outbox(db), clock, createIdFactory(clock, cryptoRandom()), 'boot-1', () => true);
     bus = new HandBus();
-    doors = new DoorController(new Map([['bus0', bus]]), clock, { openTimeoutMs: 1000, leftOpenAlarmMs: 60_000, jamRetries: 1 }, silentLogger());
+    doors = new DoorController(new Map([['bus0', bus]]), clock, fixed({ openTimeoutMs: 1000, leftOpenAlarmMs: 60_000, jamRetries: 1 }), silentLogger());
     doors.setLayout([
       { id: 'A1', bus: 'bus0', board: 0, lock: 1 },
       { id: 'A2', bus: 'bus0', board: 0, lock: 2 },
@@ -175,7 +181,8 @@ describe('the health report', () => {
     await clock.advance(60_000);
     expect(healthRows()).toHaveLength(1);
     expect(db.prepare('SELECT opens FROM door_cycles WHERE compartment_id = ?').get('A1')).toEqual({ opens: 1 });
-    db.prepare("UPDATE outbox SET sent_at = 1 WHERE stream = 'op'").run();
+    const outbox = new Outbox(db);
+    outbox.markSent('op', outbox.rows('op').map((r) => r.seq), 1);
     await clock.advance(60_000);
     expect(healthRows().map((r) => r.seq)).toEqual([1, 2]);
   });

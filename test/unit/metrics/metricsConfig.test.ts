@@ -2,7 +2,7 @@
 // and the health interval within its bounds, each refused with its path.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/loadConfig.js';
-import { isLockerError } from '../../../src/errors.js';
+import { isLockerError } from '../../../kernel/errors.js';
 
 function config(metrics?: unknown): Record<string, unknown> {
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
-import { LockerError } from '../../../src/errors.js';
+import { ManualClock } from '../../../kernel/clock.js';
+import { LockerError } from '../../../kernel/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { CommandDispatcher, type CommandLimits } from '../../../src/sync/commandDispatcher.js';
 import type { CommandReply } from '../../../src/sync/commandReply.js';

@@ -1,16 +1,16 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { signJwt } from '../../../src/crypto/jws.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
 import { createIdFactory, type IdFactory } from '../../../src/ids.js';
 import { silentLogger } from '../../../src/logger.js';
-import { seededRandom } from '../../../src/random.js';
+import { seededRandom } from '../../../kernel/random.js';
 import { openDatabase, type Db } from '../../../src/store/database.js';
 import { signCommand } from '../../../src/cli/lockerctl/commandToken.js';
 import type { ReplayOutcome, SyncControl } from '../../../src/sync/commandHandlers.js';
 import type { CommandReply } from '../../../src/sync/commandReply.js';
 import { COMMAND_TYP, CommandProcessor } from '../../../src/sync/commands.js';
-import type { ReportedConfig } from '../../../src/sync/lockerOperations.js';
+import type { ReportedConfig } from '../../../src/domain/lockerOperations.js';
 import { carrierTenant, operatorTenant, topicFor, type Tenant } from '../../../src/sync/topics.js';
 import { FakeLockerOperations } from '../../support/fakeLockerOperations.js';
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
 import { canonicalJson, ed25519Signer, signDocument, verifyDocument, type DocumentSigner } from '../../../src/sync/detachedSignature.js';
 import { EventEnvelope, encodeEnvelope, envelopeOf, signEnvelope, verifyEnvelope } from '../../../src/sync/envelope.js';
-import type { OutboxRow } from '../../../src/sync/outboxReader.js';
+import type { OutboxRow } from '../../../src/store/outbox.js';
 
 const row: OutboxRow = {
   stream: 'c/acme',

@@ -1,10 +1,10 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
 import { EventConsumer, type AckRequest } from '../../../src/cli/lockerctl/eventConsumer.js';
 import { ed25519Signer, type DocumentSigner } from '../../../src/sync/detachedSignature.js';
 import { encodeEnvelope } from '../../../src/sync/envelope.js';
-import type { OutboxRow } from '../../../src/sync/outboxReader.js';
+import type { OutboxRow } from '../../../src/store/outbox.js';
 
 const TOPIC = 'lk/v1/c/acme/l/L1/evt';
 

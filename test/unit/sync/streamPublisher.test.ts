@@ -1,11 +1,11 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/clock.js';
+import { ManualClock } from '../../../kernel/clock.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../src/crypto/keys.js';
 import { silentLogger } from '../../../src/logger.js';
 import { openDatabase, type Db } from '../../../src/store/database.js';
 import { ed25519Signer } from '../../../src/sync/detachedSignature.js';
 import { verifyEnvelope, type EventEnvelope } from '../../../src/sync/envelope.js';
-import { OutboxReader } from '../../../src/sync/outboxReader.js';
+import { Outbox } from '../../../src/store/outbox.js';
 import { StreamPublisher, type PublishChannel } from '../../../src/sync/streamPublisher.js';
 import { OutboxWriter } from '../../support/outboxFixture.js';
 
@@ -35,7 +35,7 @@ describe('StreamPublisher', () => {
   let clock: ManualClock;
   let db: Db;
   let writer: OutboxWriter;
-  let reader: OutboxReader;
+  let reader: Outbox;
   let pub: StreamPublisher;
 
   beforeAll(async () => {
@@ -46,8 +46,8 @@ describe('StreamPublisher', () => {
     clock = new ManualClock();
     db = openDatabase(':memory:');
     writer = new OutboxWriter(db);
-    reader = new OutboxReader(db);
-    pub = new StreamPublisher({ reader, signer: ed25519Signer(key.privateKey, 'k'), lockerId: 'L1', clock, logger: silentLogger(), inflightWindow: 4, retainAcked: 1000 });
+    reader = new Outbox(db);
+    pub = new StreamPublisher({ outbox: reader, signer: ed25519Signer(key.privateKey, 'k'), lockerId: 'L1', clock, logger: silentLogger(), inflightWindow: 4, retainAcked: 1000 });
   });
 
   const ACME = 'lk/v1/c/acme/l/L1/evt';
@@ -109,7 +109,7 @@ describe('StreamPublisher', () => {
 
   it('replay from before the retained rows starts at the oldest one and says so', () => {
     writer.appendMany(10, () => ({ carrier: 'acme' }));
-    pub = new StreamPublisher({ reader, signer: ed25519Signer(key.privateKey, 'k'), lockerId: 'L1', clock, logger: silentLogger(), inflightWindow: 100, retainAcked: 2 });
+    pub = new StreamPublisher({ outbox: reader, signer: ed25519Signer(key.privateKey, 'k'), lockerId: 'L1', clock, logger: silentLogger(), inflightWindow: 100, retainAcked: 2 });
     const ch = new FakeChannel(key);
     pub.attach(ch);
     ch.pubackAll();

@@ -7,9 +7,9 @@
 // is acknowledged with {upTo} now and then, as docs/protocol.md describes.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { connect, type MqttClient } from 'mqtt';
-import { type Ed25519PublicJwk } from '../../src/config/schema.js';
-import { verifyEnvelope } from '../../src/sync/envelope.js';
-import { parseTopic, topicFor, carrierTenant } from '../../src/sync/topics.js';
+import { type Ed25519PublicJwk } from '../src/config/schema.js';
+import { verifyEnvelope } from '../src/sync/envelope.js';
+import { parseTopic, topicFor, carrierTenant } from '../src/sync/topics.js';
 
 export interface CarrierBackendOptions {
   carrier: string;

@@ -1,8 +1,8 @@
 // A process of simulated lockers, driven by the orchestrator over IPC (fleetMessages.ts):
 // init -> enrolled (public keys), connect -> connected, run -> produced, settle -> settled
 // (every row has its PUBACK), stop -> stopped.
-import { SystemClock } from '../../src/clock.js';
-import { silentLogger } from '../../src/logger.js';
+import { SystemClock } from '../kernel/clock.js';
+import { silentLogger } from '../src/logger.js';
 import { type FromLockers, type ToLockers, monotonicMs } from './fleetMessages.js';
 import { LockerFleet } from './lockerFleet.js';
 import { LoadMeter } from './processLoad.js';

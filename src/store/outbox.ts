@@ -1,9 +1,27 @@
-// The sync layer's view of the transactional outbox (tables `streams` and `outbox`). The
-// locker core appends rows and allocates seq; this module only reads them, marks them sent
-// (PUBACK) and acknowledged (the consumer's {upTo}), and prunes acknowledged rows beyond the
-// retention bound. Every method is a short synchronous statement or one small transaction.
-import type { Db } from '../store/database.js';
-import { mapStoreError } from '../store/database.js';
+// The transactional outbox (tables `streams` and `outbox`), and its only owner: stream naming,
+// append (seq allocated from streams.next_seq in the caller's transaction), read, mark sent
+// (PUBACK), acknowledge (the consumer's {upTo}) and prune beyond the retention bound. The
+// recorder appends through it, the publisher reads and marks through it, the test fixtures use
+// it too; no other module knows these tables. Every method is a short synchronous statement or
+// one small transaction.
+import type { Db } from './database.js';
+import { mapStoreError } from './database.js';
+
+/** One event to append; the stream follows from the carrier. */
+export interface OutboxEventInput {
+  /** null for the operator stream, otherwise the carrier id. */
+  carrier: string | null;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** What the recorder stamps on every event it appends. */
+export interface EventStamp {
+  id: string;
+  ts: number;
+  clockSynced: boolean;
+  bootId: string;
+}
 
 export interface OutboxRow {
   stream: string;
@@ -85,11 +103,24 @@ function toRow(r: RawRow): OutboxRow {
   };
 }
 
-export class OutboxReader {
+export class Outbox {
   private readonly stmts;
 
   constructor(private readonly db: Db) {
     this.stmts = {
+      ensureStream: db.prepare<[string, string | null]>('INSERT INTO streams (stream, carrier) VALUES (?, ?) ON CONFLICT(stream) DO NOTHING'),
+      takeSeq: db.prepare<[string], { seq: number }>('UPDATE streams SET next_seq = next_seq + 1 WHERE stream = ? RETURNING next_seq - 1 AS seq'),
+      insert: db.prepare(
+        `INSERT INTO outbox (stream, seq, id, type, carrier, ts, clock_synced, boot_id, data)
+         VALUES (@stream, @seq, @id, @type, @carrier, @ts, @clockSynced, @bootId, @data)`,
+      ),
+      all: db.prepare<[], RawRow>('SELECT * FROM outbox ORDER BY stream, seq'),
+      allOf: db.prepare<[string], RawRow>('SELECT * FROM outbox WHERE stream = ? ORDER BY seq'),
+      counts: db.prepare<[], { stream: string; unacked: number; unsent: number }>(
+        'SELECT s.stream AS stream, MAX(0, s.next_seq - 1 - s.acked_upto) AS unacked, (SELECT COUNT(*) FROM outbox o WHERE o.stream = s.stream AND o.sent_at IS NULL) AS unsent FROM streams s ORDER BY s.stream',
+      ),
+      unsentOfType: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM outbox WHERE stream = ? AND sent_at IS NULL AND type = ? LIMIT 1'),
+      lastOfType: db.prepare<[string, string], RawRow>('SELECT * FROM outbox WHERE stream = ? AND type = ? ORDER BY seq DESC LIMIT 1'),
       streams: db.prepare<[], { stream: string; carrier: string | null; next_seq: number; acked_upto: number }>(
         'SELECT stream, carrier, next_seq, acked_upto FROM streams ORDER BY stream',
       ),
@@ -111,6 +142,64 @@ export class OutboxReader {
       ackStream: db.prepare<[number, string, number]>('UPDATE streams SET acked_upto = ? WHERE stream = ? AND acked_upto < ?'),
       prune: db.prepare<[string, number]>('DELETE FROM outbox WHERE stream = ? AND seq <= ? AND acked_at IS NOT NULL'),
     };
+  }
+
+  /**
+   * Appends one event to its stream with the next contiguous seq. Call inside the caller's
+   * transaction (the recorder's commit), so the row commits with the change it reports.
+   */
+  append(e: OutboxEventInput, stamp: EventStamp): { stream: string; seq: number } {
+    const stream = streamOf(e.carrier);
+    this.stmts.ensureStream.run(stream, e.carrier);
+    const row = this.stmts.takeSeq.get(stream);
+    if (!row) throw new Error(`stream ${stream} vanished`);
+    this.stmts.insert.run({
+      stream,
+      seq: row.seq,
+      id: stamp.id,
+      type: e.type,
+      carrier: e.carrier,
+      ts: stamp.ts,
+      clockSynced: stamp.clockSynced ? 1 : 0,
+      bootId: stamp.bootId,
+      data: JSON.stringify(e.data),
+    });
+    return { stream, seq: row.seq };
+  }
+
+  /** Appends several events in one transaction of its own (tools and test fixtures). */
+  appendAll(events: readonly { event: OutboxEventInput; stamp: EventStamp }[]): { stream: string; seq: number }[] {
+    try {
+      return this.db.transaction(() => events.map((e) => this.append(e.event, e.stamp))).immediate();
+    } catch (e) {
+      return mapStoreError(e);
+    }
+  }
+
+  /** Every stored row of one stream (or of all streams), in stream and seq order. */
+  rows(stream?: string): OutboxRow[] {
+    return (stream === undefined ? this.stmts.all.all() : this.stmts.allOf.all(stream)).map(toRow);
+  }
+
+  /** Unsent and unacknowledged rows per stream, in one statement (what the metrics scrape). */
+  counts(): { stream: string; unsent: number; unacked: number }[] {
+    return this.stmts.counts.all();
+  }
+
+  /** Whether a row of this type is still waiting for its PUBACK on the stream. */
+  hasUnsent(stream: string, type: string): boolean {
+    return this.stmts.unsentOfType.get(stream, type) !== undefined;
+  }
+
+  /** The newest stored row of this type on the stream. */
+  lastOfType(stream: string, type: string): OutboxRow | undefined {
+    const r = this.stmts.lastOfType.get(stream, type);
+    return r ? toRow(r) : undefined;
+  }
+
+  /** How far the consumer of a stream has acknowledged (0 for a stream never written). */
+  ackedUpTo(stream: string): number {
+    return this.stmts.stream.get(stream)?.acked_upto ?? 0;
   }
 
   streams(): StreamInfo[] {

@@ -1,14 +1,17 @@
-// Reconnect delays: exponential backoff with full jitter. A fleet of lockers that lose the
-// broker at the same moment must not come back at the same moment, so each delay is drawn
-// uniformly from [0, min(max, base * 2^attempt)] rather than being the cap itself.
-import { randomFraction, type RandomSource } from '../random.js';
+// Retry delays, one formula for every reconnect loop: the MQTT connection, a lost serial line
+// and an unplugged scanner. Exponential with equal jitter: the cap doubles per failed attempt
+// up to maxMs, and each delay is drawn uniformly from [cap/2, cap] and never below baseMs. At
+// least half the cap, so a flapping device or broker still backs off; spread over the other
+// half, so a fleet that lost power or the broker at the same moment does not come back in step.
+// The random draw is injected (no Math.random anywhere): `fraction` returns a uniform [0, 1).
 
 export interface BackoffOptions {
-  /** First cap, in ms (MqttConfig.reconnectMinMs). */
+  /** First cap, in ms. */
   baseMs: number;
-  /** Largest cap, in ms (MqttConfig.reconnectMaxMs). */
+  /** Largest cap, in ms. */
   maxMs: number;
-  random: RandomSource;
+  /** A uniform draw from [0, 1). */
+  fraction: () => number;
 }
 
 export class Backoff {
@@ -29,8 +32,9 @@ export class Backoff {
   /** The delay before the next attempt; each call counts as one more failed attempt. */
   next(): number {
     const cap = this.cap();
-    if (this.cap() < this.options.maxMs) this.attempt++;
-    return Math.floor(randomFraction(this.options.random) * (cap + 1));
+    if (cap < this.options.maxMs) this.attempt++;
+    const f = Math.min(Math.max(this.options.fraction(), 0), 1);
+    return Math.max(this.options.baseMs, Math.round(cap / 2 + (f * cap) / 2));
   }
 
   /** Call once a connection has succeeded. */

@@ -3,12 +3,12 @@
 // encrypted to the carrier's X25519 key, as a real parcel.stored carries it) and then picked
 // up, or expired and retrieved. One source per (locker, carrier) stream, so a stream reads as
 // a plausible history. Nothing personal: waybills and ids only.
-import { type SizeClass, type X25519PublicJwk } from '../../src/config/schema.js';
-import { type CarrierEvent, Events } from '../../src/domain/events.js';
-import { generateCode } from '../../src/codes/pickupCode.js';
-import { encryptCodeForCarrier } from '../../src/crypto/codeJwe.js';
-import { type IdFactory } from '../../src/ids.js';
-import { type RandomSource, randomInt } from '../../src/random.js';
+import { type SizeClass, type X25519PublicJwk } from '../src/config/schema.js';
+import { type CarrierEvent, Events } from '../src/domain/events.js';
+import { generateCode } from '../src/codes/pickupCode.js';
+import { encryptCodeForCarrier } from '../src/crypto/codeJwe.js';
+import { type IdFactory } from '../src/ids.js';
+import { type RandomSource, randomInt } from '../kernel/random.js';
 
 export type { CarrierEvent };
 

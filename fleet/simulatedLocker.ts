@@ -6,17 +6,18 @@
 // schema, same statements), because a thousand file databases syncing to one disk would
 // measure this machine's disk, while every real locker has its own.
 import { type KeyObject } from 'node:crypto';
-import { type Clock } from '../../src/clock.js';
-import { MqttConfig, type X25519PublicJwk } from '../../src/config/schema.js';
-import { EventRecorder } from '../../src/domain/eventRecorder.js';
-import { createIdFactory, newBootId } from '../../src/ids.js';
-import { type Logger } from '../../src/logger.js';
-import { type RandomSource } from '../../src/random.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
-import { LockerStore } from '../../src/store/lockerStore.js';
-import { ed25519Signer } from '../../src/sync/detachedSignature.js';
-import { OutboxReader, streamOf } from '../../src/sync/outboxReader.js';
-import { SyncClient, type SyncHealth } from '../../src/sync/syncClient.js';
+import { type Clock } from '../kernel/clock.js';
+import { MqttConfig, type X25519PublicJwk } from '../src/config/schema.js';
+import { EventRecorder } from '../src/domain/eventRecorder.js';
+import { createIdFactory, newBootId } from '../src/ids.js';
+import { type Logger } from '../src/logger.js';
+import { type RandomSource } from '../kernel/random.js';
+import { openDatabase, type Db } from '../src/store/database.js';
+import { LockerStore } from '../src/store/lockerStore.js';
+import { ed25519Signer } from '../src/sync/detachedSignature.js';
+import { Outbox, streamOf } from '../src/store/outbox.js';
+import { outboxPublisher } from '../src/sync/startSync.js';
+import { SyncClient, type SyncHealth } from '../src/sync/syncClient.js';
 import { ParcelEventSource } from './parcelEvents.js';
 
 export interface FleetCarrier {
@@ -54,6 +55,7 @@ export class SimulatedLocker {
   readonly sync: SyncClient;
   private readonly db: Db;
   private readonly recorder: EventRecorder;
+  private readonly outbox: Outbox;
   private readonly sources = new Map<string, ParcelEventSource>();
   private readonly seqs = new Map<string, number>();
   /** Events of one stream are produced one after another (a stored parcel is announced first). */
@@ -62,9 +64,10 @@ export class SimulatedLocker {
   constructor(private readonly o: SimulatedLockerOptions) {
     this.db = openDatabase(':memory:');
     const store = new LockerStore(this.db);
+    this.outbox = new Outbox(this.db);
     const newId = createIdFactory(o.clock, o.random);
     const bootId = newBootId(o.clock, o.random);
-    this.recorder = new EventRecorder(store, o.clock, newId, bootId, () => true);
+    this.recorder = new EventRecorder(store, this.outbox, o.clock, newId, bootId, () => true);
     const config = MqttConfig.parse({
       url: o.url,
       username: o.lockerId,
@@ -75,7 +78,9 @@ export class SimulatedLocker {
       reconnectMinMs: 500,
       reconnectMaxMs: 10_000,
     });
-    this.sync = new SyncClient({ config, lockerId: o.lockerId, bootId, signer: ed25519Signer(o.signingKey, o.kid), db: this.db, clock: o.clock, random: o.random, logger: o.logger });
+    const signer = ed25519Signer(o.signingKey, o.kid);
+    const publisher = outboxPublisher({ outbox: this.outbox, config, signer, lockerId: o.lockerId, clock: o.clock, logger: o.logger });
+    this.sync = new SyncClient({ config, lockerId: o.lockerId, bootId, signer, publisher, clock: o.clock, random: o.random, logger: o.logger });
     this.recorder.onAppended(() => this.sync.notify());
     for (const [i, carrier] of o.carriers.entries()) {
       this.sources.set(
@@ -127,9 +132,8 @@ export class SimulatedLocker {
 
   /** The last seq of each carrier's stream, read back from the outbox itself. */
   lastSeqs(): Record<string, number> {
-    const reader = new OutboxReader(this.db);
     const out: Record<string, number> = {};
-    for (const c of this.o.carriers) out[c.id] = (reader.stream(streamOf(c.id))?.nextSeq ?? 1) - 1;
+    for (const c of this.o.carriers) out[c.id] = (this.outbox.stream(streamOf(c.id))?.nextSeq ?? 1) - 1;
     return out;
   }
 

@@ -5,7 +5,7 @@
 // and verifying every signature. Runs for a bounded time, then prints latency, completeness
 // and order. Loopback or lab brokers only: it opens one connection per locker.
 //
-//   node dist/sim/fleet/fleetSimulator.js (or npx tsx sim/fleet/fleetSimulator.ts)
+//   node dist/fleet/fleetSimulator.js (or npx tsx fleet/fleetSimulator.ts)
 //     --url mqtt://127.0.0.1:1883 [--lockers 1000] [--rate 1000] [--duration 30]
 //     [--carriers 2] [--members 2] [--processes 1] [--protocol 4|5]
 //     [--password PW] [--warmup 0] [--seed S] [--json]

@@ -4,11 +4,11 @@
 // to a locker and one of its carriers chosen at random. Creation and emission times are kept
 // per stream so the caller can compute end-to-end latency against the consumer's times.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { type Clock } from '../../src/clock.js';
-import { type Ed25519PublicJwk } from '../../src/config/schema.js';
-import { jwkThumbprint } from '../../src/crypto/keys.js';
-import { type Logger } from '../../src/logger.js';
-import { randomFraction, randomInt, seededRandom } from '../../src/random.js';
+import { type Clock } from '../kernel/clock.js';
+import { type Ed25519PublicJwk } from '../src/config/schema.js';
+import { jwkThumbprint } from '../src/crypto/keys.js';
+import { type Logger } from '../src/logger.js';
+import { randomFraction, randomInt, seededRandom } from '../kernel/random.js';
 import { type FleetCarrier, SimulatedLocker } from './simulatedLocker.js';
 
 export interface LockerFleetOptions {

@@ -2,7 +2,7 @@
 // (fleetSimulation.ts), the locker processes (lockerFleetProcess.ts) and the carrier back-end
 // process (carrierBackendProcess.ts). Times are monotonic milliseconds (process.hrtime), which
 // every process of one machine reads from the same clock.
-import { type Ed25519PublicJwk } from '../../src/config/schema.js';
+import { type Ed25519PublicJwk } from '../src/config/schema.js';
 import { type BackendReport } from './carrierBackend.js';
 import { type FleetProduction } from './lockerFleet.js';
 import { type ProcessLoad } from './processLoad.js';

@@ -6,7 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateEncryptionKeyPair } from '../../src/crypto/keys.js';
+import { generateEncryptionKeyPair } from '../src/crypto/keys.js';
 import { type BackendReport } from './carrierBackend.js';
 import { type FromBackend, type FromLockers, type ProcessLoad, type ToBackend, type ToLockers } from './fleetMessages.js';
 import { type FleetProduction } from './lockerFleet.js';

@@ -1,4 +1,5 @@
-// What remote commands may ask of the locker core. The sync layer verifies a command, parses
+// What remote commands may ask of the locker core (the port the domain offers the sync layer;
+// it lives in the domain so the domain never imports sync). The sync layer verifies a command, parses
 // its arguments with the schemas below and calls exactly one of these methods; the core
 // implements them (state change, audit record and outbox rows in one transaction) and throws
 // LockerError with a stable code to refuse (LAYOUT_STRANDS_PARCEL, VERSION_STALE,

@@ -1,17 +1,17 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src/store/database.js';
-import { OutboxReader, carrierOfStream, streamOf } from '../../../src/sync/outboxReader.js';
+import { Outbox, carrierOfStream, streamOf } from '../../../src/store/outbox.js';
 import { OutboxWriter } from '../../support/outboxFixture.js';
 
-describe('OutboxReader on a real SQLite outbox', () => {
+describe('Outbox on a real SQLite outbox', () => {
   let db: Db;
   let writer: OutboxWriter;
-  let reader: OutboxReader;
+  let reader: Outbox;
 
   beforeEach(() => {
     db = openDatabase(':memory:');
     writer = new OutboxWriter(db);
-    reader = new OutboxReader(db);
+    reader = new Outbox(db);
   });
 
   const seqs = (rows: { seq: number }[]): number[] => rows.map((r) => r.seq);
@@ -108,9 +108,9 @@ describe('OutboxReader on a real SQLite outbox', () => {
 
   it('marks a burst of PUBACKs in one transaction', () => {
     writer.appendMany(500, () => ({ carrier: 'acme' }));
-    const before = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').get()?.n;
+    const before = reader.backlog().find((b) => b.stream === 'c/acme')?.unsent;
     reader.markSent('c/acme', Array.from({ length: 500 }, (_, i) => i + 1), 9);
-    const after = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').get()?.n;
+    const after = reader.backlog().find((b) => b.stream === 'c/acme')?.unsent;
     expect([before, after]).toEqual([500, 0]);
     expect(reader.firstUnsentSeq('c/acme')).toBe(undefined);
   });
