@@ -317,8 +317,7 @@ async function watch(values: Values, io: Io, clock: SystemClock): Promise<number
   if (values.from && values.locker) startAt[values.locker] = num(values, 'from', 1);
   const client = await openMqttSession({ ...mqttOptions(values, io, principal), persistentSession: false });
   try {
-    // Enrolments are read lazily: the first event of an unknown locker loads its file.
-    client.on('message', (topic) => void lookup.load(topic.split('/').at(-2) ?? ''));
+    // Enrolments are read lazily: the consumer awaits the file of a locker it has not seen yet.
     const handle = await startWatch({
       client,
       clock,
