@@ -14,7 +14,7 @@ import { cryptoRandom } from '../random.js';
 import { packageRoot } from '../packageRoot.js';
 import { toPublicKey } from '../sync/detachedSignature.js';
 import { buildRelease } from '../update/releaseBundle.js';
-import { carrierTenant, operatorTenant } from '../sync/topics.js';
+import { carrierTenant, eventSubscription, operatorTenant } from '../sync/topics.js';
 import { signCommand } from './lockerctl/commandToken.js';
 import { enrolLocker, enrolledKeyLookup, enrolledLocker } from './lockerctl/enrolment.js';
 import { keygen, loadEncryptionKey, loadPublicKeys, loadSigningKey, type PublicKeys } from './lockerctl/keyFiles.js';
@@ -329,6 +329,8 @@ async function watch(values: Values, io: Io, clock: SystemClock): Promise<number
       output: (line) => io.out(JSON.stringify(line)),
       warn: (m) => io.err(m),
     });
+    // On stderr, so scripts can wait for it: from here on every event is seen.
+    io.err(JSON.stringify({ watching: eventSubscription(tenant, values.locker ?? '+') }));
     const seconds = values.seconds !== undefined ? num(values, 'seconds', 1) : undefined;
     await Promise.race([
       io.interrupted ?? new Promise<never>(() => undefined),
