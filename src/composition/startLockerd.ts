@@ -18,6 +18,7 @@ import { createIdFactory, newBootId } from '../ids.js';
 import { KioskServer } from '../kiosk/server.js';
 import { type KioskLimits } from '../kiosk/limits.js';
 import { loadOrCreateTerminalKey } from '../kiosk/terminal.js';
+import { KioskWatchdog } from '../kiosk/watchdog.js';
 import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../random.js';
@@ -68,6 +69,8 @@ export interface RunningLockerd {
   db: Db;
   recorder: EventRecorder;
   kiosk: KioskServer;
+  /** The kiosk watchdog, when kiosk.watchdog is configured. */
+  kioskWatchdog?: KioskWatchdog;
   remote: LockerRemoteOperations;
   sync?: RunningSync;
   /** Metrics, door cycles and the health report; `metrics.url` is where /metrics answers. */
@@ -192,6 +195,16 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
 
   // The kiosk terminal proves itself with this key (deploy/kiosk hands it to the browser).
   const terminalKey = await loadOrCreateTerminalKey(config.dataDir, random);
+  // The kiosk watchdog: a page that stops sending heartbeats gets its browser restarted.
+  const watchdogConfig = config.kiosk.watchdog;
+  const kioskWatchdog = watchdogConfig
+    ? new KioskWatchdog({
+        config: watchdogConfig,
+        clock,
+        logger: logger.child({ channel: 'kiosk-watchdog' }),
+        alarm: (type, data) => locker.alarms.raise(type, undefined, data, true),
+      })
+    : undefined;
   const kiosk = new KioskServer({
     locker,
     credentials,
@@ -204,6 +217,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     terminalKey,
     ...(options.kioskLimits ? { limits: options.kioskLimits } : {}),
     health: () => health(),
+    ...(kioskWatchdog ? { onHeartbeat: () => kioskWatchdog.beat() } : {}),
   });
 
   let scannerLost = false;
@@ -258,6 +272,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   }
 
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
+  kioskWatchdog?.start();
   await metrics.start(options.metricsPort);
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
   await updates?.start();
@@ -275,6 +290,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     db,
     recorder,
     kiosk,
+    ...(kioskWatchdog ? { kioskWatchdog } : {}),
     remote,
     ...(sync ? { sync } : {}),
     metrics,
@@ -284,6 +300,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       if (stopped) return;
       stopped = true;
       updates?.stop();
+      kioskWatchdog?.stop();
       await sync?.stop();
       stopSimRoutes?.();
       offScanner?.();

@@ -48,6 +48,8 @@ export interface KioskServerDeps {
   /** The terminal key (kiosk-terminal.key in the data folder). */
   terminalKey: string;
   limits?: Partial<KioskLimits>;
+  /** A heartbeat of the paired kiosk page arrived (the kiosk watchdog, src/kiosk/watchdog.ts). */
+  onHeartbeat?: () => void;
 }
 
 export interface KioskStats {
@@ -108,6 +110,7 @@ export class KioskServer {
   /** What a scan means now: the screen the paired terminal last reported. */
   private screen: { mode: ScanScreen; pairing: string; courierToken?: string } | undefined;
   private scanBusy = false;
+  private lastHeartbeatAt = -Infinity;
   private heartbeat?: NodeJS.Timeout;
   /** Badge sessions, so a revocation ends them at once. */
   private readonly badgeSessions: BadgeSessionIndex;
@@ -473,6 +476,7 @@ export class KioskServer {
       ...(config.locker.name ? { name: config.locker.name } : {}),
       languages: ['en', 'zh-Hans'],
       screenIdleMs: config.kiosk.screenIdleMs,
+      heartbeatMs: config.kiosk.heartbeatMs,
       codeLength: config.codes.length,
       sizes: sizeClasses,
       carriers: this.d.credentials.carriers(),
@@ -486,6 +490,16 @@ export class KioskServer {
       const token = await this.gates.pair.run(() => this.pairings.pair(key));
       ctx.res.setHeader('set-cookie', this.pairings.cookie(token));
       return { paired: true, demo: this.pairings.demo };
+    });
+    r.add('POST', '/api/kiosk/heartbeat', async (ctx) => {
+      this.terminal(ctx);
+      await ctx.body(z.strictObject({}));
+      // At most one a second counts (the page sends one every heartbeatMs); more are refused.
+      const now = this.d.clock.now();
+      if (now - this.lastHeartbeatAt < 1_000) throw new LockerError(ErrorCodes.RATE_LIMITED, 'heartbeats come at most once a second', { retryAfterMs: 1_000 });
+      this.lastHeartbeatAt = now;
+      this.d.onHeartbeat?.();
+      return { ok: true, everyMs: this.d.config.kiosk.heartbeatMs };
     });
     r.add('POST', '/api/kiosk/screen', async (ctx) => {
       const pairing = this.terminal(ctx);

@@ -46,7 +46,9 @@ function scriptOf(blocks: readonly ReadmeBlock[]): string {
         `: > ${file}`,
         `setsid bash -c ${shellQuote(b.code)} > ${file} 2>&1 &`,
         'BG=$!; echo $BG > readme-background.pgid',
-        `timeout 150 sh -c 'until grep -q "Ctrl-C stops it" ${file}; do sleep 0.2; done' || { cat ${file} >&2; exit 1; }`,
+        // Up within 150 s (npm start builds first), or the block failed: its output tells why.
+        `for _ in $(seq 750); do grep -q "Ctrl-C stops it" ${file} && break; kill -0 $BG 2>/dev/null || break; sleep 0.2; done`,
+        `grep -q "Ctrl-C stops it" ${file} || { cat ${file} >&2; exit 1; }`,
       );
     }
   });
