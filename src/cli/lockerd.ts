@@ -108,6 +108,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   if (!file) throw usageError('--config FILE is required (or --sim for the demo on the simulator)');
   // Without --sim, demo settings and the examples' placeholder keys are refused here.
   let config: LockerConfig = await loadConfig(file, { sim });
+  const extraOperatorKey = operatorKeyFile !== undefined ? await readOperatorPublicKey(operatorKeyFile) : undefined;
   // LOCKERD_LOG_LEVEL overrides the file's logLevel; readable lines on a terminal, JSON otherwise.
   const logger = createLogger({ level: resolveLogLevel(config.logLevel, process.env), format: logFormatFor(process.stdout, process.env) });
   let demo: string[] = [];
@@ -115,7 +116,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
     const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'), config.carriers.map((c) => c.id));
     config = { ...(await withDemoKeys(config, keys, cryptoRandom())), demo: { revealCodes: true } };
     // The README's provisioning walk-through signs with a key of lockerctl keygen: trust it too.
-    if (operatorKeyFile !== undefined) config = withExtraOperatorKey(config, await readOperatorPublicKey(operatorKeyFile));
+    if (extraOperatorKey) config = withExtraOperatorKey(config, extraOperatorKey);
     const carrier = config.carriers.find((c) => c.adHocDeposit) ?? config.carriers[0];
     if (carrier) {
       const badge = await mintDemoCourierBadge(keys, carrier.id, 'demo-courier', clock);
@@ -189,7 +190,7 @@ async function readOperatorPublicKey(file: string): Promise<Ed25519PublicJwk> {
 }
 
 /** Appends one operator signing key to the config (the demo's own key stays valid). */
-export function withExtraOperatorKey(config: LockerConfig, key: Ed25519PublicJwk): LockerConfig {
+function withExtraOperatorKey(config: LockerConfig, key: Ed25519PublicJwk): LockerConfig {
   if (config.operator.signingKeys.some((k) => k.x === key.x)) return config;
   return { ...config, operator: { ...config.operator, signingKeys: [...config.operator.signingKeys, key] } };
 }

@@ -31,7 +31,8 @@ function readmeBlocks(markdown: string): ReadmeBlock[] {
  */
 function scriptOf(blocks: readonly ReadmeBlock[]): string {
   const parts = [
-    'set -o pipefail',
+    // Every command must succeed (the README's curl calls use --fail-with-body).
+    'set -eo pipefail',
     'BG=',
     'stop_bg() { [ -n "$BG" ] || return 0; kill -INT -- -$BG 2>/dev/null || true; for _ in $(seq 150); do kill -0 -- -$BG 2>/dev/null || break; sleep 0.1; done; kill -KILL -- -$BG 2>/dev/null || true; BG=; }',
     'trap stop_bg EXIT',
