@@ -127,6 +127,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
         `  or log in with carrier "${carrier.id}", courier "demo-courier", PIN ${DEMO_COURIER_PIN}`,
         'demo operator badge:',
         `  ${op}`,
+        ...(operatorKeyFile !== undefined ? [`operator commands signed with the key of ${operatorKeyFile} are accepted too (kid ${extraOperatorKey?.kid ?? '-'})`] : []),
       ];
     }
   }
