@@ -23,7 +23,7 @@ describe('a hung kiosk tab is noticed and its browser restarted', () => {
         kiosk: {
           port: 0,
           heartbeatMs: 1_000,
-          watchdog: { silenceS: 4, restartCommand: [process.execPath, '-e', script, record, 'restart', 'lockerd-kiosk'], restartTimeoutS: 10, backoffInitialS: 600, backoffMaxS: 600 },
+          watchdog: { silenceS: 8, restartCommand: [process.execPath, '-e', script, record, 'restart', 'lockerd-kiosk'], restartTimeoutS: 10, backoffInitialS: 600, backoffMaxS: 600 },
         },
       },
     });
