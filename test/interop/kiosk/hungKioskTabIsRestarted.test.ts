@@ -1,7 +1,8 @@
 // The kiosk watchdog with a real headless Chromium: the page on the kiosk sends heartbeats;
 // then its tab hangs (a busy loop started over CDP, never awaited) while the browser process
 // keeps running. lockerd raises alarm.kiosk_silent on the operator stream, once, and runs the
-// configured restart command, here a script that records its arguments.
+// configured restart command, here a script that records its arguments. A fresh page ends the
+// outage (alarm.kiosk_back).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,5 +55,13 @@ describe('a hung kiosk tab is noticed and its browser restarted', () => {
     const events = h.lockerd.db.prepare<[], { type: string }>("SELECT type FROM outbox WHERE type LIKE 'alarm.kiosk%' AND carrier IS NULL").all();
     expect(events.map((e) => e.type)).toEqual(['alarm.kiosk_silent']);
     expect(h.lockerd.kioskWatchdog?.status()).toMatchObject({ silent: true, restarts: 1 });
+  });
+
+  it('a fresh page (the restarted browser) beats again and ends the outage', async () => {
+    const page = await h.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${h.lockerd.url}/`);
+    await until(async () => Promise.resolve(h.lockerd.kioskWatchdog?.status().silent === false), 20_000, 'the outage ends');
+    expect(alarms()).toEqual(['alarm.kiosk_back', 'alarm.kiosk_silent']);
+    expect(h.lockerd.kioskWatchdog?.status().restarts).toBe(1);
   });
 });
