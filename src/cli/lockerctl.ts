@@ -14,7 +14,7 @@ import { cryptoRandom } from '../../kernel/random.js';
 import { packageRoot } from '../packageRoot.js';
 import { toPublicKey } from '../sync/detachedSignature.js';
 import { buildRelease } from '../update/releaseBundle.js';
-import { carrierTenant, operatorTenant } from '../sync/topics.js';
+import { carrierTenant, eventSubscription, operatorTenant } from '../sync/topics.js';
 import { signCommand } from './lockerctl/commandToken.js';
 import { enrolLocker, enrolledKeyLookup, enrolledLocker } from './lockerctl/enrolment.js';
 import { keygen, loadEncryptionKey, loadPublicKeys, loadSigningKey, type PublicKeys } from './lockerctl/keyFiles.js';
@@ -317,8 +317,7 @@ async function watch(values: Values, io: Io, clock: SystemClock): Promise<number
   if (values.from && values.locker) startAt[values.locker] = num(values, 'from', 1);
   const client = await openMqttSession({ ...mqttOptions(values, io, principal), persistentSession: false });
   try {
-    // Enrolments are read lazily: the first event of an unknown locker loads its file.
-    client.on('message', (topic) => void lookup.load(topic.split('/').at(-2) ?? ''));
+    // Enrolments are read lazily: the consumer awaits the file of a locker it has not seen yet.
     const handle = await startWatch({
       client,
       clock,
@@ -330,6 +329,8 @@ async function watch(values: Values, io: Io, clock: SystemClock): Promise<number
       output: (line) => io.out(JSON.stringify(line)),
       warn: (m) => io.err(m),
     });
+    // On stderr, so scripts can wait for it: from here on every event is seen.
+    io.err(JSON.stringify({ watching: eventSubscription(tenant, values.locker ?? '+') }));
     const seconds = values.seconds !== undefined ? num(values, 'seconds', 1) : undefined;
     await Promise.race([
       io.interrupted ?? new Promise<never>(() => undefined),

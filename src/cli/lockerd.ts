@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // lockerd: the locker runtime's command line.
 //   lockerd start [--config FILE] [--sim] [--port N]   run the locker (on the simulator with --sim)
+//         [--operator-key FILE]                        with --sim: also trust this operator public key
+//                                                      (lockerctl keygen's NAME.pub.json), beside the demo's
 //   lockerd check-config --config FILE [--sim]         validate a configuration, every error with its path
 //                                                      (demo settings and placeholder keys only with --sim)
 //   lockerd doctor --config FILE                       probe buses, boards, scanner, clock and broker
 //   lockerd status [--config FILE] [--sim]             one screen of health: the running lockerd's
 //                                                      /metrics, or its database read-only
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { SystemClock } from '../../kernel/clock.js';
 import { isLoopbackHost } from '../config/deploymentChecks.js';
 import { loadConfig } from '../config/loadConfig.js';
-import { type LockerConfig } from '../config/schema.js';
+import { Ed25519PublicJwk, type LockerConfig } from '../config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
 import { startLockerd } from '../composition/startLockerd.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
@@ -25,12 +29,12 @@ import { RESTART_EXIT_CODE } from '../update/bootGuard.js';
 import { runDoctor } from './doctor.js';
 
 const usage = `usage:
-  lockerd start [--config FILE] [--sim] [--port N]
+  lockerd start [--config FILE] [--sim [--operator-key FILE]] [--port N]
   lockerd check-config --config FILE [--sim]
   lockerd doctor --config FILE
   lockerd status [--config FILE] [--sim]`;
 
-const cliOptions = { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+const cliOptions = { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, 'operator-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
 /** A mistake on the command line: printed with the usage text, exit 2. */
 function usageError(message: string): LockerError {
@@ -91,24 +95,28 @@ async function main(argv: string[]): Promise<number> {
       return status.source === 'metrics' ? 0 : 3;
     }
     case 'start':
-      return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined);
+      if (values['operator-key'] !== undefined && !values.sim) throw usageError('--operator-key is for the demo (--sim); a real locker trusts the operator keys of its config');
+      return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined, values['operator-key']);
     default:
       throw usageError(`unknown command "${command.slice(0, 40)}"`);
   }
 }
 
-async function start(configPath: string | undefined, sim: boolean, port: number | undefined): Promise<number> {
+async function start(configPath: string | undefined, sim: boolean, port: number | undefined, operatorKeyFile?: string): Promise<number> {
   const clock = new SystemClock();
   const file = configPath ?? (sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
   if (!file) throw usageError('--config FILE is required (or --sim for the demo on the simulator)');
   // Without --sim, demo settings and the examples' placeholder keys are refused here.
   let config: LockerConfig = await loadConfig(file, { sim });
+  const extraOperatorKey = operatorKeyFile !== undefined ? await readOperatorPublicKey(operatorKeyFile) : undefined;
   // LOCKERD_LOG_LEVEL overrides the file's logLevel; readable lines on a terminal, JSON otherwise.
   const logger = createLogger({ level: resolveLogLevel(config.logLevel, process.env), format: logFormatFor(process.stdout, process.env) });
   let demo: string[] = [];
   if (sim) {
     const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'), config.carriers.map((c) => c.id));
     config = { ...(await withDemoKeys(config, keys, cryptoRandom())), demo: { revealCodes: true } };
+    // The README's provisioning walk-through signs with a key of lockerctl keygen: trust it too.
+    if (extraOperatorKey) config = withExtraOperatorKey(config, extraOperatorKey);
     const carrier = config.carriers.find((c) => c.adHocDeposit) ?? config.carriers[0];
     if (carrier) {
       const badge = await mintDemoCourierBadge(keys, carrier.id, 'demo-courier', clock);
@@ -119,6 +127,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
         `  or log in with carrier "${carrier.id}", courier "demo-courier", PIN ${DEMO_COURIER_PIN}`,
         'demo operator badge:',
         `  ${op}`,
+        ...(operatorKeyFile !== undefined ? [`operator commands signed with the key of ${operatorKeyFile} are accepted too (kid ${extraOperatorKey?.kid ?? '-'})`] : []),
       ];
     }
   }
@@ -166,6 +175,25 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   await running.stop();
   await broker?.close();
   return restartRequested ? RESTART_EXIT_CODE : 0;
+}
+
+/** The operator's public signing key from lockerctl keygen's NAME.pub.json (or a bare public JWK). */
+async function readOperatorPublicKey(file: string): Promise<Ed25519PublicJwk> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new LockerError('INPUT_INVALID', `--operator-key: cannot read ${file}: ${(e as Error).message}`, { file });
+  }
+  const doc = z.union([z.object({ signingKey: Ed25519PublicJwk }).transform((d) => d.signingKey), Ed25519PublicJwk]).safeParse(raw);
+  if (!doc.success) throw new LockerError('INPUT_INVALID', `--operator-key: ${file} is not a public key document {signingKey} nor a public Ed25519 JWK`, { file });
+  return doc.data;
+}
+
+/** Appends one operator signing key to the config (the demo's own key stays valid). */
+function withExtraOperatorKey(config: LockerConfig, key: Ed25519PublicJwk): LockerConfig {
+  if (config.operator.signingKeys.some((k) => k.x === key.x)) return config;
+  return { ...config, operator: { ...config.operator, signingKeys: [...config.operator.signingKeys, key] } };
 }
 
 /** What check-config says about a valid file that is still worth a second look. */

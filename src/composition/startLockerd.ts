@@ -20,6 +20,7 @@ import { createIdFactory, newBootId } from '../ids.js';
 import { KioskServer } from '../kiosk/server.js';
 import { type KioskLimits } from '../kiosk/limits.js';
 import { loadOrCreateTerminalKey } from '../kiosk/terminal.js';
+import { KioskWatchdog } from '../kiosk/watchdog.js';
 import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
@@ -75,6 +76,8 @@ export interface RunningLockerd {
   settings: LiveSettings<RuntimeSettings>;
   recorder: EventRecorder;
   kiosk: KioskServer;
+  /** The kiosk watchdog, when kiosk.watchdog is configured. */
+  kioskWatchdog?: KioskWatchdog;
   remote: LockerRemoteOperations;
   sync?: RunningSync;
   /** Metrics, door cycles and the health report; `metrics.url` is where /metrics answers. */
@@ -207,6 +210,16 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
 
   // The kiosk terminal proves itself with this key (deploy/kiosk hands it to the browser).
   const terminalKey = await loadOrCreateTerminalKey(config.dataDir, random);
+  // The kiosk watchdog: a page that stops sending heartbeats gets its browser restarted.
+  const watchdogConfig = config.kiosk.watchdog;
+  const kioskWatchdog = watchdogConfig
+    ? new KioskWatchdog({
+        config: watchdogConfig,
+        clock,
+        logger: logger.child({ channel: 'kiosk-watchdog' }),
+        alarm: (event) => locker.alarms.raise(event),
+      })
+    : undefined;
   const kiosk = new KioskServer({
     locker,
     credentials,
@@ -220,6 +233,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     codeLength: () => settings.get().codes.length,
     ...(options.kioskLimits ? { limits: options.kioskLimits } : {}),
     health: () => health(),
+    ...(kioskWatchdog ? { onHeartbeat: () => kioskWatchdog.beat() } : {}),
   });
 
   let scannerLost = false;
@@ -279,6 +293,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   }
 
   const url = await kiosk.listen(config.kiosk.host, options.port ?? config.kiosk.port);
+  kioskWatchdog?.start();
   await metrics.start(options.metricsPort);
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
   await updates?.start();
@@ -298,6 +313,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     settings,
     recorder,
     kiosk,
+    ...(kioskWatchdog ? { kioskWatchdog } : {}),
     remote,
     ...(sync ? { sync } : {}),
     metrics,
@@ -307,6 +323,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       if (stopped) return;
       stopped = true;
       updates?.stop();
+      kioskWatchdog?.stop();
       await sync?.stop();
       stopSimRoutes?.();
       offScanner?.();

@@ -259,8 +259,26 @@ export const KioskConfig = z
       .array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a host name without port'))
       .max(16)
       .default([]),
+    /** The kiosk page sends a heartbeat every this long (paired terminal only). */
+    heartbeatMs: z.number().int().min(1_000).max(60_000).default(5_000),
+    /**
+     * The kiosk watchdog (docs/operations.md, "Kiosk watchdog"): after silenceS without a
+     * heartbeat of the page, alarm.kiosk_silent and the restart command (argv, no shell), again
+     * with a backoff from backoffInitialS doubling to backoffMaxS while the silence lasts.
+     */
+    watchdog: z
+      .strictObject({
+        silenceS: z.number().int().min(3).max(3_600).default(30),
+        restartCommand: z.array(z.string().min(1).max(512)).min(1).max(32),
+        restartTimeoutS: z.number().int().min(1).max(600).default(30),
+        backoffInitialS: z.number().int().min(1).max(3_600).default(30),
+        backoffMaxS: z.number().int().min(1).max(86_400).default(900),
+      })
+      .optional(),
   })
   .superRefine((kiosk, ctx) => {
+    if (kiosk.watchdog && kiosk.watchdog.silenceS * 1000 < 2 * kiosk.heartbeatMs)
+      ctx.addIssue({ code: 'custom', path: ['watchdog', 'silenceS'], message: 'must be at least two heartbeats (kiosk.heartbeatMs)' });
     if (!kiosk.exposeBeyondLoopback && !isLoopbackHost(kiosk.host))
       ctx.addIssue({
         code: 'custom',

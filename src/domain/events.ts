@@ -89,6 +89,8 @@ export const catalogue = {
   ),
   'alarm.scanner_disconnected': operator(z.object({ message: z.string().optional() }), 'the barcode scanner was unplugged or failed'),
   'alarm.scanner_reconnected': operator(z.object({}), 'the barcode scanner is back'),
+  'alarm.kiosk_silent': operator(z.object({ silentS: z.number().int() }), 'the kiosk page sent no heartbeat for kiosk.watchdog.silenceS: the kiosk browser is restarted'),
+  'alarm.kiosk_back': operator(z.object({}), 'the kiosk page sends heartbeats again'),
   health: operator(
     z.object({ intervalS: z.number().int() }).catchall(z.unknown()),
     'the periodic health report: the figures of /metrics in short form and door cycles per compartment (see "Health")',
@@ -155,6 +157,8 @@ export const Events = {
   pinLockout: toOperator('alarm.pin_lockout'),
   scannerDisconnected: toOperator('alarm.scanner_disconnected'),
   scannerReconnected: toOperator('alarm.scanner_reconnected'),
+  kioskSilent: toOperator('alarm.kiosk_silent'),
+  kioskBack: toOperator('alarm.kiosk_back'),
   health: toOperator('health'),
   updateDownloaded: toOperator('update.downloaded'),
   updateApplied: toOperator('update.applied'),

@@ -50,6 +50,8 @@ export interface KioskServerDeps {
   limits?: Partial<KioskLimits>;
   /** The code length in force (remote setConfig may change it); config.codes.length otherwise. */
   codeLength?: () => number;
+  /** A heartbeat of the paired kiosk page arrived (the kiosk watchdog, src/kiosk/watchdog.ts). */
+  onHeartbeat?: () => void;
 }
 
 export interface KioskStats {
@@ -110,6 +112,7 @@ export class KioskServer {
   /** What a scan means now: the screen the paired terminal last reported. */
   private screen: { mode: ScanScreen; pairing: string; courierToken?: string } | undefined;
   private scanBusy = false;
+  private lastHeartbeatAt = -Infinity;
   private heartbeat?: TimerHandle;
   /** Badge sessions, so a revocation ends them at once. */
   private readonly badgeSessions: BadgeSessionIndex;
@@ -475,6 +478,7 @@ export class KioskServer {
       ...(config.locker.name ? { name: config.locker.name } : {}),
       languages: ['en', 'zh-Hans'],
       screenIdleMs: config.kiosk.screenIdleMs,
+      heartbeatMs: config.kiosk.heartbeatMs,
       codeLength: this.d.codeLength ? this.d.codeLength() : config.codes.length,
       sizes: sizeClasses,
       carriers: this.d.credentials.carriers(),
@@ -488,6 +492,16 @@ export class KioskServer {
       const token = await this.gates.pair.run(() => this.pairings.pair(key));
       ctx.res.setHeader('set-cookie', this.pairings.cookie(token));
       return { paired: true, demo: this.pairings.demo };
+    });
+    r.add('POST', '/api/kiosk/heartbeat', async (ctx) => {
+      this.terminal(ctx);
+      await ctx.body(z.strictObject({}));
+      // At most one a second counts (the page sends one every heartbeatMs); more are refused.
+      const now = this.d.clock.now();
+      if (now - this.lastHeartbeatAt < 1_000) throw new LockerError(ErrorCodes.RATE_LIMITED, 'heartbeats come at most once a second', { retryAfterMs: 1_000 });
+      this.lastHeartbeatAt = now;
+      this.d.onHeartbeat?.();
+      return { ok: true, everyMs: this.d.config.kiosk.heartbeatMs };
     });
     r.add('POST', '/api/kiosk/screen', async (ctx) => {
       const pairing = this.terminal(ctx);

@@ -22,7 +22,7 @@ const run = promisify(execFile);
 /** Besides dist/ and package.json: what lockerd reads from its package folder at run time. */
 const RUNTIME_ASSETS = [join('src', 'kiosk', 'public'), join('sim', 'panel', 'public'), join('deploy', 'examples')];
 /** Build leftovers of native modules: not needed to run, and most of their size. */
-const EXCLUDES = ['./node_modules/.bin', './node_modules/*/deps', './node_modules/*/build/Release/obj', './node_modules/*/build/Release/obj.target', './node_modules/*/build/Release/.deps', './dist/test/unit', './dist/test/integration', './dist/test/interop'];
+const EXCLUDES = ['./node_modules/.bin', './node_modules/*/deps', './node_modules/*/build/Release/obj', './node_modules/*/build/Release/obj.target', './node_modules/*/build/Release/.deps', './dist/test/unit', './dist/test/integration', './dist/test/interop', './dist/.tsbuildinfo'];
 
 export interface BuildReleaseOptions {
   /** The package folder, built (npm run build) and with its dependencies installed. */

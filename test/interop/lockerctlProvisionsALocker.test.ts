@@ -281,7 +281,7 @@ describe('lockerctl provisions a fresh locker end to end', () => {
     await waitFor('acme acknowledged up to 6', () => ackedUpTo(running, 'c/acme') === 6, 10_000);
     stopWatch();
     expect(await watchExit).toBe(0);
-    expect(watchErr.filter((l) => !l.startsWith('{"stats"'))).toEqual([]);
+    expect(watchErr.filter((l) => !l.startsWith('{"stats"') && !l.startsWith('{"watching"'))).toEqual([]);
     expect(JSON.parse(watchErr.at(-1) ?? '{}')).toMatchObject({ stats: { delivered: 6, rejected: 0 } });
     expect(JSON.parse(await readFile(join(dir, 'acme.cursor.json'), 'utf8'))).toEqual({ [LOCKER]: 7 });
   });

@@ -36,20 +36,23 @@ export async function enrolledLocker(home: string, locker: string): Promise<Publ
 
 /**
  * A key lookup for EventConsumer: reads enrolments on first use and caches the parsed keys,
- * so the per-event cost is a map lookup.
+ * so the per-event cost is a map lookup. `keys` answers from the cache at once and otherwise
+ * with a promise of the enrolment file's keys, which the consumer awaits before verifying
+ * (a locker enrolled after watch started is found on its next event).
  */
 export function enrolledKeyLookup(home: string, preload: Readonly<Record<string, PublicKeys>> = {}): {
-  keys: (locker: string) => readonly KeyObject[] | undefined;
+  keys: (locker: string) => readonly KeyObject[] | undefined | Promise<readonly KeyObject[] | undefined>;
   load: (locker: string) => Promise<void>;
 } {
   const cache = new Map<string, KeyObject[]>();
   for (const [id, k] of Object.entries(preload)) cache.set(id, [toPublicKey(k.signingKey)]);
+  const load = async (locker: string): Promise<void> => {
+    if (cache.has(locker)) return;
+    const k = await enrolledLocker(home, locker);
+    if (k) cache.set(locker, [toPublicKey(k.signingKey)]);
+  };
   return {
-    keys: (locker) => cache.get(locker),
-    load: async (locker) => {
-      if (cache.has(locker)) return;
-      const k = await enrolledLocker(home, locker);
-      if (k) cache.set(locker, [toPublicKey(k.signingKey)]);
-    },
+    keys: (locker) => cache.get(locker) ?? load(locker).then(() => cache.get(locker), () => undefined),
+    load,
   };
 }

@@ -42,8 +42,11 @@ export interface AckRequest {
 
 export interface ConsumerOptions {
   clock: Clock;
-  /** Public keys per locker id; an envelope of a locker not listed is refused. */
-  lockerKeys: (locker: string) => readonly VerifyKey[] | undefined;
+  /**
+   * Public keys per locker id; an envelope of a locker not listed is refused. May answer with a
+   * promise (keys read from an enrolment file on first use): the envelope waits for it, in order.
+   */
+  lockerKeys: (locker: string) => readonly VerifyKey[] | undefined | Promise<readonly VerifyKey[] | undefined>;
   /** Sends {upTo} / {replayFrom} to the locker's ack topic of this stream. */
   sendAck: (locker: string, msg: AckRequest) => void;
   /** Called once per seq, in order. May be async; the next delivery waits for it. */
@@ -146,7 +149,7 @@ export class EventConsumer {
   private async process(topic: string, payload: Buffer): Promise<void> {
     const locker = topic.split('/').at(-2);
     if (!locker) return;
-    const keys = this.o.lockerKeys(locker);
+    const keys = await this.o.lockerKeys(locker);
     if (!keys || keys.length === 0) {
       this.stats.rejected++;
       this.o.reject?.(`no enrolled key for locker "${locker}"`, topic);

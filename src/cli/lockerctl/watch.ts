@@ -36,7 +36,8 @@ export interface WatchOptions {
   tenant: Tenant;
   /** One locker id, or undefined for every locker of the tenant. */
   locker?: string;
-  lockerKeys: (locker: string) => readonly VerifyKey[] | undefined;
+  /** The locker's keys; a promise when they are read on first use (see EventConsumer). */
+  lockerKeys: (locker: string) => readonly VerifyKey[] | undefined | Promise<readonly VerifyKey[] | undefined>;
   /** The carrier's X25519 private key, to reveal codes. */
   decryptKey?: CryptoKey;
   startAt?: Readonly<Record<string, number>>;

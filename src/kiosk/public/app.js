@@ -244,6 +244,11 @@ async function boot() {
         });
   };
   openStream();
+  // The kiosk watchdog's heartbeat: sent only while this page's JavaScript runs, so a hung or
+  // crashed tab goes silent and lockerd restarts the browser (docs/operations.md).
+  setInterval(() => {
+    if (terminal.paired) post('/api/kiosk/heartbeat', {}).catch((e) => e.code === 'TERMINAL_NOT_PAIRED' && repair());
+  }, app.info.heartbeatMs ?? 5000);
   app.go('home');
   document.body.dataset.ready = 'true';
   performance.mark('kiosk-home');
