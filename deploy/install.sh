@@ -9,7 +9,7 @@
 #      simulator);
 #   2. builds in a staging folder as the unprivileged user lockerd-build, so no dependency's
 #      install script runs as root or as lockerd (which can read the locker's keys);
-#   3. installs only what runs (dist/src, dist/hal, the kiosk pages, production node_modules)
+#   3. installs only what runs (dist/kernel, dist/src, dist/hal, the kiosk pages, production node_modules)
 #      to /opt/lockerd, owned by root: no test/, no sim/, no TypeScript sources;
 #   4. installs the configuration, the unit and the udev rules, and starts the service.
 # --dry-run checks step 1 (no root needed) and prints the commands of steps 2-4 instead of
@@ -111,7 +111,7 @@ getent group gpio >/dev/null || run groupadd --system gpio
 run usermod -aG dialout,gpio lockerd
 run rm -rf "$prefix.new"
 run install -d -m 0755 "$prefix.new" "$prefix.new/dist" "$prefix.new/src/kiosk" "$prefix.new/deploy"
-run cp -a "$stage/dist/src" "$stage/dist/hal" "$prefix.new/dist/"
+run cp -a "$stage/dist/kernel" "$stage/dist/src" "$stage/dist/hal" "$prefix.new/dist/"
 run cp -a "$stage/node_modules" "$stage/package.json" "$stage/package-lock.json" "$prefix.new/"
 run cp -a "$src/src/kiosk/public" "$prefix.new/src/kiosk/"
 run cp -a "$src/deploy/systemd" "$src/deploy/udev" "$prefix.new/deploy/"

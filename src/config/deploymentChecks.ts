@@ -3,7 +3,7 @@
 // whether the kiosk would answer beyond the controller itself. They run on the raw input (so a
 // file with other errors still gets every finding at once) and on a parsed configuration alike.
 import { isIP } from 'node:net';
-import type { ConfigIssue } from './loadConfig.js';
+import type { ConfigIssue } from './configIssue.js';
 
 /**
  * The shipped examples mark every key they cannot know with this word (deploy/examples/*.json),

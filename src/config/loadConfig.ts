@@ -4,14 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { LockerError } from '../../kernel/errors.js';
+import { type ConfigIssue } from './configIssue.js';
 import { demoOnlyIssues } from './deploymentChecks.js';
 import { LockerConfig } from './schema.js';
 
-export interface ConfigIssue {
-  /** Dotted path into the file, e.g. "layout.compartments.3.bus"; "(root)" for the whole file. */
-  path: string;
-  message: string;
-}
+export type { ConfigIssue } from './configIssue.js';
 
 export interface ParseConfigOptions {
   /** Directory a relative dataDir is resolved against (the config file's directory). */

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Outbox } from '../../../src/store/outbox.js';
 import { KioskHarness, until } from '../../support/kioskHarness.js';
 
 describe('a hung kiosk tab is noticed and its browser restarted', () => {
@@ -52,8 +53,8 @@ describe('a hung kiosk tab is noticed and its browser restarted', () => {
     expect((await readFile(record, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[])).toEqual([['restart', 'lockerd-kiosk']]);
     expect(alarms()).toEqual(['alarm.kiosk_silent']);
     // On the operator stream: an outbox event without a carrier.
-    const events = h.lockerd.db.prepare<[], { type: string }>("SELECT type FROM outbox WHERE type LIKE 'alarm.kiosk%' AND carrier IS NULL").all();
-    expect(events.map((e) => e.type)).toEqual(['alarm.kiosk_silent']);
+    const events = new Outbox(h.lockerd.db).rows().filter((r) => r.type.startsWith('alarm.kiosk'));
+    expect(events.map((e) => [e.type, e.carrier])).toEqual([['alarm.kiosk_silent', null]]);
     expect(h.lockerd.kioskWatchdog?.status()).toMatchObject({ silent: true, restarts: 1 });
   });
 
