@@ -81,6 +81,10 @@ export const catalogue = {
     z.object({ compartment, purpose: placementKind, reason: z.enum(['item_present', 'no_item_sensor', 'interrupted']) }),
     'a cancelled or interrupted placement could not prove the compartment empty: out of service',
   ),
+  'alarm.transition_conflict': operator(
+    z.object({ compartment, sessionId: id, parcelId: id, purpose: z.enum(['pickup', 'collect']), expected: z.string(), found: z.string().nullable() }),
+    'a door opened for a pickup or collection whose parcel had changed state meanwhile (e.g. it expired): the parcel keeps that state and nothing else is recorded; check the compartment',
+  ),
   'alarm.store_failed': operator(z.object({ compartment, code: z.string() }), 'a placed parcel could not be recorded (audit only; reconciled at the next start)'),
   'alarm.code_lockout': operator(z.object({ retryAfterMs: z.number().int(), burst: z.number().int(), refillPerHour: z.number(), at: ms }), 'the keypad code budget is spent'),
   'alarm.pin_lockout': operator(
@@ -152,6 +156,7 @@ export const Events = {
   busDisconnected: toOperator('alarm.bus_disconnected'),
   busReconnected: toOperator('alarm.bus_reconnected'),
   needsInspection: toOperator('alarm.needs_inspection'),
+  transitionConflict: toOperator('alarm.transition_conflict'),
   storeFailed: toOperator('alarm.store_failed'),
   codeLockout: toOperator('alarm.code_lockout'),
   pinLockout: toOperator('alarm.pin_lockout'),

@@ -113,6 +113,11 @@ export class Locker {
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
   async pickup(rawCode: string): Promise<DoorOpened> {
     const parcel = this.d.codes.redeem(rawCode, ['stored'], (p) => this.codeRejection(p));
+    // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
+    if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
+      this.expireDue();
+      throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
+    }
     return this.retrievals.pickup(parcel);
   }
 
@@ -285,7 +290,7 @@ export class Locker {
     const now = this.d.clock.now();
     this.d.recorder.commit(
       { actor: actorName(actor), action: 'parcel.cancelled', subject: p.id, events: [Events.parcelCancelled(carrierId, { parcelId: p.id, waybill })] },
-      () => this.d.store.moveParcel(p.id, p.state, 'cancelled', now),
+      () => this.d.store.transitionParcel(p.id, p.state, 'cancelled', now),
     );
     return parcelView({ ...p, state: 'cancelled' });
   }
@@ -301,15 +306,26 @@ export class Locker {
 
   // ---------------------------------------------------------------- expiry
 
+  /**
+   * Expires every stored parcel past its expires_at; returns how many it moved. Each is a
+   * compare-and-set on `stored`: a parcel a pickup took since the sweep read it is left alone,
+   * with no event and no audit row.
+   */
   expireDue(): number {
     const due = this.d.store.dueForExpiry(this.d.clock.now());
+    let moved = 0;
     for (const p of due) {
-      this.d.recorder.commit(
-        { actor: 'system', action: 'parcel.expired', subject: p.id, events: [Events.parcelExpired(p.carrier, { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId })] },
-        () => this.d.store.moveParcel(p.id, 'stored', 'expired', null),
-      );
+      try {
+        this.d.recorder.commit(
+          { actor: 'system', action: 'parcel.expired', subject: p.id, events: [Events.parcelExpired(p.carrier, { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId })] },
+          () => this.d.store.transitionParcel(p.id, 'stored', 'expired', null),
+        );
+        moved++;
+      } catch (err) {
+        if (!isLockerError(err) || err.code !== ErrorCodes.TRANSACTION_STATE) throw err;
+      }
     }
-    return due.length;
+    return moved;
   }
 
 
