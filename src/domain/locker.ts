@@ -5,7 +5,7 @@
 //
 // Commit points (DESIGN.md section 5): a placement commits when the door closes with the
 // parcel inside; a retrieval commits when the door is seen open. A jam never consumes a code.
-import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { type Clock, type ClockJump, ClockJumpDetector, type TimerHandle } from '../../kernel/clock.js';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
 import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../../kernel/errors.js';
 import { type IdFactory } from '../ids.js';
@@ -26,6 +26,10 @@ import { Retrievals } from './retrievals.js';
 import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 
 export type { PlacementHolder, CodeEncrypter, LockerEvent };
+
+/** How often the wall clock is compared with the monotonic one, and the step that is a jump. */
+export const CLOCK_CHECK_MS = 5_000;
+export const CLOCK_JUMP_MS = 2_000;
 
 /** The only setting the locker itself reads (codes and doors go to CodeVault and DoorController). */
 export interface LockerSettings {
@@ -59,11 +63,14 @@ export class Locker {
   private readonly retrievals: Retrievals;
   private readonly notifier: LockerNotifier;
   private expiryTimer?: TimerHandle;
+  private clockTimer?: TimerHandle;
+  private readonly jumps: ClockJumpDetector;
   readonly alarms: LockerAlarms;
   readonly views: CompartmentViews;
 
   constructor(private readonly d: LockerDeps) {
     this.notifier = new LockerNotifier(d.logger);
+    this.jumps = new ClockJumpDetector(d.clock, CLOCK_JUMP_MS);
     const notify = this.notifier.notify;
     const held = new Set<string>();
     this.views = new CompartmentViews(d.store, d.doors, held);
@@ -80,10 +87,29 @@ export class Locker {
   startTimers(): void {
     this.expireDue();
     this.expiryTimer = this.d.clock.setInterval(() => this.expireDue(), 60_000);
+    this.clockTimer = this.d.clock.setInterval(() => this.checkClock(), CLOCK_CHECK_MS);
   }
 
   stop(): void {
     this.expiryTimer?.cancel();
+    this.clockTimer?.cancel();
+  }
+
+  /**
+   * Compares the wall clock with the monotonic one (every CLOCK_CHECK_MS) and records a step as
+   * clock.jumped. Nothing else needs to react: budgets, lockouts and timeouts run on monotonic
+   * time; expiry is checked against expires_at whenever a code is used.
+   */
+  checkClock(): ClockJump | undefined {
+    const jump = this.jumps.check();
+    if (!jump) return undefined;
+    this.d.logger.warn(jump, 'the wall clock stepped');
+    try {
+      this.d.recorder.commit({ actor: 'system', action: 'clock.jumped', data: { ...jump }, events: [Events.clockJumped(jump)] });
+    } catch (err) {
+      this.d.logger.error({ err }, 'could not record the clock step');
+    }
+    return jump;
   }
 
   on(listener: (e: LockerEvent) => void): () => void {
