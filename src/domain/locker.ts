@@ -220,6 +220,8 @@ export class Locker {
 
   collections(courier: CourierIdentity): { parcelId: string; kind: 'expired' | 'dropoff'; waybill: string; compartment: CompartmentView }[] {
     requirePermission(courier, 'collect');
+    // A parcel past its expires_at is due back now, whenever the sweep next runs.
+    this.expireDue();
     return this.d.store
       .collectable(courier.carrier)
       .filter((p) => p.compartmentId)
@@ -228,6 +230,7 @@ export class Locker {
 
   async openCollection(courier: CourierIdentity, parcelId: string): Promise<DoorOpened> {
     requirePermission(courier, 'collect');
+    this.expireDue();
     const parcel = this.d.store.parcel(parcelId);
     // Another carrier's parcel is reported exactly like a missing one.
     if (!parcel || parcel.carrier !== courier.carrier || (parcel.state !== 'expired' && parcel.state !== 'dropped_off'))

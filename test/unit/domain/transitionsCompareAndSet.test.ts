@@ -75,4 +75,16 @@ describe('transitions are compare-and-set', () => {
     expect(h.events('parcel.expired')).toHaveLength(1);
     expect(h.store.budget('keypad')).toBeUndefined();
   });
+
+  it('a parcel past its expires_at is listed for collection and opens for its courier before the sweep ran', async () => {
+    h = await domainLocker();
+    const { compartment } = await h.deposit('SP-LATE-2', 'S');
+    const parcel = h.store.liveParcelByWaybill('swiftpost', 'SP-LATE-2');
+    h.clock.set((parcel?.expiresAt ?? 0) + 1_000);
+    expect(h.locker.collections(h.courier).map((c) => c.parcelId)).toEqual([parcel?.id]);
+    const opened = await h.settle(h.locker.openCollection(h.courier, parcel?.id ?? ''));
+    expect(opened.compartment.id).toBe(compartment);
+    expect(h.store.parcel(parcel?.id ?? '')?.state).toBe('retrieved');
+    expect(h.events().map((e) => e.type).filter((t) => t.startsWith('parcel.'))).toEqual(['parcel.stored', 'parcel.expired', 'parcel.retrieved']);
+  });
 });
