@@ -69,6 +69,10 @@ export const catalogue = {
   'door.remote_opened': operator(z.object({ compartment, reason: z.string(), by: z.string(), at: ms }), 'a remote open (or door test) opened the door'),
   'compartment.service': operator(z.object({ compartment, inService: z.boolean(), reason: z.string().nullable() }), 'a compartment was taken out of or put back in service'),
   'compartment.recovered': operator(z.object({ compartment }), 'a jammed compartment opened fine and is back in service'),
+  'clock.jumped': operator(
+    z.object({ expectedAt: ms, wallAt: ms, stepMs: z.number().int() }),
+    'the wall clock stepped (NTP, an operator, a board with no battery clock) by more than 2 s beside the monotonic clock; lockouts and timeouts did not move',
+  ),
   'layout.applied': operator(z.object({ version: z.number().int(), by: z.string(), commandId: z.string() }), 'a remote setLayout was applied (not an alarm)'),
   'alarm.latch_jammed': operator(z.object({ compartment, sessionId: id }), 'the latch did not release after the retry: out of service'),
   'alarm.door_left_open': operator(z.object({ compartment, sessionId: id }), 'a door stayed open past doors.leftOpenAlarmMs'),
@@ -80,6 +84,10 @@ export const catalogue = {
   'alarm.needs_inspection': operator(
     z.object({ compartment, purpose: placementKind, reason: z.enum(['item_present', 'no_item_sensor', 'interrupted']) }),
     'a cancelled or interrupted placement could not prove the compartment empty: out of service',
+  ),
+  'alarm.transition_conflict': operator(
+    z.object({ compartment, sessionId: id, parcelId: id, purpose: z.enum(['pickup', 'collect']), expected: z.string(), found: z.string().nullable() }),
+    'a door opened for a pickup or collection whose parcel had changed state meanwhile (e.g. it expired): the parcel keeps that state and nothing else is recorded; check the compartment',
   ),
   'alarm.store_failed': operator(z.object({ compartment, code: z.string() }), 'a placed parcel could not be recorded (audit only; reconciled at the next start)'),
   'alarm.code_lockout': operator(z.object({ retryAfterMs: z.number().int(), burst: z.number().int(), refillPerHour: z.number(), at: ms }), 'the keypad code budget is spent'),
@@ -143,6 +151,7 @@ export const Events = {
   doorRemoteOpened: toOperator('door.remote_opened'),
   compartmentService: toOperator('compartment.service'),
   compartmentRecovered: toOperator('compartment.recovered'),
+  clockJumped: toOperator('clock.jumped'),
   layoutApplied: toOperator('layout.applied'),
   latchJammed: toOperator('alarm.latch_jammed'),
   doorLeftOpen: toOperator('alarm.door_left_open'),
@@ -152,6 +161,7 @@ export const Events = {
   busDisconnected: toOperator('alarm.bus_disconnected'),
   busReconnected: toOperator('alarm.bus_reconnected'),
   needsInspection: toOperator('alarm.needs_inspection'),
+  transitionConflict: toOperator('alarm.transition_conflict'),
   storeFailed: toOperator('alarm.store_failed'),
   codeLockout: toOperator('alarm.code_lockout'),
   pinLockout: toOperator('alarm.pin_lockout'),

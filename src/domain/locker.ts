@@ -5,7 +5,7 @@
 //
 // Commit points (DESIGN.md section 5): a placement commits when the door closes with the
 // parcel inside; a retrieval commits when the door is seen open. A jam never consumes a code.
-import { type Clock, type TimerHandle } from '../../kernel/clock.js';
+import { type Clock, type ClockJump, ClockJumpDetector, type TimerHandle } from '../../kernel/clock.js';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
 import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../../kernel/errors.js';
 import { type IdFactory } from '../ids.js';
@@ -26,6 +26,10 @@ import { Retrievals } from './retrievals.js';
 import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 
 export type { PlacementHolder, CodeEncrypter, LockerEvent };
+
+/** How often the wall clock is compared with the monotonic one, and the step that is a jump. */
+export const CLOCK_CHECK_MS = 5_000;
+export const CLOCK_JUMP_MS = 2_000;
 
 /** The only setting the locker itself reads (codes and doors go to CodeVault and DoorController). */
 export interface LockerSettings {
@@ -59,11 +63,14 @@ export class Locker {
   private readonly retrievals: Retrievals;
   private readonly notifier: LockerNotifier;
   private expiryTimer?: TimerHandle;
+  private clockTimer?: TimerHandle;
+  private readonly jumps: ClockJumpDetector;
   readonly alarms: LockerAlarms;
   readonly views: CompartmentViews;
 
   constructor(private readonly d: LockerDeps) {
     this.notifier = new LockerNotifier(d.logger);
+    this.jumps = new ClockJumpDetector(d.clock, CLOCK_JUMP_MS);
     const notify = this.notifier.notify;
     const held = new Set<string>();
     this.views = new CompartmentViews(d.store, d.doors, held);
@@ -80,10 +87,29 @@ export class Locker {
   startTimers(): void {
     this.expireDue();
     this.expiryTimer = this.d.clock.setInterval(() => this.expireDue(), 60_000);
+    this.clockTimer = this.d.clock.setInterval(() => this.checkClock(), CLOCK_CHECK_MS);
   }
 
   stop(): void {
     this.expiryTimer?.cancel();
+    this.clockTimer?.cancel();
+  }
+
+  /**
+   * Compares the wall clock with the monotonic one (every CLOCK_CHECK_MS) and records a step as
+   * clock.jumped. Nothing else needs to react: budgets, lockouts and timeouts run on monotonic
+   * time; expiry is checked against expires_at whenever a code is used.
+   */
+  checkClock(): ClockJump | undefined {
+    const jump = this.jumps.check();
+    if (!jump) return undefined;
+    this.d.logger.warn(jump, 'the wall clock stepped');
+    try {
+      this.d.recorder.commit({ actor: 'system', action: 'clock.jumped', data: { ...jump }, events: [Events.clockJumped(jump)] });
+    } catch (err) {
+      this.d.logger.error({ err }, 'could not record the clock step');
+    }
+    return jump;
   }
 
   on(listener: (e: LockerEvent) => void): () => void {
@@ -113,6 +139,11 @@ export class Locker {
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
   async pickup(rawCode: string): Promise<DoorOpened> {
     const parcel = this.d.codes.redeem(rawCode, ['stored'], (p) => this.codeRejection(p));
+    // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
+    if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
+      this.expireDue();
+      throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
+    }
     return this.retrievals.pickup(parcel);
   }
 
@@ -189,6 +220,8 @@ export class Locker {
 
   collections(courier: CourierIdentity): { parcelId: string; kind: 'expired' | 'dropoff'; waybill: string; compartment: CompartmentView }[] {
     requirePermission(courier, 'collect');
+    // A parcel past its expires_at is due back now, whenever the sweep next runs.
+    this.expireDue();
     return this.d.store
       .collectable(courier.carrier)
       .filter((p) => p.compartmentId)
@@ -197,6 +230,7 @@ export class Locker {
 
   async openCollection(courier: CourierIdentity, parcelId: string): Promise<DoorOpened> {
     requirePermission(courier, 'collect');
+    this.expireDue();
     const parcel = this.d.store.parcel(parcelId);
     // Another carrier's parcel is reported exactly like a missing one.
     if (!parcel || parcel.carrier !== courier.carrier || (parcel.state !== 'expired' && parcel.state !== 'dropped_off'))
@@ -285,7 +319,7 @@ export class Locker {
     const now = this.d.clock.now();
     this.d.recorder.commit(
       { actor: actorName(actor), action: 'parcel.cancelled', subject: p.id, events: [Events.parcelCancelled(carrierId, { parcelId: p.id, waybill })] },
-      () => this.d.store.moveParcel(p.id, p.state, 'cancelled', now),
+      () => this.d.store.transitionParcel(p.id, p.state, 'cancelled', now),
     );
     return parcelView({ ...p, state: 'cancelled' });
   }
@@ -301,15 +335,26 @@ export class Locker {
 
   // ---------------------------------------------------------------- expiry
 
+  /**
+   * Expires every stored parcel past its expires_at; returns how many it moved. Each is a
+   * compare-and-set on `stored`: a parcel a pickup took since the sweep read it is left alone,
+   * with no event and no audit row.
+   */
   expireDue(): number {
     const due = this.d.store.dueForExpiry(this.d.clock.now());
+    let moved = 0;
     for (const p of due) {
-      this.d.recorder.commit(
-        { actor: 'system', action: 'parcel.expired', subject: p.id, events: [Events.parcelExpired(p.carrier, { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId })] },
-        () => this.d.store.moveParcel(p.id, 'stored', 'expired', null),
-      );
+      try {
+        this.d.recorder.commit(
+          { actor: 'system', action: 'parcel.expired', subject: p.id, events: [Events.parcelExpired(p.carrier, { parcelId: p.id, waybill: p.waybill, compartment: p.compartmentId })] },
+          () => this.d.store.transitionParcel(p.id, 'stored', 'expired', null),
+        );
+        moved++;
+      } catch (err) {
+        if (!isLockerError(err) || err.code !== ErrorCodes.TRANSACTION_STATE) throw err;
+      }
     }
-    return due.length;
+    return moved;
   }
 
 

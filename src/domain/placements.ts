@@ -25,7 +25,7 @@ import { type Actor, actorName, type CourierIdentity, type DepositView } from '.
 export type CodeEncrypter = (carrier: CarrierConfig, payload: CarrierCodePayload) => Promise<string | undefined>;
 
 export interface PlacementDeps {
-  store: Pick<LockerStore, 'parcel' | 'compartment' | 'insertSession' | 'endSession' | 'transaction' | 'storeParcel' | 'insertParcel' | 'setTokenDigest' | 'setService' | 'moveParcel'>;
+  store: Pick<LockerStore, 'parcel' | 'compartment' | 'insertSession' | 'endSession' | 'transaction' | 'storeParcel' | 'insertParcel' | 'setTokenDigest' | 'setService' | 'transitionParcel'>;
   doors: Pick<DoorController, 'open'>;
   recorder: Pick<EventRecorder, 'commit'>;
   codes: Pick<CodeVault, 'newUniqueCode' | 'digestOf' | 'newPickupToken'>;
@@ -230,7 +230,7 @@ export class Placements {
               data: inspection,
               events: [placementCancelled(txn.kind, txn.carrier, { waybill: txn.waybill, parcelId: txn.parcelId, ...inspection })],
             },
-            voidCode ? () => this.d.store.moveParcel(txn.parcelId, 'announced_dropoff', 'cancelled', now) : undefined,
+            voidCode ? () => this.d.store.transitionParcel(txn.parcelId, 'announced_dropoff', 'cancelled', now) : undefined,
           );
           txn.finishedAt = now;
           break;
@@ -322,7 +322,7 @@ export class Placements {
             events: [Events.dropoffDroppedOff(carrier.id, { parcelId: txn.parcelId, waybill: txn.waybill, compartment: compartmentId, size, droppedOffAt: now, ...reconciled })],
           },
           () => {
-            this.d.store.storeParcel({ id: txn.parcelId, state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
+            this.d.store.storeParcel({ id: txn.parcelId, from: 'announced_dropoff', state: 'dropped_off', compartmentId, codeDigest: null, size, storedAt: now, expiresAt: null });
             this.d.store.endSession(sessionId, txn.reconciled ? 'reconciled' : 'done', 'dropped_off', now);
           },
         );
@@ -358,7 +358,7 @@ export class Placements {
             ],
           },
           () => {
-            if (reservation) this.d.store.storeParcel({ id: txn.parcelId, state: 'stored', compartmentId, codeDigest: digest, size, storedAt: now, expiresAt });
+            if (reservation) this.d.store.storeParcel({ id: txn.parcelId, from: 'announced', state: 'stored', compartmentId, codeDigest: digest, size, storedAt: now, expiresAt });
             else
               this.d.store.insertParcel({ id: txn.parcelId, carrier: carrier.id, waybill: txn.waybill, kind: 'delivery', state: 'stored', size, compartmentId, codeDigest: digest, dwellHours: null, announcedAt: null, storedAt: now, expiresAt });
             if (codeJwe) this.d.store.setTokenDigest(txn.parcelId, token.digest);

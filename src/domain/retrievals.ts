@@ -19,7 +19,7 @@ import { type RetrievalState, stepRetrieval } from './transactions.js';
 import { type Actor, actorName, type CourierIdentity, type DoorOpened } from './views.js';
 
 export interface RetrievalDeps {
-  store: Pick<LockerStore, 'insertSession' | 'endSession' | 'moveParcel' | 'compartment' | 'setService'>;
+  store: Pick<LockerStore, 'insertSession' | 'endSession' | 'transitionParcel' | 'compartment' | 'setService'>;
   doors: Pick<DoorController, 'busy' | 'reachable' | 'open'>;
   recorder: Pick<EventRecorder, 'commit'>;
   alarms: Pick<LockerAlarms, 'latchJammed' | 'doorLeftOpen'>;
@@ -38,6 +38,8 @@ interface RetrievalSpec {
   commit: (sessionId: string, now: number) => void;
   /** Carrier events recorded with the jam alarm (a pickup tells the carrier it failed). */
   onJam?: (code: ErrorCode) => CarrierEvent[];
+  /** The parcel a pickup or collection moves (its compare-and-set can fail; see conflict()). */
+  parcelId?: string;
 }
 
 export class Retrievals {
@@ -51,6 +53,7 @@ export class Retrievals {
       purpose: 'pickup',
       actor: { kind: 'consumer' },
       context: { parcelId: parcel.id },
+      parcelId: parcel.id,
       commit: (sessionId, now) =>
         this.d.recorder.commit(
           {
@@ -61,7 +64,7 @@ export class Retrievals {
             events: [Events.parcelPickedUp(parcel.carrier, { parcelId: parcel.id, waybill: parcel.waybill, compartment, pickedUpAt: now })],
           },
           () => {
-            this.d.store.moveParcel(parcel.id, 'stored', 'picked_up', now);
+            this.d.store.transitionParcel(parcel.id, 'stored', 'picked_up', now);
             this.d.store.endSession(sessionId, 'done', 'picked_up', now);
           },
         ),
@@ -80,6 +83,7 @@ export class Retrievals {
       purpose: 'collect',
       actor,
       context: { parcelId: parcel.id },
+      parcelId: parcel.id,
       commit: (sessionId, now) =>
         this.d.recorder.commit(
           {
@@ -94,7 +98,7 @@ export class Retrievals {
             ],
           },
           () => {
-            this.d.store.moveParcel(parcel.id, from, next, now);
+            this.d.store.transitionParcel(parcel.id, from, next, now);
             this.d.store.endSession(sessionId, 'done', next, now);
           },
         ),
@@ -148,8 +152,13 @@ export class Retrievals {
               );
             }
           } catch (err) {
+            const failure = toLockerError(err);
+            if (e.type === 'commit' && failure.code === ErrorCodes.TRANSACTION_STATE && o.parcelId && o.purpose !== 'remote_open') {
+              reject(this.conflict(o, o.parcelId, sessionId, failure));
+              continue;
+            }
             this.d.logger.error({ err, compartment: o.compartmentId }, 'retrieval step failed');
-            reject(toLockerError(err));
+            reject(failure);
           }
         }
       };
@@ -164,6 +173,33 @@ export class Retrievals {
         step({ type: 'door_failed', code: toLockerError(err).code });
       }
     });
+  }
+
+  /**
+   * The door opened, but the parcel's transition did not commit: it had left the state this
+   * retrieval read (the expiry sweep, or another transaction, moved it first). Nothing of the
+   * retrieval is recorded; the parcel keeps the state it has, the session ends failed, and the
+   * operator is told what happened, since a person now stands at an open door.
+   */
+  private conflict(o: RetrievalSpec, parcelId: string, sessionId: string, failure: LockerError): LockerError {
+    const expected = typeof failure.context.expected === 'string' ? failure.context.expected : 'unknown';
+    const found = typeof failure.context.found === 'string' ? failure.context.found : null;
+    const purpose = o.purpose === 'pickup' ? 'pickup' : 'collect';
+    const data = { compartment: o.compartmentId, sessionId, parcelId, purpose, expected, found } as const;
+    this.d.logger.warn(data, 'a retrieval door opened but its parcel had changed state');
+    try {
+      this.d.recorder.commit({ actor: 'system', action: 'alarm.transition_conflict', subject: o.compartmentId, data, events: [Events.transitionConflict(data)] }, () =>
+        this.d.store.endSession(sessionId, 'failed', ErrorCodes.TRANSACTION_STATE, this.d.clock.now()),
+      );
+    } catch (err) {
+      this.d.logger.error({ err, compartment: o.compartmentId }, 'could not record the transition conflict');
+    }
+    this.d.notify({ type: 'alarm', alarm: { type: 'alarm.transition_conflict', compartment: o.compartmentId } });
+    return new LockerError(
+      ErrorCodes.TRANSACTION_STATE,
+      found === 'expired' ? 'this code expired while the door was opening; the parcel goes back to the carrier' : `this parcel is no longer ${expected}; nothing was recorded`,
+      { compartment: o.compartmentId, found },
+    );
   }
 
   /** A door that opened fine after a jam works again: back in service. */

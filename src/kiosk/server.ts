@@ -497,7 +497,7 @@ export class KioskServer {
       this.terminal(ctx);
       await ctx.body(z.strictObject({}));
       // At most one a second counts (the page sends one every heartbeatMs); more are refused.
-      const now = this.d.clock.now();
+      const now = this.d.clock.monotonic();
       if (now - this.lastHeartbeatAt < 1_000) throw new LockerError(ErrorCodes.RATE_LIMITED, 'heartbeats come at most once a second', { retryAfterMs: 1_000 });
       this.lastHeartbeatAt = now;
       this.d.onHeartbeat?.();

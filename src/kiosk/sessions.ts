@@ -10,7 +10,9 @@ import { type RandomSource } from '../../kernel/random.js';
 interface Session<T> {
   subject: T;
   key: string;
+  /** Monotonic time of the last request: the idle timeout is a duration, not a date. */
   lastSeen: number;
+  /** The badge's expiry, a wall time. */
   expiresAt: number;
 }
 
@@ -44,7 +46,7 @@ export class SessionBook<T> {
     if (this.sessions.size >= this.limits.max) throw new LockerError(ErrorCodes.SESSIONS_FULL, 'too many sessions are open; try again later', { retryAfterMs: this.idleMs });
     const token = Buffer.from(this.random.bytes(24)).toString('base64url');
     const now = this.clock.now();
-    this.sessions.set(token, { subject, key, lastSeen: now, expiresAt: badgeExpiresAt });
+    this.sessions.set(token, { subject, key, lastSeen: this.clock.monotonic(), expiresAt: badgeExpiresAt });
     return { token, expiresAt: Math.min(badgeExpiresAt, now + this.idleMs) };
   }
 
@@ -53,21 +55,19 @@ export class SessionBook<T> {
     const token = bearer(authorization);
     if (!token) throw new LockerError(ErrorCodes.NOT_AUTHENTICATED, 'log in first');
     const s = this.sessions.get(token);
-    const now = this.clock.now();
     if (!s) throw new LockerError(ErrorCodes.NOT_AUTHENTICATED, 'log in first');
-    if (now - s.lastSeen > this.idleMs || now >= s.expiresAt) {
+    if (this.ended(s)) {
       this.sessions.delete(token);
       throw new LockerError(ErrorCodes.SESSION_EXPIRED, 'the session ended; log in again');
     }
-    s.lastSeen = now;
+    s.lastSeen = this.clock.monotonic();
     return s.subject;
   }
 
   /** The subject of a live session by its bare token, without refreshing it. */
   peek(token: string): T | undefined {
     const s = this.sessions.get(token);
-    const now = this.clock.now();
-    if (!s || now - s.lastSeen > this.idleMs || now >= s.expiresAt) return undefined;
+    if (!s || this.ended(s)) return undefined;
     return s.subject;
   }
 
@@ -77,8 +77,12 @@ export class SessionBook<T> {
   }
 
   private sweep(): void {
-    const now = this.clock.now();
-    for (const [t, s] of this.sessions) if (now - s.lastSeen > this.idleMs || now >= s.expiresAt) this.sessions.delete(t);
+    for (const [t, s] of this.sessions) if (this.ended(s)) this.sessions.delete(t);
+  }
+
+  /** Idle for longer than idleMs (monotonic), or past the badge's expiry (wall clock). */
+  private ended(s: Session<T>): boolean {
+    return this.clock.monotonic() - s.lastSeen > this.idleMs || this.clock.now() >= s.expiresAt;
   }
 }
 

@@ -62,11 +62,15 @@ export interface KioskWatchdogStatus {
 }
 
 export class KioskWatchdog {
+  /** Wall time of the last beat, for status() only. */
   private lastBeatAt: number;
+  /** Silence and backoff are durations: measured on monotonic time (a wall-clock step moves neither). */
+  private lastBeatMono: number;
   private silent = false;
   private restarts = 0;
   /** Restarts of the current outage (for the backoff). */
   private outageRestarts = 0;
+  /** Monotonic time of the next restart while silent. */
   private nextRestartAt: number | undefined;
   private restarting = false;
   private timer: TimerHandle | undefined;
@@ -77,6 +81,7 @@ export class KioskWatchdog {
     this.run = d.run ?? execRunner;
     // Boot counts as a beat: the kiosk has silenceS to load and send its first one.
     this.lastBeatAt = d.clock.now();
+    this.lastBeatMono = d.clock.monotonic();
   }
 
   start(): void {
@@ -92,8 +97,8 @@ export class KioskWatchdog {
 
   /** A heartbeat of the paired kiosk page. */
   beat(): void {
-    const now = this.d.clock.now();
-    this.lastBeatAt = now;
+    this.lastBeatAt = this.d.clock.now();
+    this.lastBeatMono = this.d.clock.monotonic();
     if (this.silent) {
       this.silent = false;
       this.outageRestarts = 0;
@@ -106,7 +111,8 @@ export class KioskWatchdog {
   }
 
   status(): KioskWatchdogStatus {
-    return { lastBeatAt: this.lastBeatAt, silent: this.silent, restarts: this.restarts, nextRestartAt: this.nextRestartAt };
+    const next = this.nextRestartAt === undefined ? undefined : this.d.clock.now() + (this.nextRestartAt - this.d.clock.monotonic());
+    return { lastBeatAt: this.lastBeatAt, silent: this.silent, restarts: this.restarts, nextRestartAt: next };
   }
 
   private schedule(ms: number): void {
@@ -119,8 +125,8 @@ export class KioskWatchdog {
     this.timer = undefined;
     if (this.stopped) return;
     const c = this.d.config;
-    const now = this.d.clock.now();
-    const silenceMs = now - this.lastBeatAt;
+    const now = this.d.clock.monotonic();
+    const silenceMs = now - this.lastBeatMono;
     if (silenceMs < c.silenceS * 1000) {
       this.schedule(c.silenceS * 1000 - silenceMs);
       return;
@@ -133,7 +139,7 @@ export class KioskWatchdog {
     }
     if (this.nextRestartAt !== undefined && now >= this.nextRestartAt && !this.restarting) await this.restart();
     if (!this.silent) return this.schedule(c.silenceS * 1000);
-    this.schedule((this.nextRestartAt ?? now + c.silenceS * 1000) - this.d.clock.now());
+    this.schedule((this.nextRestartAt ?? now + c.silenceS * 1000) - this.d.clock.monotonic());
   }
 
   private async restart(): Promise<void> {
@@ -142,7 +148,7 @@ export class KioskWatchdog {
     this.restarts++;
     this.outageRestarts++;
     const backoffS = Math.min(c.backoffMaxS, c.backoffInitialS * 2 ** (this.outageRestarts - 1));
-    this.nextRestartAt = this.d.clock.now() + backoffS * 1000;
+    this.nextRestartAt = this.d.clock.monotonic() + backoffS * 1000;
     try {
       const r = await this.run(c.restartCommand, c.restartTimeoutS * 1000);
       if (r.ok) this.d.logger.info({ command: c.restartCommand[0], attempt: this.outageRestarts }, 'kiosk browser restarted');
@@ -150,7 +156,7 @@ export class KioskWatchdog {
     } finally {
       this.restarting = false;
       // The backoff counts from the end of the command.
-      if (this.silent) this.nextRestartAt = this.d.clock.now() + backoffS * 1000;
+      if (this.silent) this.nextRestartAt = this.d.clock.monotonic() + backoffS * 1000;
       else this.nextRestartAt = undefined;
     }
   }

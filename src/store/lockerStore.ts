@@ -1,6 +1,7 @@
 // Typed access to the locker database. Every method is one statement or a few; callers group
 // them with `transaction()` so a state change, its audit record and its outbound events land
 // together or not at all (transactional outbox).
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Db, mapStoreError } from './database.js';
 import { type BudgetRow } from '../codes/budgetLedger.js';
 import { type SizeClass, type CompartmentConfig, type CarrierConfig, CarrierConfig as CarrierConfigSchema } from '../config/schema.js';
@@ -183,7 +184,7 @@ export class LockerStore {
       ),
       storeParcel: db.prepare(
         `UPDATE parcels SET state = @state, compartment_id = @compartmentId, code_digest = @codeDigest, size = @size,
-           stored_at = @storedAt, expires_at = @expiresAt WHERE id = @id`,
+           stored_at = @storedAt, expires_at = @expiresAt WHERE id = @id AND state = @from`,
       ),
       setParcelState: db.prepare('UPDATE parcels SET state = @state, closed_at = @closedAt WHERE id = @id AND state = @from'),
       setService: db.prepare('UPDATE compartments SET in_service = @inService, fault = @fault WHERE id = @id'),
@@ -301,13 +302,32 @@ export class LockerStore {
     this.stmts.insertParcel.run({ ...p });
   }
 
-  storeParcel(p: { id: string; state: 'stored' | 'dropped_off'; compartmentId: string; codeDigest: string | null; size: SizeClass; storedAt: number; expiresAt: number | null }): void {
-    this.stmts.storeParcel.run(p);
+  /**
+   * Stores a reserved parcel (compare-and-set: it must still be in `from`, its reservation
+   * state). Throws TRANSACTION_STATE otherwise, inside the caller's transaction, so nothing
+   * recorded with it is written.
+   */
+  storeParcel(p: { id: string; from: 'announced' | 'announced_dropoff'; state: 'stored' | 'dropped_off'; compartmentId: string; codeDigest: string | null; size: SizeClass; storedAt: number; expiresAt: number | null }): void {
+    if (this.stmts.storeParcel.run(p).changes !== 1) this.conflict(p.id, p.from);
   }
 
-  /** Moves a parcel from one state to the next; false when it was no longer in `from`. */
+  /** Moves a parcel from one state to the next (compare-and-set); false when it was no longer in `from`. */
   moveParcel(id: string, from: ParcelState, state: ParcelState, closedAt: number | null): boolean {
     return this.stmts.setParcelState.run({ id, from, state, closedAt }).changes === 1;
+  }
+
+  /**
+   * moveParcel for a transaction that must not commit without it: throws TRANSACTION_STATE
+   * (context: parcelId, expected, found) when the parcel was no longer in `from`. Called inside
+   * the recorder's transaction, the throw rolls back its audit row and events too.
+   */
+  transitionParcel(id: string, from: ParcelState, state: ParcelState, closedAt: number | null): void {
+    if (!this.moveParcel(id, from, state, closedAt)) this.conflict(id, from);
+  }
+
+  private conflict(id: string, expected: ParcelState): never {
+    const found = this.parcel(id)?.state ?? null;
+    throw new LockerError(ErrorCodes.TRANSACTION_STATE, `parcel ${id} is no longer ${expected} (now ${found ?? 'gone'}); nothing was changed`, { parcelId: id, expected, found });
   }
 
   dueForExpiry(now: number): ParcelRow[] {

@@ -42,7 +42,7 @@ interface StreamState {
   buffer: OutboxRow[];
   /** The last read found nothing at `next`; read again only after notify(). */
   drained: boolean;
-  /** No publishing before this time (a refused publish). */
+  /** No publishing before this monotonic time (a refused publish); a wall-clock step does not move it. */
   pausedUntil: number;
 }
 
@@ -224,7 +224,7 @@ export class StreamPublisher {
   }
 
   private take(s: StreamState): OutboxRow | undefined {
-    if (s.pausedUntil > this.o.clock.now()) return undefined;
+    if (s.pausedUntil > this.o.clock.monotonic()) return undefined;
     if (s.buffer.length === 0) {
       if (s.drained) return undefined;
       s.buffer = this.o.outbox.rowsFrom(s.stream, s.next, this.prefetch);
@@ -281,7 +281,7 @@ export class StreamPublisher {
       s.buffer = [];
       s.drained = false;
     }
-    s.pausedUntil = this.o.clock.now() + this.retryMs;
+    s.pausedUntil = this.o.clock.monotonic() + this.retryMs;
     this.retryTimer ??= this.o.clock.setTimeout(() => {
       this.retryTimer = undefined;
       this.pump();

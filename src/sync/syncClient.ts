@@ -72,6 +72,7 @@ export class SyncClient implements SyncControl {
   private connects = 0;
   private lastError: string | null = null;
   private retryTimer: TimerHandle | undefined;
+  /** Monotonic time of the next connection attempt (for status). */
   private retryAt: number | null = null;
   private pollTimer: TimerHandle | undefined;
   private commandHandler: CommandHandlerFn | undefined;
@@ -150,7 +151,7 @@ export class SyncClient implements SyncControl {
       connectedSince: this.connectedSince,
       connects: this.connects,
       lastError: this.lastError,
-      nextAttemptInMs: this.retryAt === null ? null : Math.max(0, this.retryAt - this.o.clock.now()),
+      nextAttemptInMs: this.retryAt === null ? null : Math.max(0, this.retryAt - this.o.clock.monotonic()),
       publisher: this.publisher.health(),
     };
   }
@@ -282,7 +283,7 @@ export class SyncClient implements SyncControl {
   private scheduleRetry(): void {
     if (!this.running || this.retryTimer) return;
     const delay = this.backoff.next();
-    this.retryAt = this.o.clock.now() + delay;
+    this.retryAt = this.o.clock.monotonic() + delay;
     this.log.debug({ delay }, 'reconnecting after backoff');
     this.retryTimer = this.o.clock.setTimeout(() => {
       this.retryTimer = undefined;

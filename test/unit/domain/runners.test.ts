@@ -34,7 +34,7 @@ function world() {
   const store = {
     insertSession: (s: { id: string; purpose: string }) => calls.push(`session ${s.purpose}`),
     endSession: (id: string, state: string, outcome: string) => (calls.push(`end ${state} ${outcome}`), true),
-    moveParcel: (id: string, from: string, to: string) => (calls.push(`move ${from}->${to}`), true),
+    transitionParcel: (id: string, from: string, to: string) => void calls.push(`move ${from}->${to}`),
     compartment: (id: string) => rows.get(id) as CompartmentRow | undefined,
     setService: (id: string, inService: boolean, fault: string | null) => {
       calls.push(`service ${id} ${inService} ${fault}`);

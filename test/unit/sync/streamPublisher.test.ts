@@ -144,4 +144,17 @@ describe('StreamPublisher', () => {
     await clock.advance(5_000);
     expect(ch.seqs()).toEqual([1, 2, 3, 2, 3]);
   });
+
+  it('a wall clock stepped back during the pause does not keep the stream paused (issue 9, finding 8)', async () => {
+    writer.appendMany(2, () => ({ carrier: 'acme' }));
+    const ch = new FakeChannel(key);
+    pub.attach(ch);
+    const [p1, p2] = ch.pending;
+    ch.pending = [];
+    p1?.done(new Error('not authorised'));
+    p2?.done();
+    clock.stepWall(-3_600_000);
+    await clock.advance(5_000);
+    expect(ch.seqs()).toEqual([1, 2, 1, 2]);
+  });
 });
