@@ -490,6 +490,13 @@ export class SerialLockBus implements LockBus {
       this.log.info(`board ${board} answers again`);
       this.emit({ type: 'board-back', bus: this.id, board });
     }
+    if (!previous && reply.locks.length > 1 && reply.locks.every((l) => l.doorOpen ?? !l.latched)) {
+      this.log.warn(
+        { board, polarity: cfg.polarity },
+        `every door of board ${board} reads open at start: check the board's polarity (configured ${cfg.polarity}) before trusting these readings`,
+      );
+      this.emit({ type: 'all-doors-open', bus: this.id, board, locks: reply.locks.length });
+    }
     for (const reading of reply.locks) {
       const before = previous?.locks.find((l) => l.lock === reading.lock);
       if (before && sameReading(before, reading)) continue;

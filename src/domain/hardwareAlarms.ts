@@ -59,6 +59,9 @@ export class HardwareAlarms {
         this.d.alarms.raise(Events.boardSilent({ bus: e.bus, board: e.board, compartments: e.compartments, code: e.code }));
         for (const c of e.compartments) this.d.notify({ type: 'compartment', compartment: this.d.views.one(c) });
         return;
+      case 'all_doors_open':
+        this.d.alarms.raise(Events.boardAllOpen({ bus: e.bus, board: e.board, compartments: e.compartments }));
+        return;
       case 'board_back':
         this.d.alarms.raise(Events.boardBack({ bus: e.bus, board: e.board, compartments: e.compartments }));
         for (const c of e.compartments) this.d.notify({ type: 'compartment', compartment: this.d.views.one(c) });
