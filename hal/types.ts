@@ -39,7 +39,12 @@ export type LockBusEvent =
   /** A silent board answered again. */
   | { type: 'board-back'; bus: string; board: number }
   /** The transport closed or reopened (serial unplugged, TCP bridge lost). */
-  | { type: 'transport'; bus: string; connected: boolean; message?: string };
+  | { type: 'transport'; bus: string; connected: boolean; message?: string }
+  /**
+   * Every door of a board read open at the board's first status since start: almost always a
+   * board whose polarity is configured the wrong way round (a real locker never has them all open).
+   */
+  | { type: 'all-doors-open'; bus: string; board: number; locks: number };
 
 export type LockBusListener = (event: LockBusEvent) => void;
 

@@ -18,6 +18,8 @@ export const ErrorCodes = {
   // hardware
   BOARD_SILENT: 'BOARD_SILENT',
   BUS_CLOSED: 'BUS_CLOSED',
+  /** The bus's transport (adapter, cable, bridge) is down; lockerd runs degraded and retries. */
+  BUS_DISCONNECTED: 'BUS_DISCONNECTED',
   BUS_TIMEOUT: 'BUS_TIMEOUT',
   FRAME_INVALID: 'FRAME_INVALID',
   TRANSPORT_ERROR: 'TRANSPORT_ERROR',
@@ -138,6 +140,7 @@ export function isLockerError(e: unknown, code?: ErrorCode): e is LockerError {
 const hardwareCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.BOARD_SILENT,
   ErrorCodes.BUS_CLOSED,
+  ErrorCodes.BUS_DISCONNECTED,
   ErrorCodes.BUS_TIMEOUT,
   ErrorCodes.FRAME_INVALID,
   ErrorCodes.TRANSPORT_ERROR,

@@ -28,6 +28,11 @@ export interface SerialLockBusOptions {
   reopenMaxMs?: number;
   /** Uniform [0, 1) jitter for the reopen backoff (a fleet must not reconnect in lockstep). */
   jitter: () => number;
+  /**
+   * Watches for the device to (re)appear while the line is down (watchDevicePath on a real
+   * serial path): a change cuts the backoff short and reopens at once. Returns the unwatch.
+   */
+  watchDevice?: (onChange: () => void) => () => void;
 }
 
 type BusState = 'closed' | 'opening' | 'open' | 'down';
@@ -75,6 +80,9 @@ export class SerialLockBus implements LockBus {
   private pollTimer: TimerHandle | undefined;
   private fastTimer: TimerHandle | undefined;
   private reopenTimer: TimerHandle | undefined;
+  private reopening = false;
+  private unwatchDevice: (() => void) | undefined;
+  private readonly watchDevice: SerialLockBusOptions['watchDevice'];
   private baudSettled = false;
 
   constructor(options: SerialLockBusOptions) {
@@ -91,6 +99,7 @@ export class SerialLockBus implements LockBus {
     this.reopenMinMs = options.reopenMinMs ?? 250;
     this.reopenMaxMs = options.reopenMaxMs ?? 10_000;
     this.reopenBackoff = new Backoff({ baseMs: this.reopenMinMs, maxMs: this.reopenMaxMs, fraction: options.jitter });
+    this.watchDevice = options.watchDevice;
     this.transport.on('data', (bytes) => this.onData(bytes));
     this.transport.on('close', (error) => this.onTransportClosed(error));
     this.transport.on('error', (error) => this.log.warn({ code: error.code }, error.message));
@@ -141,6 +150,7 @@ export class SerialLockBus implements LockBus {
     this.stopTimers();
     this.reopenTimer?.cancel();
     this.reopenTimer = undefined;
+    this.stopWatchingDevice();
     this.failPending(new LockerError(ErrorCodes.BUS_CLOSED, `bus ${this.id} is closed`, { bus: this.id }));
     await this.transport.close().catch((e: unknown) => this.log.warn({ err: e }, 'closing the transport failed'));
   }
@@ -192,6 +202,7 @@ export class SerialLockBus implements LockBus {
 
   private async connected(): Promise<void> {
     this.state = 'open';
+    this.stopWatchingDevice();
     this.reopenBackoff.reset();
     this.log.info(`opened ${this.transport.description}`);
     this.emit({ type: 'transport', bus: this.id, connected: true });
@@ -213,7 +224,31 @@ export class SerialLockBus implements LockBus {
     this.log.warn({ code: error.code }, `transport lost: ${error.message}`);
     this.emit({ type: 'transport', bus: this.id, connected: false, message: error.detail });
     this.failPending(error);
+    this.startWatchingDevice();
     this.scheduleReopen();
+  }
+
+  private startWatchingDevice(): void {
+    if (this.unwatchDevice || !this.watchDevice) return;
+    try {
+      this.unwatchDevice = this.watchDevice(() => this.deviceChanged());
+    } catch (e) {
+      this.log.warn({ err: e }, 'cannot watch the device path; reopening on the backoff only');
+    }
+  }
+
+  private stopWatchingDevice(): void {
+    const unwatch = this.unwatchDevice;
+    this.unwatchDevice = undefined;
+    unwatch?.();
+  }
+
+  /** The device path changed while down: try now instead of waiting out the backoff. */
+  private deviceChanged(): void {
+    if (this.state !== 'down' || this.reopening) return;
+    this.reopenTimer?.cancel();
+    this.reopenTimer = undefined;
+    void this.reopen();
   }
 
   private scheduleReopen(): void {
@@ -226,13 +261,16 @@ export class SerialLockBus implements LockBus {
   }
 
   private async reopen(): Promise<void> {
-    if (this.state !== 'down') return;
+    if (this.state !== 'down' || this.reopening) return;
+    this.reopening = true;
     try {
       await this.transport.open();
     } catch (e) {
       this.log.debug(`reopen failed: ${toLockerError(e).message}`);
       this.scheduleReopen();
       return;
+    } finally {
+      this.reopening = false;
     }
     if (this.state !== 'down') {
       await this.transport.close();
@@ -451,6 +489,13 @@ export class SerialLockBus implements LockBus {
     if (this.silent.delete(board)) {
       this.log.info(`board ${board} answers again`);
       this.emit({ type: 'board-back', bus: this.id, board });
+    }
+    if (!previous && reply.locks.length > 1 && reply.locks.every((l) => l.doorOpen ?? !l.latched)) {
+      this.log.warn(
+        { board, polarity: cfg.polarity },
+        `every door of board ${board} reads open at start: check the board's polarity (configured ${cfg.polarity}) before trusting these readings`,
+      );
+      this.emit({ type: 'all-doors-open', bus: this.id, board, locks: reply.locks.length });
     }
     for (const reading of reply.locks) {
       const before = previous?.locks.find((l) => l.lock === reading.lock);

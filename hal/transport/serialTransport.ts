@@ -3,6 +3,8 @@
 // Each open() builds a fresh stream: serialport never reconnects by itself, and a stream that
 // saw a disconnect is not reused. Native bindings load only through loadNativeSerialBinding(),
 // which only the composition root (or a whole-process tool) calls.
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import { SerialPortStream } from '@serialport/stream';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { ErrorCodes, LockerError } from '../../kernel/errors.js';
@@ -21,6 +23,50 @@ export type SerialBinding = BindingInterface;
 export async function loadNativeSerialBinding(): Promise<BindingInterface> {
   const mod = await import('@serialport/bindings-cpp');
   return mod.autoDetect();
+}
+
+/**
+ * Calls onAppear when `path` (a tty, or a udev symlink such as /dev/serial/by-id/...) exists
+ * after a change in its folder: fs.watch on the nearest folder of the path that exists (a
+ * by-id folder vanishes with its last device), re-armed one level deeper as folders appear.
+ * Events for other names, and a path that is still absent, are ignored, so a busy /dev cannot
+ * drive a storm of open attempts. Returns the unwatch.
+ */
+export function watchDevicePath(path: string, onAppear: () => void): () => void {
+  let watcher: FSWatcher | undefined;
+  let watched = '';
+  let stopped = false;
+  const nearestFolder = (): string => {
+    let d = dirname(path);
+    while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+    return d;
+  };
+  const arm = (): void => {
+    if (stopped) return;
+    const folder = nearestFolder();
+    if (watcher && folder === watched) return;
+    watcher?.close();
+    watched = folder;
+    watcher = watch(folder, { persistent: false }, () => changed());
+    watcher.on('error', () => {
+      // The folder itself went away: watch the nearest one that is left.
+      watcher?.close();
+      watcher = undefined;
+      watched = '';
+      arm();
+    });
+  };
+  const changed = (): void => {
+    if (stopped) return;
+    if (watched !== dirname(path)) arm();
+    if (existsSync(path)) onAppear();
+  };
+  arm();
+  return () => {
+    stopped = true;
+    watcher?.close();
+    watcher = undefined;
+  };
 }
 
 function messageOf(e: unknown): string {

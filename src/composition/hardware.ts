@@ -93,6 +93,7 @@ async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | un
   const { SerialLockBus } = await import('../../hal/buses/serialLockBus.js');
   const { busBaudRate } = await import('../../hal/buses/protocols.js');
   let transport: ByteTransport;
+  let watchDevice: ((onChange: () => void) => () => void) | undefined;
   if (bus.transport.kind === 'tcp') {
     const { TcpTransport } = await import('../../hal/transport/tcpTransport.js');
     transport = new TcpTransport({ host: bus.transport.host, port: bus.transport.port });
@@ -102,9 +103,24 @@ async function createBus(bus: BusConfig, o: HardwareOptions, sim: Simulator | un
       const { simBusPath } = await import('../../sim/boards/simBus.js');
       if (!sim) throw new LockerError(ErrorCodes.CONFIG_INVALID, 'a simulated bus needs the simulator');
       transport = new SerialTransport({ path: simBusPath(bus.id), baudRate: busBaudRate(bus), binding: sim.registry.binding });
-    } else transport = new SerialTransport({ path: bus.transport.path, baudRate: busBaudRate(bus), binding: await native() });
+    } else {
+      const { watchDevicePath } = await import('../../hal/transport/serialTransport.js');
+      const path = bus.transport.path;
+      transport = new SerialTransport({ path, baudRate: busBaudRate(bus), binding: await native() });
+      // An adapter plugged back in is reopened when its path appears, not after the backoff.
+      watchDevice = (onChange) => watchDevicePath(path, onChange);
+    }
   }
-  return new SerialLockBus({ config: serialBusOptions(bus), transport, clock: o.clock, logger, jitter: () => randomFraction(o.random) });
+  return new SerialLockBus({
+    config: serialBusOptions(bus),
+    transport,
+    clock: o.clock,
+    logger,
+    jitter: () => randomFraction(o.random),
+    reopenMinMs: bus.reconnectMinMs,
+    reopenMaxMs: Math.max(bus.reconnectMinMs, bus.reconnectMaxMs),
+    ...(watchDevice ? { watchDevice } : {}),
+  });
 }
 
 async function createSimulator(config: LockerConfig, o: HardwareOptions): Promise<Simulator> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { SimWorld } from '../../sim/world.js';
 import { type Clock, SystemClock } from '../../kernel/clock.js';
 import { type LockerConfig } from '../config/schema.js';
+import { LockerError } from '../../kernel/errors.js';
 import { encryptCodeForCarrier } from '../crypto/codeJwe.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../crypto/lockerIdentity.js';
 import { BudgetLedger } from '../codes/budgetLedger.js';
@@ -29,6 +30,7 @@ import { Outbox } from '../store/outbox.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
+import { healthFaults, StoreCondition } from './healthReport.js';
 import { secureDataDir } from './dataDir.js';
 import { guardDeployment } from './deploymentGuard.js';
 import { LockerRemoteOperations } from '../domain/remoteOperations.js';
@@ -111,6 +113,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   clockMonitor?.start();
   const clockSynced = options.clockSynced ?? (clockMonitor ? () => clockMonitor.isSynced() : () => true);
   const recorder = new EventRecorder(store, outbox, clock, newId, bootId, clockSynced);
+  const storeCondition = new StoreCondition(() => clock.now());
+  recorder.onFailed((e) => storeCondition.failed(e));
+  recorder.onCommitted(() => storeCondition.succeeded());
 
   const hardware = await createHardware(config, { clock, logger, random, ...(options.hardware ?? {}) });
   // What remote setConfig may change: a published value the services read, not a shared object.
@@ -179,7 +184,14 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   await writeFile(publicKeysFile, `${JSON.stringify({ id: config.locker.id, signingKey: identity.signingPublicJwk, encryptionKey: identity.encryptionPublicJwk }, null, 2)}\n`, { mode: 0o600 });
 
   doors.start();
-  await Promise.all([...hardware.buses.values()].map((b) => b.open()));
+  // A bus that cannot open (adapter absent, cable out) does not stop lockerd: it starts
+  // degraded, health and the kiosk say so, and the bus keeps retrying (backoff, and the device
+  // path watched) until it comes up. Exiting would only make systemd loop on it.
+  await Promise.all(
+    [...hardware.buses.values()].map((b) =>
+      b.open().catch((err: unknown) => logger.error({ bus: b.id, code: err instanceof LockerError ? err.code : undefined }, `BUS_DISCONNECTED: bus ${b.id} did not open at start; running degraded and retrying: ${err instanceof Error ? err.message : String(err)}`)),
+    ),
+  );
   const reconciled = await locker.reconcile();
   if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
   locker.startTimers();
@@ -196,8 +208,11 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const health = () => {
     const buses = [...hardware.buses.values()].map((b) => ({ id: b.id, connected: doors.busConnected(b.id), silentBoards: doors.silentBoards(b.id) }));
     const mqtt = syncHealth();
+    // ok only when nothing takes service away: a lost bus, a silent board, a store that refuses writes.
+    const faults = healthFaults(buses, storeCondition);
     return {
-      ok: buses.every((b) => b.connected),
+      ok: faults.length === 0,
+      faults,
       lockerId: config.locker.id,
       bootId,
       version: packageVersion(),

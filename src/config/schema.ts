@@ -68,6 +68,9 @@ export const SerialBusConfig = z
     transport: z.discriminatedUnion('kind', [SerialTransport, TcpTransport, SimTransport]),
     boards: z.array(BoardConfig).min(1),
     ...BusTiming,
+    /** Reopening a lost line: first wait, doubling per failed attempt up to reconnectMaxMs (a watched device path cuts it short). */
+    reconnectMinMs: z.number().int().min(10).default(250),
+    reconnectMaxMs: z.number().int().min(100).default(10_000),
   })
   .superRefine((bus, ctx) => {
     // The family's addressing (kernel/protocolLimits.ts); the drivers check the same table.

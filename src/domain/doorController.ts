@@ -28,6 +28,8 @@ export type DoorControllerEvent =
   | { type: 'board_silent'; bus: string; board: number; compartments: string[]; code: string; message: string }
   | { type: 'board_back'; bus: string; board: number; compartments: string[] }
   | { type: 'transport'; bus: string; connected: boolean; message?: string }
+  /** Every door of a board read open at start (a polarity set the wrong way, most likely). */
+  | { type: 'all_doors_open'; bus: string; board: number; compartments: string[] }
   /** The unlock frame of a session went out (written, or acknowledged by boards that reply). */
   | { type: 'unlock_sent'; compartment: string; sessionId: string };
 
@@ -151,6 +153,9 @@ export class DoorController {
         }
         return;
       }
+      case 'all-doors-open':
+        this.emit({ type: 'all_doors_open', bus: e.bus, board: e.board, compartments: this.compartmentsOn(e.bus, e.board) });
+        return;
       case 'board-silent':
         this.silent.add(`${e.bus}/${e.board}`);
         this.emit({ type: 'board_silent', bus: e.bus, board: e.board, compartments: this.compartmentsOn(e.bus, e.board), code: e.code, message: e.message });

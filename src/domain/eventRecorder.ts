@@ -18,6 +18,7 @@ export interface RecordSpec {
 export class EventRecorder {
   private readonly appended = new Set<() => void>();
   private readonly committed = new Set<(spec: RecordSpec) => void>();
+  private readonly failed = new Set<(error: unknown) => void>();
 
   constructor(
     private readonly store: LockerStore,
@@ -40,13 +41,34 @@ export class EventRecorder {
     return () => this.committed.delete(listener);
   }
 
+  /** Called when a write is refused (STORE_FULL, STORE_ERROR, ...); health reports the store fault. */
+  onFailed(listener: (error: unknown) => void): () => void {
+    this.failed.add(listener);
+    return () => this.failed.delete(listener);
+  }
+
+  private transaction<T>(fn: () => T): T {
+    try {
+      return this.store.transaction(fn);
+    } catch (e) {
+      for (const l of this.failed) {
+        try {
+          l(e);
+        } catch {
+          // an observer never changes the error
+        }
+      }
+      throw e;
+    }
+  }
+
   /**
    * Appends events with no audit record (periodic reports such as `health`), together with
    * `change`, in one transaction.
    */
   append<T>(events: DomainEvent[], change?: () => T): T {
     const ts = this.clock.now();
-    const result = this.store.transaction(() => {
+    const result = this.transaction(() => {
       const r = change ? change() : (undefined as T);
       for (const e of events) this.outbox.append(e, { id: this.newId(), ts, clockSynced: this.clockSynced(), bootId: this.bootId });
       return r;
@@ -58,7 +80,7 @@ export class EventRecorder {
   /** Runs `change` and records the audit entry and events with it, atomically. */
   commit<T>(spec: RecordSpec, change?: () => T): T {
     const ts = this.clock.now();
-    const result = this.store.transaction(() => {
+    const result = this.transaction(() => {
       const r = change ? change() : (undefined as T);
       this.store.audit(ts, spec.actor, spec.action, spec.subject ?? null, spec.data ?? {});
       for (const e of spec.events ?? []) {

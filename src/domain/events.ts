@@ -78,6 +78,10 @@ export const catalogue = {
   'alarm.door_left_open': operator(z.object({ compartment, sessionId: id }), 'a door stayed open past doors.leftOpenAlarmMs'),
   'alarm.door_forced_open': operator(z.object({ compartment }), 'a door opened with no unlock'),
   'alarm.board_silent': operator(z.object({ bus: z.string(), board: z.number().int(), compartments: z.array(compartment), code: z.string() }), 'a lock board stopped answering'),
+  'alarm.board_all_open': operator(
+    z.object({ bus: z.string(), board: z.number().int(), compartments: z.array(compartment) }),
+    'every door of a lock board read open at start: check the board polarity',
+  ),
   'alarm.board_back': operator(z.object({ bus: z.string(), board: z.number().int(), compartments: z.array(compartment) }), 'a silent lock board answers again'),
   'alarm.bus_disconnected': operator(z.object({ bus: z.string(), message: z.string().optional() }), 'a lock bus (serial port, TCP bridge) was lost'),
   'alarm.bus_reconnected': operator(z.object({ bus: z.string() }), 'a lost lock bus is back'),
@@ -158,6 +162,7 @@ export const Events = {
   doorForcedOpen: toOperator('alarm.door_forced_open'),
   boardSilent: toOperator('alarm.board_silent'),
   boardBack: toOperator('alarm.board_back'),
+  boardAllOpen: toOperator('alarm.board_all_open'),
   busDisconnected: toOperator('alarm.bus_disconnected'),
   busReconnected: toOperator('alarm.bus_reconnected'),
   needsInspection: toOperator('alarm.needs_inspection'),

@@ -63,6 +63,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   LATCH_JAMMED: 502,
   BOARD_SILENT: 502,
   BUS_CLOSED: 502,
+  BUS_DISCONNECTED: 503,
   BUS_TIMEOUT: 502,
   TRANSPORT_ERROR: 502,
   STORE_FULL: 507,

@@ -7,6 +7,7 @@ import { errorCode, errorContext, LockerHarness, seqGaps, waitFor } from '../sup
 interface Health {
   ok: boolean;
   buses: { id: string; connected: boolean; silentBoards: number[] }[];
+  faults: unknown[];
 }
 
 const BOARD_1 = ['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6'];
@@ -34,7 +35,10 @@ describe('board goes silent and returns', () => {
     expect([...(alarm.data.compartments as string[])].sort()).toEqual([...BOARD_1].sort());
 
     const health = await h.api<Health>('GET', '/api/health');
-    expect(health.status).toBe(200);
+    // A silent board takes compartments out of service: health is not ok and names it (issue 9).
+    expect(health.status).toBe(503);
+    expect(health.body.ok).toBe(false);
+    expect(health.body.faults).toEqual([{ code: 'BOARD_SILENT', bus: 'bus0', board: 1 }]);
     expect(health.body.buses).toEqual([{ id: 'bus0', connected: true, silentBoards: [1] }]);
 
     const list = await h.operatorCompartments(op);
@@ -58,7 +62,9 @@ describe('board goes silent and returns', () => {
     h.world.setBoardSilent('bus0', 1, false);
     const back = await waitFor('board back alarm', () => h.read.events('alarm.board_back')[0], 5_000);
     expect(back).toMatchObject({ stream: 'op', data: { bus: 'bus0', board: 1 } });
-    expect((await h.api<Health>('GET', '/api/health')).body.buses).toEqual([{ id: 'bus0', connected: true, silentBoards: [] }]);
+    const healthBack = await h.api<Health>('GET', '/api/health');
+    expect(healthBack.status).toBe(200);
+    expect(healthBack.body).toMatchObject({ ok: true, faults: [], buses: [{ id: 'bus0', connected: true, silentBoards: [] }] });
     const after = await h.operatorCompartments(op);
     expect(after.find((c) => c.id === 'D1')).toMatchObject({ state: 'occupied', door: 'closed' });
     expect(after.find((c) => c.id === 'D2')).toMatchObject({ state: 'free' });

@@ -14,6 +14,23 @@ import { operatorScreens } from './operator.js';
 const main = document.getElementById('screen');
 const homeButton = document.getElementById('home-button');
 const status = document.getElementById('status');
+const outOfService = document.getElementById('out-of-service');
+
+// What /api/health says is wrong (issue 9): a lost bus or a store that refuses writes takes the
+// whole locker out of service; a silent board only its compartments.
+function showHealth(h) {
+  const faults = Array.isArray(h?.faults) ? h.faults : [];
+  if (h?.ok !== false || faults.length === 0) {
+    outOfService.hidden = true;
+    return;
+  }
+  const partly = faults.every((f) => f.code === 'BOARD_SILENT');
+  const key = partly ? 'common.partlyOutOfService' : 'common.outOfService';
+  // data-i18n: a change of language retranslates it with the rest of the header.
+  outOfService.dataset.i18n = key;
+  outOfService.textContent = t(key);
+  outOfService.hidden = false;
+}
 let current = null;
 let idleTimer = 0;
 let reloadAtHome = false;
@@ -213,6 +230,13 @@ async function boot() {
   const [, health] = await Promise.all([Promise.all(languages.map(loadLanguage)), get('/api/health').catch((e) => e.body ?? {})]);
   await loadLanguage(app.defaultLanguage);
   app.scanner = health.scanner ?? 'absent';
+  showHealth(health);
+  // Faults come and go without a page load: ask again every 15 s (one small request).
+  setInterval(() => {
+    get('/api/health')
+      .catch((e) => e.body ?? {})
+      .then(showHealth);
+  }, 15_000);
   translate(document.querySelector('header'));
   document.title = t('app.title');
   document.getElementById('locker-name').textContent = app.info.name ?? '';
@@ -239,6 +263,7 @@ async function boot() {
       get('/api/health')
         .catch((e) => e.body ?? {})
         .then((h) => {
+          showHealth(h);
           if (h.bootId && h.bootId !== health.bootId) reloadAtHome = true;
           if (reloadAtHome && current?.name === 'home') location.reload();
         });
