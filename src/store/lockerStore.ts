@@ -200,7 +200,7 @@ export class LockerStore {
          VALUES (@id, @compartmentId, @purpose, 'in_flight', @actor, @context, @startedAt)`,
       ),
       endSession: db.prepare("UPDATE door_sessions SET state = @state, ended_at = @endedAt, outcome = @outcome WHERE id = @id AND state = 'in_flight'"),
-      inFlight: db.prepare<[], { id: string; compartment_id: string; purpose: string; state: 'in_flight'; actor: string; context: string; started_at: number }>(
+      inFlight: db.prepare<[], RawSession>(
         "SELECT * FROM door_sessions WHERE state = 'in_flight' ORDER BY started_at",
       ),
       audit: db.prepare('INSERT INTO audit (ts, actor, action, subject, data) VALUES (?, ?, ?, ?, ?)'),
@@ -354,15 +354,7 @@ export class LockerStore {
   }
 
   inFlightSessions(): DoorSessionRow[] {
-    return this.stmts.inFlight.all().map((r) => ({
-      id: r.id,
-      compartmentId: r.compartment_id,
-      purpose: r.purpose,
-      state: r.state,
-      actor: r.actor,
-      context: JSON.parse(r.context) as Record<string, unknown>,
-      startedAt: r.started_at,
-    }));
+    return this.stmts.inFlight.all().map(sessionFromRaw);
   }
 
   // ---- audit ----
@@ -517,17 +509,7 @@ export class LockerStore {
 
   /** Every door session, oldest first, with how it ended. */
   doorSessions(): (DoorSessionRow & { outcome: string | null; endedAt: number | null })[] {
-    return this.readouts.sessions.all().map((r) => ({
-      id: r.id,
-      compartmentId: r.compartment_id,
-      purpose: r.purpose,
-      state: r.state,
-      actor: r.actor,
-      context: JSON.parse(r.context) as Record<string, unknown>,
-      startedAt: r.started_at,
-      outcome: r.outcome,
-      endedAt: r.ended_at,
-    }));
+    return this.readouts.sessions.all().map((r) => ({ ...sessionFromRaw(r), outcome: r.outcome, endedAt: r.ended_at }));
   }
 
   /** The whole audit trail, oldest first. */
@@ -551,6 +533,10 @@ interface RawSession {
   started_at: number;
   ended_at: number | null;
   outcome: string | null;
+}
+
+function sessionFromRaw(r: RawSession): DoorSessionRow {
+  return { id: r.id, compartmentId: r.compartment_id, purpose: r.purpose, state: r.state, actor: r.actor, context: JSON.parse(r.context) as Record<string, unknown>, startedAt: r.started_at };
 }
 
 function revocationFromRaw(r: RawRevocation): RevocationRow {

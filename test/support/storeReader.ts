@@ -4,18 +4,10 @@
 // scenario tests have always used (compartment_id, ...), mapped from the store's typed rows.
 import { foreignKeyProblems, integrityCheck, tableDump, type Db } from '../../src/store/database.js';
 import { LockerStore } from '../../src/store/lockerStore.js';
-import { Outbox } from '../../src/store/outbox.js';
+import { Outbox, type OutboxRow as StoredOutboxRow } from '../../src/store/outbox.js';
 
-export interface OutboxRow {
-  stream: string;
-  seq: number;
-  id: string;
-  type: string;
-  carrier: string | null;
-  ts: number;
-  bootId: string;
-  data: Record<string, unknown>;
-}
+/** An outbox row of the store with its data parsed. */
+export type OutboxRow = Pick<StoredOutboxRow, 'stream' | 'seq' | 'id' | 'type' | 'carrier' | 'ts' | 'bootId'> & { data: Record<string, unknown> };
 
 export interface ParcelDbRow {
   id: string;
