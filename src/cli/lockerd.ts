@@ -8,7 +8,6 @@
 //   lockerd doctor --config FILE                       probe buses, boards, scanner, clock and broker
 //   lockerd status [--config FILE] [--sim]             one screen of health: the running lockerd's
 //                                                      /metrics, or its database read-only
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +18,7 @@ import { loadConfig } from '../config/loadConfig.js';
 import { Ed25519PublicJwk, type LockerConfig } from '../config/schema.js';
 import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
 import { startLockerd } from '../composition/startLockerd.js';
+import { systemdNotifier } from '../composition/systemdNotify.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
 import { assertKeypadPolicy, describeKeypadOdds } from '../codes/keypadPolicy.js';
 import { isLockerError, LockerError } from '../../kernel/errors.js';
@@ -165,13 +165,14 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
     'Ctrl-C stops it.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  notifySystemd('READY=1');
+  const systemd = systemdNotifier({ warn: (m) => logger.warn(m) });
+  systemd.notify('READY=1');
   const watchdogUs = Number(process.env.WATCHDOG_USEC ?? 0);
-  const watchdog = watchdogUs > 0 ? setInterval(() => notifySystemd('WATCHDOG=1'), Math.max(1000, watchdogUs / 2000)) : undefined;
+  const watchdog = watchdogUs > 0 ? setInterval(() => systemd.notify('WATCHDOG=1'), Math.max(1000, watchdogUs / 2000)) : undefined;
 
   await stopRequested;
   if (watchdog) clearInterval(watchdog);
-  notifySystemd('STOPPING=1');
+  systemd.notify('STOPPING=1');
   await running.stop();
   await broker?.close();
   return restartRequested ? RESTART_EXIT_CODE : 0;
@@ -214,11 +215,6 @@ function checkKeypadPolicy(config: LockerConfig): string {
   return describeKeypadOdds(policy, assertKeypadPolicy(policy));
 }
 
-/** Tells systemd (Type=notify) about readiness and liveness; a no-op outside systemd. */
-function notifySystemd(state: string): void {
-  if (!process.env.NOTIFY_SOCKET) return;
-  execFile('systemd-notify', [state], () => undefined);
-}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -28,13 +28,13 @@ export interface ChildLockerd {
  * Writes `config` to <dataDir>/lockerd.json and runs `lockerd start --config <file> --sim
  * --port <port>` in a child process (tsx, no build needed); resolves once /api/health answers.
  */
-export async function spawnLockerd(config: LockerConfig, port: number, timeoutMs = 20_000): Promise<ChildLockerd> {
+export async function spawnLockerd(config: LockerConfig, port: number, timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<ChildLockerd> {
   const file = join(config.dataDir, 'lockerd.json');
   await writeFile(file, JSON.stringify(config, null, 2));
   const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'src', 'cli', 'lockerd.ts'), 'start', '--config', file, '--sim', '--port', String(port)], {
     cwd: packageRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: 'test' },
+    env: { ...process.env, NODE_ENV: 'test', ...env },
   });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
