@@ -10,8 +10,10 @@
 #   2. builds in a staging folder as the unprivileged user lockerd-build, so no dependency's
 #      install script runs as root or as lockerd (which can read the locker's keys);
 #   3. installs only what runs (dist/kernel, dist/src, dist/hal, the kiosk pages, production node_modules)
-#      to /opt/lockerd, owned by root: no test/, no sim/, no TypeScript sources;
-#   4. installs the configuration, the unit and the udev rules, and starts the service.
+#      as the release /opt/lockerd/releases/<version>, owned by root (no test/, no sim/, no
+#      TypeScript sources), and points /opt/lockerd/current at it: the layout signed updates use;
+#   4. installs the configuration, the unit with its updates drop-in, the rollback and health-gate
+#      units and the udev rules, and starts the service.
 # --dry-run checks step 1 (no root needed) and prints the commands of steps 2-4 instead of
 # running them.
 set -euo pipefail
@@ -105,21 +107,42 @@ run chown -R "$build_user:$build_user" "$stage"
 # The build compiles sim/ and the test helpers (tsconfig.build.json); neither is installed.
 as_builder bash -c "cd '$stage' && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund"
 
-# ---- 3. install what runs, owned by root ----
+# ---- 3. install what runs, owned by root, as a release beside any earlier ones ----
+# The layout signed updates use (docs/operations.md, "Updates"): /opt/lockerd/releases/<version>
+# and /opt/lockerd/current -> releases/<version>. /opt/lockerd and releases/ belong to lockerd
+# (it unpacks verified releases there and switches `current`); the release installed here stays
+# root's and read-only to lockerd.
+version=$(node -p 'require(process.argv[1]).version' "$src/package.json")
+case "$version" in ''|*/*|.*) die "package.json has no usable version ($version)" ;; esac
+release="$prefix/releases/$version"
 id lockerd >/dev/null 2>&1 || run useradd --system --home-dir /var/lib/lockerd --no-create-home --shell /usr/sbin/nologin lockerd
 getent group gpio >/dev/null || run groupadd --system gpio
 run usermod -aG dialout,gpio lockerd
-run rm -rf "$prefix.new"
-run install -d -m 0755 "$prefix.new" "$prefix.new/dist" "$prefix.new/src/kiosk" "$prefix.new/deploy"
-run cp -a "$stage/dist/kernel" "$stage/dist/src" "$stage/dist/hal" "$prefix.new/dist/"
-run cp -a "$stage/node_modules" "$stage/package.json" "$stage/package-lock.json" "$prefix.new/"
-run cp -a "$src/src/kiosk/public" "$prefix.new/src/kiosk/"
-run cp -a "$src/deploy/systemd" "$src/deploy/udev" "$prefix.new/deploy/"
-run cp -a "$src/README.md" "$prefix.new/"
-run chown -R root:root "$prefix.new"
-run chmod -R go-w "$prefix.new"
-if [ -e "$prefix" ]; then run rm -rf "$prefix.old" && run mv "$prefix" "$prefix.old"; fi
-run mv "$prefix.new" "$prefix"
+# An install from before the release layout (dist/ directly under /opt/lockerd) is kept aside.
+if [ -d "$prefix/dist" ] && [ ! -d "$prefix/releases" ]; then
+  run rm -rf "$prefix.flat-old"
+  run mv "$prefix" "$prefix.flat-old"
+fi
+run install -d -m 0755 -o lockerd -g lockerd "$prefix" "$prefix/releases"
+run rm -rf "$release.new"
+run install -d -m 0755 "$release.new" "$release.new/dist" "$release.new/src/kiosk" "$release.new/deploy"
+run cp -a "$stage/dist/kernel" "$stage/dist/src" "$stage/dist/hal" "$release.new/dist/"
+run cp -a "$stage/node_modules" "$stage/package.json" "$stage/package-lock.json" "$release.new/"
+run cp -a "$src/src/kiosk/public" "$release.new/src/kiosk/"
+run cp -a "$src/deploy/systemd" "$src/deploy/udev" "$release.new/deploy/"
+run cp -a "$src/README.md" "$release.new/"
+run chown -R root:root "$release.new"
+run chmod -R go-w "$release.new"
+if [ -e "$release" ]; then run rm -rf "$release.old" && run mv "$release" "$release.old"; fi
+run mv "$release.new" "$release"
+run rm -rf "$release.old"
+# Switch `current` atomically (a rename over the old link).
+run ln -sfn "releases/$version" "$prefix/current.new"
+run chown -h lockerd:lockerd "$prefix/current.new"
+run mv -T "$prefix/current.new" "$prefix/current"
+# The boot guard systemd runs before each start (every committed update replaces it).
+run install -d -m 0755 -o lockerd -g lockerd "$prefix/bin"
+run install -m 0644 -o lockerd -g lockerd "$release/dist/src/update/bootGuard.js" "$prefix/bin/lockerd-update-guard.js"
 
 # ---- 4. configuration, unit, udev, start ----
 # The data folder: private to lockerd (systemd's StateDirectoryMode says the same; lockerd itself
@@ -127,9 +150,11 @@ run mv "$prefix.new" "$prefix"
 run install -d -m 0700 -o lockerd -g lockerd "$allowed"
 run install -d -m 0750 -o root -g lockerd /etc/lockerd
 run install -m 0640 -o root -g lockerd "$config" /etc/lockerd/lockerd.json
-run runuser -u lockerd -- node "$prefix/dist/src/cli/lockerd.js" check-config --config /etc/lockerd/lockerd.json
+run runuser -u lockerd -- node "$prefix/current/dist/src/cli/lockerd.js" check-config --config /etc/lockerd/lockerd.json
 
 run install -m 0644 "$src/deploy/systemd/lockerd.service" /etc/systemd/system/lockerd.service
+run install -D -m 0644 "$src/deploy/systemd/lockerd.service.d/updates.conf" /etc/systemd/system/lockerd.service.d/updates.conf
+run install -m 0644 "$src/deploy/systemd/lockerd-rollback.service" "$src/deploy/systemd/lockerd-update-gate.service" "$src/deploy/systemd/lockerd-update-gate.timer" /etc/systemd/system/
 run install -m 0644 "$src/deploy/udev/99-lockerd.rules" /etc/udev/rules.d/99-lockerd.rules
 if grep -q 'ATTRS{serial}=="REPLACE-' "$src/deploy/udev/99-lockerd.rules"; then
   echo "note: deploy/udev/99-lockerd.rules still holds REPLACE-... serial numbers; see deploy/udev/README.md" >&2
@@ -137,5 +162,7 @@ fi
 run udevadm control --reload-rules
 run udevadm trigger --subsystem-match=tty
 run systemctl daemon-reload
-run systemctl enable --now lockerd.service
-echo "lockerd installed; 'journalctl -u lockerd -f' shows its log; 'sudo systemctl stop lockerd' then 'sudo -u lockerd node $prefix/dist/src/cli/lockerd.js doctor --config /etc/lockerd/lockerd.json' probes the hardware."
+run systemctl enable --now lockerd-update-gate.timer
+run systemctl enable lockerd.service
+run systemctl restart lockerd.service
+echo "lockerd installed; 'journalctl -u lockerd -f' shows its log; 'sudo systemctl stop lockerd' then 'sudo -u lockerd node $prefix/current/dist/src/cli/lockerd.js doctor --config /etc/lockerd/lockerd.json' probes the hardware."

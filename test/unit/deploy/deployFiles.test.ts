@@ -182,4 +182,26 @@ describe('install.sh', () => {
       expect(l).not.toMatch(/\/dist\/(test|sim)\b/);
     }
   });
+
+  it('installs a release beside earlier ones, switches `current` by a rename, and installs the update units', async () => {
+    const r = await dryRun({ ...production(), dataDir: '/var/lib/lockerd' }, 'layout');
+    expect(r.code, r.err).toBe(0);
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    const commands = r.out.split('\n').filter((l) => l.startsWith('+ '));
+    // What runs goes to releases/<version>, never straight into /opt/lockerd.
+    const copies = commands.filter((l) => /^\+ cp -a /.test(l) && /\/opt\/lockerd/.test(l));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const l of copies) expect(l).toContain(`/opt/lockerd/releases/${version}.new/`);
+    expect(commands).toContain(`+ mv /opt/lockerd/releases/${version}.new /opt/lockerd/releases/${version}`);
+    expect(commands).toContain(`+ ln -sfn releases/${version} /opt/lockerd/current.new`);
+    expect(commands).toContain('+ mv -T /opt/lockerd/current.new /opt/lockerd/current');
+    expect(commands.some((l) => /lockerd\.service\.d\/updates\.conf/.test(l))).toBe(true);
+    expect(commands.some((l) => /lockerd-rollback\.service/.test(l) && /lockerd-update-gate\.timer/.test(l))).toBe(true);
+    expect(commands).toContain('+ install -m 0644 -o lockerd -g lockerd /opt/lockerd/releases/' + version + '/dist/src/update/bootGuard.js /opt/lockerd/bin/lockerd-update-guard.js');
+    expect(commands).toContain('+ systemctl enable --now lockerd-update-gate.timer');
+    // The unit starts what `current` points at, with or without the drop-in.
+    const unit = readFileSync(join(root, 'deploy/systemd/lockerd.service'), 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/lockerd\/current\/dist\/src\/cli\/lockerd\.js start /m);
+    expect(unit).toMatch(/^WorkingDirectory=\/opt\/lockerd\/current$/m);
+  });
 });
