@@ -51,7 +51,10 @@ const ext = extname(fileURLToPath(import.meta.url));
 
 function runDrainChild(args: DrainChildArgs): Promise<DrainChildResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(here, `mqttDrainChild${ext}`), [JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // DRAIN_CPU_PROF=<dir>: each contender writes a V8 CPU profile there (node --cpu-prof).
+    const profDir = process.env.DRAIN_CPU_PROF;
+    const execArgv = profDir ? [...process.execArgv, '--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${args.mode}-${Date.now()}.cpuprofile`] : process.execArgv;
+    const child = fork(join(here, `mqttDrainChild${ext}`), [JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
     let reply: { ok: true; result: DrainChildResult } | { ok: false; error: string } | undefined;
     child.on('message', (m) => {
       reply = m as typeof reply;
