@@ -27,6 +27,8 @@ import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { Outbox } from '../store/outbox.js';
+import { ed25519Signer } from '../sync/detachedSignature.js';
+import { envelopeSealer } from '../sync/envelope.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
@@ -103,7 +105,10 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const databasePath = join(config.dataDir, 'lockerd.db');
   const db = openDatabase(databasePath);
   const store = new LockerStore(db);
-  const outbox = new Outbox(db);
+  // Events are signed and encoded when they are appended, in the transaction that records them:
+  // the drain then publishes stored bytes (docs/architecture.md, "Outbox bytes and watermarks").
+  const signer = ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id);
+  const outbox = new Outbox(db, envelopeSealer(config.locker.id, signer));
   applyProvisionedState(store, config, clock.now(), logger);
 
   const bootId = newBootId(clock, random);
@@ -285,13 +290,12 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   if (config.mqtt && options.sync !== false) {
     // Loaded only when a broker is configured: the MQTT client is a good part of the footprint.
     const { startSync } = await import('../sync/startSync.js');
-    const { ed25519Signer } = await import('../sync/detachedSignature.js');
     sync = startSync({
       // The stored remote sync tunables (applied above) outrank the file.
       config: { ...config.mqtt, ...settings.get().sync },
       lockerId: config.locker.id,
       bootId,
-      signer: ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id),
+      signer,
       outbox,
       db,
       clock,

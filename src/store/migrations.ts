@@ -218,4 +218,43 @@ CREATE TABLE door_cycles (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    name: 'outbox keeps the signed wire bytes; per-stream sent watermarks',
+    // Issue 10: the envelope is signed and encoded when the row is appended (src/sync/envelope.ts
+    // envelopeSealer) and the drain publishes the stored bytes. PUBACKs move one watermark per
+    // stream (streams.sent_upto: every row up to it had its PUBACK) instead of updating each
+    // row, and the consumer's {upTo} is streams.acked_upto alone: rows are written once and
+    // never rewritten. The table becomes a rowid table: with 1 KiB pages a WITHOUT ROWID row
+    // holds at most ~230 bytes before it spills into overflow pages, a rowid row ~990 bytes,
+    // which fits a signed envelope. A row holds its event data either as `data` (appended
+    // without a signer: test fixtures, the fleet simulator, rows from before this migration;
+    // the publisher signs those when it sends them) or inside `wire`, never both.
+    // The watermark of an existing stream is the contiguous prefix of rows with sent_at (or
+    // acknowledged): a row sent after a gap goes out once more, which consumers drop by id.
+    sql: `
+ALTER TABLE streams ADD COLUMN sent_upto INTEGER NOT NULL DEFAULT 0;
+UPDATE streams SET sent_upto = MAX(acked_upto, COALESCE(
+  (SELECT MIN(o.seq) - 1 FROM outbox o WHERE o.stream = streams.stream AND o.sent_at IS NULL AND o.acked_at IS NULL),
+  next_seq - 1));
+CREATE TABLE outbox_v6 (
+  stream       TEXT NOT NULL REFERENCES streams(stream),
+  seq          INTEGER NOT NULL,
+  id           TEXT NOT NULL UNIQUE,  -- ULID, the envelope id
+  type         TEXT NOT NULL,
+  carrier      TEXT,
+  ts           INTEGER NOT NULL,
+  clock_synced INTEGER NOT NULL,
+  boot_id      TEXT NOT NULL,
+  data         TEXT,                  -- JSON, only while wire is NULL
+  wire         BLOB,                  -- the signed envelope exactly as published (UTF-8 JSON)
+  UNIQUE (stream, seq),
+  CHECK ((data IS NULL) <> (wire IS NULL))
+) STRICT;
+INSERT INTO outbox_v6 (stream, seq, id, type, carrier, ts, clock_synced, boot_id, data, wire)
+  SELECT stream, seq, id, type, carrier, ts, clock_synced, boot_id, data, NULL FROM outbox ORDER BY stream, seq;
+DROP TABLE outbox;
+ALTER TABLE outbox_v6 RENAME TO outbox;
+`,
+  },
 ];

@@ -4,7 +4,7 @@
 // (locker, carrier, seq).
 import { z } from 'zod';
 import { signDocument, verifyDocument, type DocumentSigner, type VerifyKey } from './detachedSignature.js';
-import type { OutboxRow } from '../store/outbox.js';
+import type { OutboxEntry, OutboxSealer } from '../store/outbox.js';
 
 export const ENVELOPE_VERSION = 1;
 
@@ -29,8 +29,11 @@ export const EventEnvelope = z.object({
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 export type UnsignedEnvelope = Omit<EventEnvelope, 'sig'>;
 
-/** Builds the unsigned envelope of an outbox row. */
-export function envelopeOf(row: OutboxRow, locker: string, replay = false): UnsignedEnvelope {
+/** The row fields an envelope is built from (an outbox row, or a row being appended). */
+export type EnvelopeSource = Omit<OutboxEntry, 'stream'> & { stream?: string };
+
+/** Builds the unsigned envelope of an outbox row: the one place an envelope's fields are chosen. */
+export function envelopeOf(row: EnvelopeSource, locker: string, replay = false): UnsignedEnvelope {
   let data: unknown;
   try {
     data = JSON.parse(row.data);
@@ -60,8 +63,26 @@ export function signEnvelope(env: UnsignedEnvelope, signer: DocumentSigner): Eve
 }
 
 /** The MQTT payload of one outbox row. */
-export function encodeEnvelope(row: OutboxRow, locker: string, signer: DocumentSigner, replay = false): Buffer {
+export function encodeEnvelope(row: EnvelopeSource, locker: string, signer: DocumentSigner, replay = false): Buffer {
   return Buffer.from(JSON.stringify(signEnvelope(envelopeOf(row, locker, replay), signer)), 'utf8');
+}
+
+/**
+ * The outbox's sealer: signs and encodes each row when it is appended, inside the appending
+ * transaction, so the drain publishes stored bytes (docs/protocol.md, "Signed at append").
+ */
+export function envelopeSealer(locker: string, signer: DocumentSigner): OutboxSealer {
+  return (entry) => encodeEnvelope(entry, locker, signer);
+}
+
+/**
+ * The payload of a row sent again on a consumer's {replayFrom}: the stored envelope with
+ * `replay: true` added and signed anew, so the flag is covered by the signature like every
+ * other member. Only replays pay for a signature at publish time.
+ */
+export function replayPayload(wire: Buffer, signer: DocumentSigner): Buffer {
+  const env = JSON.parse(wire.toString('utf8')) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify(signDocument({ ...env, replay: true }, signer)), 'utf8');
 }
 
 export type EnvelopeVerdict = { ok: true; envelope: EventEnvelope } | { ok: false; reason: string };

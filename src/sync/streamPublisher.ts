@@ -1,13 +1,15 @@
 // Drains the outbox to MQTT: per stream in seq order, QoS 1, at most `inflightWindow`
 // publishes awaiting PUBACK across all streams, round-robin between streams so one carrier's
-// backlog cannot starve another's. A row is marked sent when its PUBACK arrives (marks are
-// batched into one commit). After a reconnect each stream resumes at its lowest unsent row; a
-// consumer's {replayFrom} rewinds one stream and the rows sent again carry replay: true.
+// backlog cannot starve another's. Rows were signed and encoded when they were appended: the
+// drain reads seq and bytes (bounded by rows and by bytes) and publishes them. PUBACKs move a
+// per-stream watermark ("every row up to seq had its PUBACK"), committed in batches. After a
+// reconnect each stream resumes above its watermark; a consumer's {replayFrom} rewinds one
+// stream and the rows sent again carry replay: true, signed anew.
 import type { Clock, TimerHandle } from '../../kernel/clock.js';
 import type { Logger } from '../logger.js';
 import type { DocumentSigner } from './detachedSignature.js';
-import { encodeEnvelope } from './envelope.js';
-import { carrierOfStream, type Outbox, type OutboxRow, type StreamBacklog } from '../store/outbox.js';
+import { encodeEnvelope, replayPayload } from './envelope.js';
+import { carrierOfStream, type Outbox, type StreamBacklog, type WireRow } from '../store/outbox.js';
 import type { ReplayOutcome } from './commandHandlers.js';
 import { tenantOfCarrier, topicFor } from './topics.js';
 
@@ -26,6 +28,8 @@ export interface StreamPublisherOptions {
   retainAcked: number;
   /** Rows read from SQLite per stream at a time. */
   prefetch?: number;
+  /** Wire bytes read from SQLite per stream at a time (at least one row). */
+  prefetchBytes?: number;
   /** PUBACKs collected this long (or 256 of them) are committed together. */
   sentFlushMs?: number;
   /** A stream whose publish was refused waits this long before trying again from that row. */
@@ -39,11 +43,20 @@ interface StreamState {
   next: number;
   /** Rows up to this seq are sent again on request: flagged as replays. */
   replayUntil: number;
-  buffer: OutboxRow[];
+  buffer: WireRow[];
+  /** Publishes of this connection awaiting PUBACK, in the order they were sent. */
+  flight: Flight[];
+  /** The watermark: every row up to this seq had its PUBACK. */
+  sentUpTo: number;
   /** The last read found nothing at `next`; read again only after notify(). */
   drained: boolean;
   /** No publishing before this monotonic time (a refused publish); a wall-clock step does not move it. */
   pausedUntil: number;
+}
+
+interface Flight {
+  seq: number;
+  done: boolean;
 }
 
 export interface PublisherHealth {
@@ -60,19 +73,22 @@ export class StreamPublisher {
   private readonly streams = new Map<string, StreamState>();
   private order: string[] = [];
   private cursor = 0;
-  private readonly pendingSent = new Map<string, number[]>();
+  /** Watermarks moved since the last commit. */
+  private readonly pendingSent = new Map<string, number>();
   private pendingCount = 0;
   private flushTimer: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
   private pumping = false;
   private readonly log: Logger;
   private readonly prefetch: number;
+  private readonly prefetchBytes: number;
   private readonly sentFlushMs: number;
   private readonly retryMs: number;
 
   constructor(private readonly o: StreamPublisherOptions) {
     this.log = o.logger.child({ channel: 'outbox' });
     this.prefetch = o.prefetch ?? 256;
+    this.prefetchBytes = o.prefetchBytes ?? 256 * 1024;
     this.sentFlushMs = o.sentFlushMs ?? 20;
     this.retryMs = o.retryMs ?? 5_000;
   }
@@ -92,6 +108,8 @@ export class StreamPublisher {
     this.inflight = 0;
     this.refreshStreams();
     for (const s of this.streams.values()) {
+      s.flight = [];
+      s.sentUpTo = this.o.outbox.sentUpTo(s.stream);
       const resume = this.o.outbox.firstUnsentSeq(s.stream) ?? this.o.outbox.stream(s.stream)?.nextSeq ?? s.next;
       // A replay asked for before the drop continues; otherwise anything without PUBACK goes again.
       s.next = s.replayUntil >= s.next ? Math.min(s.next, resume) : resume;
@@ -107,6 +125,7 @@ export class StreamPublisher {
     this.generation++;
     this.channel = undefined;
     this.inflight = 0;
+    for (const s of this.streams.values()) s.flight = [];
     this.flushSent();
   }
 
@@ -160,15 +179,15 @@ export class StreamPublisher {
     };
   }
 
-  /** Commits collected PUBACKs; also called on detach and before acks so the table is current. */
+  /** Commits the moved watermarks in one transaction; also called on detach and before acks so the table is current. */
   flushSent(): void {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
-    if (this.pendingCount === 0) return;
-    const now = this.o.clock.now();
-    for (const [stream, seqs] of this.pendingSent) this.o.outbox.markSent(stream, seqs, now);
+    if (this.pendingSent.size === 0) return;
+    const marks = new Map(this.pendingSent);
     this.pendingSent.clear();
     this.pendingCount = 0;
+    this.o.outbox.markSent(marks);
   }
 
   close(): void {
@@ -187,6 +206,8 @@ export class StreamPublisher {
       }
       const resume = this.o.outbox.firstUnsentSeq(info.stream) ?? info.nextSeq;
       this.streams.set(info.stream, {
+        flight: [],
+        sentUpTo: info.sentUpTo,
         stream: info.stream,
         topic: topicFor(tenantOfCarrier(carrier), this.o.lockerId, 'evt'),
         next: resume,
@@ -223,11 +244,11 @@ export class StreamPublisher {
     }
   }
 
-  private take(s: StreamState): OutboxRow | undefined {
+  private take(s: StreamState): WireRow | undefined {
     if (s.pausedUntil > this.o.clock.monotonic()) return undefined;
     if (s.buffer.length === 0) {
       if (s.drained) return undefined;
-      s.buffer = this.o.outbox.rowsFrom(s.stream, s.next, this.prefetch);
+      s.buffer = this.o.outbox.wireFrom(s.stream, s.next, this.prefetch, this.prefetchBytes);
       if (s.buffer.length === 0) {
         s.drained = true;
         return undefined;
@@ -243,15 +264,28 @@ export class StreamPublisher {
     return row;
   }
 
-  private send(s: StreamState, row: OutboxRow): void {
+  /** The bytes to publish: stored at append; signed now only for a replay or a row appended without a sealer. */
+  private payloadOf(s: StreamState, row: WireRow): Buffer {
+    const replay = row.seq <= s.replayUntil;
+    if (row.wire) return replay ? replayPayload(row.wire, this.o.signer) : row.wire;
+    const full = this.o.outbox.row(s.stream, row.seq);
+    if (!full) throw new Error('the row is gone');
+    return encodeEnvelope(full, this.o.lockerId, this.o.signer, replay);
+  }
+
+  private send(s: StreamState, row: WireRow): void {
     const channel = this.channel;
     if (!channel) return;
     const generation = this.generation;
+    const flight: Flight = { seq: row.seq, done: false };
+    s.flight.push(flight);
     let payload: Buffer;
     try {
-      payload = encodeEnvelope(row, this.o.lockerId, this.o.signer, row.seq <= s.replayUntil);
+      payload = this.payloadOf(s, row);
     } catch (e) {
+      // Skipped for good (it would fail again): the watermark passes it.
       this.log.error({ err: e, stream: s.stream, seq: row.seq }, 'cannot encode outbox row; it is skipped');
+      this.sent(s, flight);
       return;
     }
     this.inflight++;
@@ -259,15 +293,30 @@ export class StreamPublisher {
       if (generation !== this.generation) return;
       this.inflight--;
       if (err) this.refused(s, row.seq, err);
-      else this.sent(s.stream, row.seq);
+      else this.sent(s, flight);
       this.pump();
     });
   }
 
-  private sent(stream: string, seq: number): void {
-    let list = this.pendingSent.get(stream);
-    if (!list) this.pendingSent.set(stream, (list = []));
-    list.push(seq);
+  /**
+   * A PUBACK: the watermark moves over the PUBACKed prefix of what was sent, in send order, so
+   * it never passes a row still waiting (or refused). Replays below the watermark leave it.
+   */
+  private sent(s: StreamState, flight: Flight): void {
+    flight.done = true;
+    let moved = false;
+    let head = 0;
+    while (head < s.flight.length && s.flight[head]?.done) {
+      const seq = s.flight[head]?.seq ?? 0;
+      if (seq > s.sentUpTo) {
+        s.sentUpTo = seq;
+        moved = true;
+      }
+      head++;
+    }
+    if (head > 0) s.flight.splice(0, head);
+    if (!moved) return;
+    this.pendingSent.set(s.stream, s.sentUpTo);
     this.pendingCount++;
     if (this.pendingCount >= 256) this.flushSent();
     else this.flushTimer ??= this.o.clock.setTimeout(() => this.flushSent(), this.sentFlushMs);
@@ -276,6 +325,9 @@ export class StreamPublisher {
   /** The broker refused one publish (MQTT 5 reason code): keep order, try that row again later. */
   private refused(s: StreamState, seq: number, err: Error): void {
     this.log.warn({ stream: s.stream, seq, err: err.message }, 'publish refused; retrying the stream later');
+    // This row and whatever was sent after it go again: their PUBACKs no longer move the watermark.
+    const at = s.flight.findIndex((f) => f.seq >= seq);
+    if (at >= 0) s.flight.length = at;
     if (seq < s.next) {
       s.next = seq;
       s.buffer = [];

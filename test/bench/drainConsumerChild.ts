@@ -13,6 +13,8 @@ import { parseTopic } from '../../src/sync/topics.js';
 export type ToConsumer =
   | { kind: 'init'; url: string; carriers: string[]; password: string; lockerKey: Ed25519PublicJwk }
   | { kind: 'await'; locker: string; events: number; timeoutMs: number }
+  /** Forget what arrived from this locker (the next round drains the same locker id again). */
+  | { kind: 'reset'; locker: string }
   | { kind: 'stop' };
 
 export interface LockerArrivals {
@@ -93,6 +95,11 @@ async function handle(m: ToConsumer): Promise<void> {
       send({ kind: 'arrivals', arrivals, complete: arrivals.inOrder >= m.events });
       return;
     }
+    case 'reset':
+      lockers.delete(m.locker);
+      for (const stream of [...expected.keys()]) if (stream.startsWith(`${m.locker}/`)) expected.delete(stream);
+      send({ kind: 'ready' });
+      return;
     case 'stop':
       await Promise.all(clients.map((c) => c.endAsync()));
       send({ kind: 'stopped' });

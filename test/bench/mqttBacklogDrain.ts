@@ -2,17 +2,16 @@
 // publish loop, durable.
 //
 // One outbox database is filled beforehand (test/bench/support/outboxBacklog.ts: real schema and
-// append path, two carrier streams, real pickup-code JWEs, WAL with synchronous=FULL as lockerd
-// opens it). Against one real Mosquitto 2 (password file, shipped ACL), rounds alternate between
-//   sync: the real SyncClient on a fresh copy of that database (sign, publish, mark sent on
-//         PUBACK in batched, fsynced commits), and
-//   bare: a plain MQTT.js QoS 1 loop sending the same signed payloads, prepared untimed,
+// append path with each row signed and encoded at append as lockerd does, two carrier streams,
+// real pickup-code JWEs, WAL with synchronous=FULL as lockerd opens it). Against one real
+// Mosquitto 2 (password file, shipped ACL), rounds alternate ABBA between
+//   sync: the real SyncClient on a fresh copy of that database (read seq and stored bytes,
+//         publish, move the per-stream sent watermarks on PUBACK in batched commits), and
+//   bare: a plain MQTT.js QoS 1 loop sending the same stored payloads, read untimed,
 // each in a fresh process, with the same in-flight window (the configuration default) and
-// the same MQTT options. Both are timed CONNACK -> last PUBACK. A third contender is an
-// experiment, not the target: the SyncClient with every signature computed before its clock
-// starts, to show how much of the gap is signing at publish time. A consumer process holds one
+// the same MQTT options. Both are timed CONNACK -> last PUBACK. A consumer process holds one
 // QoS 1 subscription per carrier throughout and checks that every event of every round
-// arrives, in order per stream.
+// arrives, in order per stream. What signing at append adds to a commit is measured beside it.
 import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, rmSync } from 'node:fs';
@@ -26,12 +25,16 @@ import { type FromConsumer, type LockerArrivals, type ToConsumer } from './drain
 import { type DrainChildArgs, type DrainChildResult, type DrainMode } from './mqttDrainChild.js';
 import { benchDataDir } from './support/benchLocker.js';
 import { describeMachine, machineInfo } from './support/machine.js';
-import { writeBacklog } from './support/outboxBacklog.js';
+import { measureCommitCost, writeBacklog, type CommitCost } from './support/outboxBacklog.js';
+import { ed25519Signer } from '../../src/sync/detachedSignature.js';
+import { envelopeSealer } from '../../src/sync/envelope.js';
 import { childPid, cpuMsOf } from './support/processCpu.js';
 import { type BenchOptions, type BenchResult, type BenchRow, progress } from './support/result.js';
 
 const TARGET_RATIO = 0.8;
 const PASSWORD = 'drain-bench';
+/** Every round drains the same locker (its envelopes name it, signed at append); the consumer is reset between rounds. */
+const LOCKER_ID = 'locker-drain';
 
 interface Round {
   mode: DrainMode;
@@ -48,7 +51,10 @@ const ext = extname(fileURLToPath(import.meta.url));
 
 function runDrainChild(args: DrainChildArgs): Promise<DrainChildResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(here, `mqttDrainChild${ext}`), [JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // DRAIN_CPU_PROF=<dir>: each contender writes a V8 CPU profile there (node --cpu-prof).
+    const profDir = process.env.DRAIN_CPU_PROF;
+    const execArgv = profDir ? [...process.execArgv, '--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${args.mode}-${Date.now()}.cpuprofile`] : process.execArgv;
+    const child = fork(join(here, `mqttDrainChild${ext}`), [JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
     let reply: { ok: true; result: DrainChildResult } | { ok: false; error: string } | undefined;
     child.on('message', (m) => {
       reply = m as typeof reply;
@@ -125,26 +131,30 @@ export async function runMqttBacklogDrain(o: BenchOptions): Promise<BenchResult>
   let broker: MosquittoBroker | undefined;
   let consumer: ConsumerProcess | undefined;
   try {
-    progress(`mqttBacklogDrain: writing ${int(events)} outbox rows (${carrierIds.join(', ')}) into a synchronous=FULL database`);
-    const carriers = [];
-    for (const id of carrierIds) carriers.push({ id, encryptionKey: (await generateEncryptionKeyPair()).publicJwk });
-    const backlog = await writeBacklog({ file: template, events, carriers });
-
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const x = publicKey.export({ format: 'jwk' }).x;
     if (typeof x !== 'string') throw new Error('no public key');
     const kid = await jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x });
     const signingKey = privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+    const sealer = envelopeSealer(LOCKER_ID, ed25519Signer(privateKey, kid));
+
+    progress(`mqttBacklogDrain: writing ${int(events)} outbox rows (${carrierIds.join(', ')}), signed at append, into a synchronous=FULL database`);
+    const carriers = [];
+    for (const id of carrierIds) carriers.push({ id, encryptionKey: (await generateEncryptionKeyPair()).publicJwk });
+    const backlog = await writeBacklog({ file: template, events, carriers, sealer });
+    const firstCarrier = carriers[0];
+    if (!firstCarrier) throw new Error('no carriers');
+    progress('mqttBacklogDrain: timing one-event commits with and without signing at append');
+    const commitCost = await measureCommitCost(join(dataDir, 'commit-cost.db'), firstCarrier, sealer, o.quick ? 100 : 400);
 
     // ABBA order, so drift on a shared machine does not favour one contender.
     const schedule: { mode: DrainMode; round: number }[] = [];
     for (let p = 1; p <= pairs; p++) {
-      const order: DrainMode[] = p % 2 === 1 ? ['bare', 'sync', 'presigned'] : ['presigned', 'sync', 'bare'];
+      const order: DrainMode[] = p % 2 === 1 ? ['bare', 'sync'] : ['sync', 'bare'];
       for (const mode of order) schedule.push({ mode, round: p });
     }
-    const lockerOf = (s: { mode: string; round: number }): string => `locker-drain-${s.mode}-${s.round}`;
     const users: Record<string, string> = {};
-    for (const id of [...carrierIds, ...schedule.map(lockerOf)]) users[id] = PASSWORD;
+    for (const id of [...carrierIds, LOCKER_ID]) users[id] = PASSWORD;
     broker = await MosquittoBroker.start({ users, extra: ['max_inflight_messages 64'] });
     const brokerPid = childPid('mosquitto');
     consumer = new ConsumerProcess();
@@ -152,8 +162,8 @@ export async function runMqttBacklogDrain(o: BenchOptions): Promise<BenchResult>
 
     const rounds: Round[] = [];
     for (const s of schedule) {
-      const lockerId = lockerOf(s);
-      const dbFile = join(dataDir, `${lockerId}.db`);
+      const lockerId = LOCKER_ID;
+      const dbFile = join(dataDir, `${lockerId}-${s.mode}-${s.round}.db`);
       copyFileSync(template, dbFile);
       progress(`mqttBacklogDrain: round ${s.round}, ${s.mode}: draining ${int(events)} events`);
       const brokerCpu0 = brokerPid !== undefined ? cpuMsOf(brokerPid) : Number.NaN;
@@ -161,6 +171,7 @@ export async function runMqttBacklogDrain(o: BenchOptions): Promise<BenchResult>
       const reply = await consumer.ask({ kind: 'await', locker: lockerId, events, timeoutMs: 120_000 });
       if (reply.kind !== 'arrivals') throw new Error(`unexpected consumer reply ${reply.kind}`);
       const brokerCpuMs = brokerPid !== undefined ? cpuMsOf(brokerPid) - brokerCpu0 : Number.NaN;
+      await consumer.ask({ kind: 'reset', locker: lockerId });
       rounds.push({ ...s, result, arrivals: reply.arrivals, complete: reply.complete, brokerCpuMs });
       rmSync(dbFile, { force: true });
       rmSync(`${dbFile}-wal`, { force: true });
@@ -170,7 +181,7 @@ export async function runMqttBacklogDrain(o: BenchOptions): Promise<BenchResult>
           `${result.allMarkedMs !== null ? `, all marked sent after ${sec(result.allMarkedMs)}` : ''}; consumers: ${int(reply.arrivals.inOrder)} in order${reply.complete ? '' : ' (INCOMPLETE)'}`,
       );
     }
-    return report(o, machine, events, inflightWindow, backlog.dataBytes, rounds);
+    return report(o, machine, events, inflightWindow, backlog.dataBytes, rounds, commitCost);
   } finally {
     await consumer?.stop();
     await broker?.dispose();
@@ -178,24 +189,22 @@ export async function runMqttBacklogDrain(o: BenchOptions): Promise<BenchResult>
   }
 }
 
-function report(o: BenchOptions, machine: BenchResult['machine'], events: number, inflightWindow: number, dataBytes: number, rounds: Round[]): BenchResult {
+function report(o: BenchOptions, machine: BenchResult['machine'], events: number, inflightWindow: number, dataBytes: number, rounds: Round[], cost: CommitCost): BenchResult {
   const of = (mode: DrainMode): Round[] => rounds.filter((r) => r.mode === mode);
   const sync = of('sync');
   const bare = of('bare');
-  const presigned = of('presigned');
-  const presignedRate = median(presigned.map((r) => r.result.ratePerS));
   const syncRate = median(sync.map((r) => r.result.ratePerS));
   const bareRate = median(bare.map((r) => r.result.ratePerS));
   const ratio = syncRate / bareRate;
   const marked = median(sync.map((r) => r.result.allMarkedMs ?? Number.POSITIVE_INFINITY));
   const allArrived = rounds.every((r) => r.complete && r.arrivals.ahead === 0);
   const arrivedInOrder = rounds.reduce((s, r) => s + r.arrivals.inOrder, 0);
-  const durable = [...sync, ...presigned].every((r) => r.result.synchronous === 2 && r.result.unsentAfter === 0);
+  const durable = sync.every((r) => r.result.synchronous === 2 && r.result.unsentAfter === 0);
   const verified = rounds.reduce((s, r) => s + r.arrivals.verified, 0);
   const bad = rounds.reduce((s, r) => s + r.arrivals.badSignatures, 0);
   const payload = (sync[0] ?? bare[0])?.result.payloadBytes ?? 0;
   const n = bare.length;
-  const name: Record<DrainMode, string> = { sync: 'SyncClient', bare: 'bare MQTT.js', presigned: 'SyncClient, signatures ready (experiment)' };
+  const name: Record<DrainMode, string> = { sync: 'SyncClient', bare: 'bare MQTT.js' };
   const rows: BenchRow[] = [
     {
       target: 'backlog of 100k events drained to a local Mosquitto at QoS 1: >= 80 % of a bare MQTT.js QoS 1 publish loop, durable',
@@ -205,18 +214,18 @@ function report(o: BenchOptions, machine: BenchResult['machine'], events: number
       verdict: ratio >= TARGET_RATIO && allArrived && durable ? 'met' : 'missed',
       how:
         `${int(events)} outbox rows (2 carrier streams, real envelopes ~${int(payload / events)} bytes) in a WAL database with synchronous=FULL; ` +
-        `real SyncClient (in-flight window ${inflightWindow}, rows marked sent on PUBACK in batched fsynced commits) vs a bare MQTT.js QoS 1 loop with the same window and the same signed payloads, ` +
+        `rows signed at append; real SyncClient (in-flight window ${inflightWindow}, per-stream sent watermarks moved on PUBACK in batched commits) vs a bare MQTT.js QoS 1 loop with the same window and the same stored payloads, ` +
         `each in a fresh process, alternating ABBA against one Mosquitto 2 on loopback; CONNACK -> last PUBACK; a QoS 1 consumer per carrier counts every event`,
     },
   ];
   const table = [
-    '| round | contender | CONNACK -> last PUBACK | events/s | all rows marked sent | CPU per event | of which signing | commits (PUBACK marks) | consumers: in order / ahead / duplicates | consumer arrival span | Mosquitto CPU per event |',
+    '| round | contender | CONNACK -> last PUBACK | events/s | all rows marked sent | CPU per event | of which signing at publish | commits (PUBACK marks) | consumers: in order / ahead / duplicates | consumer arrival span | Mosquitto CPU per event |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rounds.map((r) => {
       const x = r.result;
       return (
         `| ${r.round} | ${name[r.mode]} | ${sec(x.elapsedMs)} | ${int(x.ratePerS)} | ${x.allMarkedMs !== null ? sec(x.allMarkedMs) : '-'} | ` +
-        `${((x.cpuMs * 1000) / x.events).toFixed(0)} µs | ${x.mode === 'bare' ? '- (signed before the clock)' : `${((x.signMs * 1000) / x.events).toFixed(0)} µs${x.mode === 'presigned' ? ` (look-up; ${x.signMisses} signed)` : ''}`} | ` +
+        `${((x.cpuMs * 1000) / x.events).toFixed(0)} µs | ${x.mode === 'bare' ? '-' : `${((x.signMs * 1000) / x.events).toFixed(1)} µs`} | ` +
         `${x.mode === 'bare' ? '-' : `${x.commits} in ${sec(x.commitMs)}`} | ${int(r.arrivals.inOrder)} / ${r.arrivals.ahead} / ${r.arrivals.duplicates} | ${sec(r.arrivals.lastAt - r.arrivals.firstAt)} | ${Number.isNaN(r.brokerCpuMs) ? '-' : `${((r.brokerCpuMs * 1000) / x.events).toFixed(0)} µs`} |`
       );
     }),
@@ -231,10 +240,10 @@ function report(o: BenchOptions, machine: BenchResult['machine'], events: number
     ...table,
     '',
     `Where the difference goes: the SyncClient spends ${syncCpu.toFixed(0)} µs of CPU per event against ${bareCpu.toFixed(0)} µs for the bare loop; ` +
-      `Ed25519 signing alone is ${signCpu.toFixed(0)} µs of it (the bare loop's payloads were signed before its clock started). ` +
-      'The rest is reading rows (256 at a time), building the envelope and its canonical JSON, and the batched commits of the PUBACK marks (each an fsync of the WAL).',
-    `Experiment (not the target): the same SyncClient with every signature ready before its clock starts, as if the envelope were signed when the row is appended, ` +
-      `drains ${int(presignedRate)} events/s, ${pct(presignedRate / bareRate)} of the bare loop (median of ${presigned.length}).`,
+      `signing at publish is ${signCpu.toFixed(1)} µs of it (rows are signed when appended; only replays are signed again). ` +
+      'The rest is reading seq and bytes (256 rows or 256 KiB at a time), the publisher\'s bookkeeping, and the batched watermark commits (one UPDATE per stream, not fsynced).',
+    `Cost moved to the commit: a one-event commit (audit row + parcel.stored with its pickup-code JWE, synchronous=FULL) takes ${cost.plainMs.toFixed(2)} ms without signing and ` +
+      `${cost.sealedMs.toFixed(2)} ms with it (median of ${cost.commits} each, alternating); the sealer itself (envelope, canonical JSON, Ed25519, encoding) takes ${(cost.sealMs * 1000).toFixed(0)} µs per event.`,
     `Signatures: ${verified} sampled envelopes (one in a hundred) verified at the consumer, ${bad} failed.`,
   ];
   return {
@@ -244,6 +253,24 @@ function report(o: BenchOptions, machine: BenchResult['machine'], events: number
     details,
     machine,
     params: { events, roundsPerContender: n, inflightWindow, machine: describeMachine(machine) },
+    data: {
+      drain: {
+        events,
+        roundsPerContender: n,
+        inflightWindow,
+        syncEventsPerS: Math.round(syncRate),
+        bareEventsPerS: Math.round(bareRate),
+        ratio: Number(ratio.toFixed(3)),
+        target: TARGET_RATIO,
+        met: ratio >= TARGET_RATIO && allArrived && durable,
+        syncCpuUsPerEvent: Number(syncCpu.toFixed(1)),
+        bareCpuUsPerEvent: Number(bareCpu.toFixed(1)),
+        allMarkedMs: Math.round(marked),
+        envelopeBytes: Math.round(payload / events),
+        rounds: rounds.map((r) => ({ round: r.round, mode: r.mode, eventsPerS: Math.round(r.result.ratePerS), elapsedMs: Math.round(r.result.elapsedMs), cpuUsPerEvent: Number(((r.result.cpuMs * 1000) / r.result.events).toFixed(1)) })),
+      },
+      commitCost: { commits: cost.commits, plainMs: Number(cost.plainMs.toFixed(3)), sealedMs: Number(cost.sealedMs.toFixed(3)), sealUs: Number((cost.sealMs * 1000).toFixed(1)) },
+    },
     quick: o.quick,
   };
 }

@@ -1,15 +1,13 @@
 // One contender of the backlog-drain benchmark, in a fresh process (started by
 // mqttBacklogDrain.ts with its arguments as JSON in argv, result sent over IPC):
 //   sync: the real SyncClient drains the outbox database (synchronous=FULL, as lockerd opens
-//         it): reads rows, signs envelopes, publishes QoS 1 with the configured in-flight
-//         window, and marks rows sent on PUBACK in batched commits.
+//         it): reads seq and the envelope bytes signed at append, publishes QoS 1 with the
+//         configured in-flight window, and moves the per-stream sent watermarks on PUBACK in
+//         batched commits.
 //   bare: a plain MQTT.js QoS 1 publish loop with the same in-flight window, sending the very
-//         same payloads (the rows' signed envelopes, built before the clock starts).
-//   presigned: an experiment, the SyncClient as in sync but every signature computed before the
-//         clock starts (looked up by the signing input), to show what the drain would do if
-//         envelopes were signed when the row is appended rather than when it is published.
+//         same payloads (the rows' stored envelopes, read before the clock starts).
 // Both are timed from CONNACK to the last PUBACK of an event; sync also to the moment every
-// row carries sent_at in the database.
+// row is covered by its stream's sent watermark in the database.
 import { createPrivateKey } from 'node:crypto';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import { SystemClock } from '../../kernel/clock.js';
@@ -18,13 +16,12 @@ import { silentLogger } from '../../src/logger.js';
 import { cryptoRandom } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { type DocumentSigner, ed25519Signer } from '../../src/sync/detachedSignature.js';
-import { encodeEnvelope } from '../../src/sync/envelope.js';
 import { Outbox, carrierOfStream } from '../../src/store/outbox.js';
 import { outboxPublisher } from '../../src/sync/startSync.js';
 import { SyncClient } from '../../src/sync/syncClient.js';
 import { tenantOfCarrier, topicFor } from '../../src/sync/topics.js';
 
-export type DrainMode = 'sync' | 'bare' | 'presigned';
+export type DrainMode = 'sync' | 'bare';
 
 export interface DrainChildArgs {
   mode: DrainMode;
@@ -52,10 +49,8 @@ export interface DrainChildResult {
   unsentAfter: number | null;
   /** CPU of this process over the drain (user + system), ms. */
   cpuMs: number;
-  /** Time inside Ed25519 signing (sync; presigned: the look-ups), ms. */
+  /** Time inside Ed25519 signing during the drain (replays only: rows were signed at append), ms. */
   signMs: number;
-  /** presigned: signatures that were not found ready and were computed during the drain. */
-  signMisses: number;
   /** Transactions the publisher committed (PUBACK marks) and the time inside them (sync only). */
   commits: number;
   commitMs: number;
@@ -105,15 +100,15 @@ function mqttOptions(a: DrainChildArgs): IClientOptions {
   return { protocolVersion: 4, clientId: `lk-${a.lockerId}`, username: a.lockerId, password: a.password, clean: false, keepalive: 30, reconnectPeriod: 0, queueQoSZero: false, resubscribe: false };
 }
 
-async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: { ms: number; misses: number }): Promise<DrainChildResult> {
+async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: { ms: number }): Promise<DrainChildResult> {
   const db = openDatabase(a.dbFile);
   const synchronous = db.pragma('synchronous', { simple: true }) as number;
   const tx = { commits: 0, ms: 0 };
   timeTransactions(db, tx);
-  const unsent = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL');
+  const outbox = new Outbox(db);
+  const unsent = { get: () => ({ n: outbox.counts().reduce((sum, c) => sum + c.unsent, 0) }) };
   const config = MqttConfig.parse({ url: a.url, username: a.lockerId, password: a.password, inflightWindow: a.inflightWindow, protocolVersion: 4 });
   let connackAt = 0;
-  let connackWall = 0;
   let lastAckAt = 0;
   let payloadBytes = 0;
   let running: SyncClient | undefined;
@@ -123,7 +118,7 @@ async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: {
       lockerId: a.lockerId,
       bootId: 'bench-boot',
       signer,
-      publisher: outboxPublisher({ outbox: new Outbox(db), config, signer, lockerId: a.lockerId, clock: new SystemClock(), logger: silentLogger() }),
+      publisher: outboxPublisher({ outbox, config, signer, lockerId: a.lockerId, clock: new SystemClock(), logger: silentLogger() }),
       clock: new SystemClock(),
       random: cryptoRandom(),
       logger: silentLogger(),
@@ -132,7 +127,6 @@ async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: {
         // Registered before SyncClient's own listener: the clock starts at CONNACK, before it publishes.
         client.on('connect', () => {
           connackAt = now();
-          connackWall = Date.now();
         });
         client.on('packetsend', (packet) => {
           if (packet.cmd === 'publish' && packet.topic.endsWith('/evt') && packet.payload) payloadBytes += packet.payload.length;
@@ -149,13 +143,12 @@ async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: {
   });
   const cpu0 = process.cpuUsage();
   await withTimeout(done, a.timeoutMs, 'sync drain');
-  // PUBACKs are committed in batches (256 or 20 ms): wait for the last commit.
+  // PUBACK marks are committed in batches (256 or 20 ms): wait for the last commit.
   const deadline = now() + 10_000;
-  while (unsent.get()?.n !== 0 && now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  while (unsent.get().n !== 0 && now() < deadline) await new Promise((r) => setTimeout(r, 2));
   const markedAt = now();
   const cpu = process.cpuUsage(cpu0);
-  const left = unsent.get()?.n ?? -1;
-  const maxSent = db.prepare<[], { t: number | null }>('SELECT MAX(sent_at) AS t FROM outbox').get()?.t ?? null;
+  const left = unsent.get().n;
   await running?.stop();
   db.close();
   const elapsedMs = lastAckAt - connackAt;
@@ -165,27 +158,29 @@ async function drainSync(a: DrainChildArgs, signer: DocumentSigner, signStats: {
     payloadBytes,
     elapsedMs,
     ratePerS: (a.events * 1000) / elapsedMs,
-    // sent_at is the wall clock of the commit that marked the row; the poll above bounds it too.
-    allMarkedMs: left === 0 ? Math.min(markedAt - connackAt, maxSent !== null ? maxSent - connackWall + 1 : Number.POSITIVE_INFINITY) : null,
+    // Bounded by the 2 ms poll above.
+    allMarkedMs: left === 0 ? markedAt - connackAt : null,
     unsentAfter: left,
     cpuMs: (cpu.user + cpu.system) / 1000,
     signMs: signStats.ms,
-    signMisses: signStats.misses,
     commits: tx.commits,
     commitMs: tx.ms,
     synchronous,
   };
 }
 
-async function drainBare(a: DrainChildArgs, signer: DocumentSigner): Promise<DrainChildResult> {
-  // The same payloads, in the publisher's order (round-robin between streams), built untimed.
+async function drainBare(a: DrainChildArgs): Promise<DrainChildResult> {
+  // The same payloads, in the publisher's order (round-robin between streams), read untimed.
   const db = openDatabase(a.dbFile);
   const reader = new Outbox(db);
   const queues = reader.streams().map((s) => {
     const carrier = carrierOfStream(s.stream);
     if (carrier === undefined) throw new Error(`unexpected stream ${s.stream}`);
     const topic = topicFor(tenantOfCarrier(carrier), a.lockerId, 'evt');
-    return reader.rowsFrom(s.stream, 1, a.events).map((row) => ({ topic, payload: encodeEnvelope(row, a.lockerId, signer) }));
+    return reader.rowsFrom(s.stream, 1, a.events).map((row) => {
+      if (!row.wire) throw new Error(`row ${s.stream}/${row.seq} was not signed at append`);
+      return { topic, payload: row.wire };
+    });
   });
   db.close();
   const messages: { topic: string; payload: Buffer }[] = [];
@@ -243,7 +238,6 @@ async function drainBare(a: DrainChildArgs, signer: DocumentSigner): Promise<Dra
     unsentAfter: null,
     cpuMs: (cpu.user + cpu.system) / 1000,
     signMs: 0,
-    signMisses: 0,
     commits: 0,
     commitMs: 0,
     synchronous: null,
@@ -266,44 +260,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   });
 }
 
-/** Signs every row's envelope now and returns a signer that looks the signatures up. */
-function presignedSigner(a: DrainChildArgs, inner: DocumentSigner, stats: { ms: number; misses: number }): DocumentSigner {
-  const ready = new Map<string, Uint8Array>();
-  const recording: DocumentSigner = {
-    kid: inner.kid,
-    sign: (data) => {
-      const sig = inner.sign(data);
-      ready.set(Buffer.from(data).toString('latin1'), sig);
-      return sig;
-    },
-  };
-  const db = openDatabase(a.dbFile);
-  const reader = new Outbox(db);
-  for (const s of reader.streams()) for (const row of reader.rowsFrom(s.stream, 1, a.events)) encodeEnvelope(row, a.lockerId, recording);
-  db.close();
-  return {
-    kid: inner.kid,
-    sign: (data) => {
-      const t0 = now();
-      try {
-        const sig = ready.get(Buffer.from(data).toString('latin1'));
-        if (sig) return sig;
-        stats.misses += 1;
-        return inner.sign(data);
-      } finally {
-        stats.ms += now() - t0;
-      }
-    },
-  };
-}
-
 async function main(): Promise<DrainChildResult> {
   const a = JSON.parse(process.argv[2] ?? '{}') as DrainChildArgs;
   const key = createPrivateKey({ key: Buffer.from(a.signingKey, 'base64'), format: 'der', type: 'pkcs8' });
   const inner = ed25519Signer(key, a.kid);
-  const signStats = { ms: 0, misses: 0 };
-  if (a.mode === 'bare') return drainBare(a, inner);
-  if (a.mode === 'presigned') return drainSync(a, presignedSigner(a, inner, signStats), signStats);
+  const signStats = { ms: 0 };
+  if (a.mode === 'bare') return drainBare(a);
   const signer: DocumentSigner = {
     kid: inner.kid,
     sign: (data) => {

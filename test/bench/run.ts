@@ -1,9 +1,10 @@
 // Runs the benchmarks, each in a process of its own, prints their figures and writes
 // BENCHMARKS.md at the repository root.
-//   node dist/test/bench/run.js                      all of them, full size
+//   node dist/test/bench/run.js                      all of them, full size (and BENCHMARKS.<name>.json for those with data)
 //   node dist/test/bench/run.js codeToUnlock         one (its rows in BENCHMARKS.md are replaced)
 //   node dist/test/bench/run.js --quick [names...]   small sizes for development; prints, writes nothing
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../src/packageRoot.js';
@@ -58,6 +59,13 @@ async function main(argv: string[]): Promise<number> {
     const file = join(packageRoot(), 'BENCHMARKS.md');
     writeBenchmarks(file, results, benchNames);
     process.stdout.write(`\nwrote ${file}\n`);
+    // A benchmark's machine-readable figures, beside BENCHMARKS.md (one small JSON file each).
+    for (const r of results) {
+      if (!r.data) continue;
+      const json = join(packageRoot(), `BENCHMARKS.${r.name}.json`);
+      writeFileSync(json, `${JSON.stringify({ name: r.name, machine: describeMachine(r.machine), ...r.data }, null, 2)}\n`);
+      process.stdout.write(`wrote ${json}\n`);
+    }
   }
   return failed ? 1 : 0;
 }

@@ -35,8 +35,9 @@ const row: fc.Arbitrary<OutboxRow> = fc.record({
     fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }).map((d) => JSON.stringify(d)),
     fc.constantFrom('not json', '[1,2]', '"text"', 'null'),
   ),
-  sentAt: fc.constant(null),
-  ackedAt: fc.constant(null),
+  wire: fc.constant(null),
+  sent: fc.constant(false),
+  acked: fc.constant(false),
 });
 
 type Json = ReturnType<typeof JSON.parse>;

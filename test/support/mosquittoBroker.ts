@@ -1,5 +1,5 @@
 // A real Mosquitto 2 process for interop tests: its own config, password file (made with
-// mosquitto_passwd) and the shipped deploy/mosquitto/acl, in a temp dir, on a free loopback
+// mosquitto_passwd) and the shipped deploy/mosquitto/acl (found from the package root, so it works from dist/ too), in a temp dir, on a free loopback
 // port. stop/start/restart keep the port, so clients reconnect to the same URL. Install with
 // `apt-get install -y mosquitto mosquitto-clients` when missing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -8,6 +8,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './freePort.js';
+import { packageRoot } from '../../src/packageRoot.js';
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
 
@@ -54,7 +55,7 @@ export interface ShippedPaths {
  * certificates and the persistence location (persistence itself as the test asks).
  */
 export function shippedConfig(file: 'mosquitto.conf' | 'mosquitto-tls.conf', p: ShippedPaths): string[] {
-  const text = readFileSync(join(import.meta.dirname, '../../deploy/mosquitto', file), 'utf8');
+  const text = readFileSync(join(packageRoot(), 'deploy', 'mosquitto', file), 'utf8');
   const out: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -93,7 +94,7 @@ export function shippedConfig(file: 'mosquitto.conf' | 'mosquitto-tls.conf', p: 
 }
 
 export function shippedAcl(): string {
-  return readFileSync(join(import.meta.dirname, '../../deploy/mosquitto/acl'), 'utf8');
+  return readFileSync(join(packageRoot(), 'deploy', 'mosquitto', 'acl'), 'utf8');
 }
 
 

@@ -21,6 +21,8 @@ export interface BenchResult {
   machine: MachineInfo;
   /** Sizes the run used (samples, rows, transactions). */
   params: Record<string, number | string | boolean>;
+  /** Machine-readable figures of this benchmark (written as BENCHMARKS.<name>.json beside BENCHMARKS.md). */
+  data?: Record<string, unknown>;
   quick: boolean;
 }
 

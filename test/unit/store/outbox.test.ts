@@ -19,7 +19,7 @@ describe('Outbox on a real SQLite outbox', () => {
   it('records sent marks without changing the durability of everything else', () => {
     for (let i = 0; i < 3; i++) writer.append({ carrier: 'acme' });
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    reader.markSent('c/acme', [1, 2], 1_000);
+    reader.markSent(new Map([['c/acme', 2]]));
     expect(seqs(reader.nextUnsent('c/acme', 10))).toEqual([3]);
     // FULL again for the core's transactions.
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
@@ -40,7 +40,7 @@ describe('Outbox on a real SQLite outbox', () => {
     expect(seqs(reader.nextUnsent('c/acme', 3))).toEqual([1, 2, 3]);
     expect(seqs(reader.nextUnsent('c/bolt', 10))).toEqual([1]);
     const op = reader.nextUnsent('op', 10);
-    expect(op[0]).toMatchObject({ stream: 'op', seq: 1, carrier: null, type: 'alarm.door_left_open', clockSynced: true, sentAt: null });
+    expect(op[0]).toMatchObject({ stream: 'op', seq: 1, carrier: null, type: 'alarm.door_left_open', clockSynced: true, sent: false, acked: false, wire: null });
     expect(reader.streams().map((s) => [s.stream, s.carrier, s.nextSeq])).toEqual([
       ['c/acme', 'acme', 6],
       ['c/bolt', 'bolt', 2],
@@ -48,17 +48,20 @@ describe('Outbox on a real SQLite outbox', () => {
     ]);
   });
 
-  it('marks rows sent on PUBACK; resumption starts at the lowest unsent row', () => {
+  it('moves the sent watermark on PUBACK; resumption starts above it', () => {
     for (let i = 0; i < 6; i++) writer.append({ carrier: 'acme' });
-    reader.markSent('c/acme', [1, 2, 4], 1000);
+    reader.markSent(new Map([['c/acme', 2]]));
     expect(reader.firstUnsentSeq('c/acme')).toBe(3);
-    expect(seqs(reader.nextUnsent('c/acme', 10))).toEqual([3, 5, 6]);
+    expect(seqs(reader.nextUnsent('c/acme', 10))).toEqual([3, 4, 5, 6]);
     // rowsFrom ignores the sent flag: the publisher's cursor decides what goes next.
     expect(seqs(reader.rowsFrom('c/acme', 2, 3))).toEqual([2, 3, 4]);
-    expect(reader.rowsFrom('c/acme', 1, 1)[0]?.sentAt).toBe(1000);
-    // A second PUBACK for the same row (a resend) keeps the first time.
-    reader.markSent('c/acme', [1], 2000);
-    expect(reader.rowsFrom('c/acme', 1, 1)[0]?.sentAt).toBe(1000);
+    expect(reader.rowsFrom('c/acme', 1, 4).map((r) => r.sent)).toEqual([true, true, false, false]);
+    // A late mark (a resend's PUBACK) never moves the watermark back, nor past the last row.
+    reader.markSent(new Map([['c/acme', 1]]));
+    expect(reader.sentUpTo('c/acme')).toBe(2);
+    reader.markSent(new Map([['c/acme', 99]]));
+    expect(reader.sentUpTo('c/acme')).toBe(6);
+    expect(reader.firstUnsentSeq('c/acme')).toBe(undefined);
   });
 
   it('acknowledges up to a seq on that stream only, never beyond the last row', () => {
@@ -66,10 +69,10 @@ describe('Outbox on a real SQLite outbox', () => {
     for (let i = 0; i < 5; i++) writer.append({ carrier: 'bolt' });
     expect(reader.ackUpTo('c/acme', 3, 500, 100)).toBe(3);
     const acme = reader.rowsFrom('c/acme', 1, 10);
-    expect(acme.map((r) => r.ackedAt)).toEqual([500, 500, 500, null, null]);
+    expect(acme.map((r) => r.acked)).toEqual([true, true, true, false, false]);
     // An acknowledged row was evidently delivered: it counts as sent too.
-    expect(acme.map((r) => r.sentAt)).toEqual([500, 500, 500, null, null]);
-    expect(reader.rowsFrom('c/bolt', 1, 10).every((r) => r.ackedAt === null)).toBe(true);
+    expect(acme.map((r) => r.sent)).toEqual([true, true, true, false, false]);
+    expect(reader.rowsFrom('c/bolt', 1, 10).every((r) => !r.acked)).toBe(true);
     expect(reader.stream('c/acme')?.ackedUpTo).toBe(3);
     expect(reader.stream('c/bolt')?.ackedUpTo).toBe(0);
     expect(reader.ackUpTo('c/acme', 99, 600, 100)).toBe(5);
@@ -98,7 +101,7 @@ describe('Outbox on a real SQLite outbox', () => {
   it('reports backlog counts per stream for health', () => {
     writer.appendMany(10, () => ({ carrier: 'acme' }));
     writer.append({ carrier: null });
-    reader.markSent('c/acme', [1, 2, 3, 4], 1);
+    reader.markSent(new Map([['c/acme', 4]]));
     reader.ackUpTo('c/acme', 2, 2, 100);
     expect(reader.backlog()).toEqual([
       { stream: 'c/acme', unsent: 6, unacked: 8, lastSeq: 10, ackedUpTo: 2, firstRetained: 1 },
@@ -106,10 +109,15 @@ describe('Outbox on a real SQLite outbox', () => {
     ]);
   });
 
-  it('marks a burst of PUBACKs in one transaction', () => {
+  it('marks a burst of PUBACKs with one update per stream, in one transaction', () => {
     writer.appendMany(500, () => ({ carrier: 'acme' }));
+    writer.appendMany(5, () => ({ carrier: 'bolt' }));
     const before = reader.backlog().find((b) => b.stream === 'c/acme')?.unsent;
-    reader.markSent('c/acme', Array.from({ length: 500 }, (_, i) => i + 1), 9);
+    const changes = db.prepare('SELECT total_changes() AS n').pluck();
+    const n0 = changes.get() as number;
+    reader.markSent(new Map([['c/acme', 500], ['c/bolt', 5]]));
+    expect((changes.get() as number) - n0).toBe(2);
+    expect(reader.firstUnsentSeq('c/bolt')).toBe(undefined);
     const after = reader.backlog().find((b) => b.stream === 'c/acme')?.unsent;
     expect([before, after]).toEqual([500, 0]);
     expect(reader.firstUnsentSeq('c/acme')).toBe(undefined);

@@ -59,7 +59,8 @@ describe('the outbox has one owner', () => {
     for (const dir of ['src', 'sim', 'hal', 'test/support', 'test/unit', 'test/integration', 'test/interop', 'test/security']) {
       for (const file of sources(join(root, dir))) {
         const rel = relative(root, file);
-        if (rel === join('src', 'store', 'outbox.ts') || rel === join('src', 'store', 'migrations.ts') || rel === join('test', 'unit', 'store', 'outboxOwner.test.ts')) continue;
+        // outboxMigration.test.ts writes rows in the schema before migration 6, which no module can.
+        if (rel === join('src', 'store', 'outbox.ts') || rel === join('src', 'store', 'migrations.ts') || rel === join('test', 'unit', 'store', 'outboxOwner.test.ts') || rel === join('test', 'unit', 'store', 'outboxMigration.test.ts')) continue;
         const text = readFileSync(file, 'utf8');
         if (TABLE_SQL.test(text)) offenders.push(`${rel}: SQL on the outbox tables`);
         if (STREAM_NAME.test(text)) offenders.push(`${rel}: builds a stream name`);

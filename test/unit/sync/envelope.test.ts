@@ -15,8 +15,9 @@ const row: OutboxRow = {
   clockSynced: true,
   bootId: '01JH00000000000000000BOOT1',
   data: JSON.stringify({ waybill: 'WB-1', compartment: 'A3', codeJwe: 'eyJhbGciOi.x.y.z.w' }),
-  sentAt: null,
-  ackedAt: null,
+  wire: null,
+  sent: false,
+  acked: false,
 };
 
 describe('event envelope', () => {

@@ -37,7 +37,7 @@ describe('EventConsumer (carrier side of a stream)', () => {
     });
   });
 
-  const row = (seq: number): OutboxRow => ({ stream: 'c/acme', seq, id: `id-${seq}`, type: 't', carrier: 'acme', ts: 0, clockSynced: true, bootId: 'b', data: '{}', sentAt: null, ackedAt: null });
+  const row = (seq: number): OutboxRow => ({ stream: 'c/acme', seq, id: `id-${seq}`, type: 't', carrier: 'acme', ts: 0, clockSynced: true, bootId: 'b', data: '{}', wire: null, sent: false, acked: false });
   const feed = (seq: number, replay = false) => consumer.receive(TOPIC, encodeEnvelope(row(seq), 'L1', signer, replay));
 
   it('delivers in order, drops duplicates and acknowledges every few events', async () => {
