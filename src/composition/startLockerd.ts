@@ -297,6 +297,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       bootId,
       signer,
       outbox,
+      onAppended: (listener) => recorder.onAppended(listener),
       db,
       clock,
       random,
@@ -305,7 +306,6 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       operations: remote,
     });
     const running = sync;
-    recorder.onAppended(() => running.notify());
     settings.view('sync').onChange((next) => {
       if (next) running.sync.publisher.configure(next);
     });

@@ -1,5 +1,6 @@
 // One call for the composition root: the MQTT sync client and signed-command handling, wired
-// together. The core then calls `notify()` after every transaction that appended outbox rows.
+// together. The publisher subscribes to the recorder's commits itself (`onAppended`): one hop
+// from a committed event to the pump that publishes it.
 import { CommandDispatcher, type CommandLimits } from './commandDispatcher.js';
 import { CommandProcessor, type CommandAudit } from './commands.js';
 import type { IssuerDirectory, LockerOperations } from '../domain/lockerOperations.js';
@@ -11,6 +12,8 @@ import { SyncClient, type SyncClientOptions, type SyncHealth } from './syncClien
 export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lockerId' | 'bootId' | 'signer' | 'clock' | 'random' | 'logger'> {
   /** The outbox the publisher drains (the recorder appends to the same one). */
   outbox: Outbox;
+  /** Subscribes to commits that appended outbox rows (the recorder's onAppended). */
+  onAppended: (listener: () => void) => () => void;
   /** The command replay store's database. */
   db: Db;
   issuers: IssuerDirectory;
@@ -25,8 +28,6 @@ export interface RunningSync {
   commands: CommandProcessor;
   /** The limits in front of `commands`: every command from MQTT passes through it. */
   dispatcher: CommandDispatcher;
-  /** Call after every committed transaction that appended outbox rows. */
-  notify(): void;
   health(): SyncHealth;
   stop(): Promise<void>;
 }
@@ -75,13 +76,16 @@ export function startSync(o: StartSyncOptions): RunningSync {
     ...(o.commandLimits ? { limits: o.commandLimits } : {}),
   });
   sync.setCommandHandler((topic, payload) => dispatcher.dispatch(topic, payload));
+  const unsubscribe = o.onAppended(() => publisher.notifySoon());
   sync.start();
   return {
     sync,
     commands,
     dispatcher,
-    notify: () => sync.notify(),
     health: () => sync.health(),
-    stop: () => sync.stop(),
+    stop: () => {
+      unsubscribe();
+      return sync.stop();
+    },
   };
 }

@@ -79,6 +79,7 @@ export class StreamPublisher {
   private flushTimer: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
   private pumping = false;
+  private wakeQueued = false;
   private readonly log: Logger;
   private readonly prefetch: number;
   private readonly prefetchBytes: number;
@@ -130,6 +131,19 @@ export class StreamPublisher {
   }
 
   /** New rows were appended (or may have been): look again. Cheap; call after every commit. */
+  /**
+   * The core committed rows: publish them soon. Coalesced, so a burst of commits in one turn
+   * costs one pump; the recorder calls this directly (startSync subscribes it).
+   */
+  notifySoon(): void {
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    queueMicrotask(() => {
+      this.wakeQueued = false;
+      this.notify();
+    });
+  }
+
   notify(): void {
     this.refreshStreams();
     for (const s of this.streams.values()) s.drained = false;

@@ -76,7 +76,6 @@ export class SyncClient implements SyncControl {
   private retryAt: number | null = null;
   private pollTimer: TimerHandle | undefined;
   private commandHandler: CommandHandlerFn | undefined;
-  private notifyQueued = false;
   private readonly stateTopic: string;
   private readonly cfgTopic: string;
 
@@ -135,14 +134,9 @@ export class SyncClient implements SyncControl {
     client.on('error', () => undefined);
   }
 
-  /** The core appended outbox rows: publish them. Coalesced: many calls in one turn cost one pump. */
+  /** Rows were appended: publish them (coalesced by the publisher). */
   notify(): void {
-    if (this.notifyQueued) return;
-    this.notifyQueued = true;
-    queueMicrotask(() => {
-      this.notifyQueued = false;
-      this.publisher.notify();
-    });
+    this.publisher.notifySoon();
   }
 
   health(): SyncHealth {

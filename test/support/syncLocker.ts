@@ -67,6 +67,8 @@ export class SyncLocker {
       const running = startSync({
         ...common,
         outbox,
+        // append() below wakes the client itself (this fixture has no recorder).
+        onAppended: () => () => undefined,
         db,
         issuers: options.operations,
         operations: options.operations,

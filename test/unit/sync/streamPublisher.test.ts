@@ -94,6 +94,25 @@ describe('StreamPublisher', () => {
     expect(ch.seqs('lk/v1/c/bolt/l/L1/evt')).toEqual([1]);
   });
 
+  it('notifySoon() coalesces a burst of commits into one pump, after the current turn', async () => {
+    const ch = new FakeChannel(key);
+    pub.attach(ch);
+    let pumps = 0;
+    const notify = pub.notify.bind(pub);
+    pub.notify = () => {
+      pumps++;
+      notify();
+    };
+    for (let i = 0; i < 3; i++) {
+      writer.append({ carrier: 'acme' });
+      pub.notifySoon();
+    }
+    expect(ch.published).toHaveLength(0);
+    await Promise.resolve();
+    expect(pumps).toBe(1);
+    expect(ch.seqs()).toEqual([1, 2, 3]);
+  });
+
   it('replays on request from a seq, in order, flagged, then continues with new rows', () => {
     writer.appendMany(5, () => ({ carrier: 'acme' }));
     const ch = new FakeChannel(key);
