@@ -25,6 +25,7 @@ import { BadgeSessionIndex } from './badgeSessions.js';
 import { kioskLimits, LoginGate, type KioskLimits } from './limits.js';
 import { codeFromScan, looksLikeBadge, scanScreens, type ScanScreen } from './scans.js';
 import { bearer, SessionBook } from './sessions.js';
+import { supportDirectory } from './support.js';
 import { TerminalPairings } from './terminal.js';
 
 export interface HealthReport {
@@ -482,6 +483,7 @@ export class KioskServer {
       codeLength: this.d.codeLength ? this.d.codeLength() : config.codes.length,
       sizes: sizeClasses,
       carriers: this.d.credentials.carriers(),
+      support: supportDirectory(config.support, locker.views.carriers()),
       sim: this.d.sim,
     }));
     r.add('GET', '/api/events', (ctx) => this.events(ctx));
