@@ -22,6 +22,8 @@ import { LockerAlarms } from './lockerAlarms.js';
 import { type LockerEvent, LockerNotifier } from './lockerEvents.js';
 import { type CodeEncrypter, Placements, type PlacementHolder } from './placements.js';
 import { reconcileInFlight } from './reconcile.js';
+import { PickupExtensions, type PickupExtended } from './pickupExtensions.js';
+import { PickupExtensionStore } from '../store/pickupExtensions.js';
 import { Retrievals } from './retrievals.js';
 import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 
@@ -61,6 +63,7 @@ export interface Reservation {
 export class Locker {
   private readonly placements: Placements;
   private readonly retrievals: Retrievals;
+  private readonly extensions: PickupExtensions;
   private readonly notifier: LockerNotifier;
   private expiryTimer?: TimerHandle;
   private clockTimer?: TimerHandle;
@@ -78,6 +81,15 @@ export class Locker {
     const common = { store: d.store, doors: d.doors, recorder: d.recorder, alarms: this.alarms, views: this.views, clock: d.clock, newId: d.newId, logger: d.logger, notify };
     this.placements = new Placements({ ...common, held, codes: d.codes, encryptCode: d.encryptCode, revealCodes: d.settings.revealCodes });
     this.retrievals = new Retrievals(common);
+    this.extensions = new PickupExtensions({
+      codes: d.codes,
+      extensions: new PickupExtensionStore(d.store.db),
+      recorder: d.recorder,
+      views: this.views,
+      clock: d.clock,
+      rejection: (p) => this.codeRejection(p),
+      expireDue: () => this.expireDue(),
+    });
     const hardware = new HardwareAlarms({ store: d.store, alarms: this.alarms, views: this.views, notify, logger: d.logger, reconcile: () => this.reconcile() });
     d.doors.on((e) => hardware.onDoorEvent(e));
   }
@@ -145,6 +157,11 @@ export class Locker {
       throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
     }
     return this.retrievals.pickup(parcel);
+  }
+
+  /** Extends the pickup time of the code's parcel where its carrier allows it (no door opens). */
+  extendPickup(rawCode: string, hours?: number): PickupExtended {
+    return this.extensions.extend(rawCode, hours);
   }
 
   private codeRejection(p: ParcelRow): LockerError | undefined {

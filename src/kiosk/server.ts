@@ -26,6 +26,7 @@ import { kioskLimits, LoginGate, type KioskLimits } from './limits.js';
 import { codeFromScan, looksLikeBadge, scanScreens, type ScanScreen } from './scans.js';
 import { bearer, SessionBook } from './sessions.js';
 import { supportDirectory } from './support.js';
+import { addFlowRoutes } from './flowRoutes.js';
 import { TerminalPairings } from './terminal.js';
 
 export interface HealthReport {
@@ -370,6 +371,15 @@ export class KioskServer {
     }
   }
 
+  /** Runs a use of a typed code and then tells the screens the keypad budget. */
+  private async withLockout<T>(f: () => Promise<T> | T): Promise<T> {
+    try {
+      return await f();
+    } finally {
+      this.pushLockout();
+    }
+  }
+
   private pushLockout(): void {
     try {
       this.push({ type: 'lockout', ...this.d.locker.lockout() });
@@ -524,6 +534,7 @@ export class KioskServer {
       return this.pickup(code);
     });
     r.add('GET', '/api/lockout', () => locker.lockout());
+    addFlowRoutes(r, { locker, config, withLockout: (f) => this.withLockout(f) });
     r.add('POST', '/api/dropoff', async (ctx) => {
       const { code } = await ctx.body(Code);
       return this.dropoff(code);

@@ -218,4 +218,20 @@ CREATE TABLE door_cycles (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 6,
+    name: 'pickup extensions',
+    // A consumer extends a stored parcel's pickup time at the kiosk where the carrier allows it
+    // (carriers[].pickupExtension, issue 11 flow 5): how often and by how much, per parcel, so
+    // the carrier's "once" holds across restarts. Written in the same transaction as the new
+    // expires_at and the parcel.pickup_extended event (src/store/pickupExtensions.ts).
+    sql: `
+CREATE TABLE pickup_extensions (
+  parcel_id   TEXT PRIMARY KEY REFERENCES parcels(id) ON DELETE CASCADE,
+  times       INTEGER NOT NULL,
+  hours       INTEGER NOT NULL,        -- all extensions together
+  extended_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];
