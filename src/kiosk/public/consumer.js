@@ -3,6 +3,8 @@
 import { get, post } from './api.js';
 import { t } from './i18n.js';
 import { view, keypad, button, formatClock } from './ui.js';
+import { showMap, soundCue } from './map.js';
+import { pickupExtras, submitExtend } from './flows.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -60,7 +62,9 @@ function codeScreen(app, { mode }) {
     max: len,
     onChange(value) {
       render(value);
-      if (value.length === len) submitCode(app, mode, value);
+      if (value.length < len) return;
+      if (mode === 'extend') submitExtend(app, value);
+      else submitCode(app, mode, value);
     },
   });
   render('');
@@ -69,6 +73,7 @@ function codeScreen(app, { mode }) {
   };
   scanHint();
   v.r.back.onclick = () => app.go('home');
+  if (mode === 'pickup') v.r.back.after(...pickupExtras(app));
   const nav = app.nav;
   get('/api/lockout')
     .then((l) => {
@@ -78,7 +83,7 @@ function codeScreen(app, { mode }) {
   return {
     el: v.el,
     // lockerd reads a scan here as this screen's code (or a courier's badge).
-    scan: mode,
+    scan: mode === 'extend' ? 'none' : mode,
     onKey: pad.press,
     onScanner: scanHint,
   };
@@ -92,6 +97,8 @@ function doorOpen(app, { mode, opened, code }) {
   v.r.where.textContent = t('door.where', { column: c.column, row: c.row });
   v.r.step.textContent = t(`door.${mode}Step`);
   if (c.accessible) v.r.note.textContent = t('door.low');
+  showMap(v.r.map, c.id);
+  soundCue();
   let seenOpen = c.door === 'open';
   let finished = false;
   const end = (state) => {
