@@ -296,6 +296,8 @@ export const KioskConfig = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** A courier or operator session ends after this long without a request. */
     sessionIdleMs: z.number().int().min(5_000).default(120_000),
+    /** After a pickup, how long the screen may report a problem or reopen a door that closed too early (issue 11, flow 3). */
+    problemGraceS: z.number().int().min(10).max(900).default(120),
     /** The screen goes back to home after this long without a touch. */
     screenIdleMs: z.number().int().min(5_000).default(60_000),
     maxBodyBytes: z.number().int().min(256).max(1_048_576).default(16_384),

@@ -51,6 +51,9 @@ export interface LockerDeps {
   encryptCode: CodeEncrypter;
 }
 
+export const pickupProblems = ['damaged', 'wrong_parcel', 'not_there', 'door_closed_early'] as const;
+export type PickupProblem = (typeof pickupProblems)[number];
+
 export interface Reservation {
   waybill: string;
   size: SizeClass;
@@ -149,14 +152,35 @@ export class Locker {
   }
 
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
-  async pickup(rawCode: string): Promise<DoorOpened> {
+  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string }> {
     const parcel = this.d.codes.redeem(rawCode, ['stored'], (p) => this.codeRejection(p));
     // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
     if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
       this.expireDue();
       throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
     }
-    return this.retrievals.pickup(parcel);
+    return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id };
+  }
+
+  /**
+   * A problem the consumer reports at the kiosk right after a pickup (the kiosk holds the
+   * pickup's handle for a grace period, see src/kiosk/pickupReports.ts). The owning carrier and
+   * the operator each get an event; 'door_closed_early' opens the door once more.
+   */
+  async reportProblem(parcelId: string, problem: PickupProblem): Promise<{ reopened?: DoorOpened }> {
+    const p = this.d.store.parcel(parcelId);
+    if (!p) throw new LockerError(ErrorCodes.NOT_FOUND, `no parcel ${parcelId}`);
+    const reopened = problem === 'door_closed_early' && p.compartmentId ? await this.retrievals.remoteOpen(p.compartmentId, 'door closed too early after a pickup', { kind: 'consumer' }) : undefined;
+    const at = this.d.clock.now();
+    const base = { parcelId: p.id, compartment: p.compartmentId, problem, reopened: reopened !== undefined, at };
+    this.d.recorder.commit({
+      actor: 'consumer',
+      action: 'parcel.problem_reported',
+      subject: p.id,
+      data: { problem, reopened: reopened !== undefined },
+      events: [Events.parcelProblemReported(p.carrier, { ...base, waybill: p.waybill }), Events.problemReported({ ...base, carrier: p.carrier })],
+    });
+    return reopened ? { reopened } : {};
   }
 
   /** Extends the pickup time of the code's parcel where its carrier allows it (no door opens). */

@@ -3,7 +3,9 @@
 // addFlowRoutes once; each handler only validates its input and calls the locker.
 import { z } from 'zod';
 import { type LockerConfig } from '../config/schema.js';
-import { type Locker } from '../domain/locker.js';
+import { type Locker, pickupProblems } from '../domain/locker.js';
+import { type PickupReports } from './pickupReports.js';
+import { bearer } from './sessions.js';
 import { type Router } from './http.js';
 import { supportDirectory } from './support.js';
 
@@ -27,6 +29,7 @@ export interface FlowRouteDeps {
   locker: Locker;
   config: LockerConfig;
   /** Runs a code use and then tells the screens the keypad budget (the server's own pickup path does the same). */
+  reports: PickupReports;
   withLockout: <T>(f: () => Promise<T> | T) => Promise<T>;
 }
 
@@ -38,5 +41,12 @@ export function addFlowRoutes(r: Router, d: FlowRouteDeps): void {
   r.add('POST', '/api/pickup/extend', async (ctx) => {
     const { code, hours } = await ctx.body(Extend);
     return d.withLockout(() => d.locker.extendPickup(code, hours));
+  });
+  // Report a problem right after a pickup, with the pickup reply's `report` secret as the bearer.
+  r.add('POST', '/api/pickup/:sessionId/report', async (ctx) => {
+    const { problem } = await ctx.body(z.strictObject({ problem: z.enum(pickupProblems) }));
+    const parcelId = d.reports.take(ctx.params.sessionId ?? '', bearer(ctx.req.headers.authorization));
+    const r = await d.locker.reportProblem(parcelId, problem);
+    return { problem, ...(r.reopened ? { reopened: r.reopened } : {}) };
   });
 }

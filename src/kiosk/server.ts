@@ -27,6 +27,7 @@ import { codeFromScan, looksLikeBadge, scanScreens, type ScanScreen } from './sc
 import { bearer, SessionBook } from './sessions.js';
 import { supportDirectory } from './support.js';
 import { addFlowRoutes } from './flowRoutes.js';
+import { PickupReports } from './pickupReports.js';
 import { TerminalPairings } from './terminal.js';
 
 export interface HealthReport {
@@ -119,9 +120,11 @@ export class KioskServer {
   /** Badge sessions, so a revocation ends them at once. */
   private readonly badgeSessions: BadgeSessionIndex;
   private readonly offRevoked: () => void;
+  private readonly reports: PickupReports;
 
   constructor(private readonly d: KioskServerDeps) {
     this.limits = kioskLimits(d.limits);
+    this.reports = new PickupReports(d.clock, d.random, d.config.kiosk.problemGraceS * 1000);
     const l = this.limits;
     this.router = new Router(d.config.kiosk.maxBodyBytes);
     const books = { perSubject: l.sessionsPerSubject, max: l.maxSessions };
@@ -353,9 +356,11 @@ export class KioskServer {
 
   // ---------------------------------------------------------------- flows shared by API and scanner
 
-  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel' } }> {
+  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel' }; report: string }> {
     try {
-      return { ...(await this.d.locker.pickup(code)), parcel: { kind: 'parcel' } };
+      const { parcelId, ...opened } = await this.d.locker.pickup(code);
+      // The handle for "report a problem" on this pickup (src/kiosk/pickupReports.ts).
+      return { ...opened, parcel: { kind: 'parcel' }, report: this.reports.open(opened.sessionId, parcelId) };
     } finally {
       this.pushLockout();
     }
@@ -534,7 +539,7 @@ export class KioskServer {
       return this.pickup(code);
     });
     r.add('GET', '/api/lockout', () => locker.lockout());
-    addFlowRoutes(r, { locker, config, withLockout: (f) => this.withLockout(f) });
+    addFlowRoutes(r, { locker, config, reports: this.reports, withLockout: (f) => this.withLockout(f) });
     r.add('POST', '/api/dropoff', async (ctx) => {
       const { code } = await ctx.body(Code);
       return this.dropoff(code);
