@@ -4,7 +4,7 @@ import { get, post } from './api.js';
 import { t } from './i18n.js';
 import { view, keypad, button, formatClock } from './ui.js';
 import { showMap, soundCue } from './map.js';
-import { pickupExtras, submitExtend } from './flows.js';
+import { pickupExtras, reportAction, submitExtend } from './flows.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -103,7 +103,7 @@ function doorOpen(app, { mode, opened, code }) {
   let finished = false;
   const end = (state) => {
     if (finished) return;
-    if (state === 'stored' || state === 'closed') app.go('thanks', { mode });
+    if (state === 'stored' || state === 'closed') app.go('thanks', { mode, opened });
     else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code });
     else if (state === 'cancelled') app.go('home');
     else return;
@@ -181,8 +181,8 @@ function doorFailed(app, { mode, code }) {
   return { el: v.el };
 }
 
-function thanks(app, { mode }) {
-  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.go('home'), 'primary')]);
+function thanks(app, { mode, opened }) {
+  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.go('home'), 'primary'), ...reportAction(app, opened)]);
   const timer = setTimeout(() => app.go('home'), 10_000);
   return { el: v.el, leave: () => clearTimeout(timer) };
 }

@@ -59,7 +59,37 @@ function help(app) {
   return { el: v.el };
 }
 
-export const flowScreens = { extended, 'extend-refused': extendRefused, help };
+const problems = ['damaged', 'wrong_parcel', 'not_there', 'door_closed_early'];
+
+/** Report a problem with the parcel just picked up (the pickup reply's handle, for a short while). */
+function report(app, { opened }) {
+  const send = async (problem) => {
+    app.go('busy', { title: 'report.busy' });
+    const nav = app.nav;
+    try {
+      const r = await post(`/api/pickup/${encodeURIComponent(opened.sessionId)}/report`, { problem }, opened.report);
+      if (app.nav !== nav) return;
+      if (r.reopened) app.go('door-open', { mode: 'pickup', opened: r.reopened });
+      else app.go('reported', {});
+    } catch (e) {
+      if (app.nav === nav) app.go('reported', { failed: e.code });
+    }
+  };
+  const v = notice('info', t('report.title'), t('report.text'), [...problems.map((p) => button(t(`report.${p}`), () => send(p), 'secondary')), homeAction(app)]);
+  return { el: v.el };
+}
+
+function reported(app, { failed }) {
+  const v = failed
+    ? notice('error', t('report.failedTitle'), t('report.failedText'), [button(t('help.button'), () => app.go('help'), 'primary'), homeAction(app)])
+    : notice('ok', t('report.doneTitle'), t('report.doneText'), [button(t('common.done'), () => app.go('home'), 'primary')]);
+  return { el: v.el };
+}
+
+/** The thanks screen's way to report a problem, while the pickup's handle holds. */
+export const reportAction = (app, opened) => (opened?.report ? [button(t('report.button'), () => app.go('report', { opened }), 'secondary')] : []);
+
+export const flowScreens = { report, reported, extended, 'extend-refused': extendRefused, help };
 
 /** The buttons the pickup code screen offers besides "Back": extend the pickup time, help. */
 export function pickupExtras(app) {
