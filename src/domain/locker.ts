@@ -23,7 +23,7 @@ import { type LockerEvent, LockerNotifier } from './lockerEvents.js';
 import { type CodeEncrypter, Placements, type PlacementHolder } from './placements.js';
 import { reconcileInFlight } from './reconcile.js';
 import { PickupExtensions, type PickupExtended } from './pickupExtensions.js';
-import { PickupExtensionStore } from '../store/pickupExtensions.js';
+import { ParcelNeedsStore, PickupExtensionStore } from '../store/pickupExtensions.js';
 import { Retrievals } from './retrievals.js';
 import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 
@@ -61,12 +61,15 @@ export interface Reservation {
   dwellHours?: number;
   /** Plaintext code chosen by the carrier (already decrypted). */
   code?: string;
+  /** The parcel must go into a low (accessible) compartment. */
+  requiresLow?: boolean;
 }
 
 export class Locker {
   private readonly placements: Placements;
   private readonly retrievals: Retrievals;
   private readonly extensions: PickupExtensions;
+  private readonly needs: ParcelNeedsStore;
   private readonly notifier: LockerNotifier;
   private expiryTimer?: TimerHandle;
   private clockTimer?: TimerHandle;
@@ -84,6 +87,7 @@ export class Locker {
     const common = { store: d.store, doors: d.doors, recorder: d.recorder, alarms: this.alarms, views: this.views, clock: d.clock, newId: d.newId, logger: d.logger, notify };
     this.placements = new Placements({ ...common, held, codes: d.codes, encryptCode: d.encryptCode, revealCodes: d.settings.revealCodes });
     this.retrievals = new Retrievals(common);
+    this.needs = new ParcelNeedsStore(d.store.db);
     this.extensions = new PickupExtensions({
       codes: d.codes,
       extensions: new PickupExtensionStore(d.store.db),
@@ -201,14 +205,14 @@ export class Locker {
    * Opens a door for an announced drop-off. starterSecret (random, from the kiosk) is what every
    * follow-up call on this drop-off must show: ids alone do nothing.
    */
-  async dropoff(rawCode: string, starterSecret: string): Promise<DepositView> {
+  async dropoff(rawCode: string, starterSecret: string, opts: { accessible?: boolean } = {}): Promise<DepositView> {
     const parcel = this.d.codes.redeem(rawCode, ['announced_dropoff'], (p) =>
       p.state === 'stored' || p.state === 'expired' ? new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' }) : this.codeRejection(p),
     );
     // A right code gives nothing back to the budget (issue 7, finding 1): only time refills it.
     if (this.placements.inProgress((t) => t.parcelId === parcel.id))
       throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this drop-off is already in progress');
-    return this.placements.start({ kind: 'dropoff', actor: { kind: 'consumer' }, carrier: parcel.carrier, waybill: parcel.waybill, parcelId: parcel.id, reservation: true, size: parcel.size ?? 'S', starterSecret });
+    return this.placements.start({ kind: 'dropoff', actor: { kind: 'consumer' }, carrier: parcel.carrier, waybill: parcel.waybill, parcelId: parcel.id, reservation: true, size: parcel.size ?? 'S', starterSecret, accessible: opts.accessible === true || this.needs.requiresLow(parcel.id) });
   }
 
   // ---------------------------------------------------------------- courier deposit
@@ -231,7 +235,7 @@ export class Locker {
     }
     // A stored parcel gets a code unless the carrier chose one at announcement (already counted).
     if (!existing?.codeDigest) this.d.codes.assertCapacity(1, this.placements.pendingNewCodes());
-    return this.placements.start({ kind: 'deposit', actor: { kind: 'courier', courier }, carrier: carrier.id, waybill: req.waybill, parcelId, reservation, size: req.size, accessible: req.accessible === true });
+    return this.placements.start({ kind: 'deposit', actor: { kind: 'courier', courier }, carrier: carrier.id, waybill: req.waybill, parcelId, reservation, size: req.size, accessible: req.accessible === true || (existing !== undefined && this.needs.requiresLow(existing.id)) });
   }
 
   depositView(actor: PlacementHolder, id: string): DepositView {
@@ -334,7 +338,7 @@ export class Locker {
         data: { waybill: r.waybill, kind: r.kind },
         events: [(r.kind === 'dropoff' ? Events.dropoffAnnounced : Events.parcelAnnounced)(carrier.id, { parcelId, waybill: r.waybill, size: r.size, codeChosenByCarrier: r.code !== undefined })],
       },
-      () =>
+      () => {
         this.d.store.insertParcel({
           id: parcelId,
           carrier: carrier.id,
@@ -348,7 +352,10 @@ export class Locker {
           announcedAt: now,
           storedAt: null,
           expiresAt: null,
-        }),
+        });
+        // In the same transaction: a reservation is never stored without its need.
+        if (r.requiresLow) this.needs.requireLow(parcelId);
+      },
     );
     return { parcelId, ...(generated ? { code: generated } : {}) };
   }

@@ -366,10 +366,10 @@ export class KioskServer {
     }
   }
 
-  private async dropoff(code: string): Promise<DropoffOpened> {
+  private async dropoff(code: string, accessible = false): Promise<DropoffOpened> {
     const secret = Buffer.from(this.d.random.bytes(24)).toString('base64url');
     try {
-      const deposit = await this.d.locker.dropoff(code, secret);
+      const deposit = await this.d.locker.dropoff(code, secret, { accessible });
       return { sessionId: deposit.sessionId ?? deposit.id, dropoffId: deposit.id, compartment: deposit.compartment, deposit, secret };
     } finally {
       this.pushLockout();
@@ -541,8 +541,9 @@ export class KioskServer {
     r.add('GET', '/api/lockout', () => locker.lockout());
     addFlowRoutes(r, { locker, config, reports: this.reports, withLockout: (f) => this.withLockout(f) });
     r.add('POST', '/api/dropoff', async (ctx) => {
-      const { code } = await ctx.body(Code);
-      return this.dropoff(code);
+      // accessible: the consumer asked for a low compartment (issue 11, flow 4).
+      const { code, accessible } = await ctx.body(Code.extend({ accessible: z.boolean().optional() }));
+      return this.dropoff(code, accessible === true);
     });
     r.add('GET', '/api/dropoff/:id', (ctx) => ({ deposit: locker.depositView(this.dropoffHolder(ctx), ctx.params.id ?? '') }));
     r.add('POST', '/api/dropoff/:id/done', (ctx) => ({ state: locker.depositView(this.dropoffHolder(ctx), ctx.params.id ?? '').state }));

@@ -37,3 +37,24 @@ export class PickupExtensionStore {
     this.stmts.upsert.run({ id: parcelId, hours, now });
   }
 }
+
+/** The parcel_needs table (migration 6): reservations that require a low compartment. */
+export class ParcelNeedsStore {
+  private readonly stmts;
+
+  constructor(db: Db) {
+    this.stmts = {
+      get: db.prepare<[string], { requires_low: number }>('SELECT requires_low FROM parcel_needs WHERE parcel_id = ?'),
+      put: db.prepare<[string]>('INSERT OR REPLACE INTO parcel_needs (parcel_id, requires_low) VALUES (?, 1)'),
+    };
+  }
+
+  requiresLow(parcelId: string): boolean {
+    return this.stmts.get.get(parcelId)?.requires_low === 1;
+  }
+
+  /** Run inside the transaction that inserts the parcel. */
+  requireLow(parcelId: string): void {
+    this.stmts.put.run(parcelId);
+  }
+}
