@@ -4,7 +4,7 @@ import { get, post } from './api.js';
 import { t } from './i18n.js';
 import { view, keypad, button, formatClock } from './ui.js';
 import { showMap, soundCue } from './map.js';
-import { pickupExtras, reportAction, submitExtend } from './flows.js';
+import { dropoffExtras, pickupExtras, reportAction, submitExtend } from './flows.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -12,7 +12,7 @@ export async function submitCode(app, mode, code) {
   app.go('busy');
   const nav = app.nav;
   try {
-    const opened = await post(endpoint[mode], { code });
+    const opened = await post(endpoint[mode], mode === 'dropoff' && app.lowAsked ? { code, accessible: true } : { code });
     // The door is physically open: show it even if the screen moved on meanwhile.
     app.go('door-open', { mode, opened, code });
   } catch (e) {
@@ -74,6 +74,7 @@ function codeScreen(app, { mode }) {
   scanHint();
   v.r.back.onclick = () => app.go('home');
   if (mode === 'pickup') v.r.back.after(...pickupExtras(app));
+  if (mode === 'dropoff') v.r.back.after(...dropoffExtras(app));
   const nav = app.nav;
   get('/api/lockout')
     .then((l) => {

@@ -95,3 +95,15 @@ export const flowScreens = { report, reported, extended, 'extend-refused': exten
 export function pickupExtras(app) {
   return [button(t('extend.button'), () => app.go('code', { mode: 'extend' }), 'secondary'), button(t('help.button'), () => app.go('help'), 'secondary')];
 }
+
+/** The drop-off code screen's "I need a low compartment" toggle (issue 11, flow 4). */
+export function dropoffExtras(app) {
+  app.lowAsked = false;
+  const b = button(t('dropoff.askLow'), () => {
+    app.lowAsked = !app.lowAsked;
+    b.setAttribute('aria-pressed', String(app.lowAsked));
+  }, 'toggle');
+  b.dataset.ref = 'askLow';
+  b.setAttribute('aria-pressed', 'false');
+  return [b];
+}
