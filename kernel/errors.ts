@@ -36,6 +36,8 @@ export const ErrorCodes = {
   CODE_MALFORMED: 'CODE_MALFORMED',
   /** The live codes would exceed codes.maxLiveCodes (the bound the keypad maths assumes). */
   CODE_CAPACITY: 'CODE_CAPACITY',
+  /** The carrier does not allow (more) extensions of this parcel's pickup time; context.reason: 'not_offered' | 'used'. */
+  EXTENSION_NOT_ALLOWED: 'EXTENSION_NOT_ALLOWED',
   /** The code length and budget miss the keypad target (lockerd check-config). */
   CODE_POLICY_WEAK: 'CODE_POLICY_WEAK',
   // couriers and operators

@@ -160,6 +160,44 @@ export type LayoutConfig = z.infer<typeof LayoutConfig>;
 export const CourierPermission = z.enum(['deposit', 'collect']);
 export type CourierPermission = z.infer<typeof CourierPermission>;
 
+/**
+ * Where a consumer or courier gets help (docs/kiosk.md, "Help and support"): a phone number to
+ * call, and/or a link the kiosk shows as a QR code. Public information, shown on the kiosk's
+ * help screen and on "door did not open". Set per carrier (`carriers[].support`) and as the
+ * locker's default (`support`, the operator's own line); the carrier's wins for its parcels.
+ */
+export const SupportContact = z
+  .strictObject({
+    /** Shown as typed: digits, spaces, "+", "-", "(", ")". */
+    phone: z
+      .string()
+      .trim()
+      .min(3)
+      .max(32)
+      .regex(/^[+0-9][0-9 ()-]*$/, 'digits, spaces, "+", "-", "(" or ")"')
+      .optional(),
+    /** An https link, drawn as a QR code (e.g. the carrier's help page). */
+    qrUrl: z
+      .string()
+      .max(256)
+      .refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', 'an https:// link')
+      .optional(),
+    /** Opening hours or a line of text, in the kiosk's languages. */
+    hours: z.strictObject({ en: z.string().max(80).optional(), 'zh-Hans': z.string().max(80).optional() }).optional(),
+  })
+  .refine((s) => s.phone !== undefined || s.qrUrl !== undefined, 'give a phone number, a qrUrl or both');
+export type SupportContact = z.infer<typeof SupportContact>;
+
+/**
+ * A carrier's rule for extending the pickup time at the kiosk with the code (issue 11, flow 5):
+ * at most `maxHours` at a time, at most `times` per parcel. Absent: no extension.
+ */
+export const PickupExtensionRule = z.strictObject({
+  maxHours: z.number().int().min(1).max(14 * 24),
+  times: z.number().int().min(1).max(5).default(1),
+});
+export type PickupExtensionRule = z.infer<typeof PickupExtensionRule>;
+
 export const CarrierConfig = z.strictObject({
   id,
   name: z.string().min(1).max(100),
@@ -169,6 +207,10 @@ export const CarrierConfig = z.strictObject({
   encryptionKey: X25519PublicJwk.optional(),
   dwellHours: z.number().min(1).max(24 * 60).default(72),
   adHocDeposit: z.boolean().default(false),
+  /** The carrier's help line on the kiosk (the locker's `support` when absent). */
+  support: SupportContact.optional(),
+  /** Extending the pickup time at the kiosk; absent: not offered. */
+  pickupExtension: PickupExtensionRule.optional(),
   /** Couriers allowed to log in with ID and PIN; the PIN only as a scrypt hash (see src/credentials/pin.ts). */
   couriers: z
     .array(z.strictObject({ id, pinHash: z.string().min(20).max(400), permissions: z.array(CourierPermission).min(1).default(['deposit', 'collect']) }))
@@ -254,6 +296,8 @@ export const KioskConfig = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** A courier or operator session ends after this long without a request. */
     sessionIdleMs: z.number().int().min(5_000).default(120_000),
+    /** After a pickup, how long the screen may report a problem or reopen a door that closed too early (issue 11, flow 3). */
+    problemGraceS: z.number().int().min(10).max(900).default(120),
     /** The screen goes back to home after this long without a touch. */
     screenIdleMs: z.number().int().min(5_000).default(60_000),
     maxBodyBytes: z.number().int().min(256).max(1_048_576).default(16_384),
@@ -374,6 +418,8 @@ export const LockerConfig = z
     badges: BadgesConfig.default(BadgesConfig.parse({})),
     codes: CodesConfig.default(CodesConfig.parse({})),
     courierPins: CourierPinsConfig.default(CourierPinsConfig.parse({})),
+    /** The locker's own help line (the operator's), shown when a carrier has none. */
+    support: SupportContact.optional(),
     doors: DoorsConfig.default(DoorsConfig.parse({})),
     kiosk: KioskConfig.default(KioskConfig.parse({})),
     mqtt: MqttConfig.optional(),

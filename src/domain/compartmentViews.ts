@@ -48,6 +48,11 @@ export class CompartmentViews {
     }));
   }
 
+  /** Every provisioned carrier's configuration (public keys, rules, help line; PIN hashes included: never send it out whole). */
+  carriers(): CarrierConfig[] {
+    return this.store.carriers();
+  }
+
   carrier(id: string): CarrierConfig {
     const c = this.store.carriers().find((x) => x.id === id);
     if (!c) throw new LockerError(ErrorCodes.NOT_PERMITTED, `carrier ${id} is not provisioned on this locker`, { carrier: id });

@@ -60,6 +60,21 @@ export const catalogue = {
   'dropoff.collected': carrier(z.object({ ...parcel, compartment, courier: id.optional(), collectedAt: ms, reconciled }), 'a courier collected a dropped-off parcel'),
   'parcel.expired': carrier(z.object({ ...parcel, compartment: compartment.nullable() }), 'the dwell time passed; the code no longer works'),
   'parcel.cancelled': carrier(z.object(parcel), 'the carrier cancelled a reservation'),
+  'parcel.problem_reported': carrier(
+    z.object({ ...parcel, compartment: compartment.nullable(), problem: z.enum(['damaged', 'wrong_parcel', 'not_there', 'door_closed_early']), reopened: z.boolean(), at: ms }),
+    'the consumer reported a problem at the kiosk right after the pickup (door_closed_early: the door was opened once more)',
+  ),
+  'parcel.pickup_extended': carrier(
+    z.object({
+      ...parcel,
+      compartment: compartment.nullable(),
+      hours: z.number().int().describe('hours added by this extension'),
+      previousExpiresAt: ms,
+      expiresAt: ms,
+      times: z.number().int().describe("the parcel's extensions so far, this one included"),
+    }),
+    "the consumer extended the pickup time at the kiosk with the code, within the carrier's pickupExtension rule",
+  ),
   'deposit.cancelled': carrier(cancelled, 'a deposit was cancelled at the kiosk or by a power cut'),
   'dropoff.cancelled': carrier(cancelled, 'a drop-off was cancelled at the kiosk or by a power cut'),
   'deposit.interrupted': carrier(interrupted, 'a power cut interrupted the deposit and the sensors cannot tell; the compartment is inspected'),
@@ -72,6 +87,10 @@ export const catalogue = {
   'clock.jumped': operator(
     z.object({ expectedAt: ms, wallAt: ms, stepMs: z.number().int() }),
     'the wall clock stepped (NTP, an operator, a board with no battery clock) by more than 2 s beside the monotonic clock; lockouts and timeouts did not move',
+  ),
+  'problem.reported': operator(
+    z.object({ compartment: compartment.nullable(), carrier: z.string(), parcelId: id, problem: z.enum(['damaged', 'wrong_parcel', 'not_there', 'door_closed_early']), reopened: z.boolean(), at: ms }),
+    "the consumer reported a problem with a parcel at the kiosk (the carrier's stream has parcel.problem_reported)",
   ),
   'layout.applied': operator(z.object({ version: z.number().int(), by: z.string(), commandId: z.string() }), 'a remote setLayout was applied (not an alarm)'),
   'alarm.latch_jammed': operator(z.object({ compartment, sessionId: id }), 'the latch did not release after the retry: out of service'),
@@ -147,6 +166,9 @@ export const Events = {
   dropoffCollected: toCarrier('dropoff.collected'),
   parcelExpired: toCarrier('parcel.expired'),
   parcelCancelled: toCarrier('parcel.cancelled'),
+  parcelPickupExtended: toCarrier('parcel.pickup_extended'),
+  parcelProblemReported: toCarrier('parcel.problem_reported'),
+  problemReported: toOperator('problem.reported'),
   depositCancelled: toCarrier('deposit.cancelled'),
   dropoffCancelled: toCarrier('dropoff.cancelled'),
   depositInterrupted: toCarrier('deposit.interrupted'),

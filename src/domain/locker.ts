@@ -22,6 +22,8 @@ import { LockerAlarms } from './lockerAlarms.js';
 import { type LockerEvent, LockerNotifier } from './lockerEvents.js';
 import { type CodeEncrypter, Placements, type PlacementHolder } from './placements.js';
 import { reconcileInFlight } from './reconcile.js';
+import { PickupExtensions, type PickupExtended } from './pickupExtensions.js';
+import { ParcelNeedsStore, PickupExtensionStore } from '../store/pickupExtensions.js';
 import { Retrievals } from './retrievals.js';
 import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 
@@ -49,6 +51,9 @@ export interface LockerDeps {
   encryptCode: CodeEncrypter;
 }
 
+export const pickupProblems = ['damaged', 'wrong_parcel', 'not_there', 'door_closed_early'] as const;
+export type PickupProblem = (typeof pickupProblems)[number];
+
 export interface Reservation {
   waybill: string;
   size: SizeClass;
@@ -56,11 +61,15 @@ export interface Reservation {
   dwellHours?: number;
   /** Plaintext code chosen by the carrier (already decrypted). */
   code?: string;
+  /** The parcel must go into a low (accessible) compartment. */
+  requiresLow?: boolean;
 }
 
 export class Locker {
   private readonly placements: Placements;
   private readonly retrievals: Retrievals;
+  private readonly extensions: PickupExtensions;
+  private readonly needs: ParcelNeedsStore;
   private readonly notifier: LockerNotifier;
   private expiryTimer?: TimerHandle;
   private clockTimer?: TimerHandle;
@@ -78,6 +87,16 @@ export class Locker {
     const common = { store: d.store, doors: d.doors, recorder: d.recorder, alarms: this.alarms, views: this.views, clock: d.clock, newId: d.newId, logger: d.logger, notify };
     this.placements = new Placements({ ...common, held, codes: d.codes, encryptCode: d.encryptCode, revealCodes: d.settings.revealCodes });
     this.retrievals = new Retrievals(common);
+    this.needs = new ParcelNeedsStore(d.store.db);
+    this.extensions = new PickupExtensions({
+      codes: d.codes,
+      extensions: new PickupExtensionStore(d.store.db),
+      recorder: d.recorder,
+      views: this.views,
+      clock: d.clock,
+      rejection: (p) => this.codeRejection(p),
+      expireDue: () => this.expireDue(),
+    });
     const hardware = new HardwareAlarms({ store: d.store, alarms: this.alarms, views: this.views, notify, logger: d.logger, reconcile: () => this.reconcile() });
     d.doors.on((e) => hardware.onDoorEvent(e));
   }
@@ -137,14 +156,40 @@ export class Locker {
   }
 
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
-  async pickup(rawCode: string): Promise<DoorOpened> {
+  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string }> {
     const parcel = this.d.codes.redeem(rawCode, ['stored'], (p) => this.codeRejection(p));
     // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
     if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
       this.expireDue();
       throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
     }
-    return this.retrievals.pickup(parcel);
+    return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id };
+  }
+
+  /**
+   * A problem the consumer reports at the kiosk right after a pickup (the kiosk holds the
+   * pickup's handle for a grace period, see src/kiosk/pickupReports.ts). The owning carrier and
+   * the operator each get an event; 'door_closed_early' opens the door once more.
+   */
+  async reportProblem(parcelId: string, problem: PickupProblem): Promise<{ reopened?: DoorOpened }> {
+    const p = this.d.store.parcel(parcelId);
+    if (!p) throw new LockerError(ErrorCodes.NOT_FOUND, `no parcel ${parcelId}`);
+    const reopened = problem === 'door_closed_early' && p.compartmentId ? await this.retrievals.remoteOpen(p.compartmentId, 'door closed too early after a pickup', { kind: 'consumer' }) : undefined;
+    const at = this.d.clock.now();
+    const base = { parcelId: p.id, compartment: p.compartmentId, problem, reopened: reopened !== undefined, at };
+    this.d.recorder.commit({
+      actor: 'consumer',
+      action: 'parcel.problem_reported',
+      subject: p.id,
+      data: { problem, reopened: reopened !== undefined },
+      events: [Events.parcelProblemReported(p.carrier, { ...base, waybill: p.waybill }), Events.problemReported({ ...base, carrier: p.carrier })],
+    });
+    return reopened ? { reopened } : {};
+  }
+
+  /** Extends the pickup time of the code's parcel where its carrier allows it (no door opens). */
+  extendPickup(rawCode: string, hours?: number): PickupExtended {
+    return this.extensions.extend(rawCode, hours);
   }
 
   private codeRejection(p: ParcelRow): LockerError | undefined {
@@ -160,14 +205,14 @@ export class Locker {
    * Opens a door for an announced drop-off. starterSecret (random, from the kiosk) is what every
    * follow-up call on this drop-off must show: ids alone do nothing.
    */
-  async dropoff(rawCode: string, starterSecret: string): Promise<DepositView> {
+  async dropoff(rawCode: string, starterSecret: string, opts: { accessible?: boolean } = {}): Promise<DepositView> {
     const parcel = this.d.codes.redeem(rawCode, ['announced_dropoff'], (p) =>
       p.state === 'stored' || p.state === 'expired' ? new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' }) : this.codeRejection(p),
     );
     // A right code gives nothing back to the budget (issue 7, finding 1): only time refills it.
     if (this.placements.inProgress((t) => t.parcelId === parcel.id))
       throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this drop-off is already in progress');
-    return this.placements.start({ kind: 'dropoff', actor: { kind: 'consumer' }, carrier: parcel.carrier, waybill: parcel.waybill, parcelId: parcel.id, reservation: true, size: parcel.size ?? 'S', starterSecret });
+    return this.placements.start({ kind: 'dropoff', actor: { kind: 'consumer' }, carrier: parcel.carrier, waybill: parcel.waybill, parcelId: parcel.id, reservation: true, size: parcel.size ?? 'S', starterSecret, accessible: opts.accessible === true || this.needs.requiresLow(parcel.id) });
   }
 
   // ---------------------------------------------------------------- courier deposit
@@ -190,7 +235,7 @@ export class Locker {
     }
     // A stored parcel gets a code unless the carrier chose one at announcement (already counted).
     if (!existing?.codeDigest) this.d.codes.assertCapacity(1, this.placements.pendingNewCodes());
-    return this.placements.start({ kind: 'deposit', actor: { kind: 'courier', courier }, carrier: carrier.id, waybill: req.waybill, parcelId, reservation, size: req.size, accessible: req.accessible === true });
+    return this.placements.start({ kind: 'deposit', actor: { kind: 'courier', courier }, carrier: carrier.id, waybill: req.waybill, parcelId, reservation, size: req.size, accessible: req.accessible === true || (existing !== undefined && this.needs.requiresLow(existing.id)) });
   }
 
   depositView(actor: PlacementHolder, id: string): DepositView {
@@ -293,7 +338,7 @@ export class Locker {
         data: { waybill: r.waybill, kind: r.kind },
         events: [(r.kind === 'dropoff' ? Events.dropoffAnnounced : Events.parcelAnnounced)(carrier.id, { parcelId, waybill: r.waybill, size: r.size, codeChosenByCarrier: r.code !== undefined })],
       },
-      () =>
+      () => {
         this.d.store.insertParcel({
           id: parcelId,
           carrier: carrier.id,
@@ -307,7 +352,10 @@ export class Locker {
           announcedAt: now,
           storedAt: null,
           expiresAt: null,
-        }),
+        });
+        // In the same transaction: a reservation is never stored without its need.
+        if (r.requiresLow) this.needs.requireLow(parcelId);
+      },
     );
     return { parcelId, ...(generated ? { code: generated } : {}) };
   }

@@ -76,6 +76,8 @@ export const CreateReservationArgs = z
     dwellHours: z.number().min(1).max(24 * 60).optional(),
     /** A pickup (or drop-off) code chosen by the carrier: a compact JWE to the locker's X25519 key. */
     codeJwe: z.string().min(10).max(4096).optional(),
+    /** The consumer asked the carrier for a low (accessible) compartment: the parcel gets one. */
+    requiresLow: z.boolean().optional(),
   })
   .strict();
 export type CreateReservationArgs = z.infer<typeof CreateReservationArgs>;

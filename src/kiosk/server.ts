@@ -25,6 +25,9 @@ import { BadgeSessionIndex } from './badgeSessions.js';
 import { kioskLimits, LoginGate, type KioskLimits } from './limits.js';
 import { codeFromScan, looksLikeBadge, scanScreens, type ScanScreen } from './scans.js';
 import { bearer, SessionBook } from './sessions.js';
+import { supportDirectory } from './support.js';
+import { addFlowRoutes } from './flowRoutes.js';
+import { PickupReports } from './pickupReports.js';
 import { TerminalPairings } from './terminal.js';
 
 export interface HealthReport {
@@ -117,9 +120,11 @@ export class KioskServer {
   /** Badge sessions, so a revocation ends them at once. */
   private readonly badgeSessions: BadgeSessionIndex;
   private readonly offRevoked: () => void;
+  private readonly reports: PickupReports;
 
   constructor(private readonly d: KioskServerDeps) {
     this.limits = kioskLimits(d.limits);
+    this.reports = new PickupReports(d.clock, d.random, d.config.kiosk.problemGraceS * 1000);
     const l = this.limits;
     this.router = new Router(d.config.kiosk.maxBodyBytes);
     const books = { perSubject: l.sessionsPerSubject, max: l.maxSessions };
@@ -351,19 +356,30 @@ export class KioskServer {
 
   // ---------------------------------------------------------------- flows shared by API and scanner
 
-  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel' } }> {
+  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel' }; report: string }> {
     try {
-      return { ...(await this.d.locker.pickup(code)), parcel: { kind: 'parcel' } };
+      const { parcelId, ...opened } = await this.d.locker.pickup(code);
+      // The handle for "report a problem" on this pickup (src/kiosk/pickupReports.ts).
+      return { ...opened, parcel: { kind: 'parcel' }, report: this.reports.open(opened.sessionId, parcelId) };
     } finally {
       this.pushLockout();
     }
   }
 
-  private async dropoff(code: string): Promise<DropoffOpened> {
+  private async dropoff(code: string, accessible = false): Promise<DropoffOpened> {
     const secret = Buffer.from(this.d.random.bytes(24)).toString('base64url');
     try {
-      const deposit = await this.d.locker.dropoff(code, secret);
+      const deposit = await this.d.locker.dropoff(code, secret, { accessible });
       return { sessionId: deposit.sessionId ?? deposit.id, dropoffId: deposit.id, compartment: deposit.compartment, deposit, secret };
+    } finally {
+      this.pushLockout();
+    }
+  }
+
+  /** Runs a use of a typed code and then tells the screens the keypad budget. */
+  private async withLockout<T>(f: () => Promise<T> | T): Promise<T> {
+    try {
+      return await f();
     } finally {
       this.pushLockout();
     }
@@ -482,6 +498,7 @@ export class KioskServer {
       codeLength: this.d.codeLength ? this.d.codeLength() : config.codes.length,
       sizes: sizeClasses,
       carriers: this.d.credentials.carriers(),
+      support: supportDirectory(config.support, locker.views.carriers()),
       sim: this.d.sim,
     }));
     r.add('GET', '/api/events', (ctx) => this.events(ctx));
@@ -522,9 +539,11 @@ export class KioskServer {
       return this.pickup(code);
     });
     r.add('GET', '/api/lockout', () => locker.lockout());
+    addFlowRoutes(r, { locker, config, reports: this.reports, withLockout: (f) => this.withLockout(f) });
     r.add('POST', '/api/dropoff', async (ctx) => {
-      const { code } = await ctx.body(Code);
-      return this.dropoff(code);
+      // accessible: the consumer asked for a low compartment (issue 11, flow 4).
+      const { code, accessible } = await ctx.body(Code.extend({ accessible: z.boolean().optional() }));
+      return this.dropoff(code, accessible === true);
     });
     r.add('GET', '/api/dropoff/:id', (ctx) => ({ deposit: locker.depositView(this.dropoffHolder(ctx), ctx.params.id ?? '') }));
     r.add('POST', '/api/dropoff/:id/done', (ctx) => ({ state: locker.depositView(this.dropoffHolder(ctx), ctx.params.id ?? '').state }));

@@ -257,4 +257,27 @@ DROP TABLE outbox;
 ALTER TABLE outbox_v6 RENAME TO outbox;
 `,
   },
+  {
+    version: 7,
+    name: 'pickup extensions and low-compartment reservations',
+    // A consumer extends a stored parcel's pickup time at the kiosk where the carrier allows it
+    // (carriers[].pickupExtension, issue 11 flow 5): how often and by how much, per parcel, so
+    // the carrier's "once" holds across restarts. Written in the same transaction as the new
+    // expires_at and the parcel.pickup_extended event (src/store/pickupExtensions.ts).
+    sql: `
+CREATE TABLE pickup_extensions (
+  parcel_id   TEXT PRIMARY KEY REFERENCES parcels(id) ON DELETE CASCADE,
+  times       INTEGER NOT NULL,
+  hours       INTEGER NOT NULL,        -- all extensions together
+  extended_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+-- A carrier's reservation may require a low (accessible) compartment because the consumer asked
+-- for one (createReservation requiresLow, issue 11 flow 4): the deposit or drop-off of that
+-- parcel is then allocated a low door (src/store/pickupExtensions.ts, ParcelNeedsStore).
+CREATE TABLE parcel_needs (
+  parcel_id    TEXT PRIMARY KEY REFERENCES parcels(id) ON DELETE CASCADE,
+  requires_low INTEGER NOT NULL CHECK (requires_low IN (0, 1))
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];

