@@ -11,7 +11,7 @@
 // uncertain (the latch may have released, a person may stand at the open door) and waits,
 // bounded by transportReturnTimeoutMs, for the bus to return. Then it reads the door:
 //   uncertain -> open (seen open: the session still owns the door and goes on as usual)
-//             -> awaiting_open (seen shut while the latch may still be releasing)
+//             (seen shut while the latch may still be releasing: looks again at its open_timeout)
 //             -> unresolved (seen shut, or never seen): the transaction decides from the
 //                sensors as boot reconciliation does, or sends the compartment to inspection.
 import { type ErrorCode, ErrorCodes } from '../../kernel/errors.js';
@@ -159,14 +159,15 @@ export function stepDoorSession(state: DoorSessionState, input: DoorSessionInput
       if (input.type === 'reading' && input.reading.open) return seenOpen(input.reading);
       if (input.type === 'door_read') {
         if (input.reading.open) return seenOpen(input.reading);
-        // Shut, but the latch of the last unlock may still be releasing: wait for it as usual.
-        if (state.openWindow) return { state: { tag: 'awaiting_open', attempt: state.attempt }, effects: [{ type: 'cancel_timer', timer: 'transport_return' }] };
+        // Shut, but the latch of the last unlock may still be releasing: look again when its
+        // open_timeout ends. Never energised again: a retry could pop a door on a parcel put in.
+        if (state.openWindow) return same;
         const t = unresolved('closed', input.reading.itemPresent, state.cause);
         return { state: t.state, effects: [...leave, ...t.effects] };
       }
       if (input.type === 'transport_lost') return { state: { ...state, lineDown: true }, effects: [] };
       if (input.type === 'transport_back') return { state: { ...state, lineDown: false }, effects: [{ type: 'read_door' }] };
-      if (input.type === 'timeout' && input.timer === 'open_timeout') return { state: { ...state, openWindow: false }, effects: [] };
+      if (input.type === 'timeout' && input.timer === 'open_timeout') return { state: { ...state, openWindow: false }, effects: state.lineDown ? [] : [{ type: 'read_door' }] };
       if (input.type === 'timeout' && input.timer === 'transport_return') {
         const t = unresolved('unknown', undefined, state.cause);
         return { state: t.state, effects: [...(state.openWindow ? [{ type: 'cancel_timer', timer: 'open_timeout' } as const] : []), ...t.effects] };
