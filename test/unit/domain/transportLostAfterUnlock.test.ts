@@ -44,7 +44,8 @@ describe('line lost right after an unlock: deposit', () => {
   it.each([1, 8, 16])('cut %i ms after the frame, door still open when the line returns: the session keeps the door, the deposit goes on', async (cutMs) => {
     const l = await start();
     const run = await cutAfterUnlock(l, () => l.locker.startDeposit(l.courier, { waybill: 'SP-1', size: 'S' }), cutMs);
-    await l.advance(300); // the latch releases while the line is down
+    // The latch releases while the line is down, which stays down past the open timeout and its retry.
+    await l.advance(2_500);
     expect(l.world.lock({ bus: 'bus0', board: 0, lock: 1 }).doorOpen).toBe(true);
     l.registry.replug(l.busPath);
     const started = await l.until('the deposit to resolve', run.result);
@@ -141,7 +142,7 @@ describe('line lost right after an unlock: pickup', () => {
     const l = await start();
     const { code } = await l.deposit('SP-10');
     const run = await cutAfterUnlock(l, () => l.locker.pickup(code), cutMs);
-    await l.advance(300);
+    await l.advance(2_500);
     l.take('K1');
     l.registry.replug(l.busPath);
     const r = await l.until('the pickup to resolve', run.result);
