@@ -114,7 +114,7 @@ export class Inspections {
         return {
           compartment: c.id,
           purpose: s && isKind(s.purpose) ? s.purpose : null,
-          waybill: s ? str(s.context.waybill) || null : null,
+          waybill: s ? str(s.context.waybill) || this.d.store.parcel(str(s.context.parcelId))?.waybill || null : null,
           since: s?.endedAt ?? null,
           door: open === undefined ? 'unknown' : open ? 'open' : 'closed',
           looked: this.looked(c.id, s?.endedAt ?? null),
