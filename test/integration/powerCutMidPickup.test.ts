@@ -122,9 +122,31 @@ describe('power cut mid pickup', { timeout: 60_000 }, () => {
       expect(r.status).toBe(409);
       expect(r.body.error.code).toBe('NEEDS_INSPECTION');
       expect(db.read.parcel(parcelId)?.state).toBe('stored');
+      expect((await readWorldFile(dataDir)).locks.find((l) => l.position.board === 0 && l.position.lock === 1)?.doorOpen).toBe(false);
+
+      // The operator settles it in service mode: open, look, close, mark occupied.
+      const op = await new KioskClient(second.url, demo).operatorLogin();
+      const list = await apiCall<{ inspections: { compartment: string; purpose: string; waybill: string; looked: boolean }[] }>(second.url, 'GET', '/api/operator/inspections', undefined, op);
+      expect(list.body.inspections).toEqual([expect.objectContaining({ compartment: 'A1', purpose: 'pickup', waybill: 'SP-PP-1', looked: false })]);
+      expect((await apiCall(second.url, 'POST', '/api/operator/compartments/A1/settle', { verdict: 'occupied' })).status).toBe(401);
+      expect((await apiCall(second.url, 'POST', '/api/operator/compartments/A1/settle', { verdict: 'maybe' }, op)).status).toBe(400);
+      const early = await apiCall<{ error: { code: string } }>(second.url, 'POST', '/api/operator/compartments/A1/settle', { verdict: 'occupied' }, op);
+      expect([early.status, early.body.error.code]).toEqual([409, 'TRANSACTION_STATE']);
+      expect((await apiCall(second.url, 'POST', '/api/operator/compartments/A1/open', { reason: 'inspection' }, op)).status).toBe(200);
+      expect((await apiCall(second.url, 'POST', '/sim/compartments/A1/close')).status).toBe(200);
+      const settled = await waitFor('the settle to be accepted', async () => {
+        const s = await apiCall<{ compartment: CompartmentJson }>(second.url, 'POST', '/api/operator/compartments/A1/settle', { verdict: 'occupied' }, op);
+        return s.status === 200 ? s : undefined;
+      });
+      expect(settled.body.compartment).toMatchObject({ id: 'A1', state: 'occupied' });
+      expect(db.read.outbox('c/swiftpost').map((e) => e.type)).toEqual(['parcel.stored', 'parcel.outcome_uncertain', 'parcel.outcome_settled']);
+      expect(db.read.outbox('op').map((e) => e.type)).toEqual(['alarm.needs_inspection', 'door.remote_opened', 'compartment.inspection_settled']);
+      // The code works again.
+      const again = await apiCall<{ compartment: CompartmentJson }>(second.url, 'POST', '/api/pickup', { code });
+      expect(again.status).toBe(200);
+      expect(db.read.parcel(parcelId)?.state).toBe('picked_up');
     } finally {
       db.close();
     }
-    expect((await readWorldFile(dataDir)).locks.find((l) => l.position.board === 0 && l.position.lock === 1)?.doorOpen).toBe(false);
   });
 });
