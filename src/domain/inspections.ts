@@ -70,6 +70,11 @@ export class Inspections {
     });
   }
 
+  /** A compartment just went to inspection (any path): only a door opened from now on counts as a look. */
+  started(compartmentId: string): void {
+    this.openedAt.delete(compartmentId);
+  }
+
   /** At start: the doors of unresolved sessions are lockerd's own, not forced (doorController.ts). */
   holdAtBoot(): void {
     for (const s of this.d.store.uncertainSessions()) this.d.doors.holdUnresolved(s.compartmentId, s.id);

@@ -83,6 +83,9 @@ export class Locker {
     this.placements = new Placements({ ...common, held, codes: d.codes, encryptCode: d.encryptCode, revealCodes: d.settings.revealCodes });
     this.retrievals = new Retrievals(common);
     this.inspections = new Inspections({ store: d.store, doors: d.doors, recorder: d.recorder, views: this.views, clock: d.clock, notify, commitRecovered: (r) => this.placements.commitRecovered(r) });
+    this.notifier.on((e) => {
+      if (e.type === 'alarm' && e.alarm.type === 'alarm.needs_inspection' && e.alarm.compartment) this.inspections.started(e.alarm.compartment);
+    });
     const hardware = new HardwareAlarms({ store: d.store, alarms: this.alarms, views: this.views, notify, logger: d.logger, reconcile: () => this.reconcile() });
     d.doors.on((e) => hardware.onDoorEvent(e));
   }

@@ -20,7 +20,7 @@ function operator(app) {
   let reason = reasons[0];
   let showingAlarms = false;
   // Compartments in inspection: open, look, close, then mark empty or occupied (settle.js).
-  const settle = settlePanel(app, { onSettled: (c) => update(c), onError: (e) => fail(e) });
+  const settle = settlePanel(app, { onSettled: (c) => update({ ...c, fault: c.fault ?? null }), onError: (e) => fail(e) });
   v.r.detail.append(settle.el);
 
   const tile = (c) => {
