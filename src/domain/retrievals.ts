@@ -21,7 +21,7 @@ import { type Actor, actorName, type CourierIdentity, type DoorOpened } from './
 
 export interface RetrievalDeps {
   store: Pick<LockerStore, 'insertSession' | 'endSession' | 'transitionParcel' | 'compartment' | 'setService'>;
-  doors: Pick<DoorController, 'busy' | 'reachable' | 'open'>;
+  doors: Pick<DoorController, 'busy' | 'reachable' | 'open' | 'position' | 'busConnected'>;
   recorder: Pick<EventRecorder, 'commit'>;
   /** Records an outcome the sensors cannot tell (Inspections.record). */
   uncertain: (u: UncertainOutcome) => void;
@@ -131,7 +131,13 @@ export class Retrievals {
     const sessionId = this.d.newId();
     const now = this.d.clock.now();
     if (this.d.doors.busy(o.compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${o.compartmentId} is in use`, { compartment: o.compartmentId });
-    if (!this.d.doors.reachable(o.compartmentId)) throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of ${o.compartmentId} does not answer`, { compartment: o.compartmentId });
+    if (!this.d.doors.reachable(o.compartmentId)) {
+      const bus = this.d.doors.position(o.compartmentId)?.bus;
+      // The real cause: a lost line, not a silent board.
+      if (bus !== undefined && !this.d.doors.busConnected(bus))
+        throw new LockerError(ErrorCodes.BUS_DISCONNECTED, `the lock bus of ${o.compartmentId} is disconnected`, { compartment: o.compartmentId, bus });
+      throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of ${o.compartmentId} does not answer`, { compartment: o.compartmentId });
+    }
     this.d.recorder.commit({ actor: actorName(o.actor), action: `${o.purpose}.unlock`, subject: o.compartmentId, data: { sessionId } }, () =>
       this.d.store.insertSession({ id: sessionId, compartmentId: o.compartmentId, purpose: o.purpose, actor: actorName(o.actor), context: o.context, startedAt: now }),
     );

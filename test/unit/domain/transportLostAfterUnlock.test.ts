@@ -135,6 +135,17 @@ describe('line lost right after an unlock: deposit', () => {
     await l.advance(50);
     await expect(l.locker.startDeposit(l.courier, { waybill: 'SP-7', size: 'S' })).rejects.toMatchObject({ code: 'BUS_DISCONNECTED' });
   });
+
+  it('with the adapter gone, a pickup names the real cause and keeps the code', async () => {
+    const l = await start();
+    const { code } = await l.deposit('SP-8');
+    l.registry.unplug(l.busPath);
+    await l.advance(50);
+    await expect(l.locker.pickup(code)).rejects.toMatchObject({ code: 'BUS_DISCONNECTED' });
+    l.registry.replug(l.busPath);
+    await l.until('the bus back', () => l.doors.busConnected('bus0'));
+    await l.settle(l.locker.pickup(code));
+  });
 });
 
 describe('line lost right after an unlock: pickup', () => {
