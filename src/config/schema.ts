@@ -283,6 +283,12 @@ export const DoorsConfig = z.strictObject({
   leftOpenAlarmMs: z.number().int().min(1000).default(120_000),
   /** Retries after a door did not open before the compartment goes out of service. */
   jamRetries: z.number().int().min(0).max(3).default(1),
+  /**
+   * After an unlock frame went out, how long a session waits for a lost bus (cable, adapter,
+   * bridge) to return before the compartment goes to inspection (docs/architecture.md,
+   * "Uncertain outcomes").
+   */
+  transportReturnTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
 });
 
 export const KioskConfig = z

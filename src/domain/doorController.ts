@@ -3,7 +3,7 @@
 // (door opened/closed, forced open, board silent/back). Everything else asks it.
 import { type LockBus, type LockBusEvent, type LockReading } from '../../hal/types.js';
 import { type Clock } from '../../kernel/clock.js';
-import { LockerError, ErrorCodes } from '../../kernel/errors.js';
+import { LockerError, ErrorCodes, toLockerError } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { type DoorSessionSettings } from './doorSession.js';
 import { DoorRunner, type DoorOutcome } from './doorRunner.js';
@@ -48,6 +48,12 @@ export class DoorController {
   private readonly disconnected = new Set<string>();
   private readonly listeners = new Set<(e: DoorControllerEvent) => void>();
   private readonly unsubscribe: (() => void)[] = [];
+  /**
+   * Compartments whose last session energised the latch and ended unresolved (the line never
+   * came back in time): lockerd opened that door itself, so a later movement is not forced.
+   * Released when an operator settles the inspection (or at boot from the uncertain sessions).
+   */
+  private readonly unresolved = new Map<string, string>();
 
   constructor(
     private readonly buses: ReadonlyMap<string, LockBus>,
@@ -106,19 +112,54 @@ export class DoorController {
     const bus = p && this.buses.get(p.bus);
     if (!p || !bus) throw new LockerError(ErrorCodes.COMPARTMENT_UNAVAILABLE, `compartment ${compartmentId} is not in the layout`, { compartment: compartmentId });
     if (this.runners.has(compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${compartmentId} is already in use`, { compartment: compartmentId });
+    if (this.disconnected.has(p.bus))
+      throw new LockerError(ErrorCodes.BUS_DISCONNECTED, `the lock bus of compartment ${compartmentId} is disconnected`, { compartment: compartmentId, bus: p.bus });
     if (!this.reachable(compartmentId))
       throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of compartment ${compartmentId} does not answer`, { compartment: compartmentId, bus: p.bus, board: p.board });
     const unlock = async (): Promise<void> => {
-      await bus.unlock(p.board, p.lock);
+      try {
+        await bus.unlock(p.board, p.lock);
+      } catch (err) {
+        // A lost line is named as such (not a jam, not a silent board).
+        const le = toLockerError(err);
+        if (le.code === ErrorCodes.TRANSPORT_ERROR) throw new LockerError(ErrorCodes.BUS_DISCONNECTED, le.detail, { ...le.context, compartment: compartmentId, bus: p.bus });
+        throw le;
+      }
       this.emit({ type: 'unlock_sent', compartment: compartmentId, sessionId });
     };
+    const read = async (): Promise<{ open: boolean; itemPresent?: boolean }> => {
+      const d = await this.readNow(compartmentId);
+      return { open: d.open === true, ...(d.itemPresent !== undefined ? { itemPresent: d.itemPresent } : {}) };
+    };
     // The caller's callback goes to the runner as it is; the controller only hears when it ends.
-    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings.get(), onOutcome, (r) => {
-      if (this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
-    });
+    const runner = new DoorRunner(
+      sessionId,
+      compartmentId,
+      unlock,
+      this.clock,
+      this.settings.get(),
+      (o, r) => {
+        if (o.type === 'uncertain' && o.door === 'unknown') this.unresolved.set(compartmentId, sessionId);
+        onOutcome(o, r);
+      },
+      (r) => {
+        if (this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
+      },
+      read,
+    );
+    this.unresolved.delete(compartmentId);
     this.runners.set(compartmentId, runner);
     runner.start();
     return runner;
+  }
+
+  /** A compartment whose unresolved session an operator settled (or one found uncertain at boot: hold). */
+  holdUnresolved(compartmentId: string, sessionId: string): void {
+    this.unresolved.set(compartmentId, sessionId);
+  }
+
+  releaseUnresolved(compartmentId: string): void {
+    this.unresolved.delete(compartmentId);
   }
 
   /** Asks the board for the door's state now (used at boot to reconcile). */
@@ -145,9 +186,13 @@ export class DoorController {
         this.doors.set(id, now);
         const runner = this.runners.get(id);
         if (before?.open === open && before.itemPresent === now.itemPresent) return;
-        this.emit({ type: 'door', compartment: id, open, itemPresent: now.itemPresent, sessionId: runner?.id });
+        const owner = runner?.id ?? this.unresolved.get(id);
+        this.emit({ type: 'door', compartment: id, open, itemPresent: now.itemPresent, sessionId: owner });
         if (runner) runner.feed({ type: 'reading', reading: { open, itemPresent: now.itemPresent } });
-        else if (open && before?.open === false) {
+        else if (owner !== undefined) {
+          // The latch lockerd released before the line went: the door is not forced.
+          if (open) this.logger.info({ compartment: id, session: owner }, 'a door of an unresolved session moved; it stays in inspection');
+        } else if (open && before?.open === false) {
           this.logger.warn({ compartment: id }, 'door opened without an unlock');
           this.emit({ type: 'forced_open', compartment: id });
         }
@@ -158,17 +203,29 @@ export class DoorController {
         return;
       case 'board-silent':
         this.silent.add(`${e.bus}/${e.board}`);
+        this.feedOn(e.bus, e.board, { type: 'transport_lost' });
         this.emit({ type: 'board_silent', bus: e.bus, board: e.board, compartments: this.compartmentsOn(e.bus, e.board), code: e.code, message: e.message });
         return;
       case 'board-back':
         this.silent.delete(`${e.bus}/${e.board}`);
+        this.feedOn(e.bus, e.board, { type: 'transport_back' });
         this.emit({ type: 'board_back', bus: e.bus, board: e.board, compartments: this.compartmentsOn(e.bus, e.board) });
         return;
       case 'transport':
         if (e.connected) this.disconnected.delete(e.bus);
         else this.disconnected.add(e.bus);
         this.emit({ type: 'transport', bus: e.bus, connected: e.connected, message: e.message });
+        // Sessions on this bus hear it last, after the alarm, so their outcome follows it.
+        this.feedOn(e.bus, undefined, { type: e.connected ? 'transport_back' : 'transport_lost' });
         return;
+    }
+  }
+
+  /** Tells the sessions on a bus (or one board of it) that their line went or came back. */
+  private feedOn(bus: string, board: number | undefined, input: { type: 'transport_lost' } | { type: 'transport_back' }): void {
+    for (const [id, runner] of [...this.runners]) {
+      const p = this.positions.get(id);
+      if (p && p.bus === bus && (board === undefined || p.board === board)) runner.feed(input);
     }
   }
 

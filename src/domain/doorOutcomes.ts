@@ -14,6 +14,8 @@ export function doorInputOf(outcome: DoorOutcome, compartment: string): DoorInpu
       return { type: 'door_jammed', compartment };
     case 'failed':
       return { type: 'door_failed', compartment, code: outcome.code };
+    case 'uncertain':
+      return { type: 'door_uncertain', compartment, door: outcome.door, ...(outcome.itemPresent !== undefined ? { itemPresent: outcome.itemPresent } : {}), cause: outcome.cause };
     case 'left_open_alarm':
       return { type: 'left_open' };
     default:

@@ -4,6 +4,7 @@
 import { type Clock, type TimerHandle } from '../../kernel/clock.js';
 import { toLockerError } from '../../kernel/errors.js';
 import {
+  type DoorReading,
   type DoorSessionEffect,
   type DoorSessionInput,
   type DoorSessionSettings,
@@ -14,7 +15,10 @@ import {
   stepDoorSession,
 } from './doorSession.js';
 
-export type DoorOutcome = Exclude<DoorSessionEffect, { type: 'unlock' } | { type: 'start_timer' } | { type: 'cancel_timer' }>;
+export type DoorOutcome = Exclude<DoorSessionEffect, { type: 'unlock' } | { type: 'start_timer' } | { type: 'cancel_timer' } | { type: 'read_door' }>;
+
+/** Reads the door now (the controller asks the board); rejects when the board cannot be read. */
+export type DoorReader = () => Promise<DoorReading>;
 
 export class DoorRunner {
   private current: DoorSessionState = { tag: 'unlocking', attempt: 0 };
@@ -31,6 +35,7 @@ export class DoorRunner {
     private readonly onOutcome: (outcome: DoorOutcome, runner: DoorRunner) => void,
     /** Called once the session has ended, before its last outcome is reported (the door is free again). */
     private readonly onFinished: (runner: DoorRunner) => void = () => undefined,
+    private readonly read: DoorReader = () => Promise.reject(new Error('no door reader')),
   ) {}
 
   get state(): DoorSessionState {
@@ -80,6 +85,12 @@ export class DoorRunner {
               this.timers.delete(e.timer);
               this.feed({ type: 'timeout', timer: e.timer });
             }, e.ms),
+          );
+          break;
+        case 'read_door':
+          this.read().then(
+            (reading) => this.feed({ type: 'door_read', reading }),
+            () => this.feed({ type: 'door_read_failed' }),
           );
           break;
         case 'cancel_timer':

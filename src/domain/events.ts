@@ -16,7 +16,9 @@ const parcel = { parcelId: id, waybill: z.string().min(1) };
 const size = z.enum(['XS', 'S', 'M', 'L', 'XL']);
 const ms = z.number().int().describe('milliseconds since the epoch, locker clock');
 const reconciled = z.literal(true).optional().describe('recorded at boot from the sensors after a power cut');
-const placementKind = z.enum(['deposit', 'dropoff']);
+const settled = z.literal(true).optional().describe('recorded by an operator who opened and inspected the compartment after an uncertain outcome');
+const transactionKind = z.enum(['deposit', 'dropoff', 'pickup', 'collect']);
+const verdict = z.enum(['empty', 'occupied']);
 
 interface Definition<S extends 'carrier' | 'operator', D extends z.ZodObject> {
   stream: S;
@@ -50,14 +52,15 @@ export const catalogue = {
       codeJwe: z.string().optional().describe('the pickup code and QR token, encrypted to the carrier (see "Pickup codes")'),
       codeChosenByCarrier: z.boolean(),
       reconciled,
+      settled,
     }),
     'a courier deposited the parcel; the door closed with it inside',
   ),
-  'dropoff.dropped_off': carrier(z.object({ ...parcel, compartment, size, droppedOffAt: ms, reconciled }), 'a consumer dropped the parcel off'),
-  'parcel.picked_up': carrier(z.object({ ...parcel, compartment, pickedUpAt: ms, reconciled }), 'the consumer opened the door with the code'),
+  'dropoff.dropped_off': carrier(z.object({ ...parcel, compartment, size, droppedOffAt: ms, reconciled, settled }), 'a consumer dropped the parcel off'),
+  'parcel.picked_up': carrier(z.object({ ...parcel, compartment, pickedUpAt: ms, reconciled, settled }), 'the consumer opened the door with the code'),
   'parcel.pickup_failed': carrier(z.object({ ...parcel, reason: z.string() }), 'the door did not open for a right code; the code stays valid'),
-  'parcel.retrieved': carrier(z.object({ ...parcel, compartment, courier: id.optional(), retrievedAt: ms, reconciled }), 'a courier took an expired parcel back'),
-  'dropoff.collected': carrier(z.object({ ...parcel, compartment, courier: id.optional(), collectedAt: ms, reconciled }), 'a courier collected a dropped-off parcel'),
+  'parcel.retrieved': carrier(z.object({ ...parcel, compartment, courier: id.optional(), retrievedAt: ms, reconciled, settled }), 'a courier took an expired parcel back'),
+  'dropoff.collected': carrier(z.object({ ...parcel, compartment, courier: id.optional(), collectedAt: ms, reconciled, settled }), 'a courier collected a dropped-off parcel'),
   'parcel.expired': carrier(z.object({ ...parcel, compartment: compartment.nullable() }), 'the dwell time passed; the code no longer works'),
   'parcel.cancelled': carrier(z.object(parcel), 'the carrier cancelled a reservation'),
   'parcel.problem_reported': carrier(
@@ -79,6 +82,23 @@ export const catalogue = {
   'dropoff.cancelled': carrier(cancelled, 'a drop-off was cancelled at the kiosk or by a power cut'),
   'deposit.interrupted': carrier(interrupted, 'a power cut interrupted the deposit and the sensors cannot tell; the compartment is inspected'),
   'dropoff.interrupted': carrier(interrupted, 'a power cut interrupted the drop-off and the sensors cannot tell; the compartment is inspected'),
+  'parcel.outcome_uncertain': carrier(
+    z.object({
+      parcelId: id.describe('the parcel (for an ad hoc deposit: the id it would have had)'),
+      waybill: z.string().min(1),
+      compartment,
+      kind: transactionKind.describe('the transaction whose outcome is uncertain'),
+      door: z.enum(['closed', 'unknown']).describe('closed: seen shut afterwards; unknown: never seen again (the lock bus did not return in time)'),
+      itemSensor: z.boolean().describe('whether the compartment has an item sensor'),
+      cause: z.string().describe('what made it uncertain: BUS_DISCONNECTED, BOARD_SILENT, or POWER_CUT at boot'),
+      at: ms,
+    }),
+    'a door was unlocked for this parcel, then the sensors could not tell what happened: the parcel stays as it was recorded, its code does not open the door, and the compartment waits for an operator (parcel.outcome_settled or the transition event with settled: true follows)',
+  ),
+  'parcel.outcome_settled': carrier(
+    z.object({ ...parcel, compartment, kind: transactionKind, verdict, state: z.string().describe('the parcel state after the verdict'), at: ms }),
+    'an operator inspected the compartment of an uncertain outcome and found the parcel there (verdict occupied): the parcel keeps its state and its code works again',
+  ),
   'parcel.compartment_forced': carrier(z.object({ ...parcel, compartment }), "the compartment holding the carrier's parcel was forced open"),
   // ---- operator stream
   'door.remote_opened': operator(z.object({ compartment, reason: z.string(), by: z.string(), at: ms }), 'a remote open (or door test) opened the door'),
@@ -105,8 +125,12 @@ export const catalogue = {
   'alarm.bus_disconnected': operator(z.object({ bus: z.string(), message: z.string().optional() }), 'a lock bus (serial port, TCP bridge) was lost'),
   'alarm.bus_reconnected': operator(z.object({ bus: z.string() }), 'a lost lock bus is back'),
   'alarm.needs_inspection': operator(
-    z.object({ compartment, purpose: placementKind, reason: z.enum(['item_present', 'no_item_sensor', 'interrupted']) }),
-    'a cancelled or interrupted placement could not prove the compartment empty: out of service',
+    z.object({ compartment, purpose: transactionKind, reason: z.enum(['item_present', 'no_item_sensor', 'interrupted', 'outcome_uncertain']) }),
+    'a cancelled or interrupted transaction could not prove what the compartment holds: out of service until an operator settles it',
+  ),
+  'compartment.inspection_settled': operator(
+    z.object({ compartment, verdict, purpose: transactionKind.nullable(), parcelId: id.nullable(), parcelState: z.string().nullable(), by: z.string(), at: ms }),
+    'an operator opened a compartment in inspection, looked and marked it empty or occupied; it is back in service',
   ),
   'alarm.transition_conflict': operator(
     z.object({ compartment, sessionId: id, parcelId: id, purpose: z.enum(['pickup', 'collect']), expected: z.string(), found: z.string().nullable() }),
@@ -174,6 +198,9 @@ export const Events = {
   depositInterrupted: toCarrier('deposit.interrupted'),
   dropoffInterrupted: toCarrier('dropoff.interrupted'),
   parcelCompartmentForced: toCarrier('parcel.compartment_forced'),
+  parcelOutcomeUncertain: toCarrier('parcel.outcome_uncertain'),
+  parcelOutcomeSettled: toCarrier('parcel.outcome_settled'),
+  inspectionSettled: toOperator('compartment.inspection_settled'),
   doorRemoteOpened: toOperator('door.remote_opened'),
   compartmentService: toOperator('compartment.service'),
   compartmentRecovered: toOperator('compartment.recovered'),

@@ -17,6 +17,7 @@ import { CompartmentViews } from './compartmentViews.js';
 import { type DoorController } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
 import { HardwareAlarms } from './hardwareAlarms.js';
+import { type InspectionView, Inspections, type Verdict } from './inspections.js';
 import { Events } from './events.js';
 import { LockerAlarms } from './lockerAlarms.js';
 import { type LockerEvent, LockerNotifier } from './lockerEvents.js';
@@ -71,6 +72,7 @@ export class Locker {
   private readonly extensions: PickupExtensions;
   private readonly needs: ParcelNeedsStore;
   private readonly notifier: LockerNotifier;
+  private readonly inspections: Inspections;
   private expiryTimer?: TimerHandle;
   private clockTimer?: TimerHandle;
   private readonly jumps: ClockJumpDetector;
@@ -84,7 +86,9 @@ export class Locker {
     const held = new Set<string>();
     this.views = new CompartmentViews(d.store, d.doors, held);
     this.alarms = new LockerAlarms(d.store, d.recorder, d.logger, notify);
-    const common = { store: d.store, doors: d.doors, recorder: d.recorder, alarms: this.alarms, views: this.views, clock: d.clock, newId: d.newId, logger: d.logger, notify };
+    // Inspections and Placements need each other (an uncertain placement / a settled one): closures break the circle.
+    const uncertain = (u: Parameters<Inspections['record']>[0]): void => this.inspections.record(u);
+    const common = { store: d.store, doors: d.doors, recorder: d.recorder, alarms: this.alarms, views: this.views, clock: d.clock, newId: d.newId, logger: d.logger, notify, uncertain };
     this.placements = new Placements({ ...common, held, codes: d.codes, encryptCode: d.encryptCode, revealCodes: d.settings.revealCodes });
     this.retrievals = new Retrievals(common);
     this.needs = new ParcelNeedsStore(d.store.db);
@@ -96,6 +100,10 @@ export class Locker {
       clock: d.clock,
       rejection: (p) => this.codeRejection(p),
       expireDue: () => this.expireDue(),
+    });
+    this.inspections = new Inspections({ store: d.store, doors: d.doors, recorder: d.recorder, views: this.views, clock: d.clock, notify, commitRecovered: (r) => this.placements.commitRecovered(r) });
+    this.notifier.on((e) => {
+      if (e.type === 'alarm' && e.alarm.type === 'alarm.needs_inspection' && e.alarm.compartment) this.inspections.started(e.alarm.compartment);
     });
     const hardware = new HardwareAlarms({ store: d.store, alarms: this.alarms, views: this.views, notify, logger: d.logger, reconcile: () => this.reconcile() });
     d.doors.on((e) => hardware.onDoorEvent(e));
@@ -163,6 +171,7 @@ export class Locker {
       this.expireDue();
       throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
     }
+    this.refuseInInspection(parcel.compartmentId);
     return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id };
   }
 
@@ -190,6 +199,12 @@ export class Locker {
   /** Extends the pickup time of the code's parcel where its carrier allows it (no door opens). */
   extendPickup(rawCode: string, hours?: number): PickupExtended {
     return this.extensions.extend(rawCode, hours);
+  }
+
+  /** A compartment whose last outcome is uncertain opens only for an operator (see inspections.ts). */
+  private refuseInInspection(compartmentId: string | null): void {
+    if (this.inspections.pending(compartmentId))
+      throw new LockerError(ErrorCodes.NEEDS_INSPECTION, 'this compartment is waiting for an operator to check it; please contact the carrier', { compartment: compartmentId });
   }
 
   private codeRejection(p: ParcelRow): LockerError | undefined {
@@ -269,7 +284,7 @@ export class Locker {
     this.expireDue();
     return this.d.store
       .collectable(courier.carrier)
-      .filter((p) => p.compartmentId)
+      .filter((p) => p.compartmentId && !this.inspections.pending(p.compartmentId))
       .map((p) => ({ parcelId: p.id, kind: p.state === 'expired' ? ('expired' as const) : ('dropoff' as const), waybill: p.waybill, compartment: this.compartment(p.compartmentId ?? '') }));
   }
 
@@ -280,6 +295,7 @@ export class Locker {
     // Another carrier's parcel is reported exactly like a missing one.
     if (!parcel || parcel.carrier !== courier.carrier || (parcel.state !== 'expired' && parcel.state !== 'dropped_off'))
       throw new LockerError(ErrorCodes.NOT_FOUND, `no parcel ${parcelId} to collect`);
+    this.refuseInInspection(parcel.compartmentId);
     return this.retrievals.collect(parcel, courier);
   }
 
@@ -302,6 +318,16 @@ export class Locker {
     const view = this.compartment(compartmentId);
     this.emit({ type: 'compartment', compartment: view });
     return view;
+  }
+
+  /** Compartments in inspection, with what the operator needs to settle them. */
+  inspectionList(): InspectionView[] {
+    return this.inspections.list();
+  }
+
+  /** The operator's verdict after opening and looking into a compartment in inspection (inspections.ts). */
+  settleInspection(compartmentId: string, verdict: Verdict, actor: Actor): Promise<CompartmentView> {
+    return this.inspections.settle(compartmentId, verdict, actor);
   }
 
   /** Opens every in-service, empty door one after another (never two energised at once). */
@@ -410,7 +436,16 @@ export class Locker {
 
   /** Resolves door sessions a crash or power cut left in flight (see reconcile.ts). */
   reconcile(): Promise<{ resolved: number; pending: number }> {
-    return reconcileInFlight({ store: this.d.store, doors: this.d.doors, recorder: this.d.recorder, clock: this.d.clock, logger: this.d.logger, commitRecovered: (r) => this.placements.commitRecovered(r) });
+    this.inspections.holdAtBoot();
+    return reconcileInFlight({
+      store: this.d.store,
+      doors: this.d.doors,
+      recorder: this.d.recorder,
+      clock: this.d.clock,
+      logger: this.d.logger,
+      commitRecovered: (r) => this.placements.commitRecovered(r),
+      uncertain: (u) => this.inspections.record(u),
+    });
   }
 
   emit(e: LockerEvent): void {

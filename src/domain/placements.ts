@@ -19,6 +19,7 @@ import { Events, placementCancelled } from './events.js';
 import { type LockerAlarms } from './lockerAlarms.js';
 import { type Notify } from './lockerEvents.js';
 import { type PlacementEffect, type PlacementInput, type PlacementState, startPlacement, stepPlacement } from './transactions.js';
+import { type UncertainOutcome } from './transactions.js';
 import { type Actor, actorName, type CourierIdentity, type DepositView } from './views.js';
 
 /** Encrypts a pickup code to the owning carrier; undefined when the carrier has no encryption key. */
@@ -26,8 +27,10 @@ export type CodeEncrypter = (carrier: CarrierConfig, payload: CarrierCodePayload
 
 export interface PlacementDeps {
   store: Pick<LockerStore, 'parcel' | 'compartment' | 'insertSession' | 'endSession' | 'transaction' | 'storeParcel' | 'insertParcel' | 'setTokenDigest' | 'setService' | 'transitionParcel'>;
-  doors: Pick<DoorController, 'open'>;
+  doors: Pick<DoorController, 'open' | 'position' | 'busConnected' | 'reachable'>;
   recorder: Pick<EventRecorder, 'commit'>;
+  /** Records an outcome the sensors cannot tell (Inspections.record). */
+  uncertain: (u: UncertainOutcome) => void;
   codes: Pick<CodeVault, 'newUniqueCode' | 'digestOf' | 'newPickupToken'>;
   alarms: Pick<LockerAlarms, 'latchJammed' | 'doorLeftOpen' | 'raise'>;
   views: Pick<CompartmentViews, 'one' | 'candidates' | 'carrier'>;
@@ -70,6 +73,8 @@ export interface RecoveredPlacement {
   compartment: string;
   size: SizeClass;
   sessionId: string;
+  /** Recorded by an operator's inspection (Inspections.settle), not by the sensors at boot. */
+  settled?: true;
 }
 
 export interface PlacementTxn {
@@ -90,6 +95,8 @@ export interface PlacementTxn {
   recorded?: boolean;
   /** Committed at boot from the sensors after a power cut (reconcile), not by a door close. */
   reconciled?: boolean;
+  /** Recorded by an operator's inspection after an uncertain outcome. */
+  settled?: boolean;
   /** A jammed compartment this placement moved away from, kept for the view after storing. */
   reassignedFrom?: string;
   waiter?: { resolve: () => void; reject: (e: LockerError) => void };
@@ -135,8 +142,9 @@ export class Placements {
   }
 
   async start(r: PlacementRequest): Promise<DepositView> {
-    const chosen = allocate(this.d.views.candidates(), { size: r.size, accessible: r.accessible === true });
-    if (!chosen) throw new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${r.size} or larger`, { size: r.size });
+    const candidates = this.d.views.candidates();
+    const chosen = allocate(candidates, { size: r.size, accessible: r.accessible === true });
+    if (!chosen) throw this.noneFree(r.size, candidates);
     const t0 = startPlacement(chosen.id, chosen.size);
     this.forgetFinished();
     const txn: PlacementTxn = {
@@ -156,6 +164,18 @@ export class Placements {
     this.runEffects(txn, t0.effects);
     await opened;
     return this.view(txn);
+  }
+
+  /**
+   * Why nothing was allocated: the real cause when compartments that fit are free but their bus
+   * is lost or their board silent (not NO_COMPARTMENT_FREE).
+   */
+  private noneFree(size: SizeClass, candidates: ReturnType<PlacementDeps['views']['candidates']>): LockerError {
+    const fitsButUnreachable = candidates.filter((c) => !c.available && this.d.store.compartment(c.id)?.inService === true && !this.d.doors.reachable(c.id));
+    const p = fitsButUnreachable.length > 0 && allocate(fitsButUnreachable.map((c) => ({ ...c, available: true })), { size }) ? this.d.doors.position(fitsButUnreachable[0]?.id ?? '') : undefined;
+    if (p && !this.d.doors.busConnected(p.bus)) return new LockerError(ErrorCodes.BUS_DISCONNECTED, `the lock bus ${p.bus} is disconnected; no door can be opened now`, { size, bus: p.bus });
+    if (p) return new LockerError(ErrorCodes.BOARD_SILENT, `the lock board of the free compartments does not answer`, { size, bus: p.bus, board: p.board });
+    return new LockerError(ErrorCodes.NO_COMPARTMENT_FREE, `no free compartment of size ${size} or larger`, { size });
   }
 
   /** Finished placements stay visible to their courier for a while, then are forgotten. */
@@ -216,6 +236,17 @@ export class Placements {
         case 'inspect':
           this.sendToInspection(txn, e.compartment, e.itemPresent);
           break;
+        case 'uncertain':
+          this.held.delete(e.compartment);
+          try {
+            this.d.uncertain({ sessionId: txn.sessions.get(e.compartment) ?? txn.id, compartment: e.compartment, kind: txn.kind, parcelId: txn.parcelId, carrier: txn.carrier, waybill: txn.waybill, door: e.door, cause: e.cause });
+          } catch (err) {
+            // The session stays in flight and is reconciled at the next start; the hold keeps it from the next courier meanwhile.
+            this.held.add(e.compartment);
+            this.d.logger.error({ err, compartment: e.compartment }, 'could not record an uncertain placement');
+          }
+          txn.finishedAt = this.d.clock.now();
+          break;
         case 'commit_cancelled': {
           const inspection = e.inspection ? { inspection: true as const, compartment: e.inspection } : {};
           const now = this.d.clock.now();
@@ -245,7 +276,7 @@ export class Placements {
           txn.error = e.code;
           const w = txn.waiter;
           txn.waiter = undefined;
-          w?.reject(new LockerError(e.code, 'no compartment of a fitting size would open', { deposit: txn.id }));
+          w?.reject(new LockerError(e.code, e.message ?? (e.code === ErrorCodes.LATCH_JAMMED ? 'no compartment of a fitting size would open' : `no door could be opened (${e.code})`), { deposit: txn.id }));
           break;
         }
       }
@@ -280,6 +311,7 @@ export class Placements {
         if (input.type === 'door_closed' && !(txn.state.tag === 'open' && txn.state.compartment === compartmentId && input.itemPresent !== false)) end('done', 'closed');
         else if (input.type === 'door_jammed') end('failed', ErrorCodes.LATCH_JAMMED);
         else if (input.type === 'door_failed') end('failed', input.code);
+        else if (input.type === 'door_uncertain' && txn.state.tag === 'opening' && txn.state.compartment === compartmentId && input.door === 'closed' && input.itemPresent === false) end('done', 'closed');
         this.drive(txn, input);
       });
     } catch (err) {
@@ -301,14 +333,14 @@ export class Placements {
       reservation: r.reservation,
       state: { tag: 'stored', compartment: r.compartment, size: r.size },
       sessions: new Map([[r.compartment, r.sessionId]]),
-      reconciled: true,
+      ...(r.settled ? { settled: true } : { reconciled: true }),
     };
     return this.commit(txn, r.compartment, r.size);
   }
 
   private async commit(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
     const sessionId = txn.sessions.get(compartmentId) ?? '';
-    const reconciled = txn.reconciled ? { reconciled: true as const } : {};
+    const reconciled = txn.settled ? { settled: true as const } : txn.reconciled ? { reconciled: true as const } : {};
     try {
       const carrier = this.d.views.carrier(txn.carrier);
       const now = this.d.clock.now();

@@ -2,6 +2,9 @@
 // The sensors are the only witness: the hook (door open or closed) and, where fitted, the
 // item sensor. When they cannot tell, the compartment is taken out of service for a person to
 // look, and the operator is told: a parcel is never guessed into or out of existence.
+// A pickup or collection whose door is found shut on a board with no item sensor is such a
+// case (the person may have taken the parcel during the outage): its outcome is recorded
+// uncertain (inspections.ts), never not_consumed.
 import { type Clock } from '../../kernel/clock.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
@@ -9,12 +12,15 @@ import { type DoorController, type DoorState } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
 import { type CarrierEvent, Events, placementCancelled, placementInterrupted } from './events.js';
 import { type RecoveredPlacement } from './placements.js';
+import { type UncertainOutcome } from './transactions.js';
 
 export type ReconcileDecision =
   /** The door is (or was) open: the consumer or courier took the parcel. */
   | 'commit_retrieval'
-  /** The door never opened: the code or collection stays valid. */
+  /** The door is shut and the item sensor sees the parcel: the code or collection stays valid. */
   | 'not_consumed'
+  /** A retrieval whose door is shut on a board with no item sensor: inspection, never a guess. */
+  | 'uncertain'
   /** The parcel is inside and the door is shut: the placement is committed. */
   | 'commit_placement'
   /** The door is shut and the compartment is empty: nothing was placed. */
@@ -29,7 +35,8 @@ export function decideReconciliation(purpose: string, door: DoorState): Reconcil
     case 'pickup':
     case 'collect':
       if (door.open === true || door.itemPresent === false) return 'commit_retrieval';
-      return 'not_consumed';
+      if (door.itemPresent === true) return 'not_consumed';
+      return 'uncertain';
     case 'deposit':
     case 'dropoff':
       if (door.open === true) return 'inspect';
@@ -49,6 +56,8 @@ export interface ReconcileDeps {
   logger: Logger;
   /** Records a placement the sensors show committed (Placements.commitRecovered). */
   commitRecovered: (r: RecoveredPlacement) => Promise<void>;
+  /** Records an outcome the sensors cannot tell (Inspections.record). */
+  uncertain: (u: UncertainOutcome) => void;
 }
 
 /**
@@ -136,10 +145,25 @@ export async function reconcileInFlight(d: ReconcileDeps): Promise<{ resolved: n
           },
           () => {
             d.store.setService(row.compartmentId, false, 'NEEDS_INSPECTION');
-            d.store.endSession(row.id, 'reconciled', 'inspect', now);
+            // 'uncertain': the operator settles it (inspections.ts).
+            d.store.endSession(row.id, 'uncertain', 'inspect', now);
           },
         );
         break;
+      case 'uncertain': {
+        const p = d.store.parcel(parcelId);
+        d.uncertain({
+          sessionId: row.id,
+          compartment: row.compartmentId,
+          kind: row.purpose === 'collect' ? 'collect' : 'pickup',
+          parcelId,
+          carrier: p?.carrier,
+          waybill: p?.waybill ?? '',
+          door: 'closed',
+          cause: 'POWER_CUT',
+        });
+        break;
+      }
       case 'not_consumed':
       case 'close':
         d.store.transaction(() => d.store.endSession(row.id, 'reconciled', decision, now));

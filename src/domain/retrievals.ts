@@ -16,12 +16,15 @@ import { type CarrierEvent, Events } from './events.js';
 import { type LockerAlarms } from './lockerAlarms.js';
 import { type Notify } from './lockerEvents.js';
 import { type RetrievalState, stepRetrieval } from './transactions.js';
+import { type UncertainOutcome } from './transactions.js';
 import { type Actor, actorName, type CourierIdentity, type DoorOpened } from './views.js';
 
 export interface RetrievalDeps {
   store: Pick<LockerStore, 'insertSession' | 'endSession' | 'transitionParcel' | 'compartment' | 'setService'>;
-  doors: Pick<DoorController, 'busy' | 'reachable' | 'open'>;
+  doors: Pick<DoorController, 'busy' | 'reachable' | 'open' | 'position' | 'busConnected'>;
   recorder: Pick<EventRecorder, 'commit'>;
+  /** Records an outcome the sensors cannot tell (Inspections.record). */
+  uncertain: (u: UncertainOutcome) => void;
   alarms: Pick<LockerAlarms, 'latchJammed' | 'doorLeftOpen'>;
   views: Pick<CompartmentViews, 'one'>;
   clock: Clock;
@@ -40,6 +43,8 @@ interface RetrievalSpec {
   onJam?: (code: ErrorCode) => CarrierEvent[];
   /** The parcel a pickup or collection moves (its compare-and-set can fail; see conflict()). */
   parcelId?: string;
+  /** Who owns that parcel, for its outcome_uncertain event. */
+  parcel?: { carrier: string; waybill: string };
 }
 
 export class Retrievals {
@@ -52,8 +57,9 @@ export class Retrievals {
       compartmentId: compartment,
       purpose: 'pickup',
       actor: { kind: 'consumer' },
-      context: { parcelId: parcel.id },
+      context: { parcelId: parcel.id, carrier: parcel.carrier, waybill: parcel.waybill },
       parcelId: parcel.id,
+      parcel,
       commit: (sessionId, now) =>
         this.d.recorder.commit(
           {
@@ -82,8 +88,9 @@ export class Retrievals {
       compartmentId: compartment,
       purpose: 'collect',
       actor,
-      context: { parcelId: parcel.id },
+      context: { parcelId: parcel.id, carrier: parcel.carrier, waybill: parcel.waybill },
       parcelId: parcel.id,
+      parcel,
       commit: (sessionId, now) =>
         this.d.recorder.commit(
           {
@@ -124,7 +131,13 @@ export class Retrievals {
     const sessionId = this.d.newId();
     const now = this.d.clock.now();
     if (this.d.doors.busy(o.compartmentId)) throw new LockerError(ErrorCodes.DOOR_BUSY, `door ${o.compartmentId} is in use`, { compartment: o.compartmentId });
-    if (!this.d.doors.reachable(o.compartmentId)) throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of ${o.compartmentId} does not answer`, { compartment: o.compartmentId });
+    if (!this.d.doors.reachable(o.compartmentId)) {
+      const bus = this.d.doors.position(o.compartmentId)?.bus;
+      // The real cause: a lost line, not a silent board.
+      if (bus !== undefined && !this.d.doors.busConnected(bus))
+        throw new LockerError(ErrorCodes.BUS_DISCONNECTED, `the lock bus of ${o.compartmentId} is disconnected`, { compartment: o.compartmentId, bus });
+      throw new LockerError(ErrorCodes.BOARD_SILENT, `the board of ${o.compartmentId} does not answer`, { compartment: o.compartmentId });
+    }
     this.d.recorder.commit({ actor: actorName(o.actor), action: `${o.purpose}.unlock`, subject: o.compartmentId, data: { sessionId } }, () =>
       this.d.store.insertSession({ id: sessionId, compartmentId: o.compartmentId, purpose: o.purpose, actor: actorName(o.actor), context: o.context, startedAt: now }),
     );
@@ -139,6 +152,17 @@ export class Retrievals {
               o.commit(sessionId, this.d.clock.now());
               this.recoverIfJammed(o.compartmentId, o.actor);
               resolve({ sessionId, compartment: this.d.views.one(o.compartmentId) });
+            } else if (e.type === 'uncertain') {
+              this.uncertain(o, sessionId, e.door, e.cause);
+              reject(
+                new LockerError(
+                  e.cause,
+                  o.parcelId
+                    ? `the connection to the lock boards was lost after door ${o.compartmentId} was unlocked; the compartment is held for an operator to check`
+                    : `the connection to the lock boards was lost after door ${o.compartmentId} was unlocked`,
+                  { compartment: o.compartmentId, inspection: o.parcelId !== undefined },
+                ),
+              );
             } else if (e.type === 'out_of_service') {
               this.d.alarms.latchJammed(o.compartmentId, sessionId, this.d.clock.now(), o.onJam?.(e.fault) ?? []);
             } else if (e.type === 'failed') {
@@ -200,6 +224,22 @@ export class Retrievals {
       found === 'expired' ? 'this code expired while the door was opening; the parcel goes back to the carrier' : `this parcel is no longer ${expected}; nothing was recorded`,
       { compartment: o.compartmentId, found },
     );
+  }
+
+  /**
+   * A pickup or collection whose outcome the sensors cannot tell: the compartment goes to
+   * inspection and the carrier is told; the parcel keeps its recorded state and its code no
+   * longer opens the door until an operator settles it. A remote open owns no parcel: its
+   * session just ends failed with the cause.
+   */
+  private uncertain(o: RetrievalSpec, sessionId: string, door: 'closed' | 'unknown', cause: ErrorCode): void {
+    if (!o.parcelId || o.purpose === 'remote_open') {
+      this.d.recorder.commit({ actor: 'system', action: `${o.purpose}.failed`, subject: o.compartmentId, data: { code: cause, door } }, () =>
+        this.d.store.endSession(sessionId, 'failed', cause, this.d.clock.now()),
+      );
+      return;
+    }
+    this.d.uncertain({ sessionId, compartment: o.compartmentId, kind: o.purpose, parcelId: o.parcelId, carrier: o.parcel?.carrier, waybill: o.parcel?.waybill ?? '', door, cause });
   }
 
   /** A door that opened fine after a jam works again: back in service. */

@@ -65,6 +65,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   BOARD_SILENT: 502,
   BUS_CLOSED: 502,
   BUS_DISCONNECTED: 503,
+  NEEDS_INSPECTION: 409,
   BUS_TIMEOUT: 502,
   TRANSPORT_ERROR: 502,
   STORE_FULL: 507,

@@ -604,6 +604,16 @@ export class KioskServer {
       const op = this.operator(ctx);
       return { results: await locker.testDoors({ kind: 'operator', id: op.id }) };
     });
+    // Uncertain outcomes (docs/architecture.md, "Uncertain outcomes"): list, then open, look, close and settle.
+    r.add('GET', '/api/operator/inspections', (ctx) => {
+      this.operator(ctx);
+      return { inspections: locker.inspectionList() };
+    });
+    r.add('POST', '/api/operator/compartments/:id/settle', async (ctx) => {
+      const op = this.operator(ctx);
+      const { verdict } = await ctx.body(z.strictObject({ verdict: z.enum(['empty', 'occupied']) }));
+      return { compartment: await locker.settleInspection(ctx.params.id ?? '', verdict, { kind: 'operator', id: op.id }) };
+    });
     r.add('GET', '/api/operator/alarms', (ctx) => {
       this.operator(ctx);
       return { alarms: locker.alarms.recent(50) };

@@ -53,7 +53,8 @@ export interface DoorSessionRow {
   id: string;
   compartmentId: string;
   purpose: string;
-  state: 'in_flight' | 'done' | 'failed' | 'reconciled';
+  /** uncertain: ended with an outcome the sensors could not tell; its compartment waits for an operator (settled). */
+  state: 'in_flight' | 'done' | 'failed' | 'reconciled' | 'uncertain' | 'settled';
   actor: string;
   context: Record<string, unknown>;
   startedAt: number;
@@ -203,6 +204,9 @@ export class LockerStore {
       inFlight: db.prepare<[], RawSession>(
         "SELECT * FROM door_sessions WHERE state = 'in_flight' ORDER BY started_at",
       ),
+      uncertain: db.prepare<[], RawSession>("SELECT * FROM door_sessions WHERE state = 'uncertain' ORDER BY ended_at, rowid"),
+      uncertainIn: db.prepare<[string], RawSession>("SELECT * FROM door_sessions WHERE state = 'uncertain' AND compartment_id = ? ORDER BY ended_at DESC, rowid DESC LIMIT 1"),
+      settleSession: db.prepare("UPDATE door_sessions SET state = 'settled', outcome = @outcome WHERE id = @id AND state = 'uncertain'"),
       audit: db.prepare('INSERT INTO audit (ts, actor, action, subject, data) VALUES (?, ?, ?, ?, ?)'),
       recentAudit: db.prepare<[string, number], { id: number; ts: number; actor: string; action: string; subject: string | null; data: string }>(
         'SELECT * FROM audit WHERE action LIKE ? ORDER BY id DESC LIMIT ?',
@@ -349,8 +353,25 @@ export class LockerStore {
   }
 
   /** Ends a session still in flight; a session already ended keeps its first outcome. Returns whether it ended it. */
-  endSession(id: string, state: 'done' | 'failed' | 'reconciled', outcome: string, endedAt: number): boolean {
+  endSession(id: string, state: 'done' | 'failed' | 'reconciled' | 'uncertain', outcome: string, endedAt: number): boolean {
     return this.stmts.endSession.run({ id, state, outcome, endedAt }).changes === 1;
+  }
+
+  /** Sessions whose outcome the sensors could not tell, oldest first (each holds its compartment in inspection). */
+  uncertainSessions(): (DoorSessionRow & { endedAt: number | null; outcome: string | null })[] {
+    return this.stmts.uncertain.all().map((r) => ({ ...sessionFromRaw(r), endedAt: r.ended_at, outcome: r.outcome }));
+  }
+
+  /** The open uncertain session of a compartment, if any. */
+  uncertainSessionIn(compartmentId: string): (DoorSessionRow & { endedAt: number | null; outcome: string | null }) | undefined {
+    const r = this.stmts.uncertainIn.get(compartmentId);
+    return r ? { ...sessionFromRaw(r), endedAt: r.ended_at, outcome: r.outcome } : undefined;
+  }
+
+  /** Closes an uncertain session with the operator's verdict (compare-and-set: throws TRANSACTION_STATE if already settled). */
+  settleSession(id: string, outcome: string): void {
+    if (this.stmts.settleSession.run({ id, outcome }).changes !== 1)
+      throw new LockerError(ErrorCodes.TRANSACTION_STATE, `door session ${id} is not waiting for a verdict`, { sessionId: id });
   }
 
   inFlightSessions(): DoorSessionRow[] {

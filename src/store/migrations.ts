@@ -280,4 +280,15 @@ CREATE TABLE parcel_needs (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 8,
+    name: 'uncertain door sessions',
+    // A door session whose outcome the sensors could not tell (the line was lost after an
+    // unlock, or a power cut on a board with no item sensor) ends 'uncertain' and holds its
+    // compartment in inspection until an operator settles it ('settled'); see
+    // docs/architecture.md, "Uncertain outcomes". No table change: state is free text.
+    sql: `
+CREATE INDEX door_sessions_uncertain ON door_sessions(compartment_id) WHERE state = 'uncertain';
+`,
+  },
 ];

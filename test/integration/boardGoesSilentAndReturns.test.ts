@@ -87,7 +87,7 @@ describe('board goes silent and returns', () => {
     expect(seqGaps(h.read.outbox())).toEqual([]);
   });
 
-  it('a deposit that needs a size only the silent board has is refused with NO_COMPARTMENT_FREE', async () => {
+  it('a deposit that needs a size only the silent board has is refused with BOARD_SILENT (the real cause)', async () => {
     const token = await h.courierLogin();
     // Fill the XL on board 0, then silence board 1 (which holds the other XL).
     const xl = await h.deposit(token, 'SP-BS-5', 'XL');
@@ -95,8 +95,8 @@ describe('board goes silent and returns', () => {
     h.world.setBoardSilent('bus0', 1, true);
     await waitFor('board silent alarm', () => h.read.events('alarm.board_silent')[0], 5_000);
     const r = await h.startDeposit(token, 'SP-BS-6', 'XL');
-    expect(r.status).toBe(409);
-    expect(errorCode(r)).toBe('NO_COMPARTMENT_FREE');
+    expect(r.status).toBe(502);
+    expect(errorCode(r)).toBe('BOARD_SILENT');
     expect(h.world.lock(h.position('C6')).doorOpen).toBe(false);
 
     h.world.setBoardSilent('bus0', 1, false);

@@ -118,7 +118,7 @@ describe('power cut mid deposit', { timeout: 60_000 }, () => {
       const carrier = db.read.outbox('c/swiftpost');
       expect(carrier.map((e) => e.type)).toEqual(['deposit.interrupted']);
       expect(carrier[0]?.data).toMatchObject({ waybill: 'SP-PC-1', compartment: 'K1' });
-      expect(db.read.sessions().find((s) => s.compartment_id === 'K1')).toMatchObject({ state: 'reconciled', outcome: 'inspect' });
+      expect(db.read.sessions().find((s) => s.compartment_id === 'K1')).toMatchObject({ state: 'uncertain', outcome: 'inspect' });
       expectConsistent(db.read);
     } finally {
       db.close();

@@ -75,7 +75,9 @@ export class DomainLocker {
   readonly notices: LockerEvent[] = [];
   readonly courier: CourierIdentity = { carrier: CARRIER, courierId: 'courier-1', permissions: ['deposit', 'collect'] };
   readonly doorSettings: DoorsConfig;
-  private readonly registry = new SimSerialRegistry();
+  /** The simulated serial devices: unplug(busPath) cuts the line to the boards. */
+  readonly registry = new SimSerialRegistry();
+  readonly busPath: string;
 
   constructor(o: DomainLockerOptions = {}) {
     const sizes = o.sizes ?? ['S', 'M', 'L'];
@@ -91,6 +93,7 @@ export class DomainLocker {
     });
     this.world = new SimWorld(this.clock, simPositions(busConfig));
     const { path } = attachSimBus(this.registry, { config: busConfig, world: this.world, clock: this.clock });
+    this.busPath = path;
     const transport = new SerialTransport({ path, baudRate: busBaudRate(busConfig), binding: this.registry.binding });
     this.bus = new SerialLockBus({ config: busConfig, transport, clock: this.clock, logger: silentLogger(), reopenMinMs: 20, reopenMaxMs: 100, jitter: () => 0.5 });
 

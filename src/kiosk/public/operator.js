@@ -2,6 +2,7 @@
 // with a reason, in and out of service, a test of all doors, and the recent alarms.
 import { t, language } from './i18n.js';
 import { view, button, item, span } from './ui.js';
+import { settlePanel } from './settle.js';
 
 const reasons = ['inspection', 'cleaning', 'stuck', 'repair'];
 
@@ -18,6 +19,9 @@ function operator(app) {
   let selected = null;
   let reason = reasons[0];
   let showingAlarms = false;
+  // Compartments in inspection: open, look, close, then mark empty or occupied (settle.js).
+  const settle = settlePanel(app, { onSettled: (c) => update({ ...c, fault: c.fault ?? null }), onError: (e) => fail(e) });
+  v.r.detail.append(settle.el);
 
   const tile = (c) => {
     const b = document.createElement('button');
@@ -49,9 +53,11 @@ function operator(app) {
     const at = place();
     v.r.grid.replaceChildren(...compartments.map((c) => at(c, tile(c))));
   };
+  let shownSettle = '';
   const renderDetail = () => {
     const c = compartments.find((x) => x.id === selected);
     v.r.detail.hidden = !c;
+    if (!c) shownSettle = '';
     v.r.pick.hidden = Boolean(c) || showingAlarms;
     if (!c) return;
     v.r.selTitle.textContent = t('operator.compartment', { door: c.id });
@@ -71,6 +77,10 @@ function operator(app) {
       }),
     );
     v.r.service.textContent = t(c.state === 'out_of_service' ? 'operator.putInService' : 'operator.takeOutOfService');
+    if (shownSettle !== `${c.id}/${c.fault}`) {
+      shownSettle = `${c.id}/${c.fault}`;
+      settle.show(c);
+    }
   };
   const select = (id) => {
     selected = id;

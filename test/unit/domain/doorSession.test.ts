@@ -4,6 +4,7 @@ import { type DoorSessionInput, type DoorSessionState, startDoorSession, stepDoo
 const s = { openTimeoutMs: 3000, leftOpenAlarmMs: 120_000, jamRetries: 1 };
 const open = { type: 'reading', reading: { open: true } } as const;
 const closed = { type: 'reading', reading: { open: false } } as const;
+const u = (o: { attempt?: number; lineDown: boolean; openWindow: boolean }): DoorSessionState => ({ tag: 'uncertain', attempt: o.attempt ?? 1, cause: 'BUS_DISCONNECTED', lineDown: o.lineDown, openWindow: o.openWindow });
 
 describe('door session state machine', () => {
   it('starts by unlocking', () => {
@@ -24,6 +25,20 @@ describe('door session state machine', () => {
     ['item sensor changes while open', { tag: 'open', itemPresent: false }, { type: 'reading', reading: { open: true, itemPresent: true } }, { tag: 'open', itemPresent: true }, []],
     ['reopen after close starts over', { tag: 'closed' }, { type: 'reopen' }, { tag: 'unlocking', attempt: 1 }, ['unlock']],
     ['did_not_open is final', { tag: 'did_not_open', attempts: 2 }, open, { tag: 'did_not_open', attempts: 2 }, []],
+    // Issue 9, finding 1: a lost line after an unlock frame is uncertain, never failed.
+    ['first unlock refused by a lost line -> failed, named BUS_DISCONNECTED', { tag: 'unlocking', attempt: 1 }, { type: 'unlock_failed', code: 'TRANSPORT_ERROR', message: 'x' }, { tag: 'failed', code: 'BUS_DISCONNECTED', message: 'x' }, ['failed']],
+    ['line lost while waiting for the hook -> uncertain (open timeout keeps running)', { tag: 'awaiting_open', attempt: 1 }, { type: 'transport_lost' }, u({ lineDown: true, openWindow: true }), ['start_timer']],
+    ['line lost while the frame is written -> remembered', { tag: 'unlocking', attempt: 1 }, { type: 'transport_lost' }, { tag: 'unlocking', attempt: 1, lineDown: true }, []],
+    ['frame written with the line gone -> uncertain', { tag: 'unlocking', attempt: 1, lineDown: true }, { type: 'unlock_sent' }, u({ lineDown: true, openWindow: true }), ['start_timer', 'start_timer']],
+    ['the retry cannot be sent -> uncertain, not failed', { tag: 'unlocking', attempt: 2 }, { type: 'unlock_failed', code: 'BUS_DISCONNECTED', message: 'x' }, u({ attempt: 2, lineDown: true, openWindow: false }), ['start_timer']],
+    ['open timeout while the line is down -> no retry', u({ lineDown: true, openWindow: true }), { type: 'timeout', timer: 'open_timeout' }, u({ lineDown: true, openWindow: false }), []],
+    ['line back -> read the door', u({ lineDown: true, openWindow: false }), { type: 'transport_back' }, u({ lineDown: false, openWindow: false }), ['read_door']],
+    ['read open -> the session owns the open door', u({ lineDown: false, openWindow: false }), { type: 'door_read', reading: { open: true } }, { tag: 'open', itemPresent: undefined }, ['cancel_timer', 'start_timer', 'opened']],
+    ['read shut after the open window -> unresolved', u({ lineDown: false, openWindow: false }), { type: 'door_read', reading: { open: false, itemPresent: true } }, { tag: 'unresolved', door: 'closed', itemPresent: true, cause: 'BUS_DISCONNECTED' }, ['cancel_timer', 'uncertain']],
+    ['read shut within the open window -> look again at its end', u({ lineDown: false, openWindow: true }), { type: 'door_read', reading: { open: false } }, u({ lineDown: false, openWindow: true }), []],
+    ['open window ends with the line up -> read again', u({ lineDown: false, openWindow: true }), { type: 'timeout', timer: 'open_timeout' }, u({ lineDown: false, openWindow: false }), ['read_door']],
+    ['the line never returns -> unresolved, door unknown', u({ lineDown: true, openWindow: false }), { type: 'timeout', timer: 'transport_return' }, { tag: 'unresolved', door: 'unknown', cause: 'BUS_DISCONNECTED' }, ['uncertain']],
+    ['a reading of the door open while uncertain -> open', u({ lineDown: true, openWindow: true }), open, { tag: 'open', itemPresent: undefined }, ['cancel_timer', 'cancel_timer', 'start_timer', 'opened']],
   ];
   it.each(table)('%s', (_name, from, input, to, effects) => {
     const t = stepDoorSession(from, input, s);

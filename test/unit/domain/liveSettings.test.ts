@@ -46,7 +46,7 @@ function stuckBus(): LockBus {
 
 describe('LiveSettings', () => {
   it('hands out a frozen copy, publishes new values and tells the views that changed', () => {
-    const mine = { codes: { length: 10, burst: 10, refillPerHour: 60 }, doors: { openTimeoutMs: 3000, leftOpenAlarmMs: 120_000, jamRetries: 1 }, sync: null };
+    const mine = { codes: { length: 10, burst: 10, refillPerHour: 60 }, doors: { openTimeoutMs: 3000, leftOpenAlarmMs: 120_000, jamRetries: 1, transportReturnTimeoutMs: 30_000 }, sync: null };
     const s = new LiveSettings<RuntimeSettings>(mine);
     expect(Object.isFrozen(s.get().codes)).toBe(true);
     expect(() => {

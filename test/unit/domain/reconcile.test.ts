@@ -6,8 +6,11 @@ describe('power-cut reconciliation decisions', () => {
     ['pickup', { open: true }, 'commit_retrieval'],
     ['pickup', { open: false, itemPresent: false }, 'commit_retrieval'],
     ['pickup', { open: false, itemPresent: true }, 'not_consumed'],
-    ['pickup', { open: false }, 'not_consumed'],
+    // Finding 4 (issue 9): shut, no item sensor -> never guessed not_consumed.
+    ['pickup', { open: false }, 'uncertain'],
     ['collect', { open: true }, 'commit_retrieval'],
+    ['collect', { open: false }, 'uncertain'],
+    ['collect', { open: false, itemPresent: true }, 'not_consumed'],
     ['deposit', { open: false, itemPresent: true }, 'commit_placement'],
     ['deposit', { open: false, itemPresent: false }, 'empty'],
     ['deposit', { open: false }, 'inspect'],

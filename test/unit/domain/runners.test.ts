@@ -47,9 +47,12 @@ function world() {
     setTokenDigest: () => calls.push('token'),
   };
   const common = {
+    uncertain: (u: { compartment: string; kind: string }) => void calls.push(`uncertain ${u.kind} ${u.compartment}`),
     doors: {
       busy: (id: string) => busy.has(id),
       reachable: () => true,
+      busConnected: () => true,
+      position: (id: string) => ({ id, bus: 'bus0', board: 0, lock: 1 }),
       open: (id: string, _session: string, cb: OnOutcome): DoorRunner => {
         if (busy.has(id)) throw new Error('busy');
         doors.set(id, (o) => cb(o, noRunner));

@@ -15,14 +15,14 @@ describe('placement (deposit, drop-off)', () => {
       'jam -> out of service and another compartment',
       { tag: 'opening', compartment: 'A1', size: 'S' },
       { type: 'door_jammed', compartment: 'A1' },
-      { tag: 'reallocating', from: 'A1', size: 'S', reason: 'jam', releasing: undefined },
+      { tag: 'reallocating', from: 'A1', size: 'S', reason: 'jam', releasing: undefined, cause: 'LATCH_JAMMED' },
       ['out_of_service', 'allocate'],
     ],
     [
       'silent board -> released (not out of service) and another compartment',
       { tag: 'opening', compartment: 'A1', size: 'S' },
       { type: 'door_failed', compartment: 'A1', code: 'BOARD_SILENT' },
-      { tag: 'reallocating', from: 'A1', size: 'S', reason: 'jam', releasing: undefined },
+      { tag: 'reallocating', from: 'A1', size: 'S', reason: 'jam', releasing: undefined, cause: 'BOARD_SILENT' },
       ['release', 'allocate'],
     ],
     [
