@@ -64,6 +64,10 @@ export const ErrorCodes = {
   // storage
   STORE_FULL: 'STORE_FULL',
   STORE_ERROR: 'STORE_ERROR',
+  /** SQLite found the database file damaged (quick_check at boot, SQLITE_CORRUPT at run time). */
+  STORE_CORRUPT: 'STORE_CORRUPT',
+  /** lockerd is stopping (SIGTERM): no new door session starts; those in flight may finish. */
+  LOCKER_STOPPING: 'LOCKER_STOPPING',
   // commands and sync
   CMD_MALFORMED: 'CMD_MALFORMED',
   CMD_BAD_SIGNATURE: 'CMD_BAD_SIGNATURE',

@@ -4,6 +4,7 @@
 import { type LockBus, type LockBusEvent, type LockReading } from '../../hal/types.js';
 import { type Clock } from '../../kernel/clock.js';
 import { LockerError, ErrorCodes } from '../../kernel/errors.js';
+import { type FailurePolicy, reportingPolicy } from '../../kernel/failurePolicy.js';
 import { type Logger } from '../logger.js';
 import { type DoorSessionSettings } from './doorSession.js';
 import { DoorRunner, type DoorOutcome } from './doorRunner.js';
@@ -48,6 +49,8 @@ export class DoorController {
   private readonly disconnected = new Set<string>();
   private readonly listeners = new Set<(e: DoorControllerEvent) => void>();
   private readonly unsubscribe: (() => void)[] = [];
+  /** Outcomes arrive from bus events and timers: a callback's throw goes here, never to the event loop. */
+  private failures: FailurePolicy = reportingPolicy((path, err) => this.logger.error({ path, err }, 'door session callback failed'));
 
   constructor(
     private readonly buses: ReadonlyMap<string, LockBus>,
@@ -56,6 +59,16 @@ export class DoorController {
     private readonly settings: Live<DoorSessionSettings>,
     private readonly logger: Logger,
   ) {}
+
+  /** The composition root's failure policy (src/composition/backgroundFailures.ts). */
+  setFailurePolicy(failures: FailurePolicy): void {
+    this.failures = failures;
+  }
+
+  /** Door sessions running now (unlocking, waiting for the door, or open). */
+  sessionsInFlight(): number {
+    return this.runners.size;
+  }
 
   setLayout(positions: DoorPosition[]): void {
     this.positions = new Map(positions.map((p) => [p.id, p]));
@@ -112,8 +125,11 @@ export class DoorController {
       await bus.unlock(p.board, p.lock);
       this.emit({ type: 'unlock_sent', compartment: compartmentId, sessionId });
     };
-    // The caller's callback goes to the runner as it is; the controller only hears when it ends.
-    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings.get(), onOutcome, (r) => {
+    // The caller's callback goes to the runner (guarded); the controller only hears when it ends.
+    const guarded = (o: DoorOutcome, r: DoorRunner): void => {
+      this.failures.run('door.outcome', () => onOutcome(o, r));
+    };
+    const runner = new DoorRunner(sessionId, compartmentId, unlock, this.clock, this.settings.get(), guarded, (r) => {
       if (this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
     });
     this.runners.set(compartmentId, runner);

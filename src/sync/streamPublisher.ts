@@ -4,6 +4,7 @@
 // batched into one commit). After a reconnect each stream resumes at its lowest unsent row; a
 // consumer's {replayFrom} rewinds one stream and the rows sent again carry replay: true.
 import type { Clock, TimerHandle } from '../../kernel/clock.js';
+import { type FailurePolicy, reportingPolicy } from '../../kernel/failurePolicy.js';
 import type { Logger } from '../logger.js';
 import type { DocumentSigner } from './detachedSignature.js';
 import { encodeEnvelope } from './envelope.js';
@@ -30,6 +31,8 @@ export interface StreamPublisherOptions {
   sentFlushMs?: number;
   /** A stream whose publish was refused waits this long before trying again from that row. */
   retryMs?: number;
+  /** Where failures of the publisher's own timers and PUBACK callbacks go (default: logged). */
+  failures?: FailurePolicy;
 }
 
 interface StreamState {
@@ -69,9 +72,13 @@ export class StreamPublisher {
   private readonly prefetch: number;
   private readonly sentFlushMs: number;
   private readonly retryMs: number;
+  private readonly failures: FailurePolicy;
+  /** The last mark of PUBACKs was refused: the next try waits for its timer (retryMs). */
+  private flushFailing = false;
 
   constructor(private readonly o: StreamPublisherOptions) {
     this.log = o.logger.child({ channel: 'outbox' });
+    this.failures = o.failures ?? reportingPolicy((path, err) => this.log.error({ path, err }, 'background path failed'));
     this.prefetch = o.prefetch ?? 256;
     this.sentFlushMs = o.sentFlushMs ?? 20;
     this.retryMs = o.retryMs ?? 5_000;
@@ -166,13 +173,25 @@ export class StreamPublisher {
     this.flushTimer = undefined;
     if (this.pendingCount === 0) return;
     const now = this.o.clock.now();
-    for (const [stream, seqs] of this.pendingSent) this.o.outbox.markSent(stream, seqs, now);
+    // A refused mark (disk full) loses nothing: the marks stay pending and are tried again
+    // later; the rows stay unsent in the table, which at worst sends them again (at least once).
+    const ok = this.failures.run('outbox.flush', () => {
+      for (const [stream, seqs] of this.pendingSent) this.o.outbox.markSent(stream, seqs, now);
+      return true;
+    });
+    this.flushFailing = !ok;
+    if (!ok) {
+      this.flushTimer = this.o.clock.setTimeout(() => this.flushSent(), this.retryMs);
+      return;
+    }
     this.pendingSent.clear();
     this.pendingCount = 0;
   }
 
   close(): void {
     this.detach();
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
   }
@@ -258,9 +277,12 @@ export class StreamPublisher {
     channel.publish(s.topic, payload, (err) => {
       if (generation !== this.generation) return;
       this.inflight--;
-      if (err) this.refused(s, row.seq, err);
-      else this.sent(s.stream, row.seq);
-      this.pump();
+      // Called by the MQTT client: nothing may be thrown back into it.
+      this.failures.run('outbox.puback', () => {
+        if (err) this.refused(s, row.seq, err);
+        else this.sent(s.stream, row.seq);
+        this.pump();
+      });
     });
   }
 
@@ -269,7 +291,7 @@ export class StreamPublisher {
     if (!list) this.pendingSent.set(stream, (list = []));
     list.push(seq);
     this.pendingCount++;
-    if (this.pendingCount >= 256) this.flushSent();
+    if (this.pendingCount >= 256 && !this.flushFailing) this.flushSent();
     else this.flushTimer ??= this.o.clock.setTimeout(() => this.flushSent(), this.sentFlushMs);
   }
 
@@ -284,7 +306,7 @@ export class StreamPublisher {
     s.pausedUntil = this.o.clock.monotonic() + this.retryMs;
     this.retryTimer ??= this.o.clock.setTimeout(() => {
       this.retryTimer = undefined;
-      this.pump();
+      this.failures.run('outbox.retry', () => this.pump());
     }, this.retryMs);
   }
 }
