@@ -61,6 +61,8 @@ export interface StartOptions {
   kioskLimits?: Partial<KioskLimits>;
   /** Asked by the updater once it switched releases: stop and exit with RESTART_EXIT_CODE. */
   onRestartRequested?: () => void;
+  /** How often a store that refuses writes is probed for space that returned (default 5 s). */
+  storeProbeMs?: number;
 }
 
 export interface RunningLockerd {
@@ -135,6 +137,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     alarm: (data) => recorder.commit({ actor: 'system', action: 'alarm.background_failed', data, events: [Events.backgroundFailed(data)] }),
     storeResumed: (data) => recorder.commit({ actor: 'system', action: 'alarm.store_refused', data, events: [Events.storeRefused(data)] }),
     probeWrite: () => store.transaction(() => store.putSetting('store.probe', String(clock.now()))),
+    ...(options.storeProbeMs !== undefined ? { probeMs: options.storeProbeMs } : {}),
   });
   recorder.onFailed((e) => {
     storeCondition.failed(e);
