@@ -233,7 +233,13 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const syncHealth = (): ReturnType<RunningSync['health']> | undefined => {
     if (!sync) return undefined;
     const now = clock.monotonic();
-    if (!syncHealthCache || now - syncHealthCache.at > 5_000) syncHealthCache = { at: now, value: sync.health() };
+    if (!syncHealthCache || now - syncHealthCache.at > 5_000) {
+      // The backlog figures read the outbox: a damaged store makes health say so, not fail.
+      const running = sync;
+      const value = failures.run('health.sync', () => running.health());
+      if (!value) return undefined;
+      syncHealthCache = { at: now, value };
+    }
     return syncHealthCache.value;
   };
   const health = () => {

@@ -202,11 +202,7 @@ export class DoorController {
 
   private emit(e: DoorControllerEvent): void {
     for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.logger.error({ err }, 'door event listener failed');
-      }
+      this.failures.run('door.event', () => l(e));
     }
   }
 }

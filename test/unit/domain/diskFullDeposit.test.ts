@@ -6,6 +6,8 @@
 // SQLite does on a full disk (SQLITE_FULL, mapped by the store to STORE_FULL).
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, isLockerError } from '../../../kernel/errors.js';
+import { reportingPolicy } from '../../../kernel/failurePolicy.js';
+import { storeErrorCode } from '../../../src/store/database.js';
 import { type DomainLocker, domainLocker } from '../../support/domainLocker.js';
 
 /**
@@ -84,5 +86,24 @@ describe('a deposit on a full disk', () => {
     const view = await locker.settle(locker.locker.startDeposit(locker.courier, { waybill: 'SP-BOUNCE', size: 'S' }));
     expect(view.compartment.id).toBe('K3');
     expect(tried).toEqual(['K1', 'K2', 'K3']);
+  });
+
+  it('the expiry sweep on a full disk reports to the failure policy instead of throwing out of its timer', async () => {
+    d = await domainLocker({ sizes: ['S'] });
+    const locker = d;
+    await locker.deposit('SP-EXPIRES');
+    let full = false;
+    diskFills(locker, () => full);
+    const reported: { path: string; code: string | undefined }[] = [];
+    locker.locker.startTimers(reportingPolicy((path, err) => reported.push({ path, code: storeErrorCode(err) })));
+    // The parcel's dwell (1 h) passes on the wall clock; the sweep's next run finds the disk full.
+    locker.clock.stepWall(2 * 3_600_000);
+    full = true;
+    await locker.clock.advance(60_000);
+    expect(reported).toContainEqual({ path: 'expiry.sweep', code: 'STORE_FULL' });
+    expect(locker.store.allParcels().map((p) => p.state)).toEqual(['stored']);
+    full = false;
+    await locker.clock.advance(60_000);
+    expect(locker.store.allParcels().map((p) => p.state)).toEqual(['expired']);
   });
 });
