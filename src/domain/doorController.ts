@@ -50,7 +50,7 @@ export class DoorController {
   private readonly listeners = new Set<(e: DoorControllerEvent) => void>();
   private readonly unsubscribe: (() => void)[] = [];
   /** Outcomes arrive from bus events and timers: a callback's throw goes here, never to the event loop. */
-  private failures: FailurePolicy = reportingPolicy((path, err) => this.logger.error({ path, err }, 'door session callback failed'));
+  private failures: FailurePolicy = reportingPolicy((path, err) => this.logger.error({ path, err }, 'background path failed'));
 
   constructor(
     private readonly buses: ReadonlyMap<string, LockBus>,
