@@ -48,6 +48,7 @@ export class BackgroundFailures implements FailurePolicy {
   private readonly lastAlarm = new Map<string, number>();
   private readonly pendingResumed: { code: typeof ErrorCodes.STORE_FULL | typeof ErrorCodes.STORE_ERROR; since: number; resumedAt: number }[] = [];
   private probeTimer: TimerHandle | undefined;
+  private lastResumedAlarm: number | undefined;
   private readonly probeMs: number;
   private readonly offRecovered: () => void;
   private stopped = false;
@@ -55,7 +56,14 @@ export class BackgroundFailures implements FailurePolicy {
   constructor(private readonly o: BackgroundFailuresOptions) {
     this.probeMs = o.probeMs ?? 5_000;
     this.offRecovered = o.store.onRecovered((ended) => {
-      this.pendingResumed.push({ ...ended, resumedAt: o.clock.now() });
+      // A store that flaps (the probe's small write fits, the next transaction does not) is
+      // recorded once per ALARM_QUIET_MS, not once per flap; the log has every end.
+      const now = o.clock.now();
+      o.logger.info({ code: ended.code, since: ended.since }, 'the database accepts writes again');
+      const waiting = this.pendingResumed[this.pendingResumed.length - 1];
+      // An alarm not yet written covers this flap too: it now ends here.
+      if (waiting) waiting.resumedAt = now;
+      else if (this.lastResumedAlarm === undefined || now - this.lastResumedAlarm >= ALARM_QUIET_MS) this.pendingResumed.push({ ...ended, resumedAt: now });
       // After the write that succeeded has returned: never inside someone else's commit.
       queueMicrotask(() => this.flushAlarms());
     });
@@ -146,6 +154,7 @@ export class BackgroundFailures implements FailurePolicy {
         if (!next) break;
         this.o.storeResumed(next);
         this.pendingResumed.shift();
+        this.lastResumedAlarm = next.resumedAt;
       }
       for (const [path, f] of this.faults) {
         if (f.alarmed) continue;
