@@ -63,9 +63,13 @@ export const ErrorCodes = {
   TRANSACTION_STATE: 'TRANSACTION_STATE',
   DOOR_BUSY: 'DOOR_BUSY',
   NEEDS_INSPECTION: 'NEEDS_INSPECTION',
+  /** lockerd is stopping (SIGTERM): no new door session starts; those in flight may finish. */
+  LOCKER_STOPPING: 'LOCKER_STOPPING',
   // storage
   STORE_FULL: 'STORE_FULL',
   STORE_ERROR: 'STORE_ERROR',
+  /** SQLite found the database file damaged (quick_check at boot, SQLITE_CORRUPT at run time). */
+  STORE_CORRUPT: 'STORE_CORRUPT',
   // commands and sync
   CMD_MALFORMED: 'CMD_MALFORMED',
   CMD_BAD_SIGNATURE: 'CMD_BAD_SIGNATURE',

@@ -25,7 +25,7 @@ import { KioskWatchdog } from '../kiosk/watchdog.js';
 import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
-import { openDatabase, type Db } from '../store/database.js';
+import { corruptDatabase, openDatabase, quickCheck, type Db } from '../store/database.js';
 import { Outbox } from '../store/outbox.js';
 import { ed25519Signer } from '../sync/detachedSignature.js';
 import { envelopeSealer } from '../sync/envelope.js';
@@ -33,6 +33,7 @@ import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
 import { healthFaults, StoreCondition } from './healthReport.js';
+import { BackgroundFailures } from './backgroundFailures.js';
 import { secureDataDir } from './dataDir.js';
 import { guardDeployment } from './deploymentGuard.js';
 import { LockerRemoteOperations } from '../domain/remoteOperations.js';
@@ -62,6 +63,8 @@ export interface StartOptions {
   kioskLimits?: Partial<KioskLimits>;
   /** Asked by the updater once it switched releases: stop and exit with RESTART_EXIT_CODE. */
   onRestartRequested?: () => void;
+  /** How often a store that refuses writes is probed for space that returned (default 5 s). */
+  storeProbeMs?: number;
 }
 
 export interface RunningLockerd {
@@ -89,7 +92,13 @@ export interface RunningLockerd {
   updates?: UpdateAgent;
   /** The locker's public keys, as an operator enrols them (also written to <dataDir>/identity/public-keys.json). */
   publicKeysFile: string;
-  stop(): Promise<void>;
+  /** The failure policy of every background path (health names its faults). */
+  failures: BackgroundFailures;
+  /**
+   * Orderly stop: refuses new door sessions (LOCKER_STOPPING), waits up to shutdown.drainMs for
+   * those in flight to settle, then closes everything. Resolves with what the drain saw.
+   */
+  stop(): Promise<{ drained: boolean; leftInFlight: number }>;
 }
 
 export async function startLockerd(options: StartOptions): Promise<RunningLockerd> {
@@ -104,6 +113,13 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
   const databasePath = join(config.dataDir, 'lockerd.db');
   const db = openDatabase(databasePath);
+  // A damaged file is not run on (docs/operations.md, "Faults: disk, corruption, stop"): the
+  // record is the product, and writing on top of broken pages loses more of it.
+  const problems = quickCheck(db);
+  if (problems.length) {
+    db.close();
+    throw corruptDatabase(databasePath, problems);
+  }
   const store = new LockerStore(db);
   // Events are signed and encoded when they are appended, in the transaction that records them:
   // the drain then publishes stored bytes (docs/architecture.md, "Outbox bytes and watermarks").
@@ -119,7 +135,19 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const clockSynced = options.clockSynced ?? (clockMonitor ? () => clockMonitor.isSynced() : () => true);
   const recorder = new EventRecorder(store, outbox, clock, newId, bootId, clockSynced);
   const storeCondition = new StoreCondition(() => clock.now());
-  recorder.onFailed((e) => storeCondition.failed(e));
+  const failures = new BackgroundFailures({
+    clock,
+    logger: logger.child({ channel: 'faults' }),
+    store: storeCondition,
+    alarm: (data) => recorder.commit({ actor: 'system', action: 'alarm.background_failed', data, events: [Events.backgroundFailed(data)] }),
+    storeResumed: (data) => recorder.commit({ actor: 'system', action: 'alarm.store_refused', data, events: [Events.storeRefused(data)] }),
+    probeWrite: () => store.transaction(() => store.putSetting('store.probe', String(clock.now()))),
+    ...(options.storeProbeMs !== undefined ? { probeMs: options.storeProbeMs } : {}),
+  });
+  recorder.onFailed((e) => {
+    storeCondition.failed(e);
+    failures.armProbe();
+  });
   recorder.onCommitted(() => storeCondition.succeeded());
 
   const hardware = await createHardware(config, { clock, logger, random, ...(options.hardware ?? {}) });
@@ -130,6 +158,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     sync: config.mqtt ? { inflightWindow: config.mqtt.inflightWindow, retainAcked: config.mqtt.retainAcked } : null,
   });
   const doors = new DoorController(hardware.buses, clock, settings.view('doors'), logger.child({ channel: 'doors' }));
+  doors.setFailurePolicy(failures);
   doors.setLayout(store.compartments().map((c) => ({ id: c.id, bus: c.bus, board: c.board, lock: c.lock })));
   const budgets = new BudgetLedger(store, clock);
   // check-config refuses a weak keypad policy; a locker started with one anyway says so.
@@ -184,7 +213,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   });
   remote.applyStoredConfig();
   // Made before the buses open, so the first readings and bus errors are counted (docs/operations.md).
-  const metrics = createMetrics({ config, version: packageVersion(), clock, db, databasePath, doors, recorder, hardware, compartments: () => store.compartments().map((c) => c.id), sync: () => syncHealth(), logger: logger.child({ channel: 'metrics' }) });
+  const metrics = createMetrics({ config, version: packageVersion(), clock, db, databasePath, doors, recorder, hardware, compartments: () => store.compartments().map((c) => c.id), sync: () => syncHealth(), logger: logger.child({ channel: 'metrics' }), failures });
   const publicKeysFile = join(config.dataDir, 'identity', 'public-keys.json');
   await writeFile(publicKeysFile, `${JSON.stringify({ id: config.locker.id, signingKey: identity.signingPublicJwk, encryptionKey: identity.encryptionPublicJwk }, null, 2)}\n`, { mode: 0o600 });
 
@@ -199,22 +228,30 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   );
   const reconciled = await locker.reconcile();
   if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
-  locker.startTimers();
+  locker.startTimers(failures);
 
   let sync: RunningSync | undefined;
+  /** Set when a stop began: health names LOCKER_STOPPING from then on. */
+  let stoppingSince: number | undefined;
   // Counting a large backlog is not free: health is polled, so the sync figures are reused for 5 s.
   let syncHealthCache: { at: number; value: ReturnType<RunningSync['health']> } | undefined;
   const syncHealth = (): ReturnType<RunningSync['health']> | undefined => {
     if (!sync) return undefined;
     const now = clock.monotonic();
-    if (!syncHealthCache || now - syncHealthCache.at > 5_000) syncHealthCache = { at: now, value: sync.health() };
+    if (!syncHealthCache || now - syncHealthCache.at > 5_000) {
+      // The backlog figures read the outbox: a damaged store makes health say so, not fail.
+      const running = sync;
+      const value = failures.run('health.sync', () => running.health());
+      if (!value) return undefined;
+      syncHealthCache = { at: now, value };
+    }
     return syncHealthCache.value;
   };
   const health = () => {
     const buses = [...hardware.buses.values()].map((b) => ({ id: b.id, connected: doors.busConnected(b.id), silentBoards: doors.silentBoards(b.id) }));
     const mqtt = syncHealth();
     // ok only when nothing takes service away: a lost bus, a silent board, a store that refuses writes.
-    const faults = healthFaults(buses, storeCondition);
+    const faults = healthFaults(buses, storeCondition, { background: failures.healthFaults(), ...(stoppingSince !== undefined ? { stoppingSince } : {}) });
     return {
       ok: faults.length === 0,
       faults,
@@ -304,6 +341,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       logger: logger.child({ channel: 'sync' }),
       issuers: remote,
       operations: remote,
+      failures,
     });
     const running = sync;
     settings.view('sync').onChange((next) => {
@@ -317,7 +355,39 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   logger.info({ url, lockerId: config.locker.id, bootId, startMs: Math.round(clock.monotonic() - started) }, 'lockerd ready');
   await updates?.start();
 
-  let stopped = false;
+  let stopping: Promise<{ drained: boolean; leftInFlight: number }> | undefined;
+  const drain = async (): Promise<{ drained: boolean; leftInFlight: number }> => {
+    const deadline = clock.monotonic() + config.shutdown.drainMs;
+    let inFlight = locker.sessionsInFlight();
+    if (inFlight > 0) logger.info({ inFlight, drainMs: config.shutdown.drainMs }, 'stopping: waiting for the door sessions in flight to settle');
+    while (inFlight > 0 && clock.monotonic() < deadline) {
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(50, Math.max(1, deadline - clock.monotonic()))));
+      inFlight = locker.sessionsInFlight();
+    }
+    if (inFlight > 0) logger.warn({ inFlight, drainMs: config.shutdown.drainMs }, 'LOCKER_STOPPING: door sessions still in flight at the end of the drain; they are reconciled at the next start');
+    return { drained: inFlight === 0, leftInFlight: inFlight };
+  };
+  const stopNow = async (): Promise<{ drained: boolean; leftInFlight: number }> => {
+    stoppingSince = clock.now();
+    locker.beginStop();
+    const drained = await drain();
+    updates?.stop();
+    kioskWatchdog?.stop();
+    await sync?.stop();
+    stopSimRoutes?.();
+    offScanner?.();
+    locker.stop();
+    clockMonitor?.stop();
+    await kiosk.close();
+    await hardware.scanner?.stop();
+    doors.stop();
+    await Promise.all([...hardware.buses.values()].map((b) => b.close().catch(() => undefined)));
+    hardware.sim?.stop();
+    await metrics.stop();
+    failures.stop();
+    db.close();
+    return drained;
+  };
   return {
     url,
     config,
@@ -338,23 +408,10 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     metrics,
     ...(updates ? { updates } : {}),
     publicKeysFile,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      updates?.stop();
-      kioskWatchdog?.stop();
-      await sync?.stop();
-      stopSimRoutes?.();
-      offScanner?.();
-      locker.stop();
-      clockMonitor?.stop();
-      await kiosk.close();
-      await hardware.scanner?.stop();
-      doors.stop();
-      await Promise.all([...hardware.buses.values()].map((b) => b.close().catch(() => undefined)));
-      hardware.sim?.stop();
-      await metrics.stop();
-      db.close();
+    failures,
+    stop() {
+      stopping ??= stopNow();
+      return stopping;
     },
   };
 }

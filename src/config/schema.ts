@@ -291,6 +291,16 @@ export const DoorsConfig = z.strictObject({
   transportReturnTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
 });
 
+/** An orderly stop (SIGTERM): new door sessions are refused, those in flight may settle. */
+export const ShutdownConfig = z.strictObject({
+  /**
+   * How long a stop waits for door sessions in flight to settle before it closes. At most 12 s:
+   * the rest of the stop needs up to 3 s, inside systemd's TimeoutStopSec=15
+   * (deploy/systemd/lockerd.service); a session still open then is reconciled at the next start.
+   */
+  drainMs: z.number().int().min(0).max(12_000).default(10_000),
+});
+
 export const KioskConfig = z
   .strictObject({
     host: z.string().min(1).max(253).default('127.0.0.1'),
@@ -428,6 +438,7 @@ export const LockerConfig = z
     support: SupportContact.optional(),
     doors: DoorsConfig.default(DoorsConfig.parse({})),
     kiosk: KioskConfig.default(KioskConfig.parse({})),
+    shutdown: ShutdownConfig.default(ShutdownConfig.parse({})),
     mqtt: MqttConfig.optional(),
     metrics: MetricsConfig.default(MetricsConfig.parse({})),
     updates: UpdatesConfig.optional(),

@@ -4,6 +4,7 @@
 import { type LockBus, type LockBusEvent, type LockReading } from '../../hal/types.js';
 import { type Clock } from '../../kernel/clock.js';
 import { LockerError, ErrorCodes, toLockerError } from '../../kernel/errors.js';
+import { type FailurePolicy, reportingPolicy } from '../../kernel/failurePolicy.js';
 import { type Logger } from '../logger.js';
 import { type DoorSessionSettings } from './doorSession.js';
 import { DoorRunner, type DoorOutcome } from './doorRunner.js';
@@ -54,6 +55,8 @@ export class DoorController {
    * Released when an operator settles the inspection (or at boot from the uncertain sessions).
    */
   private readonly unresolved = new Map<string, string>();
+  /** Outcomes arrive from bus events and timers: a callback's throw goes here, never to the event loop. */
+  private failures: FailurePolicy = reportingPolicy((path, err) => this.logger.error({ path, err }, 'background path failed'));
 
   constructor(
     private readonly buses: ReadonlyMap<string, LockBus>,
@@ -62,6 +65,16 @@ export class DoorController {
     private readonly settings: Live<DoorSessionSettings>,
     private readonly logger: Logger,
   ) {}
+
+  /** The composition root's failure policy (src/composition/backgroundFailures.ts). */
+  setFailurePolicy(failures: FailurePolicy): void {
+    this.failures = failures;
+  }
+
+  /** Door sessions running now (unlocking, waiting for the door, or open). */
+  sessionsInFlight(): number {
+    return this.runners.size;
+  }
 
   setLayout(positions: DoorPosition[]): void {
     this.positions = new Map(positions.map((p) => [p.id, p]));
@@ -131,7 +144,7 @@ export class DoorController {
       const d = await this.readNow(compartmentId);
       return { open: d.open === true, ...(d.itemPresent !== undefined ? { itemPresent: d.itemPresent } : {}) };
     };
-    // The caller's callback goes to the runner as it is; the controller only hears when it ends.
+    // The caller's callback goes to the runner (guarded); the controller only hears when it ends.
     const runner = new DoorRunner(
       sessionId,
       compartmentId,
@@ -140,7 +153,8 @@ export class DoorController {
       this.settings.get(),
       (o, r) => {
         if (o.type === 'uncertain' && o.door === 'unknown') this.unresolved.set(compartmentId, sessionId);
-        onOutcome(o, r);
+        // The caller's callback is guarded: a throw goes to the failure policy, never to the event loop.
+        this.failures.run('door.outcome', () => onOutcome(o, r));
       },
       (r) => {
         if (this.runners.get(compartmentId) === r) this.runners.delete(compartmentId);
@@ -243,11 +257,7 @@ export class DoorController {
 
   private emit(e: DoorControllerEvent): void {
     for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.logger.error({ err }, 'door event listener failed');
-      }
+      this.failures.run('door.event', () => l(e));
     }
   }
 }

@@ -137,6 +137,14 @@ export const catalogue = {
     'a door opened for a pickup or collection whose parcel had changed state meanwhile (e.g. it expired): the parcel keeps that state and nothing else is recorded; check the compartment',
   ),
   'alarm.store_failed': operator(z.object({ compartment, code: z.string() }), 'a placed parcel could not be recorded (audit only; reconciled at the next start)'),
+  'alarm.background_failed': operator(
+    z.object({ path: z.string().describe('the background path: sync.connect, outbox.flush, expiry.sweep, health.report, ...'), code: z.string(), since: ms, failures: z.number().int().min(1), at: ms }),
+    'a background task (timer, MQTT handler, sweep, health report) failed; the locker runs degraded and health names the fault until the task succeeds again. Written as soon as the database accepts a write',
+  ),
+  'alarm.store_refused': operator(
+    z.object({ code: z.enum(['STORE_FULL', 'STORE_ERROR']), since: ms, resumedAt: ms }),
+    'the database refused writes (disk full, I/O error) from `since` until `resumedAt`: no door whose transaction could not be recorded was opened meanwhile',
+  ),
   'alarm.code_lockout': operator(z.object({ retryAfterMs: z.number().int(), burst: z.number().int(), refillPerHour: z.number(), at: ms }), 'the keypad code budget is spent'),
   'alarm.pin_lockout': operator(
     z.object({ scope: z.enum(['locker', 'courier']), carrier: id.optional(), courierId: id.optional(), courierKnown: z.literal(false).optional(), retryAfterMs: z.number().int(), at: ms }),
@@ -217,6 +225,8 @@ export const Events = {
   needsInspection: toOperator('alarm.needs_inspection'),
   transitionConflict: toOperator('alarm.transition_conflict'),
   storeFailed: toOperator('alarm.store_failed'),
+  backgroundFailed: toOperator('alarm.background_failed'),
+  storeRefused: toOperator('alarm.store_refused'),
   codeLockout: toOperator('alarm.code_lockout'),
   pinLockout: toOperator('alarm.pin_lockout'),
   scannerDisconnected: toOperator('alarm.scanner_disconnected'),

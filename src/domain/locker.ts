@@ -8,6 +8,7 @@
 import { type Clock, type ClockJump, ClockJumpDetector, type TimerHandle } from '../../kernel/clock.js';
 import { type CarrierConfig, type SizeClass } from '../config/schema.js';
 import { LockerError, ErrorCodes, isLockerError, toLockerError } from '../../kernel/errors.js';
+import { type FailurePolicy, reportingPolicy } from '../../kernel/failurePolicy.js';
 import { type IdFactory } from '../ids.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore, type ParcelRow } from '../store/lockerStore.js';
@@ -76,6 +77,7 @@ export class Locker {
   private expiryTimer?: TimerHandle;
   private clockTimer?: TimerHandle;
   private readonly jumps: ClockJumpDetector;
+  private stopping = false;
   readonly alarms: LockerAlarms;
   readonly views: CompartmentViews;
 
@@ -111,10 +113,28 @@ export class Locker {
 
   // ---------------------------------------------------------------- lifecycle
 
-  startTimers(): void {
-    this.expireDue();
-    this.expiryTimer = this.d.clock.setInterval(() => this.expireDue(), 60_000);
-    this.clockTimer = this.d.clock.setInterval(() => this.checkClock(), CLOCK_CHECK_MS);
+  /** The sweeps; a failure of one (disk full, damaged file) goes to `failures`, never to the event loop. */
+  startTimers(failures: FailurePolicy = reportingPolicy((path, err) => this.d.logger.error({ path, err }, 'background path failed'))): void {
+    failures.run('expiry.sweep', () => this.expireDue());
+    this.expiryTimer = this.d.clock.setInterval(() => failures.run('expiry.sweep', () => this.expireDue()), 60_000);
+    this.clockTimer = this.d.clock.setInterval(() => failures.run('clock.check', () => this.checkClock()), CLOCK_CHECK_MS);
+  }
+
+  /**
+   * A stop began (SIGTERM): every new door session is refused with LOCKER_STOPPING from now on;
+   * the sessions in flight go on until they settle (see sessionsInFlight).
+   */
+  beginStop(): void {
+    this.stopping = true;
+  }
+
+  /** Door sessions running and placed parcels being recorded: a stop waits until this is 0. */
+  sessionsInFlight(): number {
+    return this.d.doors.sessionsInFlight() + this.placements.recordingNow();
+  }
+
+  private refuseWhileStopping(): void {
+    if (this.stopping) throw new LockerError(ErrorCodes.LOCKER_STOPPING, 'the locker is stopping; please try again in a minute');
   }
 
   stop(): void {
@@ -165,6 +185,7 @@ export class Locker {
 
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
   async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string }> {
+    this.refuseWhileStopping();
     const parcel = this.d.codes.redeem(rawCode, ['stored'], (p) => this.codeRejection(p));
     // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
     if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
@@ -181,6 +202,7 @@ export class Locker {
    * the operator each get an event; 'door_closed_early' opens the door once more.
    */
   async reportProblem(parcelId: string, problem: PickupProblem): Promise<{ reopened?: DoorOpened }> {
+    if (problem === 'door_closed_early') this.refuseWhileStopping();
     const p = this.d.store.parcel(parcelId);
     if (!p) throw new LockerError(ErrorCodes.NOT_FOUND, `no parcel ${parcelId}`);
     const reopened = problem === 'door_closed_early' && p.compartmentId ? await this.retrievals.remoteOpen(p.compartmentId, 'door closed too early after a pickup', { kind: 'consumer' }) : undefined;
@@ -221,6 +243,7 @@ export class Locker {
    * follow-up call on this drop-off must show: ids alone do nothing.
    */
   async dropoff(rawCode: string, starterSecret: string, opts: { accessible?: boolean } = {}): Promise<DepositView> {
+    this.refuseWhileStopping();
     const parcel = this.d.codes.redeem(rawCode, ['announced_dropoff'], (p) =>
       p.state === 'stored' || p.state === 'expired' ? new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' }) : this.codeRejection(p),
     );
@@ -233,6 +256,7 @@ export class Locker {
   // ---------------------------------------------------------------- courier deposit
 
   async startDeposit(courier: CourierIdentity, req: { waybill: string; size: SizeClass; accessible?: boolean }): Promise<DepositView> {
+    this.refuseWhileStopping();
     requirePermission(courier, 'deposit');
     const carrier = this.carrier(courier.carrier);
     if (this.placements.inProgress((t) => t.carrier === carrier.id && t.waybill === req.waybill))
@@ -259,6 +283,7 @@ export class Locker {
   }
 
   async wrongSize(courier: PlacementHolder, id: string, size?: SizeClass): Promise<DepositView> {
+    this.refuseWhileStopping();
     const t = this.placements.own(courier, id);
     const current = 'size' in t.state ? t.state.size : undefined;
     const wanted = size ?? (current ? nextLargerSize(current) : undefined);
@@ -267,6 +292,7 @@ export class Locker {
   }
 
   async reopen(courier: PlacementHolder, id: string): Promise<DepositView> {
+    this.refuseWhileStopping();
     return this.placements.driveAndWait(this.placements.own(courier, id), { type: 'reopen' });
   }
 
@@ -289,6 +315,7 @@ export class Locker {
   }
 
   async openCollection(courier: CourierIdentity, parcelId: string): Promise<DoorOpened> {
+    this.refuseWhileStopping();
     requirePermission(courier, 'collect');
     this.expireDue();
     const parcel = this.d.store.parcel(parcelId);
@@ -302,6 +329,7 @@ export class Locker {
   // ---------------------------------------------------------------- operator
 
   async remoteOpen(compartmentId: string, reason: string, actor: Actor): Promise<DoorOpened> {
+    this.refuseWhileStopping();
     if (!reason.trim()) throw new LockerError(ErrorCodes.INPUT_INVALID, 'a reason is required to open a door');
     this.compartment(compartmentId);
     return this.retrievals.remoteOpen(compartmentId, reason, actor);

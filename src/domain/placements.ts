@@ -9,6 +9,7 @@ import { LockerError, ErrorCodes, type ErrorCode, toLockerError } from '../../ke
 import { type IdFactory } from '../ids.js';
 import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
+import { storeErrorCode } from '../store/database.js';
 import { allocate } from './allocation.js';
 import { type CodeVault } from './codeVault.js';
 import { type CompartmentViews } from './compartmentViews.js';
@@ -104,6 +105,8 @@ export interface PlacementTxn {
   finishedAt?: number;
   /** SHA-256 of the secret the starter of a consumer drop-off got; every follow-up needs it. */
   starterSecret?: Buffer;
+  /** Compartments whose door this placement could not open (never offered to it again). */
+  failedDoors?: Set<string>;
 }
 
 /** Who acts on a placement: the courier who started it, or a drop-off's starter secret. */
@@ -119,6 +122,8 @@ export function isFinal(s: PlacementState): boolean {
 
 export class Placements {
   private readonly txns = new Map<string, PlacementTxn>();
+  /** Placed parcels being recorded now (the commit waits for the code's encryption). */
+  private recording = 0;
   /** Compartments held by placements in progress (not yet holding a recorded parcel). */
   private readonly held: Set<string>;
 
@@ -134,6 +139,11 @@ export class Placements {
       if (!t.reservation || !this.d.store.parcel(t.parcelId)?.codeDigest) n++;
     }
     return n;
+  }
+
+  /** Placed parcels whose door closed and whose record is being written (a stop waits for them). */
+  recordingNow(): number {
+    return this.recording;
   }
 
   /** True while a placement that matches is not finished. */
@@ -219,7 +229,10 @@ export class Placements {
           this.openDoor(txn, e.compartment);
           break;
         case 'allocate': {
-          const next = allocate(this.d.views.candidates(), { size: e.size, largerThan: e.largerThan, exclude: new Set(e.exclude) });
+          // Every compartment this placement failed to open is excluded, not only the last one:
+          // two failing doors can never send it back and forth.
+          const exclude = new Set([...e.exclude, ...(txn.failedDoors ?? [])]);
+          const next = allocate(this.d.views.candidates(), { size: e.size, largerThan: e.largerThan, exclude });
           this.drive(txn, { type: 'allocated', compartment: next ? { id: next.id, size: next.size } : undefined });
           break;
         }
@@ -316,9 +329,34 @@ export class Placements {
       });
     } catch (err) {
       const le = toLockerError(err);
-      this.d.store.transaction(() => this.d.store.endSession(sessionId, 'failed', le.code, now));
+      if (storeErrorCode(le) !== undefined) return this.unrecordable(txn, compartmentId, le);
+      (txn.failedDoors ??= new Set()).add(compartmentId);
+      try {
+        this.d.store.transaction(() => this.d.store.endSession(sessionId, 'failed', le.code, now));
+      } catch (endErr) {
+        // The session row stays in flight: reconciliation resolves it at the next start.
+        if (storeErrorCode(endErr) === undefined) throw endErr;
+      }
       this.drive(txn, { type: 'door_failed', compartment: compartmentId, code: le.code });
     }
+  }
+
+  /**
+   * The unlock could not be recorded (disk full, I/O error, damaged file): nothing was written
+   * and no door opens (a door opens only once its session is on record). The placement ends
+   * with the store's coded error at once: no other compartment is tried, since its unlock would
+   * be refused the same way.
+   */
+  private unrecordable(txn: PlacementTxn, compartmentId: string, err: LockerError): void {
+    this.held.delete(compartmentId);
+    txn.state = { tag: 'failed', code: err.code };
+    txn.error = err.code;
+    txn.finishedAt = this.d.clock.now();
+    this.d.logger.error({ code: err.code, deposit: txn.id, compartment: compartmentId }, `${err.code}: the unlock could not be recorded; no door was opened`);
+    const w = txn.waiter;
+    txn.waiter = undefined;
+    w?.reject(new LockerError(err.code, `${err.detail}; no door was opened`, { deposit: txn.id }, { cause: err }));
+    this.d.notify({ type: 'deposit', deposit: this.view(txn, false) });
   }
 
   /** Records a placement that reconciliation found committed at boot (from the sensors). */
@@ -339,6 +377,15 @@ export class Placements {
   }
 
   private async commit(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
+    this.recording++;
+    try {
+      await this.commitNow(txn, compartmentId, size);
+    } finally {
+      this.recording--;
+    }
+  }
+
+  private async commitNow(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
     const sessionId = txn.sessions.get(compartmentId) ?? '';
     const reconciled = txn.settled ? { settled: true as const } : txn.reconciled ? { reconciled: true as const } : {};
     try {

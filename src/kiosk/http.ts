@@ -69,6 +69,8 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   BUS_TIMEOUT: 502,
   TRANSPORT_ERROR: 502,
   STORE_FULL: 507,
+  STORE_CORRUPT: 503,
+  LOCKER_STOPPING: 503,
 };
 
 export function httpStatusFor(code: ErrorCode): number {

@@ -7,6 +7,7 @@
 // locker offline for a month queues one health event, not thousands; the door cycle counts
 // are still written.
 import type { Clock, TimerHandle } from '../../kernel/clock.js';
+import type { FailurePolicy } from '../../kernel/failurePolicy.js';
 import type { EventRecorder } from '../domain/eventRecorder.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
@@ -27,6 +28,8 @@ export interface HealthReporterOptions {
   db: Db;
   host: HostProbe;
   logger: Logger;
+  /** Where a failed periodic report goes (default: logged). */
+  failures?: FailurePolicy;
 }
 
 export type HealthReportResult = 'appended' | 'skipped';
@@ -42,7 +45,10 @@ export class HealthReporter {
 
   start(): void {
     this.timer ??= this.o.clock.setInterval(() => {
-      this.report().catch((err: unknown) => this.o.logger.error({ err }, 'health report failed'));
+      this.report().then(
+        () => this.o.failures?.succeeded('health.report'),
+        (err: unknown) => (this.o.failures ? this.o.failures.report('health.report', err) : this.o.logger.error({ err }, 'health report failed')),
+      );
     }, this.o.intervalS * 1000);
   }
 

@@ -2,6 +2,7 @@
 // the persisted door cycles, the periodic health report and the loopback /metrics listener.
 import type { Hardware } from '../composition/hardware.js';
 import type { Clock } from '../../kernel/clock.js';
+import type { FailurePolicy } from '../../kernel/failurePolicy.js';
 import type { LockerConfig } from '../config/schema.js';
 import type { DoorController } from '../domain/doorController.js';
 import type { EventRecorder } from '../domain/eventRecorder.js';
@@ -27,6 +28,8 @@ export interface StartMetricsOptions {
   sync: () => SyncFigures | undefined;
   logger: Logger;
   host?: HostProbe;
+  /** The failure policy of the periodic health report. */
+  failures?: FailurePolicy;
 }
 
 export interface RunningMetrics {
@@ -59,7 +62,7 @@ export function createMetrics(o: StartMetricsOptions): RunningMetrics {
     compartments: o.compartments,
     sync: o.sync,
   });
-  const health = new HealthReporter({ clock: o.clock, intervalS: o.config.metrics.healthIntervalS, metrics, cycles, recorder: o.recorder, db: o.db, host, logger: o.logger });
+  const health = new HealthReporter({ clock: o.clock, intervalS: o.config.metrics.healthIntervalS, metrics, cycles, recorder: o.recorder, db: o.db, host, logger: o.logger, ...(o.failures ? { failures: o.failures } : {}) });
   const server = new MetricsServer(metrics, o.logger);
   const running: RunningMetrics = {
     metrics,

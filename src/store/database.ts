@@ -24,6 +24,20 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   } catch (e) {
     throw new LockerError(ErrorCodes.STORE_ERROR, `cannot open database ${path}: ${(e as Error).message}`, { path }, { cause: e });
   }
+  try {
+    prepare(db, options);
+  } catch (e) {
+    db.close();
+    // A file too damaged for SQLite to read its schema: the same coded refusal as a failed quick check.
+    if (storeErrorCode(e) === ErrorCodes.STORE_CORRUPT) throw corruptDatabase(path, [(e as Error).message], e);
+    throw e;
+  }
+  // WAL mode is on and the first transactions ran: the -wal and -shm files exist now.
+  makePrivate(path);
+  return db;
+}
+
+function prepare(db: Db, options: OpenDatabaseOptions): void {
   // A new database gets 1 KiB pages: a transaction touches a dozen pages (row, indexes, audit,
   // outbox), and with 4 KiB pages that is ~90 KiB through the WAL per deposit; with 1 KiB about
   // 30 KiB (BENCHMARKS.md). SD cards wear by bytes written. The page size can only be chosen
@@ -41,9 +55,55 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   // Fewer, larger checkpoints wear an SD card less than many small ones.
   db.pragma('wal_autocheckpoint = 1000');
   migrate(db, options.migrations ?? migrations);
-  // WAL mode is on and the first transactions ran: the -wal and -shm files exist now.
-  makePrivate(path);
-  return db;
+}
+
+/** What to do about a damaged database file; every STORE_CORRUPT refusal says it. */
+export const CORRUPT_DATABASE_ADVICE =
+  'lockerd does not run on a damaged record: keep the file for inspection (copy the data folder), then restore the last good backup into the data folder, or move the damaged file aside to start an empty locker (every parcel must then be re-registered)';
+
+/** The coded refusal to run on a damaged database file (quick_check failed, or SQLite could not read it). */
+export function corruptDatabase(path: string, problems: string[], cause?: unknown): LockerError {
+  const shown = problems.slice(0, 3).map((p) => p.slice(0, 200));
+  return new LockerError(
+    ErrorCodes.STORE_CORRUPT,
+    `the database ${path} is damaged (${shown.join('; ')}${problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''}). ${CORRUPT_DATABASE_ADVICE}`,
+    { path, problems: shown },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * SQLite's quick check (the b-tree structure of every page, without the slower index cross-check
+ * of integrity_check): an empty list for a sound file, otherwise what it found (at most 20).
+ * A file SQLite cannot read at all comes back as that one problem.
+ */
+export function quickCheck(db: Db): string[] {
+  try {
+    const rows = db.pragma('quick_check(20)') as { quick_check: string }[];
+    const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+    return problems;
+  } catch (e) {
+    if (storeErrorCode(e) === ErrorCodes.STORE_CORRUPT) return [(e as Error).message];
+    throw e;
+  }
+}
+
+/**
+ * The stable code of a storage failure, whether SQLite's own error or a LockerError made from
+ * one: STORE_FULL (disk or max_page_count), STORE_CORRUPT (damaged file), STORE_ERROR (I/O),
+ * undefined for anything else.
+ */
+export function storeErrorCode(e: unknown): typeof ErrorCodes.STORE_FULL | typeof ErrorCodes.STORE_CORRUPT | typeof ErrorCodes.STORE_ERROR | undefined {
+  if (e instanceof LockerError) {
+    if (e.code === ErrorCodes.STORE_FULL || e.code === ErrorCodes.STORE_CORRUPT || e.code === ErrorCodes.STORE_ERROR) return e.code;
+    return e.cause === undefined ? undefined : storeErrorCode(e.cause);
+  }
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'SQLITE_FULL') return ErrorCodes.STORE_FULL;
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return ErrorCodes.STORE_CORRUPT;
+  if (code.startsWith('SQLITE_IOERR')) return ErrorCodes.STORE_ERROR;
+  return undefined;
 }
 
 /** SQLite's files beside the database: they hold the same data as the database itself. */
@@ -80,13 +140,20 @@ export function migrate(db: Db, list: Migration[]): void {
   }
 }
 
-/** Maps SQLite's disk-full and I/O errors to coded errors; rethrows anything else unchanged. */
+/** Maps SQLite's disk-full, corruption and I/O errors to coded errors; rethrows anything else unchanged. */
 export function mapStoreError(e: unknown): never {
+  if (e instanceof LockerError) throw e;
   const code = (e as { code?: unknown }).code;
-  if (code === 'SQLITE_FULL') throw new LockerError(ErrorCodes.STORE_FULL, 'the disk is full; nothing was changed', {}, { cause: e });
-  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR'))
-    throw new LockerError(ErrorCodes.STORE_ERROR, `storage I/O error (${code}); nothing was changed`, {}, { cause: e });
-  throw e;
+  switch (storeErrorCode(e)) {
+    case ErrorCodes.STORE_FULL:
+      throw new LockerError(ErrorCodes.STORE_FULL, 'the disk is full; nothing was changed', {}, { cause: e });
+    case ErrorCodes.STORE_CORRUPT:
+      throw new LockerError(ErrorCodes.STORE_CORRUPT, `the database file is damaged (${String(code)}); nothing was changed`, {}, { cause: e });
+    case ErrorCodes.STORE_ERROR:
+      throw new LockerError(ErrorCodes.STORE_ERROR, `storage I/O error (${String(code)}); nothing was changed`, {}, { cause: e });
+    default:
+      throw e;
+  }
 }
 
 /** SQLite's own integrity check: 'ok' for a sound file. */

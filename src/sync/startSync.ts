@@ -9,7 +9,7 @@ import type { Outbox } from '../store/outbox.js';
 import { StreamPublisher } from './streamPublisher.js';
 import { SyncClient, type SyncClientOptions, type SyncHealth } from './syncClient.js';
 
-export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lockerId' | 'bootId' | 'signer' | 'clock' | 'random' | 'logger'> {
+export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lockerId' | 'bootId' | 'signer' | 'clock' | 'random' | 'logger' | 'failures'> {
   /** The outbox the publisher drains (the recorder appends to the same one). */
   outbox: Outbox;
   /** Subscribes to commits that appended outbox rows (the recorder's onAppended). */
@@ -33,7 +33,7 @@ export interface RunningSync {
 }
 
 /** The publisher that drains `outbox` with the window and retention of the MQTT settings. */
-export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 'signer' | 'lockerId' | 'clock' | 'logger'>): StreamPublisher {
+export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 'signer' | 'lockerId' | 'clock' | 'logger' | 'failures'>): StreamPublisher {
   return new StreamPublisher({
     outbox: o.outbox,
     signer: o.signer,
@@ -42,6 +42,7 @@ export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 
     logger: o.logger,
     inflightWindow: o.config.inflightWindow,
     retainAcked: o.config.retainAcked,
+    ...(o.failures ? { failures: o.failures } : {}),
   });
 }
 
@@ -57,6 +58,7 @@ export function startSync(o: StartSyncOptions): RunningSync {
     random: o.random,
     logger: o.logger,
     reportedConfig: () => o.operations.reportedConfig(),
+    ...(o.failures ? { failures: o.failures } : {}),
   });
   const commands = new CommandProcessor({
     lockerId: o.lockerId,

@@ -6,6 +6,7 @@
 // reconnect each stream resumes above its watermark; a consumer's {replayFrom} rewinds one
 // stream and the rows sent again carry replay: true, signed anew.
 import type { Clock, TimerHandle } from '../../kernel/clock.js';
+import { type FailurePolicy, reportingPolicy } from '../../kernel/failurePolicy.js';
 import type { Logger } from '../logger.js';
 import type { DocumentSigner } from './detachedSignature.js';
 import { encodeEnvelope, replayPayload } from './envelope.js';
@@ -34,6 +35,8 @@ export interface StreamPublisherOptions {
   sentFlushMs?: number;
   /** A stream whose publish was refused waits this long before trying again from that row. */
   retryMs?: number;
+  /** Where failures of the publisher's own timers and PUBACK callbacks go (default: logged). */
+  failures?: FailurePolicy;
 }
 
 interface StreamState {
@@ -85,9 +88,13 @@ export class StreamPublisher {
   private readonly prefetchBytes: number;
   private readonly sentFlushMs: number;
   private readonly retryMs: number;
+  private readonly failures: FailurePolicy;
+  /** The last mark of PUBACKs was refused: the next try waits for its timer (retryMs). */
+  private flushFailing = false;
 
   constructor(private readonly o: StreamPublisherOptions) {
     this.log = o.logger.child({ channel: 'outbox' });
+    this.failures = o.failures ?? reportingPolicy((path, err) => this.log.error({ path, err }, 'background path failed'));
     this.prefetch = o.prefetch ?? 256;
     this.prefetchBytes = o.prefetchBytes ?? 256 * 1024;
     this.sentFlushMs = o.sentFlushMs ?? 20;
@@ -140,7 +147,8 @@ export class StreamPublisher {
     this.wakeQueued = true;
     queueMicrotask(() => {
       this.wakeQueued = false;
-      this.notify();
+      // Runs outside any caller: a throw goes to the failure policy, never to the event loop.
+      this.failures.run('sync.publish', () => this.notify());
     });
   }
 
@@ -199,13 +207,25 @@ export class StreamPublisher {
     this.flushTimer = undefined;
     if (this.pendingSent.size === 0) return;
     const marks = new Map(this.pendingSent);
+    // A refused mark (disk full) loses nothing: the marks stay pending and are tried again
+    // later; the rows stay above the watermark, which at worst sends them again (at least once).
+    const ok = this.failures.run('outbox.flush', () => {
+      this.o.outbox.markSent(marks);
+      return true;
+    });
+    this.flushFailing = !ok;
+    if (!ok) {
+      this.flushTimer = this.o.clock.setTimeout(() => this.flushSent(), this.retryMs);
+      return;
+    }
     this.pendingSent.clear();
     this.pendingCount = 0;
-    this.o.outbox.markSent(marks);
   }
 
   close(): void {
     this.detach();
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
   }
@@ -306,9 +326,12 @@ export class StreamPublisher {
     channel.publish(s.topic, payload, (err) => {
       if (generation !== this.generation) return;
       this.inflight--;
-      if (err) this.refused(s, row.seq, err);
-      else this.sent(s, flight);
-      this.pump();
+      // Called by the MQTT client: nothing may be thrown back into it.
+      this.failures.run('outbox.puback', () => {
+        if (err) this.refused(s, row.seq, err);
+        else this.sent(s, flight);
+        this.pump();
+      });
     });
   }
 
@@ -332,7 +355,7 @@ export class StreamPublisher {
     if (!moved) return;
     this.pendingSent.set(s.stream, s.sentUpTo);
     this.pendingCount++;
-    if (this.pendingCount >= 256) this.flushSent();
+    if (this.pendingCount >= 256 && !this.flushFailing) this.flushSent();
     else this.flushTimer ??= this.o.clock.setTimeout(() => this.flushSent(), this.sentFlushMs);
   }
 
@@ -350,7 +373,7 @@ export class StreamPublisher {
     s.pausedUntil = this.o.clock.monotonic() + this.retryMs;
     this.retryTimer ??= this.o.clock.setTimeout(() => {
       this.retryTimer = undefined;
-      this.pump();
+      this.failures.run('outbox.retry', () => this.pump());
     }, this.retryMs);
   }
 }

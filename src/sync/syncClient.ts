@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../../kernel/clock.js';
+import { type FailurePolicy, reportingPolicy } from '../../kernel/failurePolicy.js';
 import type { MqttConfig } from '../config/schema.js';
 import { streamOf } from '../store/outbox.js';
 import type { Logger } from '../logger.js';
@@ -49,6 +50,11 @@ export interface SyncClientOptions {
   connect?: (url: string, options: IClientOptions) => MqttClient;
   /** Safety poll of the outbox in case a notify() was missed. */
   pollMs?: number;
+  /**
+   * Where a failure of a connection handler, the poll or a wake-up goes (default: logged). The
+   * MQTT client's event handlers run outside any caller: a throw there would end the process.
+   */
+  failures?: FailurePolicy;
 }
 
 export interface SyncHealth {
@@ -78,9 +84,11 @@ export class SyncClient implements SyncControl {
   private commandHandler: CommandHandlerFn | undefined;
   private readonly stateTopic: string;
   private readonly cfgTopic: string;
+  private readonly failures: FailurePolicy;
 
   constructor(private readonly o: SyncClientOptions) {
     this.log = o.logger.child({ channel: 'sync' });
+    this.failures = o.failures ?? reportingPolicy((path, err) => this.log.error({ path, err }, 'background path failed'));
     this.backoff = new Backoff({ baseMs: o.config.reconnectMinMs, maxMs: o.config.reconnectMaxMs, fraction: () => randomFraction(o.random) });
     this.publisher = o.publisher;
     this.stateTopic = topicFor(operatorTenant, o.lockerId, 'state');
@@ -211,10 +219,10 @@ export class SyncClient implements SyncControl {
     }
     this.client = client;
     client.on('connect', () => {
-      if (generation === this.generation) this.onConnect(client);
+      if (generation === this.generation) this.failures.run('sync.connect', () => this.onConnect(client));
     });
     client.on('message', (topic, payload) => {
-      if (generation === this.generation) this.onMessage(topic, payload);
+      if (generation === this.generation) this.failures.run('sync.message', () => this.onMessage(topic, payload));
     });
     client.on('error', (err) => {
       if (generation !== this.generation) return;
@@ -222,7 +230,7 @@ export class SyncClient implements SyncControl {
       this.log.warn({ err: err.message }, 'MQTT error');
     });
     client.on('close', () => {
-      if (generation === this.generation) this.onClose(client);
+      if (generation === this.generation) this.failures.run('sync.close', () => this.onClose(client));
     });
   }
 

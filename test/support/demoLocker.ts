@@ -25,7 +25,8 @@ export function demoConfigInput(): Record<string, unknown> {
 export async function makeDemoLocker(dataDir: string, overrides: ConfigOverrides = {}, clock: Clock = new SystemClock()): Promise<DemoLocker> {
   // No broker unless a test brings one: the demo file points at the embedded broker of `npm start`.
   const { mqtt: _mqtt, ...base } = demoConfigInput();
-  const input = { ...base, dataDir, kiosk: { port: 0 }, metrics: { port: 0 }, demo: { revealCodes: true }, logLevel: 'silent', ...overrides };
+  // A scenario's cleanup stops lockerd with doors still open: no drain unless a test asks for one.
+  const input = { ...base, dataDir, kiosk: { port: 0 }, metrics: { port: 0 }, demo: { revealCodes: true }, logLevel: 'silent', shutdown: { drainMs: 0 }, ...overrides };
   const parsed = parseConfig(input, { unknownKeys: 'ignore', sim: true });
   const keys = await loadOrCreateDemoKeys(join(dataDir, 'demo-keys'), parsed.carriers.map((c) => c.id));
   const config = await withDemoKeys(parsed, keys, cryptoRandom());

@@ -90,6 +90,8 @@ export interface LockerHarnessOptions {
   clock?: Clock;
   /** The runtime's logger (e.g. one that captures lines); silent otherwise. Kept across restart(). */
   logger?: Logger;
+  /** How often a store that refuses writes is probed (startLockerd's storeProbeMs). Kept across restart(). */
+  storeProbeMs?: number;
 }
 
 export class LockerHarness {
@@ -102,7 +104,7 @@ export class LockerHarness {
     readonly running: RunningLockerd,
     readonly demo: DemoLocker,
     readonly dataDir: string,
-    private readonly runtime: Pick<LockerHarnessOptions, 'clock' | 'logger'> = {},
+    private readonly runtime: Pick<LockerHarnessOptions, 'clock' | 'logger' | 'storeProbeMs'> = {},
   ) {
     this.read = new StoreReader(running.db);
     this.kiosk = new KioskClient(running.url, demo, { put: (id) => this.put(id), close: (id) => this.close(id) });
@@ -112,7 +114,7 @@ export class LockerHarness {
   static async start(options: LockerHarnessOptions = {}): Promise<LockerHarness> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'lockerd-it-')));
     const demo = await makeDemoLocker(dataDir, scenarioOverrides(options.overrides), options.clock);
-    const runtime = { ...(options.clock ? { clock: options.clock } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const runtime = { ...(options.clock ? { clock: options.clock } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.storeProbeMs !== undefined ? { storeProbeMs: options.storeProbeMs } : {}) };
     const running = await startLockerd({ config: demo.config, sim: true, port: 0, ...runtime });
     const h = new LockerHarness(running, demo, dataDir, runtime);
     await waitFor('every door read once', () => h.running.locker.compartments().every((c) => c.door !== 'unknown' || c.state === 'out_of_service'), 5_000);

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/packageRoot.js';
+import { ShutdownConfig } from '../../../src/config/schema.js';
 
 const root = packageRoot();
 
@@ -112,6 +113,14 @@ describe('systemd unit', () => {
     for (const dev of ['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyAMA rw', 'char-ttyS rw']) expect(unit.get('DeviceAllow')).toContain(dev);
     expect(all('DevicePolicy')).toBe('closed');
     expect(all('StateDirectory')).toBe('lockerd');
+  });
+
+  it('gives a stop the longest drain of door sessions plus the rest of the stop before systemd kills it', () => {
+    // shutdown.drainMs tops out at 12 s; the MQTT goodbye and the closes after it take up to 3 s.
+    expect(ShutdownConfig.safeParse({ drainMs: 12_000 }).success).toBe(true);
+    expect(ShutdownConfig.safeParse({ drainMs: 12_001 }).success).toBe(false);
+    expect(ShutdownConfig.parse({}).drainMs).toBe(10_000);
+    expect(Number(all('TimeoutStopSec')) * 1000).toBeGreaterThanOrEqual(12_000 + 3_000);
   });
 
   it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('scores an exposure of at most 2.0 in systemd-analyze security', () => {
