@@ -25,7 +25,9 @@ import { KioskWatchdog } from '../kiosk/watchdog.js';
 import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
-import { openDatabase, type Db } from '../store/database.js';
+import { type Db } from '../store/database.js';
+import { openLockerDatabase, type DatabaseIdentity } from '../store/databaseIdentity.js';
+import { PeriodicBackup } from '../store/backup.js';
 import { Outbox } from '../store/outbox.js';
 import { LockerStore } from '../store/lockerStore.js';
 import { createHardware, type Hardware } from './hardware.js';
@@ -60,6 +62,14 @@ export interface StartOptions {
   kioskLimits?: Partial<KioskLimits>;
   /** Asked by the updater once it switched releases: stop and exit with RESTART_EXIT_CODE. */
   onRestartRequested?: () => void;
+  /** false: refuse to initialise a pristine data folder (DB_NOT_INITIALISED); undefined or true: allowed. */
+  firstBoot?: boolean;
+  /** Deliberately replace a missing, empty or truncated database with a new one (new epoch). */
+  reinitialise?: boolean;
+}
+
+function pickDefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 export interface RunningLockerd {
@@ -72,6 +82,8 @@ export interface RunningLockerd {
   bootId: string;
   hardware: Hardware;
   db: Db;
+  /** The database's identity: locker id and the stream epoch every envelope carries. */
+  databaseIdentity: DatabaseIdentity;
   /** The one owner of the outbox tables (the recorder appends, the publisher drains). */
   outbox: Outbox;
   /** The settings in force (the file's, then the stored and remote setConfig changes). */
@@ -99,9 +111,10 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   guardDeployment(config, { sim: options.sim, logger });
   await secureDataDir(config.dataDir, logger);
 
+  // Before the identity is created: a folder that had a database refuses a lost one (src/store/databaseIdentity.ts).
+  const opened = openLockerDatabase({ dataDir: config.dataDir, lockerId: config.locker.id, ...pickDefined({ firstBoot: options.firstBoot, reinitialise: options.reinitialise }), clock, random, logger });
+  const { db, databasePath } = opened;
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
-  const databasePath = join(config.dataDir, 'lockerd.db');
-  const db = openDatabase(databasePath);
   const store = new LockerStore(db);
   const outbox = new Outbox(db);
   applyProvisionedState(store, config, clock.now(), logger);
@@ -192,6 +205,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       b.open().catch((err: unknown) => logger.error({ bus: b.id, code: err instanceof LockerError ? err.code : undefined }, `BUS_DISCONNECTED: bus ${b.id} did not open at start; running degraded and retrying: ${err instanceof Error ? err.message : String(err)}`)),
     ),
   );
+  // The periodic online backup to a second path (src/store/backup.ts); a failure is logged and retried on schedule.
+  const backups = config.backup ? new PeriodicBackup({ db, path: config.backup.path, intervalMs: config.backup.intervalMinutes * 60_000, clock, logger: logger.child({ channel: 'backup' }) }) : undefined;
+  backups?.start();
   const reconciled = await locker.reconcile();
   if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
   locker.startTimers();
@@ -324,6 +340,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     bootId,
     hardware,
     db,
+    databaseIdentity: opened.identity,
     outbox,
     settings,
     recorder,
@@ -350,7 +367,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       await Promise.all([...hardware.buses.values()].map((b) => b.close().catch(() => undefined)));
       hardware.sim?.stop();
       await metrics.stop();
+      await backups?.stop();
       db.close();
+      opened.markStopped();
     },
   };
 }
