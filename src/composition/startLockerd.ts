@@ -307,6 +307,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       config: { ...config.mqtt, ...settings.get().sync },
       lockerId: config.locker.id,
       bootId,
+      epoch: opened.identity.epoch,
       signer: ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id),
       outbox,
       db,

@@ -1,7 +1,8 @@
 // The event envelope of DESIGN.md section 7: what one outbox row looks like on the wire, signed
 // by the locker's Ed25519 key (see detachedSignature.ts for the signature form). Consumers
 // parse with EventEnvelope, check the signature with verifyEnvelope, and dedupe by id or by
-// (locker, carrier, seq).
+// (locker, carrier, epoch, seq): a new database or a restored backup starts a new epoch, in which
+// every stream restarts at seq 1 (src/store/databaseIdentity.ts).
 import { z } from 'zod';
 import { signDocument, verifyDocument, type DocumentSigner, type VerifyKey } from './detachedSignature.js';
 import type { OutboxRow } from '../store/outbox.js';
@@ -16,6 +17,8 @@ export const EventEnvelope = z.object({
   /** null on the operator stream. */
   carrier: z.string().min(1).max(64).nullable(),
   bootId: z.string().min(1).max(64),
+  /** The stream epoch (the database's): seqs count from 1 again in a new one. Absent from lockerd before it. */
+  epoch: z.string().min(1).max(64).optional(),
   seq: z.number().int().min(1),
   /** Milliseconds since the epoch on the locker's clock. */
   ts: z.number().int(),
@@ -30,7 +33,7 @@ export type EventEnvelope = z.infer<typeof EventEnvelope>;
 export type UnsignedEnvelope = Omit<EventEnvelope, 'sig'>;
 
 /** Builds the unsigned envelope of an outbox row. */
-export function envelopeOf(row: OutboxRow, locker: string, replay = false): UnsignedEnvelope {
+export function envelopeOf(row: OutboxRow, locker: string, replay = false, epoch?: string): UnsignedEnvelope {
   let data: unknown;
   try {
     data = JSON.parse(row.data);
@@ -46,6 +49,7 @@ export function envelopeOf(row: OutboxRow, locker: string, replay = false): Unsi
     locker,
     carrier: row.carrier,
     bootId: row.bootId,
+    ...(epoch !== undefined ? { epoch } : {}),
     seq: row.seq,
     ts: row.ts,
     clockSynced: row.clockSynced,
@@ -60,8 +64,8 @@ export function signEnvelope(env: UnsignedEnvelope, signer: DocumentSigner): Eve
 }
 
 /** The MQTT payload of one outbox row. */
-export function encodeEnvelope(row: OutboxRow, locker: string, signer: DocumentSigner, replay = false): Buffer {
-  return Buffer.from(JSON.stringify(signEnvelope(envelopeOf(row, locker, replay), signer)), 'utf8');
+export function encodeEnvelope(row: OutboxRow, locker: string, signer: DocumentSigner, replay = false, epoch?: string): Buffer {
+  return Buffer.from(JSON.stringify(signEnvelope(envelopeOf(row, locker, replay, epoch), signer)), 'utf8');
 }
 
 export type EnvelopeVerdict = { ok: true; envelope: EventEnvelope } | { ok: false; reason: string };

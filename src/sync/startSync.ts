@@ -11,6 +11,8 @@ import { SyncClient, type SyncClientOptions, type SyncHealth } from './syncClien
 export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lockerId' | 'bootId' | 'signer' | 'clock' | 'random' | 'logger'> {
   /** The outbox the publisher drains (the recorder appends to the same one). */
   outbox: Outbox;
+  /** The stream epoch the envelopes carry (src/store/databaseIdentity.ts). */
+  epoch?: string;
   /** The command replay store's database. */
   db: Db;
   issuers: IssuerDirectory;
@@ -32,8 +34,9 @@ export interface RunningSync {
 }
 
 /** The publisher that drains `outbox` with the window and retention of the MQTT settings. */
-export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 'signer' | 'lockerId' | 'clock' | 'logger'>): StreamPublisher {
+export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 'signer' | 'lockerId' | 'clock' | 'logger' | 'epoch'>): StreamPublisher {
   return new StreamPublisher({
+    ...(o.epoch !== undefined ? { epoch: o.epoch } : {}),
     outbox: o.outbox,
     signer: o.signer,
     lockerId: o.lockerId,

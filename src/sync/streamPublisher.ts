@@ -20,6 +20,8 @@ export interface StreamPublisherOptions {
   outbox: Outbox;
   signer: DocumentSigner;
   lockerId: string;
+  /** The stream epoch every envelope carries (the database's, src/store/databaseIdentity.ts). */
+  epoch?: string;
   clock: Clock;
   logger: Logger;
   inflightWindow: number;
@@ -115,6 +117,11 @@ export class StreamPublisher {
     this.refreshStreams();
     for (const s of this.streams.values()) s.drained = false;
     this.pump();
+  }
+
+  /** The stream epoch of this publisher's envelopes (undefined for none). */
+  get epoch(): string | undefined {
+    return this.o.epoch;
   }
 
   /** A consumer's {upTo}: acknowledges rows of this stream only, then prunes beyond retention. */
@@ -249,7 +256,7 @@ export class StreamPublisher {
     const generation = this.generation;
     let payload: Buffer;
     try {
-      payload = encodeEnvelope(row, this.o.lockerId, this.o.signer, row.seq <= s.replayUntil);
+      payload = encodeEnvelope(row, this.o.lockerId, this.o.signer, row.seq <= s.replayUntil, this.o.epoch);
     } catch (e) {
       this.log.error({ err: e, stream: s.stream, seq: row.seq }, 'cannot encode outbox row; it is skipped');
       return;

@@ -11,6 +11,7 @@ import { startLockerd } from '../../src/composition/startLockerd.js';
 import { makeDemoLocker } from '../support/demoLocker.js';
 import { LockerHarness, childLockerds, cu16Overrides, fastDoors, openDbReadOnly } from '../support/lockerHarness.js';
 import { KioskClient } from '../support/kioskClient.js';
+import { Outbox } from '../../src/store/outbox.js';
 
 const dbFile = (dir: string): string => join(dir, 'lockerd.db');
 const folderEpoch = (dir: string): string => (JSON.parse(readFileSync(join(dir, 'identity', 'database.json'), 'utf8')) as { epoch: string }).epoch;
@@ -123,8 +124,8 @@ describe('WAL deleted after a kill -9', { timeout: 60_000 }, () => {
       const r = openDbReadOnly(dataDir);
       try {
         const epoch = (r.read.db.prepare('SELECT epoch FROM database_identity').get() as { epoch: string }).epoch;
-        const streams = r.read.db.prepare('SELECT stream, next_seq FROM streams ORDER BY stream').all() as { stream: string; next_seq: number }[];
-        const seqs = (r.read.db.prepare("SELECT seq FROM outbox WHERE stream = 'c/swiftpost' ORDER BY seq").all() as { seq: number }[]).map((x) => x.seq);
+        const streams = new Outbox(r.read.db).streams().map((x) => ({ stream: x.stream, next_seq: x.nextSeq }));
+        const seqs = r.read.outbox('c/swiftpost').map((x) => x.seq);
         return { epoch, streams, seqs };
       } finally {
         r.close();
