@@ -12,6 +12,8 @@ import { encodeEnvelope, verifyEnvelope } from '../../../src/sync/envelope.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { Outbox, type OutboxRow } from '../../../src/store/outbox.js';
 import { readDatabaseIdentity, startNewEpoch } from '../../../src/store/databaseIdentity.js';
+import { StreamPublisher } from '../../../src/sync/streamPublisher.js';
+import { silentLogger } from '../../../src/logger.js';
 
 const TOPIC = 'lk/v1/c/acme/l/L1/evt';
 const A = 'a'.repeat(32);
@@ -98,6 +100,27 @@ describe('stream epoch', () => {
       await c.receive(TOPIC, encodeEnvelope(row(1), 'L1', signer, false, B));
       expect(delivered).toEqual(['b1']);
       expect(epochs).toEqual(['new']);
+    });
+  });
+
+  describe('publisher', () => {
+    it("every envelope the locker publishes carries the database's epoch", async () => {
+      const db = openDatabase(':memory:');
+      const outbox = new Outbox(db);
+      outbox.appendAll([1, 2].map((n) => ({ event: { carrier: 'acme', type: 't', data: {} }, stamp: { id: `p${n}`, ts: n, clockSynced: true, bootId: 'b' } })));
+      const pub = new StreamPublisher({ outbox, signer, lockerId: 'L1', epoch: A, clock: new ManualClock(), logger: silentLogger(), inflightWindow: 4, retainAcked: 10 });
+      const seen: (string | undefined)[] = [];
+      pub.attach({
+        publish: (_topic, payload, done) => {
+          const v = verifyEnvelope(payload, [key.publicJwk], 'L1');
+          seen.push(v.ok ? v.envelope.epoch : 'bad');
+          done();
+        },
+      });
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual([A, A]);
+      pub.detach();
+      db.close();
     });
   });
 
