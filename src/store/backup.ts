@@ -15,6 +15,7 @@ import { openDatabase, type Db } from './database.js';
 import {
   databasePathOf,
   inspectDataFolder,
+  markEpochPending,
   moveDatabaseAside,
   readDatabaseIdentity,
   removeRunMarker,
@@ -157,6 +158,7 @@ export async function restoreDatabase(o: RestoreOptions): Promise<RestoreResult>
   } finally {
     db.close();
   }
+  markEpochPending(o.dataDir, identity.epoch);
   const keptAs = moveDatabaseAside(path, 'replaced', now);
   renameSync(tmp, path);
   fsyncPath(o.dataDir);

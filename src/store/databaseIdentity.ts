@@ -38,7 +38,9 @@ export interface DatabaseIdentity {
 }
 
 /** The copy of the identity in the data folder (identity/database.json). */
-const FolderCopy = z.object({ v: z.literal(1), locker: z.string().min(1).max(64), epoch: z.string().min(1).max(64), createdAt: z.number().int() });
+// `pending`: an epoch being started (written before its commit), so a crash between the database
+// commit and this file's update leaves a pair that is still recognised as belonging together.
+const FolderCopy = z.object({ v: z.literal(1), locker: z.string().min(1).max(64), epoch: z.string().min(1).max(64), createdAt: z.number().int(), pending: z.string().min(1).max(64).optional() });
 type FolderCopy = z.infer<typeof FolderCopy>;
 
 const RunMarker = z.object({ pid: z.number().int(), epoch: z.string().max(64), at: z.number().int() });
@@ -152,8 +154,9 @@ export function readDatabaseIdentity(db: Db): DatabaseIdentity | undefined {
  * epoch and every stream restarts at seq 1 (acknowledged rows dropped, the others renumbered and
  * sent again). Writes the folder copy afterwards.
  */
-export function startNewEpoch(db: Db, dataDir: string | undefined, o: { lockerId: string; reason: EpochReason; now: number; random: RandomSource }): DatabaseIdentity {
-  const epoch = newEpoch(o.random);
+export function startNewEpoch(db: Db, dataDir: string | undefined, o: { lockerId: string; reason: EpochReason; now: number; random: RandomSource; epoch?: string }): DatabaseIdentity {
+  const epoch = o.epoch ?? newEpoch(o.random);
+  if (dataDir !== undefined) markEpochPending(dataDir, epoch);
   const outbox = new Outbox(db);
   const identity = db.transaction((): DatabaseIdentity => {
     const before = readDatabaseIdentity(db);
@@ -167,6 +170,13 @@ export function startNewEpoch(db: Db, dataDir: string | undefined, o: { lockerId
   }).immediate();
   if (dataDir !== undefined) writeFolderCopy(dataDir, identity);
   return identity;
+}
+
+/** Records in the folder copy that `epoch` is about to be committed (see FolderCopy). */
+export function markEpochPending(dataDir: string, epoch: string): void {
+  const copy = readJson(copyPath(dataDir), FolderCopy);
+  if (!copy) return;
+  writeAtomically(copyPath(dataDir), `${JSON.stringify({ ...copy, pending: epoch } satisfies FolderCopy, null, 2)}\n`);
 }
 
 /** Writes <dataDir>/identity/database.json for this identity. */
@@ -284,7 +294,7 @@ export function openLockerDatabase(o: OpenLockerDatabaseOptions): OpenedLockerDa
       refuse(ErrorCodes.DB_FOREIGN, `the database ${path} belongs to locker "${found.lockerId}", not "${o.lockerId}"`, { ...ctx, databaseLocker: found.lockerId });
     if (st.copy && st.copy.locker !== o.lockerId)
       refuse(ErrorCodes.DB_FOREIGN, `the data folder ${o.dataDir} belongs to locker "${st.copy.locker}", not "${o.lockerId}"`, { ...ctx, folderLocker: st.copy.locker });
-    if (st.copy && (!found || found.epoch !== st.copy.epoch))
+    if (st.copy && (!found || (found.epoch !== st.copy.epoch && found.epoch !== st.copy.pending)))
       refuse(
         ErrorCodes.DB_FOREIGN,
         `the database ${path} is not the one this data folder last ran (epoch ${found?.epoch ?? 'none'}, the folder's is ${st.copy.epoch}): it was replaced by hand. ` +
@@ -319,6 +329,9 @@ export function openLockerDatabase(o: OpenLockerDatabaseOptions): OpenedLockerDa
     } else if (!st.copy) {
       writeFolderCopy(o.dataDir, identity);
       log.warn({ epoch: identity.epoch }, 'the data folder copy of the database identity was missing; written again');
+    } else if (st.copy.epoch !== identity.epoch || st.copy.pending !== undefined) {
+      // A new epoch was committed (or not) just before a crash: the copy follows the database.
+      writeFolderCopy(o.dataDir, identity);
     }
     writeAtomically(markerPath(o.dataDir), `${JSON.stringify({ pid: process.pid, epoch: identity.epoch, at: now } satisfies RunMarker)}\n`);
   } catch (e) {

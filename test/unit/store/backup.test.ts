@@ -9,7 +9,8 @@ import { seededRandom } from '../../../kernel/random.js';
 import { LockerConfig } from '../../../src/config/schema.js';
 import { demoConfigInput } from '../../support/demoLocker.js';
 import { checkDatabaseFile, PeriodicBackup } from '../../../src/store/backup.js';
-import { openLockerDatabase } from '../../../src/store/databaseIdentity.js';
+import { markEpochPending, openLockerDatabase, startNewEpoch } from '../../../src/store/databaseIdentity.js';
+import { readFileSync } from 'node:fs';
 import type { LockerError } from '../../../kernel/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 
@@ -56,5 +57,21 @@ describe('periodic backup', () => {
     const ok = LockerConfig.safeParse({ ...input, backup: { path: '/media/backup/lockerd.db' } });
     expect(ok.error?.issues.map((i) => i.path.join('.')) ?? []).not.toContain('backup.path');
     if (ok.success) expect(ok.data.backup).toEqual({ path: '/media/backup/lockerd.db', intervalMinutes: 60 });
+  });
+
+  it('a crash between committing a new epoch and updating the folder copy is recognised, not refused', () => {
+    const clock = new ManualClock();
+    const dataDir = tmp();
+    const first = openLockerDatabase({ dataDir, lockerId: 'L1', clock, random: seededRandom(4), logger: silentLogger() });
+    // What startNewEpoch does, cut short: the pending mark, the commit, and no final copy.
+    markEpochPending(dataDir, 'f'.repeat(32));
+    startNewEpoch(first.db, undefined, { lockerId: 'L1', reason: 'wal_lost', now: 1, random: seededRandom(5), epoch: 'f'.repeat(32) });
+    first.db.close();
+    first.markStopped();
+    const again = openLockerDatabase({ dataDir, lockerId: 'L1', clock, random: seededRandom(6), logger: silentLogger() });
+    expect(again.identity.epoch).toBe('f'.repeat(32));
+    expect(JSON.parse(readFileSync(join(dataDir, 'identity', 'database.json'), 'utf8'))).toMatchObject({ epoch: 'f'.repeat(32) });
+    expect(JSON.parse(readFileSync(join(dataDir, 'identity', 'database.json'), 'utf8'))).not.toHaveProperty('pending');
+    again.db.close();
   });
 });
