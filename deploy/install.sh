@@ -151,6 +151,10 @@ run install -d -m 0700 -o lockerd -g lockerd "$allowed"
 run install -d -m 0750 -o root -g lockerd /etc/lockerd
 run install -m 0640 -o root -g lockerd "$config" /etc/lockerd/lockerd.json
 run runuser -u lockerd -- node "$prefix/current/dist/src/cli/lockerd.js" check-config --config /etc/lockerd/lockerd.json
+# The explicit first boot: creates the database and the locker identity in a fresh data folder
+# (says "initialised already" and changes nothing on a reinstall). The service itself never
+# initialises a folder, so a lost database stops it instead of being silently recreated.
+run runuser -u lockerd -- node "$prefix/current/dist/src/cli/lockerd.js" init --config /etc/lockerd/lockerd.json
 
 run install -m 0644 "$src/deploy/systemd/lockerd.service" /etc/systemd/system/lockerd.service
 run install -D -m 0644 "$src/deploy/systemd/lockerd.service.d/updates.conf" /etc/systemd/system/lockerd.service.d/updates.conf

@@ -35,6 +35,10 @@ interface Arrived {
 
 interface StreamCursor {
   locker: string;
+  /** The stream epoch being delivered (undefined until an envelope names one). */
+  epoch: string | undefined;
+  /** Epochs this stream left: late envelopes of them are dropped. */
+  retired: Set<string>;
   /** The next seq to deliver. */
   expected: number;
   ahead: Map<number, Arrived>;
@@ -71,6 +75,8 @@ export interface BackendReport {
   arrivedAhead: number;
   replaysAsked: number;
   acksSent: number;
+  /** Streams that began a new epoch (a locker's database was replaced) and restarted at seq 1. */
+  newEpochs: number;
   streams: BackendStreamReport[];
 }
 
@@ -85,6 +91,7 @@ export class CarrierBackend {
   private duplicates = 0;
   private arrivedAhead = 0;
   private acksSent = 0;
+  private newEpochs = 0;
   private readonly gapTimeoutMs: number;
   private readonly ackEvery: number;
   private readonly ackIdleMs: number;
@@ -133,7 +140,7 @@ export class CarrierBackend {
   private cursor(locker: string): StreamCursor {
     let c = this.cursors.get(locker);
     if (!c) {
-      c = { locker, expected: 1, ahead: new Map(), deliveredAt: [], verifiedAt: [], ackedUpTo: 0, lastDeliveryAt: 0, gapSince: null, replaysAsked: 0 };
+      c = { locker, epoch: undefined, retired: new Set(), expected: 1, ahead: new Map(), deliveredAt: [], verifiedAt: [], ackedUpTo: 0, lastDeliveryAt: 0, gapSince: null, replaysAsked: 0 };
       this.cursors.set(locker, c);
     }
     return c;
@@ -152,6 +159,20 @@ export class CarrierBackend {
     }
     const now = this.o.stamp();
     const c = this.cursor(parsed.locker);
+    const epoch = verdict.envelope.epoch;
+    // Dedupe by (locker, carrier, epoch, seq): a new epoch restarts the stream at seq 1.
+    if (epoch !== undefined && epoch !== c.epoch) {
+      if (c.retired.has(epoch)) {
+        this.duplicates += 1;
+        return;
+      }
+      if (c.epoch !== undefined) {
+        c.retired.add(c.epoch);
+        this.newEpochs += 1;
+        Object.assign(c, { expected: 1, ahead: new Map(), deliveredAt: [], verifiedAt: [], ackedUpTo: 0, gapSince: null });
+      }
+      c.epoch = epoch;
+    }
     const seq = verdict.envelope.seq;
     if (seq < c.expected || c.ahead.has(seq)) {
       this.duplicates += 1;
@@ -180,7 +201,7 @@ export class CarrierBackend {
     c.lastDeliveryAt = now;
   }
 
-  private control(locker: string, message: Record<string, number>): void {
+  private control(locker: string, message: Record<string, number | string>): void {
     const client = this.members[0];
     if (!client?.connected) return;
     client.publish(topicFor(carrierTenant(this.o.carrier), locker, 'ack'), JSON.stringify(message), { qos: 1 });
@@ -191,7 +212,7 @@ export class CarrierBackend {
     if (upTo <= c.ackedUpTo) return;
     c.ackedUpTo = upTo;
     this.acksSent += 1;
-    this.control(c.locker, { upTo });
+    this.control(c.locker, { upTo, ...(c.epoch !== undefined ? { epoch: c.epoch } : {}) });
   }
 
   private sweep(): void {
@@ -200,7 +221,7 @@ export class CarrierBackend {
       if (c.gapSince !== null && now - c.gapSince >= this.gapTimeoutMs) {
         c.replaysAsked += 1;
         c.gapSince = now;
-        this.control(c.locker, { replayFrom: c.expected });
+        this.control(c.locker, { replayFrom: c.expected, ...(c.epoch !== undefined ? { epoch: c.epoch } : {}) });
       }
       if (c.expected - 1 > c.ackedUpTo && now - c.lastDeliveryAt >= this.ackIdleMs) this.ack(c);
     }
@@ -228,6 +249,7 @@ export class CarrierBackend {
       arrivedAhead: this.arrivedAhead,
       replaysAsked,
       acksSent: this.acksSent,
+      newEpochs: this.newEpochs,
       streams,
     };
   }

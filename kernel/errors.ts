@@ -70,6 +70,22 @@ export const ErrorCodes = {
   STORE_ERROR: 'STORE_ERROR',
   /** SQLite found the database file damaged (quick_check at boot, SQLITE_CORRUPT at run time). */
   STORE_CORRUPT: 'STORE_CORRUPT',
+  /** The data folder had a database (its identity exists) but the database file is gone. */
+  DB_MISSING: 'DB_MISSING',
+  /** The database file is empty, not an SQLite file, or holds no lockerd tables/identity. */
+  DB_EMPTY: 'DB_EMPTY',
+  /** The database file is shorter than its own header says: pages were cut off. */
+  DB_TRUNCATED: 'DB_TRUNCATED',
+  /** The database belongs to another locker, or to another epoch than this data folder's. */
+  DB_FOREIGN: 'DB_FOREIGN',
+  /** A fresh data folder and no explicit first boot (lockerd start --first-boot). */
+  DB_NOT_INITIALISED: 'DB_NOT_INITIALISED',
+  /** lockerd runs on this data folder: the database tool refuses to replace its file. */
+  DB_IN_USE: 'DB_IN_USE',
+  /** integrity_check / quick_check found damage, or a backup is not a usable lockerd database. */
+  DB_CHECK_FAILED: 'DB_CHECK_FAILED',
+  /** An online backup could not be written. */
+  BACKUP_FAILED: 'BACKUP_FAILED',
   // commands and sync
   CMD_MALFORMED: 'CMD_MALFORMED',
   CMD_BAD_SIGNATURE: 'CMD_BAD_SIGNATURE',

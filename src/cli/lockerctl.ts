@@ -306,10 +306,16 @@ async function watch(values: Values, io: Io, clock: SystemClock): Promise<number
   const lookup = enrolledKeyLookup(home, preload);
   if (values.locker) await lookup.load(values.locker);
   const decryptKey = values['decrypt-key'] ? await loadEncryptionKey(values['decrypt-key']) : undefined;
+  // The state file: {cursors: {locker: next seq}, epochs: {locker: epoch}} (a bare {locker: seq} map before epochs).
   let startAt: Record<string, number> = {};
+  let startEpochs: Record<string, string> = {};
   if (values.state) {
     try {
-      startAt = (await readJsonFile(values.state)) as Record<string, number>;
+      const saved = (await readJsonFile(values.state)) as { cursors?: Record<string, number>; epochs?: Record<string, string> } & Record<string, unknown>;
+      if (saved.cursors && typeof saved.cursors === 'object') {
+        startAt = saved.cursors;
+        startEpochs = saved.epochs ?? {};
+      } else startAt = saved as Record<string, number>;
     } catch {
       startAt = {};
     }
@@ -326,6 +332,7 @@ async function watch(values: Values, io: Io, clock: SystemClock): Promise<number
       lockerKeys: lookup.keys,
       ...(decryptKey ? { decryptKey } : {}),
       startAt,
+      startEpochs,
       output: (line) => io.out(JSON.stringify(line)),
       warn: (m) => io.err(m),
     });
@@ -337,7 +344,7 @@ async function watch(values: Values, io: Io, clock: SystemClock): Promise<number
       ...(seconds !== undefined ? [clock.sleep(seconds * 1000)] : []),
     ]);
     await handle.stop();
-    if (values.state) await writeFile(values.state, JSON.stringify(handle.consumer.cursors()) + '\n');
+    if (values.state) await writeFile(values.state, JSON.stringify({ cursors: handle.consumer.cursors(), epochs: handle.consumer.epochs() }) + '\n');
     io.err(JSON.stringify({ stats: handle.stats() }));
     return 0;
   } finally {

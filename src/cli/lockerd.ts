@@ -3,6 +3,12 @@
 //   lockerd start [--config FILE] [--sim] [--port N]   run the locker (on the simulator with --sim)
 //         [--operator-key FILE]                        with --sim: also trust this operator public key
 //                                                      (lockerctl keygen's NAME.pub.json), beside the demo's
+//         [--first-boot]                               initialise a fresh data folder (a real locker refuses otherwise)
+//         [--reinitialise]                             replace a lost database with a new, empty one (new epoch)
+//   lockerd init --config FILE                         first boot: create the database and the locker identity
+//   lockerd db check --config FILE [--full]            quick_check (integrity_check with --full); exit 1 if damaged
+//   lockerd db backup PATH --config FILE               online backup (SQLite backup API), verified, while lockerd runs or not
+//   lockerd db restore PATH --config FILE              put a verified backup in place (lockerd stopped); new stream epoch
 //   lockerd check-config --config FILE [--sim]         validate a configuration, every error with its path
 //                                                      (demo settings and placeholder keys only with --sim)
 //   lockerd doctor --config FILE                       probe buses, boards, scanner, clock and broker
@@ -29,12 +35,21 @@ import { RESTART_EXIT_CODE } from '../update/bootGuard.js';
 import { runDoctor } from './doctor.js';
 
 const usage = `usage:
-  lockerd start [--config FILE] [--sim [--operator-key FILE]] [--port N]
+  lockerd start [--config FILE] [--sim [--operator-key FILE]] [--port N] [--first-boot] [--reinitialise]
+  lockerd init --config FILE
+  lockerd db check --config FILE [--full]
+  lockerd db backup PATH --config FILE
+  lockerd db restore PATH --config FILE
   lockerd check-config --config FILE [--sim]
   lockerd doctor --config FILE
   lockerd status [--config FILE] [--sim]`;
 
-const cliOptions = { config: { type: 'string', short: 'c' }, sim: { type: 'boolean', default: false }, port: { type: 'string' }, 'operator-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+const cliOptions = {
+  config: { type: 'string', short: 'c' },
+  sim: { type: 'boolean', default: false },
+  'first-boot': { type: 'boolean', default: false },
+  reinitialise: { type: 'boolean', default: false },
+  full: { type: 'boolean', default: false }, port: { type: 'string' }, 'operator-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
 /** A mistake on the command line: printed with the usage text, exit 2. */
 function usageError(message: string): LockerError {
@@ -94,15 +109,33 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${renderLockerStatus(status, Date.now()).join('\n')}\n`);
       return status.source === 'metrics' ? 0 : 3;
     }
+    case 'init': {
+      // The explicit first boot of a real locker (deploy/install.sh runs it once).
+      const config = await loadConfig(requireConfig(values.config), { sim: values.sim === true });
+      const { initialiseDataFolder } = await import('./databaseCommands.js');
+      process.stdout.write(`${(await initialiseDataFolder(config)).join('\n')}\n`);
+      return 0;
+    }
+    case 'db': {
+      const config = await loadConfig(requireConfig(values.config), { sim: values.sim === true });
+      const { runDatabaseCommand } = await import('./databaseCommands.js');
+      const r = await runDatabaseCommand(config, positionals.slice(1), { full: values.full === true });
+      process.stdout.write(`${r.lines.join('\n')}\n`);
+      return r.code;
+    }
     case 'start':
       if (values['operator-key'] !== undefined && !values.sim) throw usageError('--operator-key is for the demo (--sim); a real locker trusts the operator keys of its config');
-      return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined, values['operator-key']);
+      return start(values.config, values.sim === true, values.port ? Number(values.port) : undefined, values['operator-key'], {
+        // A real locker initialises a fresh data folder only when asked; the simulator does it for you.
+        ...(values.sim ? {} : { firstBoot: values['first-boot'] === true }),
+        reinitialise: values.reinitialise === true,
+      });
     default:
       throw usageError(`unknown command "${command.slice(0, 40)}"`);
   }
 }
 
-async function start(configPath: string | undefined, sim: boolean, port: number | undefined, operatorKeyFile?: string): Promise<number> {
+async function start(configPath: string | undefined, sim: boolean, port: number | undefined, operatorKeyFile?: string, boot: { firstBoot?: boolean; reinitialise?: boolean } = {}): Promise<number> {
   const clock = new SystemClock();
   const file = configPath ?? (sim ? join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json') : undefined);
   if (!file) throw usageError('--config FILE is required (or --sim for the demo on the simulator)');
@@ -152,7 +185,7 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
     restartRequested = true;
     requestStop();
   };
-  const running = await startLockerd({ config, sim, logger, clock, onRestartRequested, ...(port !== undefined ? { port } : {}) });
+  const running = await startLockerd({ config, sim, logger, clock, onRestartRequested, ...boot, ...(port !== undefined ? { port } : {}) });
   const lines = [
     `lockerd ${config.locker.id} is running${sim ? ' on the simulator' : ''}`,
     `  kiosk:      ${running.url}/`,

@@ -25,7 +25,9 @@ import { KioskWatchdog } from '../kiosk/watchdog.js';
 import { createLogger, resolveLogLevel, type Logger } from '../logger.js';
 import { packageRoot, packageVersion } from '../packageRoot.js';
 import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
-import { corruptDatabase, openDatabase, quickCheck, type Db } from '../store/database.js';
+import { corruptDatabase, quickCheck, type Db } from '../store/database.js';
+import { openLockerDatabase, type DatabaseIdentity } from '../store/databaseIdentity.js';
+import { PeriodicBackup } from '../store/backup.js';
 import { Outbox } from '../store/outbox.js';
 import { ed25519Signer } from '../sync/detachedSignature.js';
 import { envelopeSealer } from '../sync/envelope.js';
@@ -65,6 +67,14 @@ export interface StartOptions {
   onRestartRequested?: () => void;
   /** How often a store that refuses writes is probed for space that returned (default 5 s). */
   storeProbeMs?: number;
+  /** false: refuse to initialise a pristine data folder (DB_NOT_INITIALISED); undefined or true: allowed. */
+  firstBoot?: boolean;
+  /** Deliberately replace a missing, empty or truncated database with a new one (new epoch). */
+  reinitialise?: boolean;
+}
+
+function pickDefined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 export interface RunningLockerd {
@@ -77,6 +87,8 @@ export interface RunningLockerd {
   bootId: string;
   hardware: Hardware;
   db: Db;
+  /** The database's identity: locker id and the stream epoch every envelope carries. */
+  databaseIdentity: DatabaseIdentity;
   /** The one owner of the outbox tables (the recorder appends, the publisher drains). */
   outbox: Outbox;
   /** The settings in force (the file's, then the stored and remote setConfig changes). */
@@ -110,9 +122,10 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   guardDeployment(config, { sim: options.sim, logger });
   await secureDataDir(config.dataDir, logger);
 
+  // Before the identity is created: a folder that had a database refuses a lost one (src/store/databaseIdentity.ts).
+  const opened = openLockerDatabase({ dataDir: config.dataDir, lockerId: config.locker.id, ...pickDefined({ firstBoot: options.firstBoot, reinitialise: options.reinitialise }), clock, random, logger });
+  const { db, databasePath } = opened;
   const identity = await loadOrCreateLockerIdentity(config.dataDir, { random, logger });
-  const databasePath = join(config.dataDir, 'lockerd.db');
-  const db = openDatabase(databasePath);
   // A damaged file is not run on (docs/operations.md, "Faults: disk, corruption, stop"): the
   // record is the product, and writing on top of broken pages loses more of it.
   const problems = quickCheck(db);
@@ -124,7 +137,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   // Events are signed and encoded when they are appended, in the transaction that records them:
   // the drain then publishes stored bytes (docs/architecture.md, "Outbox bytes and watermarks").
   const signer = ed25519Signer(identity.signingKey, identity.signingPublicJwk.kid ?? config.locker.id);
-  const outbox = new Outbox(db, envelopeSealer(config.locker.id, signer));
+  const outbox = new Outbox(db, envelopeSealer(config.locker.id, signer, opened.identity.epoch));
   applyProvisionedState(store, config, clock.now(), logger);
 
   const bootId = newBootId(clock, random);
@@ -226,6 +239,9 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       b.open().catch((err: unknown) => logger.error({ bus: b.id, code: err instanceof LockerError ? err.code : undefined }, `BUS_DISCONNECTED: bus ${b.id} did not open at start; running degraded and retrying: ${err instanceof Error ? err.message : String(err)}`)),
     ),
   );
+  // The periodic online backup to a second path (src/store/backup.ts); a failure is logged and retried on schedule.
+  const backups = config.backup ? new PeriodicBackup({ db, path: config.backup.path, intervalMs: config.backup.intervalMinutes * 60_000, clock, logger: logger.child({ channel: 'backup' }) }) : undefined;
+  backups?.start();
   const reconciled = await locker.reconcile();
   if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
   locker.startTimers(failures);
@@ -332,6 +348,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       config: { ...config.mqtt, ...settings.get().sync },
       lockerId: config.locker.id,
       bootId,
+      epoch: opened.identity.epoch,
       signer,
       outbox,
       onAppended: (listener) => recorder.onAppended(listener),
@@ -384,8 +401,10 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     await Promise.all([...hardware.buses.values()].map((b) => b.close().catch(() => undefined)));
     hardware.sim?.stop();
     await metrics.stop();
+    await backups?.stop();
     failures.stop();
     db.close();
+    opened.markStopped();
     return drained;
   };
   return {
@@ -398,6 +417,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     bootId,
     hardware,
     db,
+    databaseIdentity: opened.identity,
     outbox,
     settings,
     recorder,

@@ -56,6 +56,7 @@ export function parseConfig(input: unknown, options: ParseConfigOptions = {}): L
   if (options.baseDir !== undefined && !isAbsolute(config.dataDir)) {
     config.dataDir = resolve(options.baseDir, config.dataDir);
   }
+  if (options.baseDir !== undefined && config.backup && !isAbsolute(config.backup.path)) config.backup.path = resolve(options.baseDir, config.backup.path);
   return config;
 }
 

@@ -417,6 +417,17 @@ export const UpdatesConfig = z
   });
 export type UpdatesConfig = z.infer<typeof UpdatesConfig>;
 
+/**
+ * The periodic online backup of the database (src/store/backup.ts): a whole, checked copy at
+ * `path`, replaced every intervalMinutes. Put it on another disk than dataDir (a second SD card,
+ * a USB stick): a backup on the same card dies with it.
+ */
+export const BackupConfig = z.strictObject({
+  path: z.string().min(1).max(4096),
+  intervalMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+});
+export type BackupConfig = z.infer<typeof BackupConfig>;
+
 export const LockerConfig = z
   .strictObject({
     version: z.literal(1),
@@ -442,6 +453,7 @@ export const LockerConfig = z
     mqtt: MqttConfig.optional(),
     metrics: MetricsConfig.default(MetricsConfig.parse({})),
     updates: UpdatesConfig.optional(),
+    backup: BackupConfig.optional(),
     /** Demo only: reveal issued pickup codes on the local API so a newcomer can try a pickup. Never in production. */
     demo: z.strictObject({ revealCodes: z.boolean().default(false) }).default({ revealCodes: false }),
   })
@@ -464,6 +476,8 @@ export const LockerConfig = z
       else if (c.lock > board.locks)
         ctx.addIssue({ code: 'custom', path: ['layout', 'compartments', i, 'lock'], message: `board ${c.board} on "${bus.id}" has ${board.locks} locks` });
     });
+    if (cfg.backup && resolvePathLike(cfg.backup.path).startsWith(`${resolvePathLike(cfg.dataDir)}/`))
+      ctx.addIssue({ code: 'custom', path: ['backup', 'path'], message: 'the backup must not be inside dataDir: put it on another disk' });
     const carrierIds = new Set<string>();
     cfg.carriers.forEach((c, i) => {
       if (carrierIds.has(c.id)) ctx.addIssue({ code: 'custom', path: ['carriers', i, 'id'], message: `duplicate carrier "${c.id}"` });
@@ -472,4 +486,9 @@ export const LockerConfig = z
     });
   });
 export type LockerConfig = z.infer<typeof LockerConfig>;
+
+/** A path without trailing slashes (for the inside-dataDir check; relative paths compared as written). */
+function resolvePathLike(p: string): string {
+  return p.replace(/\/+$/, '');
+}
 export type LockerConfigInput = z.input<typeof LockerConfig>;

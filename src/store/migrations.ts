@@ -291,4 +291,23 @@ CREATE TABLE parcel_needs (
 CREATE INDEX door_sessions_uncertain ON door_sessions(compartment_id) WHERE state = 'uncertain';
 `,
   },
+  {
+    version: 9,
+    name: 'database identity and stream epoch',
+    // One row, written at first boot (src/store/databaseIdentity.ts), with a copy in
+    // <dataDir>/identity/database.json: a data folder that had a database refuses to start on a
+    // missing or empty one. The epoch is part of every stream's identity: a new database, a
+    // restore or lost WAL frames start a new epoch, and consumers dedupe by
+    // (locker, carrier, epoch, seq).
+    sql: `
+CREATE TABLE database_identity (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  locker_id    TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  epoch        TEXT NOT NULL,
+  epoch_reason TEXT NOT NULL,          -- first_boot | reinitialised | restored | wal_lost | adopted
+  epoch_at     INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ];

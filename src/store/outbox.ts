@@ -368,6 +368,26 @@ export class Outbox {
     return deleted;
   }
 
+  /**
+   * A new stream epoch (src/store/databaseIdentity.ts): every stream restarts at seq 1.
+   * Acknowledged rows are dropped; the others are renumbered from 1 in order and sent again.
+   * Call inside the caller's transaction.
+   */
+  restartStreams(): void {
+    for (const s of this.stmts.streams.all()) {
+      const base = s.acked_upto;
+      this.db.prepare('DELETE FROM outbox WHERE stream = ? AND seq <= ?').run(s.stream, base);
+      // Through negative values: renumbering in place could collide with a row not moved yet.
+      // Stored wire bytes name the old seq and epoch: such rows go back to their data and are
+      // signed again when they are sent (the publisher's path for rows without bytes).
+      this.db
+        .prepare("UPDATE outbox SET seq = -(seq - ?), data = COALESCE(data, json_extract(CAST(wire AS TEXT), '$.data')), wire = NULL WHERE stream = ?")
+        .run(base, s.stream);
+      this.db.prepare('UPDATE outbox SET seq = -seq WHERE stream = ? AND seq < 0').run(s.stream);
+      this.db.prepare('UPDATE streams SET next_seq = MAX(1, next_seq - ?), acked_upto = 0, sent_upto = 0 WHERE stream = ?').run(base, s.stream);
+    }
+  }
+
   backlog(): StreamBacklog[] {
     return this.stmts.streams.all().map((s) => {
       const lastSeq = s.next_seq - 1;

@@ -1,7 +1,8 @@
 // The event envelope of DESIGN.md section 7: what one outbox row looks like on the wire, signed
 // by the locker's Ed25519 key (see detachedSignature.ts for the signature form). Consumers
 // parse with EventEnvelope, check the signature with verifyEnvelope, and dedupe by id or by
-// (locker, carrier, seq).
+// (locker, carrier, epoch, seq): a new database or a restored backup starts a new epoch, in which
+// every stream restarts at seq 1 (src/store/databaseIdentity.ts).
 import { z } from 'zod';
 import { signDocument, verifyDocument, type DocumentSigner, type VerifyKey } from './detachedSignature.js';
 import type { OutboxEntry, OutboxSealer } from '../store/outbox.js';
@@ -16,6 +17,8 @@ export const EventEnvelope = z.object({
   /** null on the operator stream. */
   carrier: z.string().min(1).max(64).nullable(),
   bootId: z.string().min(1).max(64),
+  /** The stream epoch (the database's): seqs count from 1 again in a new one. Absent from lockerd before it. */
+  epoch: z.string().min(1).max(64).optional(),
   seq: z.number().int().min(1),
   /** Milliseconds since the epoch on the locker's clock. */
   ts: z.number().int(),
@@ -33,7 +36,7 @@ export type UnsignedEnvelope = Omit<EventEnvelope, 'sig'>;
 export type EnvelopeSource = Omit<OutboxEntry, 'stream'> & { stream?: string };
 
 /** Builds the unsigned envelope of an outbox row: the one place an envelope's fields are chosen. */
-export function envelopeOf(row: EnvelopeSource, locker: string, replay = false): UnsignedEnvelope {
+export function envelopeOf(row: EnvelopeSource, locker: string, replay = false, epoch?: string): UnsignedEnvelope {
   let data: unknown;
   try {
     data = JSON.parse(row.data);
@@ -49,6 +52,7 @@ export function envelopeOf(row: EnvelopeSource, locker: string, replay = false):
     locker,
     carrier: row.carrier,
     bootId: row.bootId,
+    ...(epoch !== undefined ? { epoch } : {}),
     seq: row.seq,
     ts: row.ts,
     clockSynced: row.clockSynced,
@@ -63,16 +67,18 @@ export function signEnvelope(env: UnsignedEnvelope, signer: DocumentSigner): Eve
 }
 
 /** The MQTT payload of one outbox row. */
-export function encodeEnvelope(row: EnvelopeSource, locker: string, signer: DocumentSigner, replay = false): Buffer {
-  return Buffer.from(JSON.stringify(signEnvelope(envelopeOf(row, locker, replay), signer)), 'utf8');
+export function encodeEnvelope(row: EnvelopeSource, locker: string, signer: DocumentSigner, replay = false, epoch?: string): Buffer {
+  return Buffer.from(JSON.stringify(signEnvelope(envelopeOf(row, locker, replay, epoch), signer)), 'utf8');
 }
 
 /**
  * The outbox's sealer: signs and encodes each row when it is appended, inside the appending
- * transaction, so the drain publishes stored bytes (docs/protocol.md, "Signed at append").
+ * transaction, so the drain publishes stored bytes (docs/protocol.md, "Signed at append"). The
+ * stream epoch is the database's, fixed for the life of the process (a new epoch starts only at
+ * boot, src/store/databaseIdentity.ts).
  */
-export function envelopeSealer(locker: string, signer: DocumentSigner): OutboxSealer {
-  return (entry) => encodeEnvelope(entry, locker, signer);
+export function envelopeSealer(locker: string, signer: DocumentSigner, epoch?: string): OutboxSealer {
+  return (entry) => encodeEnvelope(entry, locker, signer, false, epoch);
 }
 
 /**

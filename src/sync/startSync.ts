@@ -14,6 +14,8 @@ export interface StartSyncOptions extends Pick<SyncClientOptions, 'config' | 'lo
   outbox: Outbox;
   /** Subscribes to commits that appended outbox rows (the recorder's onAppended). */
   onAppended: (listener: () => void) => () => void;
+  /** The stream epoch the envelopes carry (src/store/databaseIdentity.ts). */
+  epoch?: string;
   /** The command replay store's database. */
   db: Db;
   issuers: IssuerDirectory;
@@ -33,8 +35,9 @@ export interface RunningSync {
 }
 
 /** The publisher that drains `outbox` with the window and retention of the MQTT settings. */
-export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 'signer' | 'lockerId' | 'clock' | 'logger' | 'failures'>): StreamPublisher {
+export function outboxPublisher(o: Pick<StartSyncOptions, 'outbox' | 'config' | 'signer' | 'lockerId' | 'clock' | 'logger' | 'failures' | 'epoch'>): StreamPublisher {
   return new StreamPublisher({
+    ...(o.epoch !== undefined ? { epoch: o.epoch } : {}),
     outbox: o.outbox,
     signer: o.signer,
     lockerId: o.lockerId,

@@ -23,6 +23,8 @@ export interface StreamPublisherOptions {
   outbox: Outbox;
   signer: DocumentSigner;
   lockerId: string;
+  /** The stream epoch every envelope carries (the database's, src/store/databaseIdentity.ts). */
+  epoch?: string;
   clock: Clock;
   logger: Logger;
   inflightWindow: number;
@@ -156,6 +158,11 @@ export class StreamPublisher {
     this.refreshStreams();
     for (const s of this.streams.values()) s.drained = false;
     this.pump();
+  }
+
+  /** The stream epoch of this publisher's envelopes (undefined for none). */
+  get epoch(): string | undefined {
+    return this.o.epoch;
   }
 
   /** A consumer's {upTo}: acknowledges rows of this stream only, then prunes beyond retention. */
@@ -304,7 +311,7 @@ export class StreamPublisher {
     if (row.wire) return replay ? replayPayload(row.wire, this.o.signer) : row.wire;
     const full = this.o.outbox.row(s.stream, row.seq);
     if (!full) throw new Error('the row is gone');
-    return encodeEnvelope(full, this.o.lockerId, this.o.signer, replay);
+    return encodeEnvelope(full, this.o.lockerId, this.o.signer, replay, this.o.epoch);
   }
 
   private send(s: StreamState, row: WireRow): void {

@@ -22,9 +22,12 @@ import type { ReportedConfig } from '../domain/lockerOperations.js';
 import type { StreamPublisher, PublisherHealth } from './streamPublisher.js';
 import { lockerSubscriptions, operatorTenant, parseTopic, topicFor, type Tenant } from './topics.js';
 
-/** A consumer's acknowledgement on .../ack: {upTo}, {replayFrom}, or both. */
+/**
+ * A consumer's acknowledgement on .../ack: {upTo}, {replayFrom}, or both; with `epoch`, only for
+ * that stream epoch (an ack of the epoch before a restore must not acknowledge the new seqs).
+ */
 export const AckMessage = z
-  .object({ upTo: z.number().int().min(0).optional(), replayFrom: z.number().int().min(1).optional() })
+  .object({ upTo: z.number().int().min(0).optional(), replayFrom: z.number().int().min(1).optional(), epoch: z.string().min(1).max(64).optional() })
   .refine((a) => a.upTo !== undefined || a.replayFrom !== undefined, 'upTo or replayFrom is required');
 export type AckMessage = z.infer<typeof AckMessage>;
 
@@ -314,6 +317,10 @@ export class SyncClient implements SyncControl {
     }
     // The topic decides the stream: a carrier can only ever acknowledge its own.
     const stream = streamOf(tenant.kind === 'carrier' ? tenant.carrier : null);
+    if (msg.epoch !== undefined && msg.epoch !== this.publisher.epoch) {
+      this.log.info({ stream, epoch: msg.epoch }, 'ack of another stream epoch ignored');
+      return;
+    }
     if (msg.upTo !== undefined) this.publisher.ack(stream, msg.upTo);
     if (msg.replayFrom !== undefined) this.publisher.replay(stream, msg.replayFrom);
   }

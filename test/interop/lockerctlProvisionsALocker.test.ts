@@ -25,6 +25,8 @@ import { ackedUpTo, fastMqtt, KioskUser, lockerPublicKeys, waitForSyncConnected 
 
 const LOCKER = 'locker-0001';
 const users = { [LOCKER]: 'pw-locker', acme: 'pw-acme', operator: 'pw-operator' };
+/** The stream epoch the watcher's state file held after the first watch (the same after a clean restart). */
+let savedEpoch: string | undefined;
 
 interface CliRun {
   out: string[];
@@ -283,7 +285,10 @@ describe('lockerctl provisions a fresh locker end to end', () => {
     expect(await watchExit).toBe(0);
     expect(watchErr.filter((l) => !l.startsWith('{"stats"') && !l.startsWith('{"watching"'))).toEqual([]);
     expect(JSON.parse(watchErr.at(-1) ?? '{}')).toMatchObject({ stats: { delivered: 6, rejected: 0 } });
-    expect(JSON.parse(await readFile(join(dir, 'acme.cursor.json'), 'utf8'))).toEqual({ [LOCKER]: 7 });
+    // The state file keeps the cursor and the stream epoch (the locker's database's).
+    const saved = JSON.parse(await readFile(join(dir, 'acme.cursor.json'), 'utf8')) as { cursors: Record<string, number>; epochs: Record<string, string> };
+    expect(saved).toEqual({ cursors: { [LOCKER]: 7 }, epochs: { [LOCKER]: expect.stringMatching(/^[0-9a-f]{32}$/) as unknown as string } });
+    savedEpoch = saved.epochs[LOCKER];
   });
   it('after a restart the locker keeps what was provisioned, and watch resumes from its saved cursor', async () => {
     const before = await lockerPublicKeys(running);
@@ -322,6 +327,7 @@ describe('lockerctl provisions a fresh locker end to end', () => {
       stop();
     }
     expect(await exit).toBe(0);
-    expect(JSON.parse(await readFile(join(dir, 'acme.cursor.json'), 'utf8'))).toEqual({ [LOCKER]: 10 });
+    // A clean restart keeps the database, so the same epoch.
+    expect(JSON.parse(await readFile(join(dir, 'acme.cursor.json'), 'utf8'))).toEqual({ cursors: { [LOCKER]: 10 }, epochs: { [LOCKER]: savedEpoch } });
   });
 });

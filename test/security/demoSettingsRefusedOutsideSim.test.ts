@@ -137,7 +137,7 @@ describe('demo settings, placeholder keys and an exposed kiosk are refused outsi
     const check = await lockerd(['check-config', '--config', file]);
     expect(check.code).toBe(0);
     expect(check.out).toMatch(/warning: .*kiosk.*0\.0\.0\.0/i);
-    const start = await lockerd(['start', '--config', file, '--port', '0']);
+    const start = await lockerd(['start', '--config', file, '--port', '0', '--first-boot']);
     expect(start.ran).toBe(true);
     const warnings = start.out
       .split('\n')

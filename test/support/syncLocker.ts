@@ -30,6 +30,10 @@ export interface SyncLockerOptions {
   logger?: Logger;
   /** Command limits of the dispatcher (with operations only). */
   commandLimits?: Partial<CommandLimits>;
+  /** The stream epoch its envelopes carry (none by default). */
+  epoch?: string;
+  /** The locker's signing key (a new one by default), e.g. to play the same locker with a new database. */
+  key?: SigningKeyPair;
 }
 
 export class SyncLocker {
@@ -60,7 +64,7 @@ export class SyncLocker {
       ...(options.tls ? { tls: options.tls } : {}),
     });
     const signer = ed25519Signer(key.privateKey, key.publicJwk.kid ?? 'locker');
-    const common = { config, lockerId, bootId: `boot-${lockerId}`, signer, clock: this.clock, random: cryptoRandom(), logger };
+    const common = { config, lockerId, bootId: `boot-${lockerId}`, signer, clock: this.clock, random: cryptoRandom(), logger, ...(options.epoch !== undefined ? { epoch: options.epoch } : {}) };
     const outbox = this.writer.outbox;
     if (options.operations) {
       // The same wiring the composition root uses (it starts connecting right away).
@@ -88,7 +92,7 @@ export class SyncLocker {
     const dir = mkdtempSync(join(tmpdir(), 'lockerd-sync-'));
     // A file database with synchronous=NORMAL: real WAL behaviour without an fsync per PUBACK batch.
     const db = openDatabase(join(dir, 'locker.db'), { synchronous: 'normal' });
-    return new SyncLocker(options.lockerId, db, await generateSigningKeyPair(), dir, options);
+    return new SyncLocker(options.lockerId, db, options.key ?? (await generateSigningKeyPair()), dir, options);
   }
 
   /** Appends one event and tells the sync client, like the core does after each commit. */

@@ -45,7 +45,8 @@ async function runOnce(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1_000));
     return;
   }
-  const proc = spawn(process.execPath, [real, 'start', '--config', config], { cwd: join(root, CURRENT_LINK), env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The install's first boot: --first-boot only initialises a pristine data folder, never a lost database.
+  const proc = spawn(process.execPath, [real, 'start', '--config', config, '--first-boot'], { cwd: join(root, CURRENT_LINK), env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   child = proc;
   say({ ev: 'spawn', version, pid: proc.pid });
   let ready = false;

@@ -2,7 +2,10 @@
 // verifies each envelope with the locker's enrolled key, delivers each seq exactly once and in
 // order, asks for a replay when it sees a gap ({replayFrom}), acknowledges what it has
 // ({upTo}), and on every (re)connect asks for everything after its cursor, which also
-// recovers events a restarted broker lost at the tail of a stream.
+// recovers events a restarted broker lost at the tail of a stream. A stream is identified by
+// (locker, carrier, epoch): when a locker's database is replaced (restore, re-initialisation, a
+// lost WAL) its envelopes carry a new epoch and the seqs count from 1 again; the consumer reports
+// the new epoch, starts that stream over at seq 1, and drops late envelopes of epochs it left.
 import type { Clock, TimerHandle } from '../../../kernel/clock.js';
 import { verifyEnvelope, type EventEnvelope } from '../../sync/envelope.js';
 import type { VerifyKey } from '../../sync/detachedSignature.js';
@@ -38,7 +41,12 @@ export class StreamCursor {
 export interface AckRequest {
   upTo?: number;
   replayFrom?: number;
+  /** The stream epoch the request is about (the locker ignores a request for another one). */
+  epoch?: string;
 }
+
+/** Epochs a consumer remembers having left, per locker (late envelopes of them are dropped). */
+const RETIRED_EPOCHS = 8;
 
 export interface ConsumerOptions {
   clock: Clock;
@@ -55,6 +63,10 @@ export interface ConsumerOptions {
   reject?: (reason: string, topic: string) => void;
   /** Starting cursors (the seq expected next) per locker, e.g. from a state file. */
   startAt?: Readonly<Record<string, number>>;
+  /** The stream epoch of each startAt cursor (from the same state file); unknown = the first seen is taken. */
+  startEpochs?: Readonly<Record<string, string>>;
+  /** A locker's stream began a new epoch (its database was replaced): seqs restart at 1. */
+  onEpoch?: (locker: string, previous: string, next: string) => void;
   /** Default starting seq for a locker without one; undefined = start at the first seen. */
   defaultStart?: number;
   ackEvery?: number;
@@ -65,6 +77,8 @@ export interface ConsumerOptions {
 
 interface LockerState {
   cursor: StreamCursor;
+  epoch: string | undefined;
+  retired: string[];
   ackedUpTo: number;
   ackTimer: TimerHandle | undefined;
   /** The seq a replay was requested from, and when. */
@@ -79,15 +93,19 @@ export interface ConsumerStats {
   gaps: number;
   rejected: number;
   replayRequests: number;
+  /** New stream epochs seen (a locker's database was replaced). */
+  epochs: number;
+  /** Late envelopes of an epoch already left, dropped. */
+  staleEpoch: number;
 }
 
 export class EventConsumer {
   private readonly lockers = new Map<string, LockerState>();
   private queue: Promise<void> = Promise.resolve();
-  readonly stats: ConsumerStats = { delivered: 0, duplicates: 0, gaps: 0, rejected: 0, replayRequests: 0 };
+  readonly stats: ConsumerStats = { delivered: 0, duplicates: 0, gaps: 0, rejected: 0, replayRequests: 0, epochs: 0, staleEpoch: 0 };
 
   constructor(private readonly o: ConsumerOptions) {
-    for (const [locker, seq] of Object.entries(o.startAt ?? {})) this.state(locker, seq);
+    for (const [locker, seq] of Object.entries(o.startAt ?? {})) this.state(locker, seq).epoch = o.startEpochs?.[locker];
   }
 
   /** Feeds one MQTT message from an evt topic. Messages are processed strictly one at a time. */
@@ -117,6 +135,13 @@ export class EventConsumer {
     return out;
   }
 
+  /** The stream epoch per locker, for the state file beside cursors(). */
+  epochs(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [locker, s] of this.lockers) if (s.epoch !== undefined) out[locker] = s.epoch;
+    return out;
+  }
+
   /** Acknowledges everything delivered now (on exit). */
   flushAcks(): void {
     for (const [locker, s] of this.lockers) this.ack(locker, s);
@@ -135,6 +160,8 @@ export class EventConsumer {
       const from = start ?? this.o.defaultStart;
       s = {
         cursor: new StreamCursor(from),
+        epoch: undefined,
+        retired: [],
         ackedUpTo: from === undefined ? 0 : from - 1,
         ackTimer: undefined,
         replayAskedFrom: undefined,
@@ -163,6 +190,14 @@ export class EventConsumer {
     }
     const env = verdict.envelope;
     const s = this.state(locker);
+    if (env.epoch !== undefined && env.epoch !== s.epoch) {
+      if (s.retired.includes(env.epoch)) {
+        this.stats.staleEpoch++;
+        return;
+      }
+      if (s.epoch === undefined) s.epoch = env.epoch;
+      else this.newEpoch(locker, s, env.epoch);
+    }
     const check = s.cursor.check(env.seq);
     if (check === 'duplicate') {
       this.stats.duplicates++;
@@ -186,6 +221,22 @@ export class EventConsumer {
     this.scheduleAck(locker, s);
   }
 
+  /** The locker's stream restarts at seq 1 in a new epoch: start over, forget the old position. */
+  private newEpoch(locker: string, s: LockerState, epoch: string): void {
+    const previous = s.epoch ?? '';
+    s.retired = [previous, ...s.retired.filter((e) => e !== previous)].slice(0, RETIRED_EPOCHS);
+    s.epoch = epoch;
+    s.cursor = new StreamCursor(1);
+    s.ackedUpTo = 0;
+    s.ackTimer?.cancel();
+    s.ackTimer = undefined;
+    s.retryTimer?.cancel();
+    s.retryTimer = undefined;
+    s.replayAskedFrom = undefined;
+    this.stats.epochs++;
+    this.o.onEpoch?.(locker, previous, epoch);
+  }
+
   private askReplay(locker: string, s: LockerState, from: number, force: boolean): void {
     const now = this.o.clock.now();
     const retryMs = this.o.replayRetryMs ?? 2_000;
@@ -194,7 +245,7 @@ export class EventConsumer {
     s.replayAskedFrom = from;
     s.replayAskedAt = now;
     this.stats.replayRequests++;
-    this.o.sendAck(locker, { replayFrom: from });
+    this.o.sendAck(locker, { replayFrom: from, ...(s.epoch !== undefined ? { epoch: s.epoch } : {}) });
     s.retryTimer?.cancel();
     s.retryTimer = this.o.clock.setTimeout(() => {
       s.retryTimer = undefined;
@@ -219,6 +270,6 @@ export class EventConsumer {
     const upTo = s.cursor.delivered;
     if (upTo <= s.ackedUpTo) return;
     s.ackedUpTo = upTo;
-    this.o.sendAck(locker, { upTo });
+    this.o.sendAck(locker, { upTo, ...(s.epoch !== undefined ? { epoch: s.epoch } : {}) });
   }
 }

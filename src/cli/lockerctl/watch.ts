@@ -14,6 +14,8 @@ import { EventConsumer, type ConsumerStats } from './eventConsumer.js';
 export interface WatchLine {
   locker: string;
   carrier: string | null;
+  /** The stream epoch (a new one when the locker's database was replaced; seqs restart at 1). */
+  epoch?: string;
   seq: number;
   id: string;
   type: string;
@@ -41,6 +43,8 @@ export interface WatchOptions {
   /** The carrier's X25519 private key, to reveal codes. */
   decryptKey?: CryptoKey;
   startAt?: Readonly<Record<string, number>>;
+  /** The epochs of the startAt cursors (the state file keeps both). */
+  startEpochs?: Readonly<Record<string, string>>;
   defaultStart?: number;
   output: (line: WatchLine) => void;
   warn?: (message: string) => void;
@@ -78,6 +82,9 @@ export async function startWatch(o: WatchOptions): Promise<WatchHandle> {
     lockerKeys: o.lockerKeys,
     sendAck: publishAck,
     startAt: o.startAt ?? {},
+    ...(o.startEpochs ? { startEpochs: o.startEpochs } : {}),
+    onEpoch: (locker, previous, next) =>
+      o.warn?.(JSON.stringify({ newEpoch: { locker, previous, epoch: next, note: "the locker's database was replaced (restore, re-initialisation or lost WAL): its stream restarts at seq 1" } })),
     ...(o.defaultStart !== undefined ? { defaultStart: o.defaultStart } : {}),
     ...(o.replayRetryMs !== undefined ? { replayRetryMs: o.replayRetryMs } : {}),
     reject: (reason, topic) => o.warn?.(`refused event on ${topic}: ${reason}`),
@@ -85,6 +92,7 @@ export async function startWatch(o: WatchOptions): Promise<WatchHandle> {
       const line: WatchLine = {
         locker: env.locker,
         carrier: env.carrier,
+        ...(env.epoch !== undefined ? { epoch: env.epoch } : {}),
         seq: env.seq,
         id: env.id,
         type: env.type,

@@ -115,7 +115,7 @@ describe('lockerctl', () => {
         [1, 'parcel.announced', undefined],
         [2, 'parcel.stored', '12345678'],
       ]);
-      expect(JSON.parse(readFileSync(state, 'utf8'))).toEqual({ L1: 3 });
+      expect(JSON.parse(readFileSync(state, 'utf8'))).toEqual({ cursors: { L1: 3 }, epochs: {} });
       await waitFor(() => locker.ackedUpTo('c/acme') === 2, 5_000, 'watch acknowledged');
       // The plaintext code went nowhere but to the watcher: not in the outbox, not in any reply.
       expect(JSON.stringify(locker.writer.outbox.rows().map((r) => r.data))).not.toContain('12345678');
