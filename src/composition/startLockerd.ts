@@ -28,6 +28,8 @@ import { cryptoRandom, type RandomSource } from '../../kernel/random.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { Outbox } from '../store/outbox.js';
 import { LockerStore } from '../store/lockerStore.js';
+import { RetentionJob } from '../store/retention.js';
+import { ReplayStore } from '../sync/replayStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
 import { healthFaults, StoreCondition } from './healthReport.js';
@@ -195,6 +197,11 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const reconciled = await locker.reconcile();
   if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
   locker.startTimers();
+  // Growth with work: audit, ended door sessions, closed parcels and expired commands are pruned
+  // by the rules in src/store/retention.ts (docs/operations.md, "Memory and growth").
+  const commandLog = new ReplayStore(db);
+  const retention = new RetentionJob({ store, clock, logger: logger.child({ channel: 'retention' }), pruneCommands: (now) => commandLog.prune(now) });
+  retention.start();
 
   let sync: RunningSync | undefined;
   // Counting a large backlog is not free: health is polled, so the sync figures are reused for 5 s.
@@ -343,6 +350,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       stopSimRoutes?.();
       offScanner?.();
       locker.stop();
+      retention.stop();
       clockMonitor?.stop();
       await kiosk.close();
       await hardware.scanner?.stop();
