@@ -28,6 +28,8 @@ export interface RetentionRules {
   maxBatchesPerPass: number;
   /** How often the job runs. */
   everyMs: number;
+  /** The first pass waits this long after start, so a start is not slowed by a backlog of deletes. */
+  firstPassAfterMs: number;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -40,6 +42,7 @@ export const DEFAULT_RETENTION: RetentionRules = {
   batchRows: 2_000,
   maxBatchesPerPass: 10,
   everyMs: 3600_000,
+  firstPassAfterMs: 5 * 60_000,
 };
 
 export interface PruneCounts {
@@ -61,19 +64,26 @@ export interface RetentionJobOptions {
 export class RetentionJob {
   readonly rules: RetentionRules;
   private timer?: TimerHandle;
+  private first?: TimerHandle;
 
   constructor(private readonly o: RetentionJobOptions) {
     this.rules = { ...DEFAULT_RETENTION, ...o.rules };
   }
 
-  /** Runs one pass now, then every rules.everyMs. */
+  /** Runs one pass rules.firstPassAfterMs after start, then every rules.everyMs. */
   start(): void {
-    this.runSafely();
-    this.timer ??= this.o.clock.setInterval(() => this.runSafely(), this.rules.everyMs);
+    if (this.first || this.timer) return;
+    this.first = this.o.clock.setTimeout(() => {
+      this.first = undefined;
+      this.runSafely();
+      this.timer = this.o.clock.setInterval(() => this.runSafely(), this.rules.everyMs);
+    }, this.rules.firstPassAfterMs);
   }
 
   stop(): void {
+    this.first?.cancel();
     this.timer?.cancel();
+    this.first = undefined;
     this.timer = undefined;
   }
 
