@@ -2,7 +2,8 @@
 // included when configured) that reports its own RSS after start and after rounds of courier
 // deposits and consumer pickups done in-process. For memoryAndColdStart:
 //   node [flags] dist/test/bench/memoryTransactionsChild.js '{"config":"...","rounds":6,"perRound":5,"settleMs":2000,"out":"..."}'
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startLockerd } from '../../src/composition/startLockerd.js';
 import { parseConfig } from '../../src/config/loadConfig.js';
 import { LockerDriver } from './support/lockerDriver.js';
@@ -14,6 +15,11 @@ export interface MemoryTransactionsResult {
   afterFirstRound: ProcMemory;
   afterAll: ProcMemory;
   syncComposed: boolean;
+  /** The database file and its WAL before and after the transactions, in bytes. */
+  dbBytesBefore: number;
+  dbBytesAfter: number;
+  /** Placements held in memory after the transactions (finished ones are bounded). */
+  placementsHeld: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as { config: string; rounds: number; perRound: number; settleMs: number; out: string };
@@ -27,6 +33,9 @@ async function main(): Promise<void> {
   await driver.doorsKnown();
   await sleep(args.settleMs);
   const afterStart = procMemory(process.pid);
+  const dbFile = join(config.dataDir, 'lockerd.db');
+  const dbBytes = (): number => [dbFile, `${dbFile}-wal`].reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0);
+  const dbBytesBefore = dbBytes();
   let afterFirstRound = afterStart;
   for (let r = 0; r < args.rounds; r++) {
     const codes: string[] = [];
@@ -38,7 +47,15 @@ async function main(): Promise<void> {
     }
   }
   await sleep(args.settleMs);
-  const result: MemoryTransactionsResult = { afterStart, afterFirstRound, afterAll: procMemory(process.pid), syncComposed: running.sync !== undefined };
+  const result: MemoryTransactionsResult = {
+    afterStart,
+    afterFirstRound,
+    afterAll: procMemory(process.pid),
+    syncComposed: running.sync !== undefined,
+    dbBytesBefore,
+    dbBytesAfter: dbBytes(),
+    placementsHeld: running.locker.placementsHeld(),
+  };
   await running.stop();
   writeFileSync(args.out, JSON.stringify(result));
 }
