@@ -122,9 +122,9 @@ async function runNodeChild(script: string, args: unknown, nodeArgs: string[] = 
   });
 }
 
-async function inProcessTransactions(configFile: string, work: string, rounds: number, perRound: number, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<MemoryTransactionsResult> {
+async function inProcessTransactions(configFile: string, work: string, rounds: number, perRound: number, nodeArgs: string[] = [], env: Record<string, string> = {}, parallel = false): Promise<MemoryTransactionsResult> {
   const out = join(work, `transactions-${rounds}x${perRound}${nodeArgs.length ? '-flags' : ''}.json`);
-  await runNodeChild('memoryTransactionsChild.js', { config: configFile, rounds, perRound, settleMs: SETTLE_MS, out }, nodeArgs, env);
+  await runNodeChild('memoryTransactionsChild.js', { config: configFile, rounds, perRound, settleMs: SETTLE_MS, out, parallel }, nodeArgs, env);
   return JSON.parse(await readFile(out, 'utf8')) as MemoryTransactionsResult;
 }
 
@@ -236,7 +236,7 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
     progress(`memoryAndColdStart: the same with ${UNIT_LABEL}`);
     const semi = await inProcessTransactions(fullConfig, work, rounds, perRound, UNIT_NODE_ARGS, UNIT_ENV);
     progress(`memoryAndColdStart: growth, ${growthRounds * GROWTH_PER_ROUND} deposits + pickups with ${UNIT_LABEL}`);
-    const growth = await inProcessTransactions(fullConfig, work, growthRounds, GROWTH_PER_ROUND, UNIT_NODE_ARGS, UNIT_ENV);
+    const growth = await inProcessTransactions(fullConfig, work, growthRounds, GROWTH_PER_ROUND, UNIT_NODE_ARGS, UNIT_ENV, true);
     progress(`memoryAndColdStart: ${rounds} rounds over the kiosk API (lockerd start --sim, no MQTT)`);
     const http = await transactionRounds(simConfig, demo.keys, rounds, perRound);
 
@@ -249,7 +249,7 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
       progress(`memoryAndColdStart: backlog draining to Mosquitto for ${drainSeconds} s`);
       const broker = await startMosquitto(work);
       try {
-        const drainConfig = await writeConfig('lockerd-online.json', { ...demo.config, mqtt: { ...demo.config.mqtt, url: broker.url } });
+        const drainConfig = await writeConfig('lockerd-online.json', { ...demo.config, codes, demo: { revealCodes: false }, mqtt: { ...demo.config.mqtt, url: broker.url } });
         drain = await drainPeak(drainConfig, drainSeconds);
       } finally {
         await broker.stop();
@@ -279,7 +279,7 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
           `RSS ${mib(growth.afterStart.rss)} after start -> ${mib(growth.afterAll.rss)} after (peak ${mib(growth.afterAll.hwm)}), ${(((growth.afterAll.rss - growth.afterStart.rss) / pairs) / 1024).toFixed(2)} KiB per pair; ` +
           `placements held ${growth.placementsHeld}; database + WAL ${mib(growth.dbBytesBefore)} -> ${mib(growth.dbBytesAfter)} (${((growth.dbBytesAfter - growth.dbBytesBefore) / pairs / 1024).toFixed(2)} KiB per pair until the retention rules prune it)`,
         verdict: 'info',
-        how: `in-process startLockerd, ${UNIT_LABEL}, ${GROWTH_PER_ROUND} deposits then ${GROWTH_PER_ROUND} pickups per round; VmRSS ${SETTLE_MS / 1000} s after`,
+        how: `in-process startLockerd, ${UNIT_LABEL}, ${GROWTH_PER_ROUND} deposits at once then their ${GROWTH_PER_ROUND} pickups per round; VmRSS ${SETTLE_MS / 1000} s after`,
       },
       {
         target: 'cold start to ready <= 1 s (50k parcels + 100k backlog)',

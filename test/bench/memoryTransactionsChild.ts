@@ -22,7 +22,8 @@ export interface MemoryTransactionsResult {
   placementsHeld: number;
 }
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { config: string; rounds: number; perRound: number; settleMs: number; out: string };
+/** parallel: a round's deposits run at once (each in its own compartment), then its pickups (the growth run). */
+const args = JSON.parse(process.argv[2] ?? '{}') as { config: string; rounds: number; perRound: number; settleMs: number; out: string; parallel?: boolean };
 
 async function main(): Promise<void> {
   // The file is the production-mode one of the cold starts; the driver needs revealed codes,
@@ -39,8 +40,13 @@ async function main(): Promise<void> {
   let afterFirstRound = afterStart;
   for (let r = 0; r < args.rounds; r++) {
     const codes: string[] = [];
-    for (let i = 0; i < args.perRound; i++) codes.push((await driver.deposit(nextWaybill('swiftpost'), 'S')).code);
-    for (const code of codes) await driver.pickup(code);
+    if (args.parallel) {
+      for (const d of await Promise.all(Array.from({ length: args.perRound }, () => driver.deposit(nextWaybill('swiftpost'), 'S')))) codes.push(d.code);
+      await Promise.all(codes.map((code) => driver.pickup(code)));
+    } else {
+      for (let i = 0; i < args.perRound; i++) codes.push((await driver.deposit(nextWaybill('swiftpost'), 'S')).code);
+      for (const code of codes) await driver.pickup(code);
+    }
     if (r === 0) {
       await sleep(args.settleMs);
       afterFirstRound = procMemory(process.pid);
