@@ -22,7 +22,6 @@ import { SystemClock } from '../../kernel/clock.js';
 import { isLoopbackHost } from '../config/deploymentChecks.js';
 import { loadConfig } from '../config/loadConfig.js';
 import { Ed25519PublicJwk, type LockerConfig } from '../config/schema.js';
-import { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } from '../composition/demoKeys.js';
 import { startLockerd } from '../composition/startLockerd.js';
 import { systemdNotifier } from '../composition/systemdNotify.js';
 import type { EmbeddedBroker } from '../broker/embeddedBroker.js';
@@ -32,7 +31,6 @@ import { createLogger, logFormatFor, resolveLogLevel } from '../logger.js';
 import { packageRoot } from '../packageRoot.js';
 import { cryptoRandom } from '../../kernel/random.js';
 import { RESTART_EXIT_CODE } from '../update/bootGuard.js';
-import { runDoctor } from './doctor.js';
 
 const usage = `usage:
   lockerd start [--config FILE] [--sim [--operator-key FILE]] [--port N] [--first-boot] [--reinitialise]
@@ -96,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
       // The report says what failed; the drivers' own log lines only with LOCKERD_LOG_LEVEL, and
       // then readable on stderr, never JSON in the middle of the report.
       const level = process.env.LOCKERD_LOG_LEVEL ? resolveLogLevel(undefined, process.env) : 'silent';
+      // Loaded only for this command: the probes are no part of a running locker's footprint.
+      const { runDoctor } = await import('./doctor.js');
       const report = await runDoctor(await loadConfig(values.config), { clock: new SystemClock(), logger: createLogger({ level, format: 'pretty', destination: process.stderr }) });
       const mark = { ok: 'ok  ', fail: 'FAIL', unknown: '??  ' } as const;
       for (const line of report.lines) process.stdout.write(`${mark[line.status]}  ${line.what}: ${line.detail}\n`);
@@ -146,6 +146,8 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   const logger = createLogger({ level: resolveLogLevel(config.logLevel, process.env), format: logFormatFor(process.stdout, process.env) });
   let demo: string[] = [];
   if (sim) {
+    // The demo's keys and badges only with --sim: a production start does not load them (issue 10).
+    const { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } = await import('../composition/demoKeys.js');
     const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'), config.carriers.map((c) => c.id));
     config = { ...(await withDemoKeys(config, keys, cryptoRandom())), demo: { revealCodes: true } };
     // The README's provisioning walk-through signs with a key of lockerctl keygen: trust it too.

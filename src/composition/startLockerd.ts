@@ -32,6 +32,8 @@ import { Outbox } from '../store/outbox.js';
 import { ed25519Signer } from '../sync/detachedSignature.js';
 import { envelopeSealer } from '../sync/envelope.js';
 import { LockerStore } from '../store/lockerStore.js';
+import { RetentionJob } from '../store/retention.js';
+import { ReplayStore } from '../sync/replayStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
 import { healthFaults, StoreCondition } from './healthReport.js';
@@ -245,6 +247,11 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   const reconciled = await locker.reconcile();
   if (reconciled.resolved || reconciled.pending) logger.info(reconciled, 'reconciled interrupted door sessions');
   locker.startTimers(failures);
+  // Growth with work: audit, ended door sessions, closed parcels and expired commands are pruned
+  // by the rules in src/store/retention.ts (docs/operations.md, "Memory and growth").
+  const commandLog = new ReplayStore(db);
+  const retention = new RetentionJob({ store, clock, logger: logger.child({ channel: 'retention' }), pruneCommands: (now) => commandLog.prune(now) });
+  retention.start();
 
   let sync: RunningSync | undefined;
   /** Set when a stop began: health names LOCKER_STOPPING from then on. */
@@ -394,6 +401,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     stopSimRoutes?.();
     offScanner?.();
     locker.stop();
+    retention.stop();
     clockMonitor?.stop();
     await kiosk.close();
     await hardware.scanner?.stop();

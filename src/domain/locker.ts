@@ -277,6 +277,11 @@ export class Locker {
     return this.placements.start({ kind: 'deposit', actor: { kind: 'courier', courier }, carrier: carrier.id, waybill: req.waybill, parcelId, reservation, size: req.size, accessible: req.accessible === true || (existing !== undefined && this.needs.requiresLow(existing.id)) });
   }
 
+  /** Placements held in memory: in progress, and finished ones kept for their courier (bounded). */
+  placementsHeld(): number {
+    return this.placements.size();
+  }
+
   depositView(actor: PlacementHolder, id: string): DepositView {
     const t = this.placements.own(actor, id);
     return this.placements.view(t);

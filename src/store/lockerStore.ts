@@ -505,6 +505,60 @@ export class LockerStore {
     return this.revocationStmts.prune.run(role, basisBefore).changes;
   }
 
+  // ---- retention (src/store/retention.ts runs these periodically) ----
+
+  private retentionStmtsCache?: ReturnType<LockerStore['prepareRetentionStmts']>;
+
+  private get retentionStmts(): ReturnType<LockerStore['prepareRetentionStmts']> {
+    this.retentionStmtsCache ??= this.prepareRetentionStmts();
+    return this.retentionStmtsCache;
+  }
+
+  private prepareRetentionStmts() {
+    return {
+      // Each deletes at most `limit` rows, so one pass holds the write lock only briefly.
+      auditBefore: this.db.prepare<[number, number]>('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE ts < ? ORDER BY ts LIMIT ?)'),
+      // The newest `keep` rows stay; below the id of the (keep+1)-th newest, the oldest go.
+      auditBeyond: this.db.prepare<[number, number]>(
+        'DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?) ORDER BY id LIMIT ?)',
+      ),
+      auditCount: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM audit'),
+      // Sessions in flight are what reconcile() reads after a power cut: never pruned.
+      sessionsBefore: this.db.prepare<[number, number]>(
+        "DELETE FROM door_sessions WHERE id IN (SELECT id FROM door_sessions WHERE state <> 'in_flight' AND ended_at < ? ORDER BY ended_at LIMIT ?)",
+      ),
+      // Only parcels in a final state; stored, expired and announced ones are live whatever their age.
+      parcelsBefore: this.db.prepare<[number, number]>(
+        `DELETE FROM parcels WHERE id IN (SELECT id FROM parcels WHERE closed_at IS NOT NULL AND closed_at < ?
+           AND state IN ('picked_up','retrieved','cancelled','collected') ORDER BY closed_at LIMIT ?)`,
+      ),
+    };
+  }
+
+  /** Deletes up to `limit` audit rows recorded before `before`; returns how many. */
+  pruneAuditBefore(before: number, limit: number): number {
+    return this.retentionStmts.auditBefore.run(before, limit).changes;
+  }
+
+  /** Deletes up to `limit` of the oldest audit rows beyond the newest `keep`; returns how many. */
+  pruneAuditBeyond(keep: number, limit: number): number {
+    return this.retentionStmts.auditBeyond.run(keep, limit).changes;
+  }
+
+  auditCount(): number {
+    return this.retentionStmts.auditCount.get()?.n ?? 0;
+  }
+
+  /** Deletes up to `limit` door sessions that ended before `before` (never one in flight). */
+  pruneDoorSessionsBefore(before: number, limit: number): number {
+    return this.retentionStmts.sessionsBefore.run(before, limit).changes;
+  }
+
+  /** Deletes up to `limit` parcels picked up, retrieved, cancelled or collected before `before`. */
+  pruneClosedParcelsBefore(before: number, limit: number): number {
+    return this.retentionStmts.parcelsBefore.run(before, limit).changes;
+  }
+
   // ---- read-outs (diagnostics and the test fixtures' store-backed reader; not on a hot path) ----
 
   private readoutStmts: ReturnType<LockerStore['prepareReadouts']> | undefined;

@@ -310,4 +310,19 @@ CREATE TABLE database_identity (
 ) STRICT;
 `,
   },
+  {
+    version: 10,
+    name: 'retention: indexes for pruning and the unsettled commands',
+    // Growth with work (issue 10, item 4): the periodic retention job (src/store/retention.ts)
+    // deletes by age in bounded batches, so each rule needs an index on its age column. The
+    // replay store's start-up pass reads only the commands still without a reply (the partial
+    // index), not every row. Ended door sessions and closed parcels are found by their end time;
+    // sessions in flight and live parcels are never in these indexes.
+    sql: `
+CREATE INDEX audit_ts ON audit(ts);
+CREATE INDEX door_sessions_ended ON door_sessions(ended_at) WHERE state <> 'in_flight';
+CREATE INDEX parcels_closed ON parcels(closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX command_log_unsettled ON command_log(jti) WHERE substr(reply, -13) = '"reply":null}';
+`,
+  },
 ];

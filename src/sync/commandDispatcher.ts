@@ -5,7 +5,9 @@
 //
 //   rate        a token bucket per tenant; a copy of a command that is still queued or running
 //               (a sender's retry) costs nothing and gets the one reply that will follow
-//   queue       at most maxQueuedPerTenant commands wait per tenant; beyond: refused
+//   queue       at most maxQueuedPerTenant commands wait per tenant, and at most maxQueued
+//               commands of maxQueuedBytes in all (issue 10: 256 tenants x 16 x 64 KiB would
+//               be 256 MiB of waiting payloads); beyond: refused
 //   concurrency at most maxRunningPerTenant handlers run per tenant and maxRunning in all;
 //               free slots go round-robin over the tenants, so a busy tenant cannot starve
 //               another
@@ -29,6 +31,9 @@ export interface CommandLimits {
   /** Commands per second a tenant may send over time. */
   perSecond: number;
   maxQueuedPerTenant: number;
+  /** Commands waiting over all tenants, and their payload bytes. */
+  maxQueued: number;
+  maxQueuedBytes: number;
   maxRunningPerTenant: number;
   maxRunning: number;
   /** Coded refusals a tenant may get at once, and per second over time; beyond, drops. */
@@ -42,6 +47,8 @@ export const COMMAND_LIMITS: CommandLimits = {
   burst: 30,
   perSecond: 1,
   maxQueuedPerTenant: 16,
+  maxQueued: 64,
+  maxQueuedBytes: 1024 * 1024,
   maxRunningPerTenant: 2,
   maxRunning: 4,
   refusalBurst: 10,
@@ -66,6 +73,7 @@ export interface DispatcherStats {
   coalesced: number;
   running: number;
   queued: number;
+  queuedBytes: number;
 }
 
 /** A token bucket on an injected clock. */
@@ -138,6 +146,9 @@ export class CommandDispatcher {
   private order: string[] = [];
   private next = 0;
   private running = 0;
+  /** Commands waiting in all tenants' queues, and their payload bytes. */
+  private queued = 0;
+  private queuedBytes = 0;
   private readonly counts = { admitted: 0, refused: 0, dropped: 0, coalesced: 0 };
   private lastTenantCapLog: number | null = null;
 
@@ -167,19 +178,22 @@ export class CommandDispatcher {
       return Promise.resolve(null);
     }
     if (t.queue.length >= this.limits.maxQueuedPerTenant) return Promise.resolve(this.refuse(key, t, ref, 'queue', 1_000));
+    if (this.queued >= this.limits.maxQueued || this.queuedBytes + payload.byteLength > this.limits.maxQueuedBytes) {
+      return Promise.resolve(this.refuse(key, t, ref, 'queue', 1_000));
+    }
     if (!t.bucket.take(now)) return Promise.resolve(this.refuse(key, t, ref, 'rate', t.bucket.waitMs(now)));
     this.counts.admitted++;
     t.inFlight.add(ref);
     return new Promise((resolve) => {
       t.queue.push({ topic, payload, ref, resolve });
+      this.queued++;
+      this.queuedBytes += payload.byteLength;
       this.pump();
     });
   }
 
   stats(): DispatcherStats {
-    let queued = 0;
-    for (const t of this.tenants.values()) queued += t.queue.length;
-    return { ...this.counts, running: this.running, queued };
+    return { ...this.counts, running: this.running, queued: this.queued, queuedBytes: this.queuedBytes };
   }
 
   private tenant(key: string): TenantState | undefined {
@@ -227,6 +241,8 @@ export class CommandDispatcher {
       const t = this.tenants.get(key);
       const job = t?.queue.shift();
       if (!t || !job) return;
+      this.queued--;
+      this.queuedBytes -= job.payload.byteLength;
       this.run(key, t, job);
     }
   }
@@ -291,7 +307,7 @@ export class CommandDispatcher {
       reason === 'rate'
         ? `too many commands from this tenant; at most ${this.limits.burst} at once and ${this.limits.perSecond} per second`
         : reason === 'queue'
-          ? `too many commands of this tenant waiting (at most ${this.limits.maxQueuedPerTenant})`
+          ? `too many commands waiting (at most ${this.limits.maxQueuedPerTenant} of this tenant, ${this.limits.maxQueued} in all)`
           : 'this issuer holds as many live commands as the locker keeps; wait for some to expire';
     return {
       v: 1,

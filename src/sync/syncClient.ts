@@ -197,6 +197,8 @@ export class SyncClient implements SyncControl {
       reconnectPeriod: 0,
       connectTimeout: 15_000,
       queueQoSZero: false,
+      // The default keeps 65,536 small Buffers (about 6 MiB of heap) for the life of the process.
+      writeCache: false,
       resubscribe: false,
       will: {
         topic: this.stateTopic,

@@ -2,7 +2,8 @@
 // included when configured) that reports its own RSS after start and after rounds of courier
 // deposits and consumer pickups done in-process. For memoryAndColdStart:
 //   node [flags] dist/test/bench/memoryTransactionsChild.js '{"config":"...","rounds":6,"perRound":5,"settleMs":2000,"out":"..."}'
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startLockerd } from '../../src/composition/startLockerd.js';
 import { parseConfig } from '../../src/config/loadConfig.js';
 import { LockerDriver } from './support/lockerDriver.js';
@@ -14,9 +15,15 @@ export interface MemoryTransactionsResult {
   afterFirstRound: ProcMemory;
   afterAll: ProcMemory;
   syncComposed: boolean;
+  /** The database file and its WAL before and after the transactions, in bytes. */
+  dbBytesBefore: number;
+  dbBytesAfter: number;
+  /** Placements held in memory after the transactions (finished ones are bounded). */
+  placementsHeld: number;
 }
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { config: string; rounds: number; perRound: number; settleMs: number; out: string };
+/** parallel: a round's deposits run at once (each in its own compartment), then its pickups (the growth run). */
+const args = JSON.parse(process.argv[2] ?? '{}') as { config: string; rounds: number; perRound: number; settleMs: number; out: string; parallel?: boolean };
 
 async function main(): Promise<void> {
   // The file is the production-mode one of the cold starts; the driver needs revealed codes,
@@ -27,18 +34,34 @@ async function main(): Promise<void> {
   await driver.doorsKnown();
   await sleep(args.settleMs);
   const afterStart = procMemory(process.pid);
+  const dbFile = join(config.dataDir, 'lockerd.db');
+  const dbBytes = (): number => [dbFile, `${dbFile}-wal`].reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0);
+  const dbBytesBefore = dbBytes();
   let afterFirstRound = afterStart;
   for (let r = 0; r < args.rounds; r++) {
     const codes: string[] = [];
-    for (let i = 0; i < args.perRound; i++) codes.push((await driver.deposit(nextWaybill('swiftpost'), 'S')).code);
-    for (const code of codes) await driver.pickup(code);
+    if (args.parallel) {
+      for (const d of await Promise.all(Array.from({ length: args.perRound }, () => driver.deposit(nextWaybill('swiftpost'), 'S')))) codes.push(d.code);
+      await Promise.all(codes.map((code) => driver.pickup(code)));
+    } else {
+      for (let i = 0; i < args.perRound; i++) codes.push((await driver.deposit(nextWaybill('swiftpost'), 'S')).code);
+      for (const code of codes) await driver.pickup(code);
+    }
     if (r === 0) {
       await sleep(args.settleMs);
       afterFirstRound = procMemory(process.pid);
     }
   }
   await sleep(args.settleMs);
-  const result: MemoryTransactionsResult = { afterStart, afterFirstRound, afterAll: procMemory(process.pid), syncComposed: running.sync !== undefined };
+  const result: MemoryTransactionsResult = {
+    afterStart,
+    afterFirstRound,
+    afterAll: procMemory(process.pid),
+    syncComposed: running.sync !== undefined,
+    dbBytesBefore,
+    dbBytesAfter: dbBytes(),
+    placementsHeld: running.locker.placementsHeld(),
+  };
   await running.stop();
   writeFileSync(args.out, JSON.stringify(result));
 }

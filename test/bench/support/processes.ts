@@ -52,12 +52,12 @@ export async function waitExit(child: ChildProcess): Promise<void> {
 }
 
 /** `node dist/src/cli/lockerd.js start --config FILE --port N (--sim | --first-boot)`, timed from spawn. */
-export async function startLockerdProcess(configFile: string, o: { sim: boolean; timeoutMs?: number; nodeArgs?: string[] }): Promise<StartedProcess> {
+export async function startLockerdProcess(configFile: string, o: { sim: boolean; timeoutMs?: number; nodeArgs?: string[]; env?: Record<string, string> }): Promise<StartedProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const cli = join(packageRoot(), 'dist', 'src', 'cli', 'lockerd.js');
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), cli, 'start', '--config', configFile, '--port', String(port), ...(o.sim ? ['--sim'] : ['--first-boot'])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), cli, 'start', '--config', configFile, '--port', String(port), ...(o.sim ? ['--sim'] : ['--first-boot'])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   const stderr: string[] = [];
   child.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
   let readyMs: number | undefined;

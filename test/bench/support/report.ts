@@ -1,7 +1,9 @@
 // BENCHMARKS.md: one summary table (target, measured, verdict, how measured, machine) and a
 // section per benchmark. Running a single benchmark replaces only its own rows and section; the
-// results of the others are kept (they travel in a data comment at the end of the file). The
-// reserved section for the sync and fleet benchmarks is carried over untouched.
+// results of the others are kept. The machine-readable results go to a JSON file beside it
+// (BENCHMARKS.json: an array of BenchResult); an older BENCHMARKS.md that still carries them
+// as a base64 data comment is read once and converted. The reserved section for the sync and
+// fleet benchmarks is carried over untouched.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describeMachine } from './machine.js';
 import { type BenchResult, type BenchRow } from './result.js';
@@ -32,8 +34,22 @@ export function rowLine(row: BenchRow, machine: string): string {
   return `| ${cell(row.target)} | ${cell(row.measured)} | ${row.verdict} | ${cell(row.how)} | ${cell(machine)} |`;
 }
 
+/** BENCHMARKS.json beside BENCHMARKS.md. */
+export function dataFileOf(markdownFile: string): string {
+  return markdownFile.replace(/\.md$/, '') + '.json';
+}
+
 export function readPreviousResults(file: string): Map<string, BenchResult> {
   const out = new Map<string, BenchResult>();
+  const dataFile = dataFileOf(file);
+  if (existsSync(dataFile)) {
+    try {
+      for (const r of JSON.parse(readFileSync(dataFile, 'utf8')) as BenchResult[]) out.set(r.name, r);
+      return out;
+    } catch {
+      // unreadable: fall back to an older data comment, else start over
+    }
+  }
   if (!existsSync(file)) return out;
   const text = readFileSync(file, 'utf8');
   const start = text.lastIndexOf(DATA_PREFIX);
@@ -84,9 +100,7 @@ export function renderBenchmarks(results: BenchResult[], reserved: string): stri
     lines.push(`Run: ${params}${r.quick ? ' (quick run)' : ''}.`, '');
     lines.push(...r.details);
   }
-  lines.push('', reserved, '');
-  const data = Buffer.from(JSON.stringify(results), 'utf8').toString('base64url');
-  lines.push(`${DATA_PREFIX}${data} -->`, '');
+  lines.push('', reserved, '', 'The same results, machine-readable: [BENCHMARKS.json](BENCHMARKS.json) (an array of results: rows, params, details, machine).', '');
   return lines.join('\n');
 }
 
@@ -94,5 +108,6 @@ export function writeBenchmarks(file: string, fresh: BenchResult[], order: reado
   const merged = readPreviousResults(file);
   for (const r of fresh) merged.set(r.name, r);
   const results = order.map((n) => merged.get(n)).filter((r): r is BenchResult => r !== undefined);
+  writeFileSync(dataFileOf(file), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(file, renderBenchmarks(results, reservedSection(file)));
 }

@@ -115,6 +115,35 @@ describe('CommandDispatcher', () => {
   });
 });
 
+describe('CommandDispatcher queue bound over all tenants (issue 10)', () => {
+  it('at most maxQueued commands wait in all, however many tenants send; a freed place admits again', async () => {
+    const { d, send, h } = make({ burst: 100, maxRunningPerTenant: 1, maxRunning: 2, maxQueuedPerTenant: 16 });
+    // 100 tenants x 16 commands each: without a global bound, 1,600 payloads would wait.
+    const refusals: Promise<CommandReply | null>[] = [];
+    for (let t = 0; t < 100; t++) for (let i = 0; i < 16; i++) refusals.push(send(`lk/v1/c/t${t}/l/L1/cmd`, `t${t}-${i}`));
+    await flush();
+    expect(h.started.length).toBe(2);
+    expect(d.stats()).toMatchObject({ queued: 64 });
+    const over = await refusals[16 * 99];
+    expect(over).toMatchObject({ ok: false, error: { code: 'CMD_RATE_LIMITED', context: { reason: 'queue' } } });
+    h.running[0]?.finish();
+    await flush();
+    // One ran, one of the waiting started: one place is free again.
+    expect(d.stats().queued).toBe(63);
+    void send('lk/v1/c/late/l/L1/cmd', 'late');
+    expect(d.stats().queued).toBe(64);
+  });
+
+  it('at most maxQueuedBytes of payloads wait in all', async () => {
+    const { d, send } = make({ burst: 100, maxRunningPerTenant: 1, maxRunning: 1, maxQueuedBytes: 1_000, maxPayloadBytes: 64 * 1024 });
+    void send(acme, 'running');
+    for (let i = 0; i < 5; i++) void send(bolt, `${i}`.padEnd(300, 'x'));
+    await flush();
+    // Three 300-byte payloads fit in 1,000 bytes; the fourth and fifth are refused.
+    expect(d.stats()).toMatchObject({ queued: 3, queuedBytes: 900, refused: 2 });
+  });
+});
+
 describe('CommandDispatcher tenant bound', () => {
   it('tracks at most 256 active tenants; idle ones are forgotten, so new ones are served again later', async () => {
     const clock = new ManualClock();

@@ -120,3 +120,58 @@ describe('ReplayStore bounds', () => {
     expect(seen).toEqual(['was-running']);
   });
 });
+
+describe('ReplayStore start-up pass (issue 10)', () => {
+  /** The SQL of every statement the store runs through this handle. */
+  function recording(db: Db): { db: Db; executed: string[] } {
+    const executed: string[] = [];
+    const wrapStatement = (sql: string, st: object): object =>
+      new Proxy(st, {
+        get(target, key) {
+          const v: unknown = Reflect.get(target, key, target);
+          if (typeof v !== 'function') return v;
+          const f = v as (...a: unknown[]) => unknown;
+          return (...a: unknown[]) => {
+            if (key === 'all' || key === 'get' || key === 'run' || key === 'iterate') executed.push(sql);
+            return f.apply(target, a);
+          };
+        },
+      });
+    const spy = new Proxy(db, {
+      get(target, key) {
+        const v: unknown = Reflect.get(target, key, target);
+        if (key === 'prepare') return (sql: string) => wrapStatement(sql, target.prepare(sql));
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { db: spy, executed };
+  }
+
+  it('reads only the commands still without a reply, through an index, not every row', () => {
+    const db = openDatabase(':memory:');
+    const store = new ReplayStore(db, { quotaPerIssuer: 10_000 });
+    for (let i = 0; i < 500; i++) {
+      store.claim({ issuer: 'operator', jti: `done-${i}`, cmd: 'inventory', digest: `d${i}`, receivedAt: 100, expiresAt: 10_000 });
+      store.complete(`done-${i}`, `d${i}`, reply(`done-${i}`));
+    }
+    store.claim({ issuer: 'operator', jti: 'was-running', cmd: 'inventory', digest: 'dr', receivedAt: 100, expiresAt: 10_000 });
+    const { db: spy, executed } = recording(db);
+    const seen: string[] = [];
+    expect(
+      new ReplayStore(spy).settleInterrupted((jti) => {
+        seen.push(jti);
+        return reply(jti, false);
+      }),
+    ).toBe(1);
+    expect(seen).toEqual(['was-running']);
+    const reads = executed.filter((sql) => /^\s*SELECT/i.test(sql));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const sql of reads) {
+      const plan = db.prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => r.detail);
+      // A scan of the partial index reads only the unsettled rows; a scan of the table reads all.
+      for (const step of plan.filter((d) => d.includes('command_log'))) expect(step).toMatch(/command_log_unsettled|^SEARCH/);
+    }
+    // Settled once: a second start finds nothing to do.
+    expect(new ReplayStore(db).settleInterrupted((jti) => reply(jti, false))).toBe(0);
+  });
+});
