@@ -134,7 +134,7 @@ function size(app, { waybill, resize, message }) {
   };
   const choose = (s) =>
     resize
-      ? openDoor(app, () => app.authed('POST', `/api/courier/deposits/${resize.id}/wrong-size`, { size: s }), waybill, { resize, emptyOld: resize.compartment.id })
+      ? openDoor(app, () => app.authed('POST', `/api/courier/deposits/${resize.id}/wrong-size`, { size: s }), waybill, { resize, emptyOld: resize.compartment.id, oldOpen: resize.compartment.door !== 'closed' })
       : openDoor(app, () => app.authed('POST', '/api/courier/deposits', accessible ? { waybill, size: s, accessible } : { waybill, size: s }), waybill);
   v.r.actions.append(
     resize
@@ -144,10 +144,12 @@ function size(app, { waybill, resize, message }) {
   return { el: v.el };
 }
 
-function depositDoor(app, { deposit, emptyOld, cancelling }) {
+function depositDoor(app, { deposit, emptyOld, oldOpen = true, cancelling }) {
   const v = view('door');
   let d = deposit;
   let settled = false;
+  // The wrong-size door still to be closed empty (issue 11, defect 1): a reminder goes with "Stored".
+  let oldDoorOpen = Boolean(emptyOld) && oldOpen;
   const render = () => {
     const c = d.compartment;
     const closedEmpty = d.state === 'open' && c.door === 'closed';
@@ -188,7 +190,7 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
     d = fresh;
     if (d.state === 'stored') {
       settled = true;
-      app.go('stored', { deposit: d });
+      app.go('stored', { deposit: d, emptyOld: oldDoorOpen ? emptyOld : undefined });
     } else if (d.state === 'cancelled') {
       settled = true;
       app.go('waybill', { message: t('deposit.cancelled', { waybill: d.waybill }) });
@@ -213,19 +215,46 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
     leave: () => clearInterval(poll),
     /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
+      if (ev.type === 'door' && emptyOld && ev.compartment === emptyOld) oldDoorOpen = ev.door === 'open';
       if (ev.type === 'deposit' && ev.deposit?.id === d.id) settle({ ...d, ...ev.deposit });
       else if (ev.type === 'door' && (ev.compartment === d.compartment.id || ev.compartment === emptyOld)) refresh();
     },
   };
 }
 
-function stored(app, { deposit }) {
-  app.session.stored += 1;
+function stored(app, { deposit, emptyOld }) {
+  if (!app.session.counted?.has(deposit.id)) {
+    app.session.stored += 1;
+    (app.session.counted ??= new Set()).add(deposit.id);
+  }
   const v = notice('ok', t('deposit.storedTitle'), t('deposit.stored', { waybill: deposit.waybill, door: deposit.compartment.id }), [
     button(t('deposit.nextParcel'), () => app.go('waybill'), 'primary'),
     button(t('deposit.finish'), () => app.go('menu'), 'secondary'),
   ]);
-  return { el: v.el, homeButton: false, scan: 'waybill', onWaybill: (text) => app.go('size', { waybill: text.trim() }) };
+  // The old door of a wrong-size deposit is still open: say so until it closes.
+  const reminder = oldDoorReminder(v, emptyOld);
+  return {
+    el: v.el,
+    homeButton: false,
+    idle: emptyOld ? 'door' : undefined,
+    scan: 'waybill',
+    onWaybill: (text) => app.go('size', { waybill: text.trim() }),
+    /** @param {import('../clientTypes.js').KioskEvent} ev */
+    onEvent(ev) {
+      if (reminder && ev.type === 'door' && ev.compartment === emptyOld && ev.door === 'closed') reminder.hidden = true;
+    },
+  };
+}
+
+function oldDoorReminder(v, door) {
+  if (!door) return null;
+  const p = document.createElement('p');
+  p.className = 'reminder alert';
+  p.dataset.ref = 'reminder';
+  p.setAttribute('role', 'alert');
+  p.textContent = t('deposit.closeOldDoor', { door });
+  v.r.extra.after(p);
+  return p;
 }
 
 function collections(app) {
