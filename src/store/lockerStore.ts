@@ -163,6 +163,10 @@ export class LockerStore {
       parcelByDigest: db.prepare<[string], RawParcel>(
         "SELECT * FROM parcels WHERE code_digest = ? AND state IN ('announced','stored','expired','announced_dropoff')",
       ),
+      // A code already used up (issue 11, defect 2): the most recent parcel it opened, closed since a time.
+      spentParcelByDigest: db.prepare<[string, number], RawParcel>(
+        "SELECT * FROM parcels WHERE code_digest = ? AND state IN ('picked_up','retrieved','collected') AND closed_at >= ? ORDER BY closed_at DESC LIMIT 1",
+      ),
       parcel: db.prepare<[string], RawParcel>('SELECT * FROM parcels WHERE id = ?'),
       parcelByWaybill: db.prepare<[string, string], RawParcel>(
         "SELECT * FROM parcels WHERE carrier = ? AND waybill = ? AND state IN ('announced','stored','expired','announced_dropoff','dropped_off')",
@@ -290,6 +294,12 @@ export class LockerStore {
 
   parcelByDigest(digest: string): ParcelRow | undefined {
     const r = this.stmts.parcelByDigest.get(digest);
+    return r ? parcelFromRaw(r) : undefined;
+  }
+
+  /** The last parcel this code opened that has left the locker since `since` (picked up, retrieved, collected). */
+  spentParcelByDigest(digest: string, since: number): ParcelRow | undefined {
+    const r = this.stmts.spentParcelByDigest.get(digest, since);
     return r ? parcelFromRaw(r) : undefined;
   }
 
