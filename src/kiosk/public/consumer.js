@@ -2,7 +2,7 @@
 // every way it can end: thank you, wrong code, locked out, door did not open.
 import { get, post } from './api.js';
 import { t } from './i18n.js';
-import { view, keypad, button, formatClock } from './ui.js';
+import { view, keypad, button, formatClock, errorText } from './ui.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -20,6 +20,9 @@ export async function submitCode(app, mode, code) {
 
 /** A code that opened nothing; code is null when it was scanned (the page never sees it). */
 export async function codeFailed(app, mode, code, e) {
+  // What the server knows about a code it refused (issue 11, defect 2) gets its own words.
+  const reason = reasons[e.context?.reason];
+  if (e.code === 'CODE_UNKNOWN' && reason) return app.go('wrong-code', { mode, reason, left: e.context.failuresLeft });
   switch (e.code) {
     case 'CODE_LOCKED_OUT':
       return app.go('locked-out', { mode, ms: e.context.retryAfterMs ?? 60_000 });
@@ -44,6 +47,16 @@ export async function codeFailed(app, mode, code, e) {
       return app.go('error', { mode, code: e.code });
   }
 }
+
+/** context.reason of a refused code (src/domain/locker.ts, codeVault.ts) -> catalogue prefix. */
+const reasons = {
+  pickup_code: 'pickupCode',
+  pickup_token: 'pickupCode',
+  dropoff_code: 'dropoffCode',
+  already_collected: 'collected',
+  not_delivered: 'notDelivered',
+  token_unknown: 'tokenUnknown',
+};
 
 function codeScreen(app, { mode }) {
   const v = view('code');
@@ -143,10 +156,17 @@ export function notice(kind, title, text, actions) {
 const again = (app, mode) => button(t('common.tryAgain'), () => app.go('code', { mode }), 'primary');
 const homeAction = (app) => button(t('common.home'), () => app.go('home'), 'secondary');
 
-function wrongCode(app, { mode, expired, left }) {
+/** The other mode's button, for a code typed in the wrong place. */
+const switchMode = (app, to) => button(t(to === 'pickup' ? 'home.collect' : 'home.send'), () => app.go('code', { mode: to }), 'primary');
+
+function wrongCode(app, { mode, expired, left, reason }) {
+  const other = reason === 'pickupCode' ? 'pickup' : reason === 'dropoffCode' ? 'dropoff' : null;
   const v = expired
     ? notice('error', t('expired.title'), t('expired.text'), [homeAction(app)])
-    : notice('error', t('wrong.title'), t(`wrong.${mode}Text`), [again(app, mode), homeAction(app)]);
+    : reason
+      ? notice('error', t(`wrong.${reason}.title`), t(`wrong.${reason}.text`), [other && other !== mode ? switchMode(app, other) : again(app, mode), homeAction(app)])
+      : notice('error', t('wrong.title'), t(`wrong.${mode}Text`), [again(app, mode), homeAction(app)]);
+  if (reason) v.el.dataset.reason = reason;
   if (typeof left === 'number' && !expired) v.r.extra.textContent = t(left === 1 ? 'wrong.oneTryLeft' : 'wrong.triesLeft', { n: left });
   return { el: v.el };
 }
@@ -181,8 +201,9 @@ function thanks(app, { mode }) {
 }
 
 function failure(app, { mode, code }) {
-  const key = { DOOR_BUSY: 'error.busy', NO_COMPARTMENT_FREE: 'error.full', STORE_FULL: 'error.full', OFFLINE: 'error.offline' }[code];
-  const v = notice('error', t('error.title'), t(key ?? 'error.text'), [again(app, mode ?? 'pickup'), homeAction(app)]);
+  // Every coded error has its own words (code.<CODE> in the catalogues; test/unit/kiosk/everyCodeHasWords.test.ts).
+  const v = notice('error', t('error.title'), errorText(code), [again(app, mode ?? 'pickup'), homeAction(app)]);
+  if (code) v.el.dataset.code = code;
   return { el: v.el };
 }
 

@@ -2,7 +2,7 @@
 // collection of expired parcels and drop-offs, one door at a time.
 import { post } from './api.js';
 import { t } from './i18n.js';
-import { view, button, keyboard, edit, item, span } from './ui.js';
+import { view, button, keyboard, edit, item, span, errorText } from './ui.js';
 import { notice } from './consumer.js';
 
 const loginErrors = { BADGE_INVALID: 'courier.badgeInvalid', BADGE_EXPIRED: 'courier.badgeExpired', BADGE_REVOKED: 'courier.badgeRevoked', PIN_INVALID: 'courier.pinInvalid', PIN_LOCKED_OUT: 'courier.pinLockedOut', NOT_PERMITTED: 'courier.badgeInvalid' };
@@ -20,7 +20,7 @@ function login(app, { error }) {
     }
   };
   for (const f of fields) f.onclick = () => ((field = f.dataset.field), render());
-  if (error) v.r.message.textContent = t(loginErrors[error] ?? 'error.text');
+  if (error) v.r.message.textContent = loginErrors[error] ? t(loginErrors[error]) : errorText(error);
   const submit = async () => {
     if (!values.carrier || !values.courierId || !values.pin) return;
     const nav = app.nav;
@@ -29,7 +29,7 @@ function login(app, { error }) {
       app.session = { role: 'courier', token: r.token, who: r.courier, stored: 0 };
       app.go('menu');
     } catch (e) {
-      if (app.nav === nav) v.r.message.textContent = t(loginErrors[e.code] ?? 'error.text');
+      if (app.nav === nav) v.r.message.textContent = loginErrors[e.code] ? t(loginErrors[e.code]) : errorText(e.code);
     }
   };
   const onKey = (k) => {
@@ -107,8 +107,8 @@ async function openDoor(app, request, waybill, extra = {}) {
     app.go('deposit-door', { deposit, ...extra });
   } catch (e) {
     if (e.handled) return;
-    const [screen, key] = depositErrors[e.code] ?? ['size', 'error.text'];
-    app.go(screen, { waybill, resize: extra.resize, message: t(key) });
+    const [screen, key] = depositErrors[e.code] ?? ['size', null];
+    app.go(screen, { waybill, resize: extra.resize, message: key ? t(key) : errorText(e.code) });
   }
 }
 
@@ -181,7 +181,7 @@ function depositDoor(app, { deposit, emptyOld, oldOpen = true, cancelling }) {
       render();
       settle(d);
     } catch (e) {
-      if (!e.handled) v.r.note.textContent = t('error.text');
+      if (!e.handled) v.r.note.textContent = errorText(e.code);
     }
   };
   const reopen = () => openDoor(app, () => app.authed('POST', `/api/courier/deposits/${d.id}/reopen`), d.waybill, { cancelling });
@@ -282,7 +282,7 @@ function collections(app) {
     try {
       items = (await app.authed('GET', '/api/courier/collections')).items;
     } catch (e) {
-      if (!e.handled) v.r.status.textContent = t('error.text');
+      if (!e.handled) v.r.status.textContent = errorText(e.code);
     }
     render();
   };
@@ -293,7 +293,7 @@ function collections(app) {
       render();
     } catch (e) {
       if (e.handled) return;
-      v.r.status.textContent = t(e.code === 'LATCH_JAMMED' || e.code === 'BOARD_SILENT' ? 'collect.jammed' : 'error.text', { door: it.compartment.id });
+      v.r.status.textContent = e.code === 'LATCH_JAMMED' || e.code === 'BOARD_SILENT' ? t('collect.jammed', { door: it.compartment.id }) : errorText(e.code);
     }
   };
   v.r.back.onclick = () => app.go('menu');
