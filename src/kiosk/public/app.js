@@ -15,6 +15,8 @@ const main = document.getElementById('screen');
 const homeButton = document.getElementById('home-button');
 const status = document.getElementById('status');
 const outOfService = document.getElementById('out-of-service');
+const languageButton = document.getElementById('language-button');
+const languageMenu = document.getElementById('language-menu');
 
 // What /api/health says is wrong (issue 9): a lost bus or a store that refuses writes takes the
 // whole locker out of service; a silent board only its compartments.
@@ -46,6 +48,7 @@ const app = {
 
   go(name, params = {}) {
     if (name === 'home' && reloadAtHome) return location.reload();
+    closeLanguageMenu();
     current?.leave?.();
     app.nav += 1;
     const screen = screens[name](app, params);
@@ -83,10 +86,44 @@ const app = {
   async setLanguage(code) {
     await loadLanguage(code);
     translate(document.querySelector('header'));
+    translate(languageMenu);
     document.title = t('app.title');
     if (current) app.go(current.name, current.params);
   },
+
+  /** "Done": back home in the locker's own language (issue 11, flow 6). */
+  async done() {
+    if (language() !== app.defaultLanguage) await loadLanguage(app.defaultLanguage).then(() => translate(document.querySelector('header')));
+    app.go('home');
+  },
 };
+
+// The language choice, reachable from every screen through the header (issue 11, flow 6).
+function openLanguageMenu() {
+  const nav = languageMenu.querySelector('nav');
+  nav.replaceChildren(
+    ...app.info.languages.map((code) => {
+      const b = button(
+        t('languageName', null, code),
+        () => {
+          closeLanguageMenu();
+          if (code !== language()) app.setLanguage(code);
+        },
+        'lang',
+      );
+      b.lang = code;
+      b.setAttribute('aria-pressed', String(code === language()));
+      return b;
+    }),
+  );
+  languageMenu.hidden = false;
+  languageButton.setAttribute('aria-expanded', 'true');
+}
+
+function closeLanguageMenu() {
+  languageMenu.hidden = true;
+  languageButton.setAttribute('aria-expanded', 'false');
+}
 
 // ---- the kiosk terminal: pairing and the screen lockerd reads scans for
 
@@ -241,6 +278,8 @@ async function boot() {
   document.title = t('app.title');
   document.getElementById('locker-name').textContent = app.info.name ?? '';
   homeButton.onclick = () => (app.session?.role === 'courier' ? app.go('menu') : app.session ? app.go('operator') : app.go('home'));
+  languageButton.onclick = () => (languageMenu.hidden ? openLanguageMenu() : closeLanguageMenu());
+  languageMenu.onclick = (e) => e.target === languageMenu && closeLanguageMenu();
   document.addEventListener('pointerdown', bumpIdle, { capture: true });
   document.addEventListener('keydown', (e) => {
     bumpIdle();

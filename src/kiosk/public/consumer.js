@@ -195,7 +195,7 @@ function doorFailed(app, { mode, code }) {
 }
 
 function thanks(app, { mode }) {
-  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.go('home'), 'primary')]);
+  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.done(), 'primary')]);
   const timer = setTimeout(() => app.go('home'), 10_000);
   return { el: v.el, leave: () => clearTimeout(timer) };
 }
