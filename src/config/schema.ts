@@ -160,6 +160,18 @@ export type LayoutConfig = z.infer<typeof LayoutConfig>;
 export const CourierPermission = z.enum(['deposit', 'collect']);
 export type CourierPermission = z.infer<typeof CourierPermission>;
 
+/**
+ * A support contact shown on the kiosk (issue 11, defect 4): per carrier, and the locker's own
+ * default (config locker.support). Public text only: a phone number and/or a short web address.
+ */
+export const SupportContact = z
+  .strictObject({
+    phone: z.string().trim().min(3).max(32).regex(/^[0-9+()\-. ]+$/, 'digits, spaces and + ( ) - . only').optional(),
+    web: z.string().trim().min(3).max(100).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+  })
+  .refine((s) => s.phone !== undefined || s.web !== undefined, 'give a phone number or a web address');
+export type SupportContact = z.infer<typeof SupportContact>;
+
 export const CarrierConfig = z.strictObject({
   id,
   name: z.string().min(1).max(100),
@@ -169,6 +181,8 @@ export const CarrierConfig = z.strictObject({
   encryptionKey: X25519PublicJwk.optional(),
   dwellHours: z.number().min(1).max(24 * 60).default(72),
   adHocDeposit: z.boolean().default(false),
+  /** Shown on the kiosk's help and failure screens for this carrier's parcels. */
+  support: SupportContact.optional(),
   /** Couriers allowed to log in with ID and PIN; the PIN only as a scrypt hash (see src/credentials/pin.ts). */
   couriers: z
     .array(z.strictObject({ id, pinHash: z.string().min(20).max(400), permissions: z.array(CourierPermission).min(1).default(['deposit', 'collect']) }))
@@ -360,7 +374,7 @@ export type UpdatesConfig = z.infer<typeof UpdatesConfig>;
 export const LockerConfig = z
   .strictObject({
     version: z.literal(1),
-    locker: z.strictObject({ id, name: z.string().max(100).optional() }),
+    locker: z.strictObject({ id, name: z.string().max(100).optional(), support: SupportContact.optional() }),
     dataDir: z.string().min(1),
     /** Omit for info; LOCKERD_LOG_LEVEL overrides it (src/logger.ts resolveLogLevel). */
     logLevel: z.enum(LOG_LEVELS).optional(),

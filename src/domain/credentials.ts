@@ -76,8 +76,8 @@ export class Credentials {
   }
 
   /** Carriers by id and name, for the ID-and-PIN login screen (public knowledge, nothing personal). */
-  carriers(): { id: string; name: string }[] {
-    return this.store.carriers().map((c) => ({ id: c.id, name: c.name }));
+  carriers(): { id: string; name: string; support?: { phone?: string; web?: string } }[] {
+    return this.store.carriers().map((c) => ({ id: c.id, name: c.name, ...(c.support ? { support: c.support } : {}) }));
   }
 
   async courierByBadge(token: string): Promise<CourierIdentity & { expiresAt: number; badge: BadgeRef }> {

@@ -482,6 +482,7 @@ export class KioskServer {
       codeLength: this.d.codeLength ? this.d.codeLength() : config.codes.length,
       sizes: sizeClasses,
       carriers: this.d.credentials.carriers(),
+      ...(config.locker.support ? { support: config.locker.support } : {}),
       sim: this.d.sim,
     }));
     r.add('GET', '/api/events', (ctx) => this.events(ctx));

@@ -277,7 +277,10 @@ async function boot() {
   translate(document.querySelector('header'));
   document.title = t('app.title');
   document.getElementById('locker-name').textContent = app.info.name ?? '';
-  homeButton.onclick = () => (app.session?.role === 'courier' ? app.go('menu') : app.session ? app.go('operator') : app.go('home'));
+  homeButton.onclick = () => {
+    if (current?.confirmHome && !current.confirmHome()) return;
+    return app.session?.role === 'courier' ? app.go('menu') : app.session ? app.go('operator') : app.go('home');
+  };
   languageButton.onclick = () => (languageMenu.hidden ? openLanguageMenu() : closeLanguageMenu());
   languageMenu.onclick = (e) => e.target === languageMenu && closeLanguageMenu();
   document.addEventListener('pointerdown', bumpIdle, { capture: true });

@@ -28,7 +28,7 @@ export async function codeFailed(app, mode, code, e) {
       return app.go('locked-out', { mode, ms: e.context.retryAfterMs ?? 60_000 });
     case 'LATCH_JAMMED':
     case 'BOARD_SILENT':
-      return app.go('door-failed', { mode, code });
+      return app.go('door-failed', { mode, code, door: typeof e.context?.compartment === 'string' ? e.context.compartment : undefined });
     case 'CODE_EXPIRED':
       return app.go('wrong-code', { mode, expired: true });
     case 'CODE_UNKNOWN':
@@ -106,11 +106,12 @@ function doorOpen(app, { mode, opened, code }) {
   v.r.step.textContent = t(`door.${mode}Step`);
   if (c.accessible) v.r.note.textContent = t('door.low');
   let seenOpen = c.door === 'open';
+  let doorOpen = c.door !== 'closed';
   let finished = false;
   const end = (state) => {
     if (finished) return;
     if (state === 'stored' || state === 'closed') app.go('thanks', { mode });
-    else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code });
+    else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code, door: c.id });
     else if (state === 'cancelled') app.go('home');
     else return;
     finished = true;
@@ -124,18 +125,24 @@ function doorOpen(app, { mode, opened, code }) {
   return {
     el: v.el,
     idle: 'door',
+    // "Home" with the door still open asks first (issue 11, defect 5).
+    confirmHome: () => !doorOpen || askBeforeLeaving(app, v, c.id),
     /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
       if (mode === 'dropoff' && ev.type === 'deposit' && ev.deposit?.id === opened.dropoffId) end(ev.deposit.state);
       else if (ev.type === 'session' && ev.sessionId === opened.sessionId) {
-        if (ev.state === 'opened') seenOpen = true;
-        else if (ev.state === 'closed') closed();
+        if (ev.state === 'opened') seenOpen = doorOpen = true;
+        else if (ev.state === 'closed') {
+          doorOpen = false;
+          closed();
+        }
         else if (ev.state === 'did_not_open' || ev.state === 'failed') end('did_not_open');
         else if (ev.state === 'left_open_alarm') {
           v.r.close.textContent = t('door.leftOpen');
           v.r.close.classList.add('alert');
         }
       } else if (ev.type === 'door' && ev.compartment === c.id) {
+        doorOpen = ev.door === 'open';
         if (ev.door === 'open') seenOpen = true;
         else if (ev.door === 'closed' && seenOpen) closed();
       }
@@ -184,12 +191,40 @@ function lockedOut(app, { mode, ms }) {
   return { el: v.el, leave: () => clearInterval(timer) };
 }
 
-function doorFailed(app, { mode, code }) {
-  const v = notice('error', t('jam.title'), t(`jam.${mode}Text`), [
+/** A reminder to close the door, with a choice to stay or to leave anyway; false: not yet. */
+export function askBeforeLeaving(app, v, door) {
+  if (v.el.querySelector('[data-ref="confirm"]')) return false;
+  const box = document.createElement('div');
+  box.className = 'confirm reminder';
+  box.dataset.ref = 'confirm';
+  box.setAttribute('role', 'alertdialog');
+  const text = document.createElement('p');
+  text.textContent = t('door.closeBeforeLeaving', { door });
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  actions.append(
+    button(t('door.stay'), () => box.remove(), 'primary'),
+    button(t('door.leaveAnyway'), () => app.go('home'), 'secondary'),
+  );
+  box.append(text, actions);
+  v.el.append(box);
+  return false;
+}
+
+/** The support contact the operator configured (config locker.support), as one line; '' without. */
+export function supportLine(app) {
+  const s = app.info.support;
+  const contact = [s?.phone, s?.web].filter(Boolean).join(' \u00b7 ');
+  return contact ? t('support.call', { contact }) : '';
+}
+
+function doorFailed(app, { mode, code, door }) {
+  const v = notice('error', door ? t('jam.door', { door }) : t('jam.title'), t(`jam.${mode}Text`), [
     button(t('common.tryAgain'), () => (code ? submitCode(app, mode, code) : app.go('code', { mode })), 'primary'),
     homeAction(app),
   ]);
-  v.r.extra.textContent = t('jam.help');
+  const support = supportLine(app);
+  v.r.extra.textContent = support ? `${t('jam.tryAgain')} ${support}` : t('jam.help');
   v.r.extra.className = 'lead';
   return { el: v.el };
 }
