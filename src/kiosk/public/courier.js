@@ -2,7 +2,7 @@
 // collection of expired parcels and drop-offs, one door at a time.
 import { post } from './api.js';
 import { t } from './i18n.js';
-import { view, button, keyboard, edit, item, span, errorText } from './ui.js';
+import { view, button, keyboard, keypad, edit, item, span, errorText } from './ui.js';
 import { notice } from './consumer.js';
 
 const loginErrors = { BADGE_INVALID: 'courier.badgeInvalid', BADGE_EXPIRED: 'courier.badgeExpired', BADGE_REVOKED: 'courier.badgeRevoked', PIN_INVALID: 'courier.pinInvalid', PIN_LOCKED_OUT: 'courier.pinLockedOut', NOT_PERMITTED: 'courier.badgeInvalid' };
@@ -20,6 +20,37 @@ function login(app, { error }) {
     }
   };
   for (const f of fields) f.onclick = () => ((field = f.dataset.field), render());
+  // The carrier is chosen from the locker's carriers by name (issue 11, defect 6); the
+  // keyboard then types the courier ID, the PIN has its own keypad: no field to switch to.
+  const carriers = app.info.carriers ?? [];
+  const chips = carriers.map((c) => {
+    const b = button(c.name, () => {
+      values.carrier = c.id;
+      for (const x of chips) x.setAttribute('aria-pressed', String(x === b));
+      if (field === 'carrier') field = 'courierId';
+      render();
+    }, 'chip carrier');
+    b.dataset.carrier = c.id;
+    b.setAttribute('aria-pressed', 'false');
+    return b;
+  });
+  v.r.carriers.append(...chips);
+  // A locker told no carriers (none configured) falls back to typing the carrier's id.
+  v.el.querySelector('[data-field="carrier"]').hidden = carriers.length > 0;
+  if (carriers.length === 1) chips[0]?.click();
+  else if (carriers.length > 1) field = 'courierId';
+  const pin = keypad(v.r.pinPad, {
+    max: 16,
+    onChange(value) {
+      values.pin = value;
+      render();
+    },
+  });
+  const keyboardKey = (k) => {
+    if (k === 'Enter') return submit();
+    values.courierId = edit(values.courierId, k);
+    render();
+  };
   if (error) v.r.message.textContent = loginErrors[error] ? t(loginErrors[error]) : errorText(error);
   const submit = async () => {
     if (!values.carrier || !values.courierId || !values.pin) return;
@@ -34,11 +65,12 @@ function login(app, { error }) {
   };
   const onKey = (k) => {
     if (k === 'Enter') return submit();
-    if (k === 'Tab') field = { carrier: 'courierId', courierId: 'pin', pin: 'carrier' }[field];
+    if (k === 'Tab') field = { carrier: 'courierId', courierId: 'pin', pin: carriers.length ? 'courierId' : 'carrier' }[field];
+    else if (field === 'pin') pin.press(k);
     else values[field] = edit(values[field], k);
     render();
   };
-  keyboard(v.r.keyboard, { onKey });
+  keyboard(v.r.keyboard, { onKey: keyboardKey });
   v.r.login.onclick = submit;
   v.r.back.onclick = () => app.go('home');
   render();
