@@ -64,7 +64,7 @@ it('shows no English on any pickup screen after switching to Chinese', async () 
   await h.waitForScreen('code');
   await h.typeOnKeypad(parcel.code);
   await assertChinese('busy');
-  await assertChinese('door-failed');
+  await assertChinese('door-failed', [parcel.compartment]);
   // The door that failed is named (issue 11, defect 4).
   expect(await h.text('h1')).toBe(`${parcel.compartment} 号柜门未打开。`);
 
