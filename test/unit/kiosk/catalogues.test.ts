@@ -98,8 +98,10 @@ describe('kiosk scripts', () => {
     for (const key of keys) expect(english, key).toHaveProperty([key]);
   });
 
-  it('stay small: all JavaScript together under 50 KB', () => {
+  // 50 KB until issue 11 (a message per error code, the language menu, accessibility, the door
+  // test report, the carrier list): 64 KB, still without a build step or a framework.
+  it('stay small: all JavaScript together under 64 KB', () => {
     const bytes = scripts.reduce((sum, s) => sum + Buffer.byteLength(s.source), 0);
-    expect(bytes).toBeLessThan(50 * 1024);
+    expect(bytes).toBeLessThan(64 * 1024);
   });
 });
