@@ -572,6 +572,10 @@ export class KioskServer {
       this.operator(ctx);
       return { compartments: locker.compartments() };
     });
+    r.add('GET', '/api/operator/compartments/:id', (ctx) => {
+      this.operator(ctx);
+      return locker.compartmentDetails(ctx.params.id ?? '');
+    });
     r.add('POST', '/api/operator/compartments/:id/open', async (ctx) => {
       const op = this.operator(ctx);
       const { reason } = await ctx.body(z.object({ reason: z.string().trim().min(1).max(200) }));

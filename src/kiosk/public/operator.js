@@ -72,8 +72,41 @@ function operator(app) {
     );
     v.r.service.textContent = t(c.state === 'out_of_service' ? 'operator.putInService' : 'operator.takeOutOfService');
   };
+  /** What is in the compartment and its last door events (issue 11, flow 8). */
+  const time = (ms) => new Date(ms).toLocaleTimeString(language(), { hour: 'numeric', minute: '2-digit' });
+  const carrierName = (id) => (app.info.carriers ?? []).find((c) => c.id === id)?.name ?? id;
+  const loadDetails = async (id) => {
+    v.r.details.replaceChildren();
+    try {
+      const d = await app.authed('GET', `/api/operator/compartments/${encodeURIComponent(id)}`);
+      if (selected !== id) return;
+      const lines = d.parcels.map((p) => {
+        const line = document.createElement('p');
+        line.className = 'parcel-line';
+        line.textContent = t('operator.parcel', { state: t(`parcelState.${p.state}`), carrier: carrierName(p.carrier), since: p.since ? time(p.since) : '?' });
+        return line;
+      });
+      if (!lines.length) lines.push(Object.assign(document.createElement('p'), { className: 'parcel-line hint', textContent: t('operator.empty') }));
+      const events = document.createElement('ul');
+      events.className = 'list compact';
+      events.append(
+        ...d.doorEvents.map((e) =>
+          item('row door-event', span(time(e.startedAt), 'time'), span(t(`purpose.${e.purpose}`) === `purpose.${e.purpose}` ? e.purpose : t(`purpose.${e.purpose}`)), span(e.state === 'in_flight' ? t('operator.inFlight') : e.outcome ? outcomeName(e.outcome) : '')),
+        ),
+      );
+      const head = Object.assign(document.createElement('p'), { className: 'hint', textContent: t('operator.doorEvents') });
+      v.r.details.replaceChildren(...lines, head, events);
+    } catch (e) {
+      fail(e);
+    }
+  };
+  const outcomeName = (o) => {
+    const key = `outcome.${o}`;
+    return t(key) !== key ? t(key) : o === o.toUpperCase() ? faultName(o) : o;
+  };
   const select = (id) => {
     selected = id;
+    loadDetails(id);
     showingAlarms = false;
     v.r.log.hidden = true;
     v.r.message.textContent = '';
