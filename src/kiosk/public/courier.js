@@ -159,6 +159,18 @@ function size(app, { waybill, resize, message }) {
     v.r.sizes.append(b);
   }
   if (!offered.length) v.r.message.textContent = t('size.noLarger');
+  // How many of each size are free now (issue 11, flow 7); a size with none cannot be chosen.
+  app
+    .authed('GET', '/api/courier/sizes')
+    .then(({ sizes: counts }) => {
+      for (const c of counts) {
+        const b = v.r.sizes.querySelector(`[data-size="${c.size}"]`);
+        if (!b) continue;
+        b.append(span(t('size.free', { n: c.free }), 'size-free'));
+        b.dataset.free = String(c.free);
+      }
+    })
+    .catch(() => {});
   v.r.accessible.hidden = Boolean(resize);
   v.r.accessible.onclick = () => {
     accessible = !accessible;
