@@ -20,6 +20,9 @@ import { type Live } from './liveSettings.js';
 
 export const KEYPAD_SCOPE = 'keypad';
 
+/** How long a used-up code is still told apart from a wrong one ("already collected"). */
+export const SPENT_CODE_KNOWN_MS = 7 * 24 * 3_600_000;
+
 export interface KeypadLockout {
   lockedOut: boolean;
   retryAfterMs: number;
@@ -74,6 +77,9 @@ export class CodeVault {
     this.recordFailure();
     const after = this.lockout();
     if (after.lockedOut) throw this.lockedOutError(after.retryAfterMs);
+    // A code whose parcel left the locker lately (issue 11, defect 2) still takes a try, but says so.
+    if (!parcel && this.store.spentParcelByDigest(codeDigest(this.secret, code), this.clock.now() - SPENT_CODE_KNOWN_MS))
+      throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this code was already used: the parcel has been collected', { failuresLeft: after.failuresLeft, reason: 'already_collected' });
     throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this code is not valid here', { failuresLeft: after.failuresLeft });
   }
 

@@ -8,7 +8,7 @@
 // the operator stream; every wrong PIN is logged, never the PIN. Badges use no PIN budget, so
 // a PIN prankster does not keep couriers out.
 import { type Clock } from '../../kernel/clock.js';
-import { type BadgesConfig, type LockerConfig } from '../config/schema.js';
+import { type BadgesConfig, type LockerConfig, type SupportContact } from '../config/schema.js';
 import { type BudgetLedger } from '../codes/budgetLedger.js';
 import { badgeKeyringFromConfig, verifyBadge, type Badge } from '../credentials/badge.js';
 import { type BadgeRef, type BadgeRevocations, type RevocationListener } from '../credentials/badgeRevocations.js';
@@ -76,8 +76,8 @@ export class Credentials {
   }
 
   /** Carriers by id and name, for the ID-and-PIN login screen (public knowledge, nothing personal). */
-  carriers(): { id: string; name: string }[] {
-    return this.store.carriers().map((c) => ({ id: c.id, name: c.name }));
+  carriers(): { id: string; name: string; support?: SupportContact }[] {
+    return this.store.carriers().map((c) => ({ id: c.id, name: c.name, ...(c.support ? { support: c.support } : {}) }));
   }
 
   async courierByBadge(token: string): Promise<CourierIdentity & { expiresAt: number; badge: BadgeRef }> {

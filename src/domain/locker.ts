@@ -36,6 +36,13 @@ export const CLOCK_CHECK_MS = 5_000;
 export const CLOCK_JUMP_MS = 2_000;
 
 /** The only setting the locker itself reads (codes and doors go to CodeVault and DoorController). */
+/** GET /api/operator/compartments/:id (docs/kiosk-api.md). */
+export interface CompartmentDetails {
+  compartment: CompartmentView;
+  parcels: { kind: string; state: string; carrier: string; since: number | null; expiresAt: number | null }[];
+  doorEvents: { purpose: string; state: string; startedAt: number; endedAt: number | null; outcome: string | null }[];
+}
+
 export interface LockerSettings {
   /** demo.revealCodes: show an issued code to the simulator panel. */
   revealCodes: boolean;
@@ -171,6 +178,19 @@ export class Locker {
 
   compartment(id: string): CompartmentView {
     return this.views.one(id);
+  }
+
+  /**
+   * Service mode's details of one compartment (issue 11, flow 8): the parcels in it (state,
+   * carrier, since when; no waybill, no code) and its last door sessions, newest first.
+   */
+  compartmentDetails(id: string): CompartmentDetails {
+    if (!this.d.store.compartment(id)) throw new LockerError(ErrorCodes.NOT_FOUND, `no compartment ${id}`);
+    return {
+      compartment: this.views.one(id),
+      parcels: this.d.store.parcelsIn(id).map((p) => ({ kind: p.kind, state: p.state, carrier: p.carrier, since: p.storedAt, expiresAt: p.expiresAt })),
+      doorEvents: this.d.store.recentSessionsIn(id, 10),
+    };
   }
 
   carrier(id: string): CarrierConfig {

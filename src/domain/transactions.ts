@@ -20,7 +20,7 @@ export type PlacementState =
   /** cause: what made the door fail (LATCH_JAMMED, BUS_DISCONNECTED, ...), reported if no other compartment opens. */
   | { tag: 'reallocating'; from: string; size: SizeClass; reason: 'jam' | 'wrong_size'; releasing?: string; cause?: ErrorCode }
   | { tag: 'cancelling'; compartment: string; size: SizeClass; releasing?: string }
-  | { tag: 'stored'; compartment: string; size: SizeClass }
+  | { tag: 'stored'; compartment: string; size: SizeClass; releasing?: string }
   /** inspection: the compartment the cancel could not prove empty (sent to inspection). */
   | { tag: 'cancelled'; inspection?: string }
   | { tag: 'failed'; code: ErrorCode };
@@ -138,7 +138,7 @@ export function stepPlacement(state: PlacementState, input: PlacementInput): Pla
     case 'open':
       if (input.type === 'door_closed' && input.compartment === state.compartment) {
         if (input.itemPresent === false) return { state: { tag: 'closed_empty', compartment: state.compartment, size: state.size, releasing: state.releasing }, effects: [] };
-        return { state: { tag: 'stored', compartment: state.compartment, size: state.size }, effects: [{ type: 'commit_stored', compartment: state.compartment, size: state.size }] };
+        return { state: { tag: 'stored', compartment: state.compartment, size: state.size, releasing: state.releasing }, effects: [{ type: 'commit_stored', compartment: state.compartment, size: state.size }] };
       }
       if (input.type === 'wrong_size') return resize(state.compartment, state.size, input.size, state.releasing);
       if (input.type === 'cancel') return { state: { tag: 'cancelling', compartment: state.compartment, size: state.size, releasing: state.releasing }, effects: [] };

@@ -574,6 +574,12 @@ export class KioskServer {
     });
     r.add('POST', '/api/courier/deposits/:id/reopen', async (ctx) => ({ deposit: await locker.reopen(this.courier(ctx), ctx.params.id ?? '') }));
     r.add('POST', '/api/courier/deposits/:id/cancel', (ctx) => ({ deposit: locker.cancel(this.courier(ctx), ctx.params.id ?? '') }));
+    // The size screen: how many compartments of each size are free now (issue 11, flow 7).
+    r.add('GET', '/api/courier/sizes', (ctx) => {
+      this.courier(ctx);
+      const all = locker.compartments();
+      return { sizes: sizeClasses.map((size) => ({ size, free: all.filter((c) => c.size === size && c.state === 'free').length, total: all.filter((c) => c.size === size).length })) };
+    });
     r.add('GET', '/api/courier/collections', (ctx) => ({ items: locker.collections(this.courier(ctx)) }));
     r.add('POST', '/api/courier/collections/:parcelId/open', async (ctx) => locker.openCollection(this.courier(ctx), ctx.params.parcelId ?? ''));
 
@@ -589,6 +595,10 @@ export class KioskServer {
     r.add('GET', '/api/operator/compartments', (ctx) => {
       this.operator(ctx);
       return { compartments: locker.compartments() };
+    });
+    r.add('GET', '/api/operator/compartments/:id', (ctx) => {
+      this.operator(ctx);
+      return locker.compartmentDetails(ctx.params.id ?? '');
     });
     r.add('POST', '/api/operator/compartments/:id/open', async (ctx) => {
       const op = this.operator(ctx);

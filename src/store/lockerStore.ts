@@ -164,7 +164,14 @@ export class LockerStore {
       parcelByDigest: db.prepare<[string], RawParcel>(
         "SELECT * FROM parcels WHERE code_digest = ? AND state IN ('announced','stored','expired','announced_dropoff')",
       ),
+      // A code already used up (issue 11, defect 2): the most recent parcel it opened, closed since a time.
+      spentParcelByDigest: db.prepare<[string, number], RawParcel>(
+        "SELECT * FROM parcels WHERE code_digest = ? AND state IN ('picked_up','retrieved','collected') AND closed_at >= ? ORDER BY closed_at DESC LIMIT 1",
+      ),
       parcel: db.prepare<[string], RawParcel>('SELECT * FROM parcels WHERE id = ?'),
+      recentSessionsIn: db.prepare<[string, number], { purpose: string; state: string; started_at: number; ended_at: number | null; outcome: string | null }>(
+        'SELECT purpose, state, started_at, ended_at, outcome FROM door_sessions WHERE compartment_id = ? ORDER BY started_at DESC, id DESC LIMIT ?',
+      ),
       parcelByWaybill: db.prepare<[string, string], RawParcel>(
         "SELECT * FROM parcels WHERE carrier = ? AND waybill = ? AND state IN ('announced','stored','expired','announced_dropoff','dropped_off')",
       ),
@@ -295,6 +302,17 @@ export class LockerStore {
   parcelByDigest(digest: string): ParcelRow | undefined {
     const r = this.stmts.parcelByDigest.get(digest);
     return r ? parcelFromRaw(r) : undefined;
+  }
+
+  /** The last parcel this code opened that has left the locker since `since` (picked up, retrieved, collected). */
+  spentParcelByDigest(digest: string, since: number): ParcelRow | undefined {
+    const r = this.stmts.spentParcelByDigest.get(digest, since);
+    return r ? parcelFromRaw(r) : undefined;
+  }
+
+  /** The last door sessions of a compartment, newest first (service mode's details; no context, no actor). */
+  recentSessionsIn(compartmentId: string, limit: number): { purpose: string; state: string; startedAt: number; endedAt: number | null; outcome: string | null }[] {
+    return this.stmts.recentSessionsIn.all(compartmentId, limit).map((r) => ({ purpose: r.purpose, state: r.state, startedAt: r.started_at, endedAt: r.ended_at, outcome: r.outcome }));
   }
 
   liveParcelByWaybill(carrier: string, waybill: string): ParcelRow | undefined {

@@ -16,6 +16,58 @@ const main = document.getElementById('screen');
 const homeButton = document.getElementById('home-button');
 const status = document.getElementById('status');
 const outOfService = document.getElementById('out-of-service');
+const languageButton = document.getElementById('language-button');
+const languageMenu = document.getElementById('language-menu');
+const largeButton = document.getElementById('large-button');
+const speechButton = document.getElementById('speech-button');
+
+// Accessibility (issue 11, flow 6): large text with high contrast, and spoken prompts through
+// the browser's speech synthesis where it has a voice for the language shown. Both reset on "Done".
+const access = { large: false, speech: false };
+
+function setLarge(on) {
+  access.large = on;
+  if (on) document.documentElement.dataset.large = 'true';
+  else delete document.documentElement.dataset.large;
+  largeButton.setAttribute('aria-pressed', String(on));
+}
+
+function setSpeech(on) {
+  access.speech = on;
+  speechButton.setAttribute('aria-pressed', String(on));
+  if (!on) window.speechSynthesis?.cancel();
+  else if (current) speakScreen(current.el);
+}
+
+/** A voice for the page's language, or none (then nothing is spoken). */
+function voiceFor(lang) {
+  const voices = window.speechSynthesis?.getVoices?.() ?? [];
+  const base = lang.split('-')[0];
+  return voices.find((v) => v.lang === lang) ?? voices.find((v) => v.lang.split(/[-_]/)[0] === base);
+}
+
+function speak(text) {
+  const synth = window.speechSynthesis;
+  if (!access.speech || !synth || !text || typeof SpeechSynthesisUtterance !== 'function') return;
+  const voice = voiceFor(language());
+  if (!voice) return;
+  // Speech never stands in the way of a screen: an engine that throws is left silent.
+  try {
+    synth.cancel();
+    const u = new SpeechSynthesisUtterance(text.slice(0, 300));
+    u.lang = language();
+    u.voice = voice;
+    synth.speak(u);
+  } catch {
+    /* no speech */
+  }
+}
+
+/** The screen's heading and its first instruction, as a person would read them first. */
+function speakScreen(el) {
+  const parts = [el.querySelector('h1')?.textContent, el.querySelector('.steps li, .lead')?.textContent].filter((x) => x && x.trim());
+  speak(parts.join('. '));
+}
 
 // What /api/health says is wrong (issue 9): a lost bus or a store that refuses writes takes the
 // whole locker out of service; a silent board only its compartments.
@@ -47,6 +99,7 @@ const app = {
 
   go(name, params = {}) {
     if (name === 'home' && reloadAtHome) return location.reload();
+    closeLanguageMenu();
     current?.leave?.();
     app.nav += 1;
     const screen = screens[name](app, params);
@@ -55,6 +108,7 @@ const app = {
     screen.el.dataset.screen = name;
     current = screen;
     main.replaceChildren(screen.el);
+    if (access.speech) speakScreen(screen.el);
     homeButton.hidden = screen.homeButton === false || name === 'home';
     bumpIdle();
     reportScreen(screen);
@@ -84,10 +138,46 @@ const app = {
   async setLanguage(code) {
     await loadLanguage(code);
     translate(document.querySelector('header'));
+    translate(languageMenu);
     document.title = t('app.title');
     if (current) app.go(current.name, current.params);
   },
+
+  /** "Done": back home in the locker's own language (issue 11, flow 6). */
+  async done() {
+    setLarge(false);
+    setSpeech(false);
+    if (language() !== app.defaultLanguage) await loadLanguage(app.defaultLanguage).then(() => translate(document.querySelector('header')));
+    app.go('home');
+  },
 };
+
+// The language choice, reachable from every screen through the header (issue 11, flow 6).
+function openLanguageMenu() {
+  const nav = languageMenu.querySelector('nav');
+  nav.replaceChildren(
+    ...app.info.languages.map((code) => {
+      const b = button(
+        t('languageName', null, code),
+        () => {
+          closeLanguageMenu();
+          if (code !== language()) app.setLanguage(code);
+        },
+        'lang',
+      );
+      b.lang = code;
+      b.setAttribute('aria-pressed', String(code === language()));
+      return b;
+    }),
+  );
+  languageMenu.hidden = false;
+  languageButton.setAttribute('aria-expanded', 'true');
+}
+
+function closeLanguageMenu() {
+  languageMenu.hidden = true;
+  languageButton.setAttribute('aria-expanded', 'false');
+}
 
 // ---- the kiosk terminal: pairing and the screen lockerd reads scans for
 
@@ -189,6 +279,8 @@ function bumpIdle() {
 }
 
 async function idleOut() {
+  setLarge(false);
+  setSpeech(false);
   if (app.session) app.logout();
   if (language() !== app.defaultLanguage) await app.setLanguage(app.defaultLanguage);
   app.go('home');
@@ -241,7 +333,14 @@ async function boot() {
   translate(document.querySelector('header'));
   document.title = t('app.title');
   document.getElementById('locker-name').textContent = app.info.name ?? '';
-  homeButton.onclick = () => (app.session?.role === 'courier' ? app.go('menu') : app.session ? app.go('operator') : app.go('home'));
+  homeButton.onclick = () => {
+    if (current?.confirmHome && !current.confirmHome()) return;
+    return app.session?.role === 'courier' ? app.go('menu') : app.session ? app.go('operator') : app.go('home');
+  };
+  largeButton.onclick = () => setLarge(!access.large);
+  speechButton.onclick = () => setSpeech(!access.speech);
+  languageButton.onclick = () => (languageMenu.hidden ? openLanguageMenu() : closeLanguageMenu());
+  languageMenu.onclick = (e) => e.target === languageMenu && closeLanguageMenu();
   document.addEventListener('pointerdown', bumpIdle, { capture: true });
   document.addEventListener('keydown', (e) => {
     bumpIdle();

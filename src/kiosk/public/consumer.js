@@ -2,7 +2,7 @@
 // every way it can end: thank you, wrong code, locked out, door did not open.
 import { get, post } from './api.js';
 import { t } from './i18n.js';
-import { view, keypad, button, formatClock } from './ui.js';
+import { view, keypad, button, formatClock, errorText } from './ui.js';
 import { showMap, soundCue } from './map.js';
 import { dropoffExtras, pickupExtras, reportAction, submitExtend } from './flows.js';
 
@@ -22,12 +22,15 @@ export async function submitCode(app, mode, code) {
 
 /** A code that opened nothing; code is null when it was scanned (the page never sees it). */
 export async function codeFailed(app, mode, code, e) {
+  // What the server knows about a code it refused (issue 11, defect 2) gets its own words.
+  const reason = reasons[e.context?.reason];
+  if (e.code === 'CODE_UNKNOWN' && reason) return app.go('wrong-code', { mode, reason, left: e.context.failuresLeft });
   switch (e.code) {
     case 'CODE_LOCKED_OUT':
       return app.go('locked-out', { mode, ms: e.context.retryAfterMs ?? 60_000 });
     case 'LATCH_JAMMED':
     case 'BOARD_SILENT':
-      return app.go('door-failed', { mode, code });
+      return app.go('door-failed', { mode, code, door: typeof e.context?.compartment === 'string' ? e.context.compartment : undefined });
     case 'CODE_EXPIRED':
       return app.go('wrong-code', { mode, expired: true });
     case 'CODE_UNKNOWN':
@@ -46,6 +49,16 @@ export async function codeFailed(app, mode, code, e) {
       return app.go('error', { mode, code: e.code });
   }
 }
+
+/** context.reason of a refused code (src/domain/locker.ts, codeVault.ts) -> catalogue prefix. */
+const reasons = {
+  pickup_code: 'pickupCode',
+  pickup_token: 'pickupCode',
+  dropoff_code: 'dropoffCode',
+  already_collected: 'collected',
+  not_delivered: 'notDelivered',
+  token_unknown: 'tokenUnknown',
+};
 
 function codeScreen(app, { mode }) {
   const v = view('code');
@@ -101,11 +114,12 @@ function doorOpen(app, { mode, opened, code }) {
   showMap(v.r.map, c.id);
   soundCue();
   let seenOpen = c.door === 'open';
+  let doorOpen = c.door !== 'closed';
   let finished = false;
   const end = (state) => {
     if (finished) return;
     if (state === 'stored' || state === 'closed') app.go('thanks', { mode, opened });
-    else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code });
+    else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code, door: c.id });
     else if (state === 'cancelled') app.go('home');
     else return;
     finished = true;
@@ -119,18 +133,24 @@ function doorOpen(app, { mode, opened, code }) {
   return {
     el: v.el,
     idle: 'door',
+    // "Home" with the door still open asks first (issue 11, defect 5).
+    confirmHome: () => !doorOpen || askBeforeLeaving(app, v, c.id),
     /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
       if (mode === 'dropoff' && ev.type === 'deposit' && ev.deposit?.id === opened.dropoffId) end(ev.deposit.state);
       else if (ev.type === 'session' && ev.sessionId === opened.sessionId) {
-        if (ev.state === 'opened') seenOpen = true;
-        else if (ev.state === 'closed') closed();
+        if (ev.state === 'opened') seenOpen = doorOpen = true;
+        else if (ev.state === 'closed') {
+          doorOpen = false;
+          closed();
+        }
         else if (ev.state === 'did_not_open' || ev.state === 'failed') end('did_not_open');
         else if (ev.state === 'left_open_alarm') {
           v.r.close.textContent = t('door.leftOpen');
           v.r.close.classList.add('alert');
         }
       } else if (ev.type === 'door' && ev.compartment === c.id) {
+        doorOpen = ev.door === 'open';
         if (ev.door === 'open') seenOpen = true;
         else if (ev.door === 'closed' && seenOpen) closed();
       }
@@ -151,10 +171,17 @@ export function notice(kind, title, text, actions) {
 const again = (app, mode) => button(t('common.tryAgain'), () => app.go('code', { mode }), 'primary');
 const homeAction = (app) => button(t('common.home'), () => app.go('home'), 'secondary');
 
-function wrongCode(app, { mode, expired, left }) {
+/** The other mode's button, for a code typed in the wrong place. */
+const switchMode = (app, to) => button(t(to === 'pickup' ? 'home.collect' : 'home.send'), () => app.go('code', { mode: to }), 'primary');
+
+function wrongCode(app, { mode, expired, left, reason }) {
+  const other = reason === 'pickupCode' ? 'pickup' : reason === 'dropoffCode' ? 'dropoff' : null;
   const v = expired
     ? notice('error', t('expired.title'), t('expired.text'), [homeAction(app)])
-    : notice('error', t('wrong.title'), t(`wrong.${mode}Text`), [again(app, mode), homeAction(app)]);
+    : reason
+      ? notice('error', t(`wrong.${reason}.title`), t(`wrong.${reason}.text`), [other && other !== mode ? switchMode(app, other) : again(app, mode), homeAction(app)])
+      : notice('error', t('wrong.title'), t(`wrong.${mode}Text`), [again(app, mode), homeAction(app)]);
+  if (reason) v.el.dataset.reason = reason;
   if (typeof left === 'number' && !expired) v.r.extra.textContent = t(left === 1 ? 'wrong.oneTryLeft' : 'wrong.triesLeft', { n: left });
   return { el: v.el };
 }
@@ -172,25 +199,54 @@ function lockedOut(app, { mode, ms }) {
   return { el: v.el, leave: () => clearInterval(timer) };
 }
 
-function doorFailed(app, { mode, code }) {
-  const v = notice('error', t('jam.title'), t(`jam.${mode}Text`), [
+/** A reminder to close the door, with a choice to stay or to leave anyway; false: not yet. */
+export function askBeforeLeaving(app, v, door) {
+  if (v.el.querySelector('[data-ref="confirm"]')) return false;
+  const box = document.createElement('div');
+  box.className = 'confirm reminder';
+  box.dataset.ref = 'confirm';
+  box.setAttribute('role', 'alertdialog');
+  const text = document.createElement('p');
+  text.textContent = t('door.closeBeforeLeaving', { door });
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  actions.append(
+    button(t('door.stay'), () => box.remove(), 'primary'),
+    button(t('door.leaveAnyway'), () => app.go('home'), 'secondary'),
+  );
+  box.append(text, actions);
+  v.el.append(box);
+  return false;
+}
+
+/** The locker's support contact (config support, the operator's line), as one line; '' without. */
+export function supportLine(app) {
+  const s = app.info.support?.default;
+  const contact = [s?.phone, s?.qrUrl].filter(Boolean).join(' \u00b7 ');
+  return contact ? t('support.call', { contact }) : '';
+}
+
+function doorFailed(app, { mode, code, door }) {
+  const v = notice('error', door ? t('jam.door', { door }) : t('jam.title'), t(`jam.${mode}Text`), [
     button(t('common.tryAgain'), () => (code ? submitCode(app, mode, code) : app.go('code', { mode })), 'primary'),
     homeAction(app),
   ]);
-  v.r.extra.textContent = t('jam.help');
+  const support = supportLine(app);
+  v.r.extra.textContent = support ? `${t('jam.tryAgain')} ${support}` : t('jam.help');
   v.r.extra.className = 'lead';
   return { el: v.el };
 }
 
 function thanks(app, { mode, opened }) {
-  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.go('home'), 'primary'), ...reportAction(app, opened)]);
+  const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.done(), 'primary'), ...reportAction(app, opened)]);
   const timer = setTimeout(() => app.go('home'), 10_000);
   return { el: v.el, leave: () => clearTimeout(timer) };
 }
 
 function failure(app, { mode, code }) {
-  const key = { DOOR_BUSY: 'error.busy', NO_COMPARTMENT_FREE: 'error.full', STORE_FULL: 'error.full', OFFLINE: 'error.offline' }[code];
-  const v = notice('error', t('error.title'), t(key ?? 'error.text'), [again(app, mode ?? 'pickup'), homeAction(app)]);
+  // Every coded error has its own words (code.<CODE> in the catalogues; test/unit/kiosk/everyCodeHasWords.test.ts).
+  const v = notice('error', t('error.title'), errorText(code), [again(app, mode ?? 'pickup'), homeAction(app)]);
+  if (code) v.el.dataset.code = code;
   return { el: v.el };
 }
 

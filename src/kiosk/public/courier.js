@@ -2,7 +2,7 @@
 // collection of expired parcels and drop-offs, one door at a time.
 import { post } from './api.js';
 import { t } from './i18n.js';
-import { view, button, keyboard, edit, item, span } from './ui.js';
+import { view, button, keyboard, keypad, edit, item, span, errorText } from './ui.js';
 import { notice } from './consumer.js';
 import { showMap, soundCue } from './map.js';
 
@@ -21,7 +21,38 @@ function login(app, { error }) {
     }
   };
   for (const f of fields) f.onclick = () => ((field = f.dataset.field), render());
-  if (error) v.r.message.textContent = t(loginErrors[error] ?? 'error.text');
+  // The carrier is chosen from the locker's carriers by name (issue 11, defect 6); the
+  // keyboard then types the courier ID, the PIN has its own keypad: no field to switch to.
+  const carriers = app.info.carriers ?? [];
+  const chips = carriers.map((c) => {
+    const b = button(c.name, () => {
+      values.carrier = c.id;
+      for (const x of chips) x.setAttribute('aria-pressed', String(x === b));
+      if (field === 'carrier') field = 'courierId';
+      render();
+    }, 'chip carrier');
+    b.dataset.carrier = c.id;
+    b.setAttribute('aria-pressed', 'false');
+    return b;
+  });
+  v.r.carriers.append(...chips);
+  // A locker told no carriers (none configured) falls back to typing the carrier's id.
+  v.el.querySelector('[data-field="carrier"]').hidden = carriers.length > 0;
+  if (carriers.length === 1) chips[0]?.click();
+  else if (carriers.length > 1) field = 'courierId';
+  const pin = keypad(v.r.pinPad, {
+    max: 16,
+    onChange(value) {
+      values.pin = value;
+      render();
+    },
+  });
+  const keyboardKey = (k) => {
+    if (k === 'Enter') return submit();
+    values.courierId = edit(values.courierId, k);
+    render();
+  };
+  if (error) v.r.message.textContent = loginErrors[error] ? t(loginErrors[error]) : errorText(error);
   const submit = async () => {
     if (!values.carrier || !values.courierId || !values.pin) return;
     const nav = app.nav;
@@ -30,16 +61,17 @@ function login(app, { error }) {
       app.session = { role: 'courier', token: r.token, who: r.courier, stored: 0 };
       app.go('menu');
     } catch (e) {
-      if (app.nav === nav) v.r.message.textContent = t(loginErrors[e.code] ?? 'error.text');
+      if (app.nav === nav) v.r.message.textContent = loginErrors[e.code] ? t(loginErrors[e.code]) : errorText(e.code);
     }
   };
   const onKey = (k) => {
     if (k === 'Enter') return submit();
-    if (k === 'Tab') field = { carrier: 'courierId', courierId: 'pin', pin: 'carrier' }[field];
+    if (k === 'Tab') field = { carrier: 'courierId', courierId: 'pin', pin: carriers.length ? 'courierId' : 'carrier' }[field];
+    else if (field === 'pin') pin.press(k);
     else values[field] = edit(values[field], k);
     render();
   };
-  keyboard(v.r.keyboard, { onKey });
+  keyboard(v.r.keyboard, { onKey: keyboardKey });
   v.r.login.onclick = submit;
   v.r.back.onclick = () => app.go('home');
   render();
@@ -108,8 +140,8 @@ async function openDoor(app, request, waybill, extra = {}) {
     app.go('deposit-door', { deposit, ...extra });
   } catch (e) {
     if (e.handled) return;
-    const [screen, key] = depositErrors[e.code] ?? ['size', 'error.text'];
-    app.go(screen, { waybill, resize: extra.resize, message: t(key) });
+    const [screen, key] = depositErrors[e.code] ?? ['size', null];
+    app.go(screen, { waybill, resize: extra.resize, message: key ? t(key) : errorText(e.code) });
   }
 }
 
@@ -128,6 +160,18 @@ function size(app, { waybill, resize, message }) {
     v.r.sizes.append(b);
   }
   if (!offered.length) v.r.message.textContent = t('size.noLarger');
+  // How many of each size are free now (issue 11, flow 7); a size with none cannot be chosen.
+  app
+    .authed('GET', '/api/courier/sizes')
+    .then(({ sizes: counts }) => {
+      for (const c of counts) {
+        const b = v.r.sizes.querySelector(`[data-size="${c.size}"]`);
+        if (!b) continue;
+        b.append(span(t('size.free', { n: c.free }), 'size-free'));
+        b.dataset.free = String(c.free);
+      }
+    })
+    .catch(() => {});
   v.r.accessible.hidden = Boolean(resize);
   v.r.accessible.onclick = () => {
     accessible = !accessible;
@@ -135,7 +179,7 @@ function size(app, { waybill, resize, message }) {
   };
   const choose = (s) =>
     resize
-      ? openDoor(app, () => app.authed('POST', `/api/courier/deposits/${resize.id}/wrong-size`, { size: s }), waybill, { resize, emptyOld: resize.compartment.id })
+      ? openDoor(app, () => app.authed('POST', `/api/courier/deposits/${resize.id}/wrong-size`, { size: s }), waybill, { resize, emptyOld: resize.compartment.id, oldOpen: resize.compartment.door !== 'closed' })
       : openDoor(app, () => app.authed('POST', '/api/courier/deposits', accessible ? { waybill, size: s, accessible } : { waybill, size: s }), waybill);
   v.r.actions.append(
     resize
@@ -145,11 +189,13 @@ function size(app, { waybill, resize, message }) {
   return { el: v.el };
 }
 
-function depositDoor(app, { deposit, emptyOld, cancelling }) {
+function depositDoor(app, { deposit, emptyOld, oldOpen = true, cancelling }) {
   const v = view('door');
   soundCue();
   let d = deposit;
   let settled = false;
+  // The wrong-size door still to be closed empty (issue 11, defect 1): a reminder goes with "Stored".
+  let oldDoorOpen = Boolean(emptyOld) && oldOpen;
   const render = () => {
     const c = d.compartment;
     const closedEmpty = d.state === 'open' && c.door === 'closed';
@@ -182,7 +228,7 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
       render();
       settle(d);
     } catch (e) {
-      if (!e.handled) v.r.note.textContent = t('error.text');
+      if (!e.handled) v.r.note.textContent = errorText(e.code);
     }
   };
   const reopen = () => openDoor(app, () => app.authed('POST', `/api/courier/deposits/${d.id}/reopen`), d.waybill, { cancelling });
@@ -191,7 +237,7 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
     d = fresh;
     if (d.state === 'stored') {
       settled = true;
-      app.go('stored', { deposit: d });
+      app.go('stored', { deposit: d, emptyOld: oldDoorOpen ? emptyOld : undefined });
     } else if (d.state === 'cancelled') {
       settled = true;
       app.go('waybill', { message: t('deposit.cancelled', { waybill: d.waybill }) });
@@ -216,19 +262,46 @@ function depositDoor(app, { deposit, emptyOld, cancelling }) {
     leave: () => clearInterval(poll),
     /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
+      if (ev.type === 'door' && emptyOld && ev.compartment === emptyOld) oldDoorOpen = ev.door === 'open';
       if (ev.type === 'deposit' && ev.deposit?.id === d.id) settle({ ...d, ...ev.deposit });
       else if (ev.type === 'door' && (ev.compartment === d.compartment.id || ev.compartment === emptyOld)) refresh();
     },
   };
 }
 
-function stored(app, { deposit }) {
-  app.session.stored += 1;
+function stored(app, { deposit, emptyOld }) {
+  if (!app.session.counted?.has(deposit.id)) {
+    app.session.stored += 1;
+    (app.session.counted ??= new Set()).add(deposit.id);
+  }
   const v = notice('ok', t('deposit.storedTitle'), t('deposit.stored', { waybill: deposit.waybill, door: deposit.compartment.id }), [
     button(t('deposit.nextParcel'), () => app.go('waybill'), 'primary'),
     button(t('deposit.finish'), () => app.go('menu'), 'secondary'),
   ]);
-  return { el: v.el, homeButton: false, scan: 'waybill', onWaybill: (text) => app.go('size', { waybill: text.trim() }) };
+  // The old door of a wrong-size deposit is still open: say so until it closes.
+  const reminder = oldDoorReminder(v, emptyOld);
+  return {
+    el: v.el,
+    homeButton: false,
+    idle: emptyOld ? 'door' : undefined,
+    scan: 'waybill',
+    onWaybill: (text) => app.go('size', { waybill: text.trim() }),
+    /** @param {import('../clientTypes.js').KioskEvent} ev */
+    onEvent(ev) {
+      if (reminder && ev.type === 'door' && ev.compartment === emptyOld && ev.door === 'closed') reminder.hidden = true;
+    },
+  };
+}
+
+function oldDoorReminder(v, door) {
+  if (!door) return null;
+  const p = document.createElement('p');
+  p.className = 'reminder alert';
+  p.dataset.ref = 'reminder';
+  p.setAttribute('role', 'alert');
+  p.textContent = t('deposit.closeOldDoor', { door });
+  v.r.extra.after(p);
+  return p;
 }
 
 function collections(app) {
@@ -256,7 +329,7 @@ function collections(app) {
     try {
       items = (await app.authed('GET', '/api/courier/collections')).items;
     } catch (e) {
-      if (!e.handled) v.r.status.textContent = t('error.text');
+      if (!e.handled) v.r.status.textContent = errorText(e.code);
     }
     render();
   };
@@ -267,7 +340,7 @@ function collections(app) {
       render();
     } catch (e) {
       if (e.handled) return;
-      v.r.status.textContent = t(e.code === 'LATCH_JAMMED' || e.code === 'BOARD_SILENT' ? 'collect.jammed' : 'error.text', { door: it.compartment.id });
+      v.r.status.textContent = e.code === 'LATCH_JAMMED' || e.code === 'BOARD_SILENT' ? t('collect.jammed', { door: it.compartment.id }) : errorText(e.code);
     }
   };
   v.r.back.onclick = () => app.go('menu');

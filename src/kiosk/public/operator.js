@@ -1,7 +1,7 @@
 // Operator service mode: the compartment grid with live states and faults, one door opened
 // with a reason, in and out of service, a test of all doors, and the recent alarms.
 import { t, language } from './i18n.js';
-import { view, button, item, span } from './ui.js';
+import { view, button, item, span, errorText, faultName } from './ui.js';
 import { settlePanel } from './settle.js';
 
 const reasons = ['inspection', 'cleaning', 'stuck', 'repair'];
@@ -37,7 +37,7 @@ function operator(app) {
     b.append(head, span(t(`state.${c.state}`), 'tile-state'));
     // A closed door is the normal case; only an open or unknown door is worth a line.
     if (c.door !== 'closed') b.append(span(t(`doorState.${c.door}`), 'tile-door'));
-    if (c.fault) b.append(span(c.fault, 'tile-fault'));
+    if (c.fault) b.append(span(faultName(c.fault), 'tile-fault'));
     b.onclick = () => select(c.id);
     return b;
   };
@@ -65,7 +65,7 @@ function operator(app) {
       t('deposit.doorInfo', { size: c.size, column: c.column, row: c.row }),
       t(`state.${c.state}`),
       t(`doorState.${c.door}`),
-      c.fault ? t('operator.fault', { fault: c.fault }) : '',
+      c.fault ? t('operator.fault', { fault: faultName(c.fault) }) : '',
     ]
       .filter(Boolean)
       .join(' \u00b7 ');
@@ -82,23 +82,58 @@ function operator(app) {
       settle.show(c);
     }
   };
+  /** What is in the compartment and its last door events (issue 11, flow 8). */
+  const time = (ms) => new Date(ms).toLocaleTimeString(language(), { hour: 'numeric', minute: '2-digit' });
+  const carrierName = (id) => (app.info.carriers ?? []).find((c) => c.id === id)?.name ?? id;
+  const loadDetails = async (id) => {
+    v.r.details.replaceChildren();
+    try {
+      const d = await app.authed('GET', `/api/operator/compartments/${encodeURIComponent(id)}`);
+      if (selected !== id) return;
+      const lines = d.parcels.map((p) => {
+        const line = document.createElement('p');
+        line.className = 'parcel-line';
+        line.textContent = t('operator.parcel', { state: t(`parcelState.${p.state}`), carrier: carrierName(p.carrier), since: p.since ? time(p.since) : '?' });
+        return line;
+      });
+      if (!lines.length) lines.push(Object.assign(document.createElement('p'), { className: 'parcel-line hint', textContent: t('operator.empty') }));
+      const events = document.createElement('ul');
+      events.className = 'list compact';
+      events.append(
+        ...d.doorEvents.map((e) =>
+          item('row door-event', span(time(e.startedAt), 'time'), span(t(`purpose.${e.purpose}`) === `purpose.${e.purpose}` ? e.purpose : t(`purpose.${e.purpose}`)), span(e.state === 'in_flight' ? t('operator.inFlight') : e.outcome ? outcomeName(e.outcome) : '')),
+        ),
+      );
+      const head = Object.assign(document.createElement('p'), { className: 'hint', textContent: t('operator.doorEvents') });
+      v.r.details.replaceChildren(...lines, head, events);
+    } catch (e) {
+      fail(e);
+    }
+  };
+  const outcomeName = (o) => {
+    const key = `outcome.${o}`;
+    return t(key) !== key ? t(key) : o === o.toUpperCase() ? faultName(o) : o;
+  };
   const select = (id) => {
     selected = id;
+    loadDetails(id);
     showingAlarms = false;
     v.r.log.hidden = true;
     v.r.message.textContent = '';
     renderGrid();
     renderDetail();
   };
-  const update = (c) => {
+  /** whole: c is a full view (a compartment event, a reply), so a fault it lacks is gone. */
+  const update = (c, whole = false) => {
     const i = compartments.findIndex((x) => x.id === c.id);
-    if (i >= 0) compartments[i] = { ...compartments[i], ...c };
+    if (i >= 0) compartments[i] = whole ? c : { ...compartments[i], ...c };
     renderGrid();
     renderDetail();
   };
   const fail = (e) => {
     if (e.handled) return;
-    v.r.message.textContent = t('operator.failed', { code: e.code });
+    v.r.message.textContent = errorText(e.code);
+    v.r.message.dataset.code = e.code;
     v.r.message.dataset.kind = 'error';
   };
   const load = async () => {
@@ -117,8 +152,25 @@ function operator(app) {
     v.r.pick.hidden = true;
     v.r.log.hidden = false;
     v.r.logTitle.textContent = title;
+    v.r.log.querySelector('[data-ref="report"]')?.remove();
     v.r.message.textContent = '';
     v.r.logList.replaceChildren(...rows);
+  };
+  /** The full door test report: every compartment, tested or why not, and a summary line. */
+  const showReport = (results) => {
+    const byId = new Map(results.map((r) => [typeof r.compartment === 'string' ? r.compartment : r.compartment.id, r]));
+    const rows = compartments.map((c) => {
+      const r = byId.get(c.id);
+      if (!r) return item('row skipped', span(t('operator.testSkipped', { door: c.id, state: c.fault ? faultName(c.fault) : t(`state.${c.state}`) })));
+      return item(r.ok ? 'row ok' : 'row bad', span(t(r.ok ? 'operator.testOk' : 'operator.testFailed', { door: c.id, code: r.ok ? '' : errorText(r.code) })));
+    });
+    const ok = results.filter((r) => r.ok).length;
+    showLog(t('operator.testDoors'), rows);
+    const summary = document.createElement('p');
+    summary.className = 'lead report';
+    summary.dataset.ref = 'report';
+    summary.textContent = t('operator.testSummary', { ok, bad: results.length - ok, skipped: compartments.length - byId.size });
+    v.r.logTitle.after(summary);
   };
   const alarmRow = (a) =>
     item(
@@ -145,6 +197,8 @@ function operator(app) {
       v.r.message.dataset.kind = 'ok';
     } catch (e) {
       fail(e);
+      // A door that did not open may have taken its compartment out of service.
+      load();
     }
   };
   v.r.service.onclick = async () => {
@@ -155,7 +209,7 @@ function operator(app) {
         inService: c.state === 'out_of_service',
         reason,
       });
-      update(r.compartment);
+      update(r.compartment, true);
     } catch (e) {
       fail(e);
     }
@@ -165,13 +219,7 @@ function operator(app) {
     showLog(t('operator.testDoors'), [item('row', span(t('operator.testing')))]);
     try {
       const { results } = await app.authed('POST', '/api/operator/test-doors');
-      showLog(
-        t('operator.testDoors'),
-        results.map((r) => {
-          const id = typeof r.compartment === 'string' ? r.compartment : r.compartment.id;
-          return item(r.ok ? 'row ok' : 'row bad', span(t(r.ok ? 'operator.testOk' : 'operator.testFailed', { door: id, code: r.code ?? '' })));
-        }),
-      );
+      showReport(results);
     } catch (e) {
       fail(e);
     }
@@ -185,7 +233,9 @@ function operator(app) {
     homeButton: false,
     /** @param {import('../clientTypes.js').KioskEvent} ev */
     onEvent(ev) {
-      if (ev.type === 'compartment') update(ev.compartment);
+      if (ev.type === 'compartment') update(ev.compartment, true);
+      // A jammed latch or a silent board changes a compartment without a compartment event.
+      else if (ev.type === 'alarm' && ev.alarm?.compartment && !showingAlarms) load();
       else if (ev.type === 'door') update({ id: ev.compartment, door: ev.door });
       else if (ev.type === 'alarm' && showingAlarms) alarms();
     },

@@ -38,6 +38,22 @@ export function span(text, className = '') {
   return s;
 }
 
+/** The catalogue's words for an error code (code.<CODE>); the generic text for a code it lacks. */
+export function errorText(code) {
+  const key = `code.${code}`;
+  const text = t(key);
+  return text === key ? t('error.text') : text;
+}
+
+/** A fault of a compartment by name (fault.<CODE>, else an operator's reason); as stored otherwise. */
+export function faultName(fault) {
+  for (const key of [`fault.${fault}`, `reason.${fault}`]) {
+    const text = t(key);
+    if (text !== key) return text;
+  }
+  return String(fault);
+}
+
 export function formatClock(ms) {
   const s = Math.max(0, Math.ceil(ms / 1000));
   return t('time.clock', { m: Math.floor(s / 60), s: String(s % 60).padStart(2, '0') });

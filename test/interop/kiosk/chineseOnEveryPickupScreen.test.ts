@@ -64,8 +64,9 @@ it('shows no English on any pickup screen after switching to Chinese', async () 
   await h.waitForScreen('code');
   await h.typeOnKeypad(parcel.code);
   await assertChinese('busy');
-  await assertChinese('door-failed');
-  expect(await h.text('h1')).toBe(zh['jam.title']);
+  await assertChinese('door-failed', [parcel.compartment]);
+  // The door that failed is named (issue 11, defect 4).
+  expect(await h.text('h1')).toBe(`${parcel.compartment} 号柜门未打开。`);
 
   await h.sim(`compartments/${parcel.compartment}/unjam`);
   await h.tapText(zh['common.tryAgain'] ?? '');
@@ -78,6 +79,10 @@ it('shows no English on any pickup screen after switching to Chinese', async () 
 
   await h.tapText(zh['common.done'] ?? '');
   await h.waitForScreen('home');
+  // "Done" hands the kiosk back in its own language (issue 11, flow 6); the next person chooses again.
+  await h.waitForLanguage('en');
+  await h.tap('.lang[lang="zh-Hans"]');
+  await h.waitForLanguage('zh-Hans');
   for (const code of ['13572468', '24681357', '11223344']) {
     await h.tap('[data-ref="collect"]');
     await h.waitForScreen('code');

@@ -32,6 +32,9 @@ it('stores two parcels, the second after a wrong size', async () => {
   await h.tapText('Next');
   await h.waitForScreen('size');
   expect(await h.smallTouchTargets()).toEqual([]);
+  // Each size says how many are free (issue 11, flow 7).
+  const freeS = (await h.compartments()).filter((c) => c.size === 'S' && c.state === 'free').length;
+  await h.page.locator('[data-size="S"] .size-free', { hasText: `${freeS} free` }).waitFor();
   await h.screenshot('size-choice');
   await h.tap('[data-size="S"]');
   await h.waitForScreen('deposit-door');

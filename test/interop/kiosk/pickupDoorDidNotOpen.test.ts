@@ -21,7 +21,7 @@ it('keeps the code valid when the door does not open', async () => {
   await h.waitForScreen('busy');
   await h.screenshot('opening');
   await h.waitForScreen('door-failed', 20_000);
-  expect(await h.text('h1')).toBe('The door did not open');
+  expect(await h.text('h1')).toBe(`Door ${parcel.compartment} did not open.`);
   expect(await h.visibleText()).toContain('Your code is still valid. Nothing has been collected.');
   await h.screenshot('door-did-not-open');
   expect((await h.simLock(parcel.compartment)).doorOpen).toBe(false);
