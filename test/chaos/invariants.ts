@@ -6,6 +6,7 @@
 
 /** Every invariant the suite counts, in report order. */
 export const INVARIANTS = [
+  'bootsAndServes',
   'integrity',
   'confirmedFacts',
   'wrongCodeRefused',

@@ -21,7 +21,16 @@ console.log(`chaos: seed ${seed}, ${cycles} cycles (repeat with --seed ${seed})`
 const machine = { nproc: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` };
 mkdirSync(dirname(out), { recursive: true });
 const write = (figures: object, complete: boolean): void => writeFileSync(out, `${JSON.stringify({ ...figures, complete, machine, writtenAt: new Date().toISOString() }, null, 2)}\n`);
-const result = await runChaos({ seed, cycles, keepDataDir: values.keep, log: (l) => console.log(l), progress: (partial) => write(partial, false) });
+// Ctrl-C (or SIGTERM) ends the run after the current cycle, with the final checks and figures.
+let stop = false;
+const askStop = (): void => {
+  if (stop) process.exit(130);
+  stop = true;
+  console.log('stopping after this cycle (again to abort)');
+};
+process.on('SIGINT', askStop);
+process.on('SIGTERM', askStop);
+const result = await runChaos({ seed, cycles, keepDataDir: values.keep, log: (l) => console.log(l), progress: (partial) => write(partial, false), stopRequested: () => stop });
 const total = Object.values(result.violations).reduce((a, b) => a + b, 0);
 console.log(`\nchaos summary: seed ${seed}, ${result.cycles} cycles in ${(result.durationMs / 1000).toFixed(0)} s (${result.msPerCycle} ms/cycle, lockerd from ${result.runner})`);
 console.log(`kills: ${JSON.stringify(result.kills)}; person finished during the outage: ${result.personFinishedDuringOutage}`);
