@@ -94,7 +94,7 @@ export async function diskFull(): Promise<DrillResult> {
       observed: `deposits on a full disk: ${attempts.join(' | ')}; process ${alive ? 'up' : `exited (${p.output().includes('SIGABRT') || p.child.signalCode === 'SIGABRT' ? 'SIGABRT' : String(p.child.exitCode ?? p.child.signalCode)})`}; health ${health ? `${health.status} [${health.body.faults.map((f) => f.code).join(',')}]` : 'none'}; doors all latched: ${String(doorsShut)}; resumed after space returned: ${String(resumed === true)}`,
     };
   } finally {
-    await s.cleanup().catch(() => undefined);
+    await s.killAll();
     if (mounted) {
       try {
         execFileSync('umount', ['-l', s.dataDir], { stdio: 'ignore' });
@@ -102,6 +102,7 @@ export async function diskFull(): Promise<DrillResult> {
         // already gone
       }
     }
+    await s.cleanup();
   }
 }
 

@@ -35,6 +35,8 @@ export type Drill = () => Promise<DrillResult>;
 export interface Scratch {
   dir: string;
   dataDir: string;
+  /** Kills every lockerd the drill started. */
+  killAll(): Promise<void>;
   cleanup(): Promise<void>;
   track(p: LockerdProcess): LockerdProcess;
 }
@@ -42,7 +44,9 @@ export interface Scratch {
 export async function scratch(prefix: string): Promise<Scratch> {
   const dir = await mkdtemp(join(tmpdir(), `lockerd-drill-${prefix}-`));
   const procs: LockerdProcess[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
+  const killAll = async (): Promise<void> => {
+    for (const p of procs) await p.kill();
+  };
   return {
     dir,
     dataDir: join(dir, 'data'),
@@ -50,9 +54,9 @@ export async function scratch(prefix: string): Promise<Scratch> {
       procs.push(p);
       return p;
     },
+    killAll,
     cleanup: async () => {
-      for (const p of procs) await p.kill();
-      for (const c of cleanups) await c();
+      await killAll();
       await rm(dir, { recursive: true, force: true });
     },
   };
