@@ -38,7 +38,7 @@ import { defaultRunner, spawnLockerdProcess, waitForAnswer, type LockerdProcess,
 export const LOCKER = 'demo-locker-1';
 const BOOT_LIMIT_MS = 90_000;
 
-export type KillMode = 'uniform' | 'after_reply' | 'boot';
+export type KillMode = 'uniform' | 'after_reply' | 'mid_unlock' | 'boot';
 export type ActionKind = 'deposit' | 'pickup' | 'dropoff' | 'collect' | 'wrong_code';
 
 export interface ChaosOptions {
@@ -175,7 +175,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const checks = zero(() => 0);
   const violations = zero(() => 0);
   const examples: Violation[] = [];
-  const kills: Record<KillMode, number> = { uniform: 0, after_reply: 0, boot: 0 };
+  const kills: Record<KillMode, number> = { uniform: 0, after_reply: 0, mid_unlock: 0, boot: 0 };
   const actions: ChaosResult['actions'] = { deposit: { started: 0, confirmed: 0 }, pickup: { started: 0, confirmed: 0 }, dropoff: { started: 0, confirmed: 0 }, collect: { started: 0, confirmed: 0 }, wrong_code: { started: 0, confirmed: 0 } };
   let personFinished = 0;
   let settled = 0;
@@ -260,7 +260,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   try {
     for (cycle = 1; cycle <= o.cycles; cycle++) {
       const cycleStart = Date.now();
-      const mode: KillMode = chance(r, 0.15) ? 'boot' : chance(r, 0.5) ? 'after_reply' : 'uniform';
+      const mode: KillMode = chance(r, 0.15) ? 'boot' : chance(r, 0.2) ? 'mid_unlock' : chance(r, 0.5) ? 'after_reply' : 'uniform';
       if (mode === 'boot') {
         // Pull the plug somewhere in the boot (uniform over the typical boot time).
         const typical = bootTimes.length ? [...bootTimes].sort((a, b) => a - b)[Math.floor(bootTimes.length / 2)] ?? 800 : 800;
@@ -279,8 +279,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         cut = true;
         p.child.kill('SIGKILL');
       };
+      // mid_unlock: the plug goes 0-300 ms after the first request that opens a door was sent
+      // (latches take 150 ms): the window between the latch releasing and the poll seeing it.
+      let unlockTimer: NodeJS.Timeout | undefined;
+      const opensDoor = (method: string, path: string): boolean => method === 'POST' && (path === '/api/pickup' || path === '/api/dropoff' || path === '/api/courier/deposits' || /^\/api\/courier\/collections\/[^/]+\/open$/.test(path));
       const api = async <T>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> => {
         if (cut) throw new PowerCut();
+        if (mode === 'mid_unlock' && !unlockTimer && opensDoor(method, path)) unlockTimer = setTimeout(cutNow, randomInt(r, 301));
         const headers: Record<string, string> = {};
         if (body !== undefined) headers['content-type'] = 'application/json';
         if (token) headers.authorization = `Bearer ${token}`;
@@ -341,6 +346,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
             if (!deliveries.length) continue;
             const c = pick(r, deliveries);
             c.retrievalStarted = true;
+            // The consumer stands at the compartment from the moment the code is typed.
+            intent = { kind, compartment: c.compartment, hands: 'take' };
             const res = await api<{ compartment: { id: string } }>('POST', '/api/pickup', { code: c.code });
             if (res.status !== 200) continue;
             actions.pickup.confirmed++;
@@ -374,10 +381,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
             if (!item) continue;
             const c = confirmed.get(`parcelgo|${item.waybill}`);
             if (c) c.retrievalStarted = true;
+            intent = { kind, compartment: item.compartment.id, hands: 'take' };
             const res = await api('POST', `/api/courier/collections/${item.parcelId}/open`, undefined, login.body.token);
             if (res.status !== 200) continue;
             actions.collect.confirmed++;
-            intent = { kind, compartment: item.compartment.id, hands: 'take' };
             await waitDoorOpen(api, item.compartment.id);
             await api('POST', `/sim/compartments/${item.compartment.id}/take`);
             await api('POST', `/sim/compartments/${item.compartment.id}/close`);
@@ -399,6 +406,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         }
       } finally {
         clearTimeout(uniformTimer);
+        clearTimeout(unlockTimer);
       }
       await p.kill();
       if (mode !== 'boot') kills[mode]++;
