@@ -69,7 +69,10 @@ export interface ChaosResult {
   inspectionsSettled: number;
   inspectionsLeft: number;
   checks: Record<Invariant, number>;
+  /** Failed checks: a wrong record that stays wrong fails again at every later boot. */
   violations: Record<Invariant, number>;
+  /** Different wrong records (by invariant and detail). */
+  distinctViolations: Record<Invariant, number>;
   examples: Violation[];
   consumer: { rowsInDatabase: number; received: number; duplicates: number };
   bootMs: { median: number; max: number };
@@ -174,6 +177,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const zero = <T>(v: () => T): Record<Invariant, T> => Object.fromEntries(INVARIANTS.map((k) => [k, v()])) as Record<Invariant, T>;
   const checks = zero(() => 0);
   const violations = zero(() => 0);
+  const distinct = zero(() => 0);
+  const seenViolations = new Set<string>();
   const examples: Violation[] = [];
   const kills: Record<KillMode, number> = { uniform: 0, after_reply: 0, mid_unlock: 0, boot: 0 };
   const actions: ChaosResult['actions'] = { deposit: { started: 0, confirmed: 0 }, pickup: { started: 0, confirmed: 0 }, dropoff: { started: 0, confirmed: 0 }, collect: { started: 0, confirmed: 0 }, wrong_code: { started: 0, confirmed: 0 } };
@@ -191,6 +196,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     for (const k of ran) checks[k]++;
     for (const f of found) {
       violations[f.invariant]++;
+      const key = `${f.invariant}|${f.detail}`;
+      if (seenViolations.has(key)) continue;
+      seenViolations.add(key);
+      distinct[f.invariant]++;
       if (examples.length < 50) examples.push({ ...f, cycle });
       log(`cycle ${cycle}: VIOLATION ${f.invariant}: ${f.detail}`);
     }
@@ -251,6 +260,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       inspectionsLeft,
       checks: { ...checks },
       violations: { ...violations },
+      distinctViolations: { ...distinct },
       examples: [...examples],
       consumer: { rowsInDatabase, received: consumer.rows.size, duplicates: consumer.stats.duplicates },
       bootMs: { median: sortedBoot[Math.floor(sortedBoot.length / 2)] ?? 0, max: sortedBoot.at(-1) ?? 0 },

@@ -36,7 +36,7 @@ console.log(`\nchaos summary: seed ${seed}, ${result.cycles} cycles in ${(result
 console.log(`kills: ${JSON.stringify(result.kills)}; person finished during the outage: ${result.personFinishedDuringOutage}`);
 console.log(`actions (started/confirmed): ${Object.entries(result.actions).map(([k, v]) => `${k} ${v.started}/${v.confirmed}`).join(', ')}`);
 console.log(`inspections settled ${result.inspectionsSettled}, left ${result.inspectionsLeft}; consumer: ${result.consumer.received} received for ${result.consumer.rowsInDatabase} rows`);
-for (const k of INVARIANTS) console.log(`  ${k.padEnd(26)} checks ${String(result.checks[k]).padStart(6)}  violations ${result.violations[k]}`);
+for (const k of INVARIANTS) console.log(`  ${k.padEnd(26)} checks ${String(result.checks[k]).padStart(6)}  violations ${String(result.violations[k]).padStart(5)}  distinct ${result.distinctViolations[k]}`);
 write(result, true);
 console.log(`figures: ${out}`);
 process.exit(total > 0 ? 1 : 0);
