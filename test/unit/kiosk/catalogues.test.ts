@@ -99,9 +99,10 @@ describe('kiosk scripts', () => {
   });
 
   // 50 KB until issue 11 (map, help, report, extend, a message per error code, the language menu,
-  // accessibility, the door test report, the carrier list): still without a build step or a framework.
-  it('stay small: all JavaScript together under 64 KB', () => {
+  // accessibility, the door test report, the carrier list, settling an inspection, groups, the
+  // drop-off size choice): 96 KB, about 30 KB gzipped, still without a build step or a framework.
+  it('stay small: all JavaScript together under 96 KB', () => {
     const bytes = scripts.reduce((sum, s) => sum + Buffer.byteLength(s.source), 0);
-    expect(bytes).toBeLessThan(64 * 1024);
+    expect(bytes).toBeLessThan(96 * 1024);
   });
 });
