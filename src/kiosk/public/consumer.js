@@ -5,6 +5,7 @@ import { t } from './i18n.js';
 import { view, keypad, button, formatClock } from './ui.js';
 import { showMap, soundCue } from './map.js';
 import { dropoffExtras, pickupExtras, reportAction, submitExtend } from './flows.js';
+import { dropoffActions } from './dropoffDoor.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -90,7 +91,7 @@ function codeScreen(app, { mode }) {
   };
 }
 
-function doorOpen(app, { mode, opened, code }) {
+function doorOpen(app, { mode, opened, code, emptyOld }) {
   const c = opened.compartment;
   const v = view('door');
   v.r.door.textContent = c.id;
@@ -98,8 +99,12 @@ function doorOpen(app, { mode, opened, code }) {
   v.r.where.textContent = t('door.where', { column: c.column, row: c.row });
   v.r.step.textContent = t(`door.${mode}Step`);
   if (c.accessible) v.r.note.textContent = t('door.low');
+  if (emptyOld) v.r.note.textContent = t('deposit.emptyOld', { door: emptyOld });
   showMap(v.r.map, c.id);
   soundCue();
+  // A drop-off's "Does not fit" and "Cancel" (dropoffDoor.js).
+  const drop = { cancelling: false };
+  if (mode === 'dropoff') dropoffActions(app, v, { opened, code, state: drop });
   let seenOpen = c.door === 'open';
   let finished = false;
   const end = (state) => {
@@ -114,7 +119,7 @@ function doorOpen(app, { mode, opened, code }) {
   // Only the starter's secret (from the reply that opened the door) can ask.
   const closed = () =>
     mode === 'dropoff'
-      ? post(`/api/dropoff/${encodeURIComponent(opened.dropoffId)}/done`, {}, opened.secret).then((r) => end(r.state), () => end('stored'))
+      ? post(`/api/dropoff/${encodeURIComponent(opened.dropoffId)}/done`, {}, opened.secret).then((r) => end(r.state), () => end(drop.cancelling ? 'cancelled' : 'stored'))
       : end('closed');
   return {
     el: v.el,
