@@ -8,6 +8,7 @@ import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Locker } from '../../src/domain/locker.js';
 import { type Router, type RouteContext, type HANDLED } from '../../src/kiosk/http.js';
 import { type SimWorld, type SimPosition, type SimWorldEvent } from '../world.js';
+import { type SimClock } from '../simClock.js';
 
 export interface SimRoutesDeps {
   router: Router;
@@ -16,6 +17,8 @@ export interface SimRoutesDeps {
   compartments: () => CompartmentConfig[];
   openEventStream: (ctx: RouteContext, streams: Set<ServerResponse>) => typeof HANDLED;
   scannerNoise: (bytes: number) => Uint8Array;
+  /** The wall clock the panel moves forward; absent when a test injected its own clock. */
+  clock?: SimClock;
 }
 
 const compartmentActions = ['close', 'put', 'take', 'jam', 'unjam', 'force-open', 'bounce'] as const;
@@ -46,7 +49,18 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
     }),
     scanner: { plugged: d.world.scannerIsPlugged },
     revealedCodes: revealed.slice(-20),
+    clock: { now: d.clock?.now() ?? Date.now(), offsetMs: d.clock?.offsetMs ?? 0, movable: d.clock !== undefined },
   }));
+
+  // The clock control: time forward (never back) to show expiry and collection; the expiry
+  // sweep runs at once rather than at its next minute.
+  d.router.add('POST', '/sim/clock/advance', async (ctx) => {
+    const { hours } = await ctx.body(z.object({ hours: z.number().positive().max(30 * 24) }));
+    if (!d.clock) throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this lockerd runs on an injected clock');
+    d.clock.advance(Math.round(hours * 3_600_000));
+    const expired = d.locker.expireDue();
+    return { now: d.clock.now(), offsetMs: d.clock.offsetMs, expired };
+  });
 
   d.router.add('POST', '/sim/compartments/:id/:action', (ctx) => {
     const action = z.enum(compartmentActions).safeParse(ctx.params.action);
