@@ -138,7 +138,7 @@ function doorOpen(app, { mode, opened, code, emptyOld }) {
       } else if (ev.type === 'door' && ev.compartment === c.id) {
         if (ev.door === 'open') seenOpen = true;
         else if (ev.door === 'closed' && seenOpen) closed();
-      }
+      } else if (ev.type === 'door' && ev.compartment === emptyOld && ev.door === 'closed') v.r.note.textContent = '';
     },
   };
 }

@@ -54,6 +54,8 @@ it('"Does not fit" gives a bigger door and frees the first; cancel leaves the co
   await h.screenshot('dropoff-bigger-door');
   await h.waitForDoor(bigger, true);
   await h.sim(`compartments/${first}/close`);
+  // The reminder goes once the first door is shut.
+  await until(async () => !(await h.visibleText()).includes(`Close door ${first} empty.`), 10_000, 'the reminder gone');
   await h.sim(`compartments/${bigger}/put`);
   await h.sim(`compartments/${bigger}/close`);
   await h.waitForScreen('thanks');
