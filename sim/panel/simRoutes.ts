@@ -8,6 +8,7 @@ import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Locker } from '../../src/domain/locker.js';
 import { type Router, type RouteContext, type HANDLED } from '../../src/kiosk/http.js';
 import { type SimWorld, type SimPosition, type SimWorldEvent } from '../world.js';
+import { type SimClock } from '../simClock.js';
 
 export interface SimRoutesDeps {
   router: Router;
@@ -16,6 +17,8 @@ export interface SimRoutesDeps {
   compartments: () => CompartmentConfig[];
   openEventStream: (ctx: RouteContext, streams: Set<ServerResponse>) => typeof HANDLED;
   scannerNoise: (bytes: number) => Uint8Array;
+  /** The wall clock the panel moves forward; absent when a test injected its own clock. */
+  clock?: SimClock;
 }
 
 const compartmentActions = ['close', 'put', 'take', 'jam', 'unjam', 'force-open', 'bounce'] as const;
@@ -38,7 +41,26 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
     return {};
   };
 
+  // lockerd's own view of each compartment (state, fault, the parcel's waybill and state),
+  // in cabinet order: column by column from the left, top to bottom.
+  const lockerdView = () => {
+    const parcels = new Map<string, { waybill: string; carrier: string; state: string; expiresAt: number | null }>();
+    for (const c of d.locker.views.carriers())
+      for (const p of d.locker.carrierParcels(c.id))
+        if (p.compartment && (p.state === 'stored' || p.state === 'expired' || p.state === 'dropped_off')) parcels.set(p.compartment, { waybill: p.waybill, carrier: c.id, state: p.state, expiresAt: p.expiresAt });
+    const world = new Map(d.world.allLocks().map((l) => [compartmentAt(l.position), l]));
+    return d.locker
+      .compartments()
+      .sort((a, b) => a.column - b.column || a.row - b.row || a.id.localeCompare(b.id))
+      .map((c) => {
+        const w = world.get(c.id);
+        return { ...c, parcel: parcels.get(c.id) ?? null, world: w ? { doorOpen: w.doorOpen, latched: w.latched, itemPresent: w.itemPresent, jammed: w.jammed } : null };
+      });
+  };
+
   d.router.add('GET', '/sim/state', () => ({
+    compartments: lockerdView(),
+    carriers: d.locker.views.carriers().map((c) => ({ id: c.id, name: c.name, dwellHours: c.dwellHours })),
     locks: d.world.allLocks().map((s) => ({ compartment: compartmentAt(s.position) ?? null, position: s.position, latched: s.latched, doorOpen: s.doorOpen, itemPresent: s.itemPresent, jammed: s.jammed })),
     boards: [...new Set(d.world.allLocks().map((s) => `${s.position.bus}/${s.position.board}`))].map((k) => {
       const [bus = '', board = '0'] = k.split('/');
@@ -46,7 +68,20 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
     }),
     scanner: { plugged: d.world.scannerIsPlugged },
     revealedCodes: revealed.slice(-20),
+    clock: { now: d.clock?.now() ?? Date.now(), offsetMs: d.clock?.offsetMs ?? 0, movable: d.clock !== undefined },
   }));
+
+  // The clock control: time forward (never back) to show expiry and collection; the expiry
+  // sweep runs at once rather than at its next minute.
+  d.router.add('POST', '/sim/clock/advance', async (ctx) => {
+    const { hours } = await ctx.body(z.object({ hours: z.number().positive().max(30 * 24) }));
+    if (!d.clock) throw new LockerError(ErrorCodes.TRANSACTION_STATE, 'this lockerd runs on an injected clock');
+    d.clock.advance(Math.round(hours * 3_600_000));
+    const expired = d.locker.expireDue();
+    const line = `data: ${JSON.stringify({ type: 'clock', hours, offsetMs: d.clock.offsetMs, expired })}\n\n`;
+    for (const st of streams) st.write(line);
+    return { now: d.clock.now(), offsetMs: d.clock.offsetMs, expired };
+  });
 
   d.router.add('POST', '/sim/compartments/:id/:action', (ctx) => {
     const action = z.enum(compartmentActions).safeParse(ctx.params.action);
@@ -142,8 +177,14 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
       revealed.push({ carrier: e.carrier, waybill: e.waybill, kind: 'parcel', code: e.code });
       if (revealed.length > 50) revealed.shift();
     }
-    if (e.type === 'deposit' && e.deposit.state === 'stored') {
-      const line = `data: ${JSON.stringify({ type: 'stored', compartment: e.deposit.compartment.id, waybill: e.deposit.waybill })}\n\n`;
+    // The panel's events name waybills: deposits and drop-offs as they go, and what lockerd
+    // changes in a compartment (a pickup, an expiry, a service change).
+    let payload: Record<string, unknown> | undefined;
+    if (e.type === 'deposit' && e.deposit.state === 'stored') payload = { type: 'stored', compartment: e.deposit.compartment.id, waybill: e.deposit.waybill };
+    else if (e.type === 'deposit') payload = { type: 'deposit', kind: e.deposit.kind, compartment: e.deposit.compartment.id, waybill: e.deposit.waybill, state: e.deposit.state };
+    else if (e.type === 'compartment') payload = { type: 'compartment', compartment: e.compartment.id, state: e.compartment.state };
+    if (payload) {
+      const line = `data: ${JSON.stringify(payload)}\n\n`;
       for (const s of streams) s.write(line);
     }
   });

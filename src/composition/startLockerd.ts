@@ -117,7 +117,9 @@ export interface RunningLockerd {
 
 export async function startLockerd(options: StartOptions): Promise<RunningLockerd> {
   const config = options.config;
-  const clock = options.clock ?? new SystemClock();
+  // On --sim only, the wall clock carries the sim panel's offset (sim/simClock.ts, POST /sim/clock/advance).
+  const simClock = options.sim && !options.clock ? new (await import('../../sim/simClock.js')).SimClock(new SystemClock()) : undefined;
+  const clock = options.clock ?? simClock ?? new SystemClock();
   const random = options.random ?? cryptoRandom();
   const logger = options.logger ?? createLogger({ level: resolveLogLevel(config.logLevel, process.env) });
   const started = clock.monotonic();
@@ -343,6 +345,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
       compartments: () => store.compartments().map((c) => ({ ...c, column: c.column, row: c.row })),
       openEventStream: (ctx, streams) => kiosk.openEventStream(ctx, streams),
       scannerNoise: hardware.sim.noise,
+      ...(simClock ? { clock: simClock } : {}),
     });
     kiosk.serveStatic('/sim/', join(packageRoot(), 'sim', 'panel', 'public'));
   }

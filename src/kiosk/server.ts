@@ -548,6 +548,12 @@ export class KioskServer {
     r.add('GET', '/api/dropoff/:id', (ctx) => ({ deposit: locker.depositView(this.dropoffHolder(ctx), ctx.params.id ?? '') }));
     r.add('POST', '/api/dropoff/:id/done', (ctx) => ({ state: locker.depositView(this.dropoffHolder(ctx), ctx.params.id ?? '').state }));
     r.add('POST', '/api/dropoff/:id/cancel', (ctx) => ({ deposit: locker.cancel(this.dropoffHolder(ctx), ctx.params.id ?? '') }));
+    // "Does not fit": the next larger free door (or the size asked); the first is released once closed.
+    r.add('POST', '/api/dropoff/:id/wrong-size', async (ctx) => {
+      const holder = this.dropoffHolder(ctx);
+      const body = await ctx.body(z.object({ size: SizeClass.optional() }));
+      return { deposit: await locker.wrongSize(holder, ctx.params.id ?? '', body.size) };
+    });
 
     // courier
     r.add('POST', '/api/courier/login', async (ctx) => {

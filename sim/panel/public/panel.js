@@ -37,40 +37,87 @@ function where(p) {
   return p ? `${p.bus}/${p.board}/${p.lock}` : '';
 }
 
+function lockButtons(id, l) {
+  const buttons = el(
+    'div',
+    { className: 'actions' },
+    act('Close', `/sim/compartments/${id}/close`, 'the person closes the door'),
+    act('Put', `/sim/compartments/${id}/put`, 'put a parcel in (door must be open)'),
+    act('Take', `/sim/compartments/${id}/take`, 'take the parcel out (door must be open)'),
+    l.jammed ? act('Unjam', `/sim/compartments/${id}/unjam`) : act('Jam', `/sim/compartments/${id}/jam`, 'the latch will not release'),
+    act('Force', `/sim/compartments/${id}/force-open`, 'pull the door open without an unlock'),
+    act('Bounce', `/sim/compartments/${id}/bounce`, 'next unlock: opens and re-latches at once'),
+  );
+  for (const b of buttons.children) {
+    if ((b.textContent === 'Close' || b.textContent === 'Put' || b.textContent === 'Take') && !l.doorOpen) b.disabled = true;
+    if (b.textContent === 'Force' && l.doorOpen) b.disabled = true;
+  }
+  return buttons;
+}
+
+/** One compartment: lockerd's own view (from its API) beside the world's (door, latch, item). */
+function card(c) {
+  const l = c.world ?? { doorOpen: false, latched: true, itemPresent: false, jammed: false };
+  const id = encodeURIComponent(c.id);
+  const world = el(
+    'div',
+    { className: 'flags' },
+    el('span', { className: 'who', textContent: 'world' }),
+    el('span', { className: `flag ${l.doorOpen ? 'open' : ''}`, textContent: l.doorOpen ? 'open' : 'closed' }),
+    el('span', { className: 'flag', textContent: l.latched ? 'latched' : 'unlatched' }),
+    el('span', { className: `flag ${l.itemPresent ? 'item' : ''}`, textContent: l.itemPresent ? 'parcel' : 'empty' }),
+    ...(l.jammed ? [el('span', { className: 'flag bad', textContent: 'jammed' })] : []),
+  );
+  const p = c.parcel;
+  const mine = el(
+    'div',
+    { className: 'flags' },
+    el('span', { className: 'who', textContent: 'lockerd' }),
+    el('span', { className: `flag state-${c.state}`, textContent: c.state.replaceAll('_', ' ') }),
+    ...(c.fault ? [el('span', { className: 'flag bad', textContent: c.fault })] : []),
+    ...(p ? [el('span', { className: `flag parcel-${p.state}`, textContent: `${p.waybill} ${p.state.replace('_', ' ')}` })] : []),
+  );
+  return el(
+    'article',
+    { className: `lock ${l.doorOpen ? 'is-open' : ''} ${l.jammed ? 'is-jammed' : ''}` },
+    el('h3', {}, el('span', { textContent: c.id }), el('small', { textContent: `${c.size}${c.accessible ? ' · low' : ''} · c${c.column} r${c.row}` })),
+    mine,
+    world,
+    lockButtons(id, l),
+  );
+}
+
 function renderLocks() {
-  const cards = state.locks.map((l) => {
-    const id = encodeURIComponent(l.compartment);
-    const flags = el(
-      'div',
-      { className: 'flags' },
-      el('span', { className: `flag ${l.doorOpen ? 'open' : ''}`, textContent: l.doorOpen ? 'open' : 'closed' }),
-      el('span', { className: 'flag', textContent: l.latched ? 'latched' : 'unlatched' }),
-      el('span', { className: `flag ${l.itemPresent ? 'item' : ''}`, textContent: l.itemPresent ? 'parcel' : 'empty' }),
-      ...(l.jammed ? [el('span', { className: 'flag bad', textContent: 'jammed' })] : []),
-    );
-    const buttons = el(
-      'div',
-      { className: 'actions' },
-      act('Close', `/sim/compartments/${id}/close`, 'the person closes the door'),
-      act('Put', `/sim/compartments/${id}/put`, 'put a parcel in (door must be open)'),
-      act('Take', `/sim/compartments/${id}/take`, 'take the parcel out (door must be open)'),
-      l.jammed ? act('Unjam', `/sim/compartments/${id}/unjam`) : act('Jam', `/sim/compartments/${id}/jam`, 'the latch will not release'),
-      act('Force', `/sim/compartments/${id}/force-open`, 'pull the door open without an unlock'),
-      act('Bounce', `/sim/compartments/${id}/bounce`, 'next unlock: opens and re-latches at once'),
-    );
-    for (const b of buttons.children) {
-      if ((b.textContent === 'Close' || b.textContent === 'Put' || b.textContent === 'Take') && !l.doorOpen) b.disabled = true;
-      if (b.textContent === 'Force' && l.doorOpen) b.disabled = true;
-    }
-    return el(
-      'article',
-      { className: `lock ${l.doorOpen ? 'is-open' : ''} ${l.jammed ? 'is-jammed' : ''}` },
-      el('h3', {}, el('span', { textContent: l.compartment }), el('small', { textContent: where(l.position) })),
-      flags,
-      buttons,
-    );
-  });
-  $('locks').replaceChildren(...cards);
+  // Cabinet order: one column per layout column, its doors top to bottom (the server sorts).
+  const columns = new Map();
+  for (const c of state.compartments ?? []) {
+    if (!columns.has(c.column)) columns.set(c.column, []);
+    const a = card(c);
+    a.dataset.compartment = c.id;
+    columns.get(c.column).push(a);
+  }
+  $('locks').replaceChildren(...[...columns.values()].map((cards) => el('div', { className: 'cabinet-column' }, ...cards)));
+}
+
+function renderCarriers() {
+  const list = state.carriers ?? [];
+  $('carriers').replaceChildren(...list.map((c) => el('li', {}, el('b', { textContent: c.name }), ` ${c.id} · pickup within ${c.dwellHours} h`)));
+  const select = document.querySelector('#reserve [name=carrier]');
+  const chosen = select.value || localStorage.getItem('sim.carrier') || '';
+  select.replaceChildren(...list.map((c) => el('option', { value: c.id, textContent: c.name })));
+  if (list.some((c) => c.id === chosen)) select.value = chosen;
+}
+
+function renderClock() {
+  const c = state.clock ?? { now: Date.now(), offsetMs: 0, movable: false };
+  const hours = Math.round(c.offsetMs / 360_000) / 10;
+  $('clock').textContent = `${new Date(c.now).toLocaleString()}${hours ? ` (+${hours} h)` : ''}`;
+  for (const b of document.querySelectorAll('[data-hours], #clock-advance')) b.disabled = !c.movable;
+}
+
+/** Moves lockerd's clock on (sim only): parcels past their time expire at once. */
+function advance(hours) {
+  if (hours > 0) call('/sim/clock/advance', { hours }).then(refresh, () => {});
 }
 
 function renderBoards() {
@@ -101,7 +148,15 @@ function renderCodes() {
   const known = new Set(codes.map((c) => `${c.carrier}/${c.waybill}`));
   for (const c of state.revealedCodes ?? []) if (!known.has(`${c.carrier}/${c.waybill}`)) codes.push(c);
   $('codes').replaceChildren(
-    ...codes.map((c) => el('li', {}, el('b', { textContent: c.code ?? '(chosen at deposit)' }), ` ${c.kind} ${c.waybill} · ${c.carrier}`)),
+    ...codes.map((c) => {
+      // A click scans the code at the kiosk: home reads it as a pickup, the drop-off screen as a drop-off.
+      const code = c.code ? el('button', { className: 'code', textContent: c.code, title: 'scan it at the kiosk' }) : el('b', { textContent: '(chosen at deposit)' });
+      if (c.code) {
+        code.dataset.code = c.code;
+        code.addEventListener('click', () => call('/sim/scanner/scan', { text: c.code }).catch(() => {}));
+      }
+      return el('li', {}, code, ` ${c.kind} ${c.waybill} · ${c.carrier}`);
+    }),
   );
 }
 
@@ -114,6 +169,8 @@ async function refresh() {
     renderLocks();
     renderBoards();
     renderCodes();
+    renderCarriers();
+    renderClock();
   } catch {
     $('link').textContent = 'lockerd not reachable';
   }
@@ -132,6 +189,15 @@ function describe(ev) {
     }
     case 'stored':
       return `${ev.waybill} stored in ${ev.compartment}`;
+    case 'deposit':
+      return `${ev.kind} ${ev.waybill} at ${ev.compartment}: ${ev.state}`;
+    case 'compartment': {
+      // The waybill that was there, for a door freed by a pickup or a collection.
+      const was = (state.compartments ?? []).find((c) => c.id === ev.compartment)?.parcel;
+      return `${ev.compartment} now ${ev.state.replaceAll('_', ' ')}${was && ev.state === 'free' ? ` (${was.waybill} taken out)` : ''}`;
+    }
+    case 'clock':
+      return `clock moved on ${ev.hours} h (now +${Math.round(ev.offsetMs / 360_000) / 10} h)${ev.expired ? `, ${ev.expired} parcel(s) expired` : ''}`;
     case 'board':
       return `${ev.bus} board ${ev.board} ${ev.silent ? 'silent' : 'answers again'}`;
     case 'bus-fault':
@@ -195,7 +261,7 @@ for (const b of document.querySelectorAll('[data-scanner]')) {
 $('reserve').addEventListener('submit', async (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
-  const carrier = String(f.get('carrier')).trim();
+  const carrier = String(f.get('carrier') ?? '').trim();
   const body = { waybill: String(f.get('waybill')).trim(), size: f.get('size'), kind: f.get('kind') };
   if (f.get('code')) body.code = String(f.get('code')).trim();
   try {
@@ -208,5 +274,6 @@ $('reserve').addEventListener('submit', async (e) => {
     $('reserve-result').textContent = `refused: ${err.message}`;
   }
 });
-document.querySelector('#reserve [name=carrier]').value = localStorage.getItem('sim.carrier') ?? '';
+for (const b of document.querySelectorAll('[data-hours]')) b.addEventListener('click', () => advance(Number(b.dataset.hours)));
+$('clock-advance').addEventListener('click', () => advance(Number($('clock-hours').value)));
 refresh();

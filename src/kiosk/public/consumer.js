@@ -5,6 +5,7 @@ import { t } from './i18n.js';
 import { view, keypad, button, formatClock, errorText } from './ui.js';
 import { showMap, soundCue } from './map.js';
 import { dropoffExtras, pickupExtras, reportAction, submitExtend } from './flows.js';
+import { dropoffActions } from './dropoffDoor.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
 
@@ -103,7 +104,7 @@ function codeScreen(app, { mode }) {
   };
 }
 
-function doorOpen(app, { mode, opened, code }) {
+function doorOpen(app, { mode, opened, code, emptyOld }) {
   const c = opened.compartment;
   const v = view('door');
   v.r.door.textContent = c.id;
@@ -111,8 +112,12 @@ function doorOpen(app, { mode, opened, code }) {
   v.r.where.textContent = t('door.where', { column: c.column, row: c.row });
   v.r.step.textContent = t(`door.${mode}Step`);
   if (c.accessible) v.r.note.textContent = t('door.low');
+  if (emptyOld) v.r.note.textContent = t('deposit.emptyOld', { door: emptyOld });
   showMap(v.r.map, c.id);
   soundCue();
+  // A drop-off's "Does not fit" and "Cancel" (dropoffDoor.js).
+  const drop = { cancelling: false };
+  if (mode === 'dropoff') dropoffActions(app, v, { opened, code, state: drop });
   let seenOpen = c.door === 'open';
   let doorOpen = c.door !== 'closed';
   let finished = false;
@@ -128,7 +133,7 @@ function doorOpen(app, { mode, opened, code }) {
   // Only the starter's secret (from the reply that opened the door) can ask.
   const closed = () =>
     mode === 'dropoff'
-      ? post(`/api/dropoff/${encodeURIComponent(opened.dropoffId)}/done`, {}, opened.secret).then((r) => end(r.state), () => end('stored'))
+      ? post(`/api/dropoff/${encodeURIComponent(opened.dropoffId)}/done`, {}, opened.secret).then((r) => end(r.state), () => end(drop.cancelling ? 'cancelled' : 'stored'))
       : end('closed');
   return {
     el: v.el,
@@ -153,7 +158,7 @@ function doorOpen(app, { mode, opened, code }) {
         doorOpen = ev.door === 'open';
         if (ev.door === 'open') seenOpen = true;
         else if (ev.door === 'closed' && seenOpen) closed();
-      }
+      } else if (ev.type === 'door' && ev.compartment === emptyOld && ev.door === 'closed') v.r.note.textContent = '';
     },
   };
 }

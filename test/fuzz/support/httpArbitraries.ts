@@ -15,6 +15,7 @@ export const kioskRoutes: readonly { method: string; path: string }[] = [
   { method: 'GET', path: '/api/dropoff/:id' },
   { method: 'POST', path: '/api/dropoff/:id/done' },
   { method: 'POST', path: '/api/dropoff/:id/cancel' },
+  { method: 'POST', path: '/api/dropoff/:id/wrong-size' },
   { method: 'POST', path: '/api/courier/login' },
   { method: 'POST', path: '/api/courier/logout' },
   { method: 'GET', path: '/api/courier/me' },
