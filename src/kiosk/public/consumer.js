@@ -226,8 +226,8 @@ export function askBeforeLeaving(app, v, door) {
 
 /** The locker's support contact (config support, the operator's line), as one line; '' without. */
 export function supportLine(app) {
-  const s = app.info.support?.default;
-  const contact = [s?.phone, s?.qrUrl].filter(Boolean).join(' \u00b7 ');
+  // The phone number only: a link is for the help screen, where it can be read as a QR code.
+  const contact = app.info.support?.default?.phone;
   return contact ? t('support.call', { contact }) : '';
 }
 
