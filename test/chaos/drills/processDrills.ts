@@ -50,7 +50,8 @@ export async function sigtermMidSession(): Promise<DrillResult> {
   const expected = 'the stop waits (bounded) for door sessions in flight: the three doors shut during the stop come back stored, no inspection';
   const s = await scratch('sigterm');
   try {
-    const demo = await simLocker(s.dataDir);
+    // The shipped drain bound (the test fixtures default to none).
+    const demo = await simLocker(s.dataDir, { shutdown: { drainMs: 10_000 } });
     const bus = demo.config.hardware.buses[0] as SerialBusConfig;
     const boards = await ptyBoards(s.dir, bus);
     const { scanner: _scanner, ...hardware } = demo.config.hardware;

@@ -37,9 +37,14 @@ export async function cablePulledMidUnlock(): Promise<DrillResult> {
       }
     };
     const token = await courier(p.url, demo);
-    const reply = await api<{ deposit: DepositView }>(p.url, 'POST', '/api/courier/deposits', { waybill: 'DRILL-CABLE-1', size: 'S' }, token);
+    // The reply may wait for the line (bounded): the cable goes back in while it is pending.
+    const pending = api<{ deposit: DepositView }>(p.url, 'POST', '/api/courier/deposits', { waybill: 'DRILL-CABLE-1', size: 'S' }, token);
+    await within(5_000, () => (unlocked ? true : undefined));
     const opened = unlocked;
-    if (!opened) return { name, expected, finding: '1', passed: false, observed: `no unlock reached the board (reply ${reply.status} ${codeOf(reply) ?? ''})` };
+    if (!opened) {
+      const reply = await pending;
+      return { name, expected, finding: '1', passed: false, observed: `no unlock reached the board (reply ${reply.status} ${codeOf(reply) ?? ''})` };
+    }
     // The latch released (the world is ours): the courier puts the parcel in and shuts the door.
     await within(2_000, () => (boards.world.lock(opened).doorOpen ? true : undefined));
     if (boards.world.lock(opened).doorOpen) {
@@ -48,6 +53,7 @@ export async function cablePulledMidUnlock(): Promise<DrillResult> {
     }
     await sleep(1_000);
     await boards.plug();
+    const reply = await pending;
     const compartment = config.layout.compartments.find((c) => c.bus === opened.bus && c.board === opened.board && c.lock === opened.lock)?.id ?? '?';
     // Bounded: the bus is back and any uncertain session resolved.
     await within(10_000, () => (readStore(s.dataDir, (st) => st.inFlightSessions().length) === 0 ? true : undefined), 100);
