@@ -131,7 +131,7 @@ export class CodeVault {
    * `pending` ones about to be (placements in progress), would exceed maxLiveCodes.
    */
   assertCapacity(adding: number, pending = 0): void {
-    const live = this.store.liveCodeCount() + pending;
+    const live = this.store.liveCodeCount() + this.groups.liveCount() + pending;
     if (live + adding > this.maxLiveCodes) {
       throw new LockerError(ErrorCodes.CODE_CAPACITY, `this locker already holds ${live} live codes, its limit is ${this.maxLiveCodes} (codes.maxLiveCodes)`, {
         live,

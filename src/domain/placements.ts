@@ -132,6 +132,8 @@ export class Placements {
   private recording = 0;
   /** Compartments held by placements in progress (not yet holding a recorded parcel). */
   private readonly held: Set<string>;
+  /** Groups whose first member's code is being made (between its check and its commit). */
+  private readonly groupCodesMaking = new Set<string>();
 
   constructor(private readonly d: PlacementDeps) {
     this.held = d.held;
@@ -413,6 +415,7 @@ export class Placements {
   private async commitNow(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
     const sessionId = txn.sessions.get(compartmentId) ?? '';
     const reconciled = txn.settled ? { settled: true as const } : txn.reconciled ? { reconciled: true as const } : {};
+    let makingGroupCode: string | undefined;
     try {
       const carrier = this.d.views.carrier(txn.carrier);
       const now = this.d.clock.now();
@@ -435,7 +438,10 @@ export class Placements {
         // A grouped parcel (issue 11, flow 2): the first one stored makes the group's code; the
         // others share it and get none of their own. The digest lives with the group, not the parcel.
         const group = reservation ? this.d.codes.groups.groupOf(txn.parcelId) : undefined;
-        const sharesCode = group !== undefined && this.groupLive(group);
+        // Two members stored at once: the second waits for no record, it shares the code the first is making.
+        const groupKey = group ? `${group.carrier}\n${group.group}` : undefined;
+        const sharesCode = group !== undefined && groupKey !== undefined && (this.groupCodesMaking.has(groupKey) || this.groupLive(group));
+        if (groupKey && !sharesCode) this.groupCodesMaking.add((makingGroupCode = groupKey));
         const code = reservation?.codeDigest || sharesCode ? undefined : this.d.codes.newUniqueCode();
         const digest = reservation?.codeDigest ?? (sharesCode ? null : this.d.codes.digestOf(code ?? '', false));
         const dwell = reservation?.dwellHours ?? carrier.dwellHours;
@@ -491,6 +497,8 @@ export class Placements {
       txn.error = le.code;
       this.d.logger.error({ err, deposit: txn.id, compartment: compartmentId }, 'could not record a placed parcel; it is reconciled at the next start');
       this.d.alarms.raise(Events.storeFailed({ compartment: compartmentId, code: le.code }), [], { auditOnly: true });
+    } finally {
+      if (makingGroupCode) this.groupCodesMaking.delete(makingGroupCode);
     }
   }
 

@@ -26,6 +26,11 @@ export class ParcelGroupStore {
         `SELECT m.parcel_id FROM parcel_group_members m JOIN parcels p ON p.id = m.parcel_id
          WHERE m.carrier = ? AND m.group_id = ? ORDER BY p.stored_at IS NULL, p.stored_at, p.id LIMIT ${MAX_GROUP_MEMBERS * 2}`,
       ),
+      live: db.prepare<[], { n: number }>(
+        `SELECT COUNT(*) AS n FROM parcel_groups g WHERE EXISTS (
+           SELECT 1 FROM parcel_group_members m JOIN parcels p ON p.id = m.parcel_id
+           WHERE m.carrier = g.carrier AND m.group_id = g.group_id AND p.state IN ('stored','expired'))`,
+      ),
       count: db.prepare<[string, string], { n: number }>('SELECT COUNT(*) AS n FROM parcel_group_members WHERE carrier = ? AND group_id = ?'),
       // A group none of whose members is still live, older than `before`, is forgotten.
       prune: db.prepare<[number]>(
@@ -64,6 +69,11 @@ export class ParcelGroupStore {
 
   memberIds(g: GroupRef): string[] {
     return this.stmts.members.all(g.carrier, g.group).map((r) => r.parcel_id);
+  }
+
+  /** Group codes that still open a member's door (each counts once toward codes.maxLiveCodes). */
+  liveCount(): number {
+    return this.stmts.live.get()?.n ?? 0;
   }
 
   size(g: GroupRef): number {

@@ -36,6 +36,9 @@ async function groupOfThree(): Promise<{ d: DomainLocker; code: string; doors: s
   // Later members get no code of their own: they share the first one's.
   expect(second.code).toBeUndefined();
   expect(third.code).toBeUndefined();
+  // The group's code is one live code toward codes.maxLiveCodes (4 here).
+  expect(() => d.codes.assertCapacity(3)).not.toThrow();
+  expect(() => d.codes.assertCapacity(4)).toThrow(/1 live codes/);
   return { d, code: first.code ?? '', doors: [first.compartment, second.compartment, third.compartment] };
 }
 
@@ -111,4 +114,23 @@ it('a member whose door fails is named; the code still opens the next door, and 
   expect(last.compartment.id).toBe(g.doors[0]);
   expect(last.group).toMatchObject({ position: 3, total: 3, remaining: 0 });
   expect(dl.events('parcel.pickup_failed').map((e) => e.data.waybill)).toEqual(['G-1']);
+});
+
+it('two members whose doors close at the same moment still end with one code between them', async () => {
+  const d = await domainLocker({ sizes: ['S', 'S'] });
+  dl = d;
+  for (const w of ['G-A', 'G-B']) d.locker.announce('swiftpost', { waybill: w, size: 'S', kind: 'delivery', group: 'same-time' }, carrier);
+  const a = await d.settle(d.locker.startDeposit(d.courier, { waybill: 'G-A', size: 'S' }));
+  const b = await d.settle(d.locker.startDeposit(d.courier, { waybill: 'G-B', size: 'S' }));
+  for (const s of [a, b]) d.put(s.compartment.id);
+  for (const s of [a, b]) d.close(s.compartment.id);
+  const views = await d.until('both stored', () => {
+    const v = [a, b].map((s) => d.locker.depositView(d.courier, s.id));
+    return v.every((x) => x.state === 'stored' && d.events('parcel.stored').length === 2) ? v : undefined;
+  });
+  const codes = views.flatMap((v) => v.pickupCode ?? []);
+  expect(codes).toHaveLength(1);
+  const first = await pickUp(d, codes[0] ?? '');
+  const second = await pickUp(d, codes[0] ?? '');
+  expect(new Set([first.compartment.id, second.compartment.id]).size).toBe(2);
 });
