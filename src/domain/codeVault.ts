@@ -82,6 +82,9 @@ export class CodeVault {
     const group = parcel ? undefined : this.groups.byDigest(codeDigest(this.secret, code));
     if (group) {
       if (onGroup) return onGroup(group);
+      // Only a pickup opens a group; the other use of a stored parcel's code is extending its time.
+      if (accept.includes('stored'))
+        throw new LockerError(ErrorCodes.EXTENSION_NOT_ALLOWED, 'a code shared by several parcels cannot extend their pickup time here; please contact the carrier', { reason: 'not_offered', grouped: true });
       throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' });
     }
     const refusal = parcel ? reject(parcel) : undefined;

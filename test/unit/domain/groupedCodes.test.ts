@@ -53,6 +53,11 @@ async function pickUp(d: DomainLocker, code: string) {
 it('one code opens every door of the group in turn, each a normal pickup with its own event', async () => {
   const g = await groupOfThree();
   dl = g.d;
+  // The code is for pickups: extending a group's time is the carrier's to do.
+  expect(() => dl?.locker.extendPickup(g.code)).toThrow(expect.objectContaining({ code: 'EXTENSION_NOT_ALLOWED' }));
+  // At drop-off it is a pickup code, and no try is taken.
+  await expect(dl.settle(dl.locker.dropoff(g.code, 'secret-x'))).rejects.toMatchObject({ code: 'CODE_UNKNOWN', context: { reason: 'pickup_code' } });
+  expect(dl.codes.lockout().failuresLeft).toBe(10);
   const a = await pickUp(dl, g.code);
   expect(a.compartment.id).toBe(g.doors[0]);
   expect(a.group).toEqual({ position: 1, total: 3, remaining: 2, skipped: [] });
