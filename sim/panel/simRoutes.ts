@@ -145,12 +145,12 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
 
   d.router.add('POST', '/sim/carriers/:carrier/reservations', async (ctx) => {
     const body = await ctx.body(
-      z.object({ waybill: z.string().trim().min(1).max(64), size: SizeClass, kind: z.enum(['parcel', 'dropoff']).default('parcel'), code: z.string().regex(/^[0-9]{6,10}$/).optional(), dwellHours: z.number().min(0.001).max(1440).optional() }),
+      z.object({ waybill: z.string().trim().min(1).max(64), size: SizeClass, kind: z.enum(['parcel', 'dropoff']).default('parcel'), code: z.string().regex(/^[0-9]{6,10}$/).optional(), dwellHours: z.number().min(0.001).max(1440).optional(), group: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).optional() }),
     );
     const carrier = ctx.params.carrier ?? '';
     const out = d.locker.announce(
       carrier,
-      { waybill: body.waybill, size: body.size, kind: body.kind === 'dropoff' ? 'dropoff' : 'delivery', ...(body.code ? { code: body.code } : {}), ...(body.dwellHours ? { dwellHours: body.dwellHours } : {}) },
+      { waybill: body.waybill, size: body.size, kind: body.kind === 'dropoff' ? 'dropoff' : 'delivery', ...(body.code ? { code: body.code } : {}), ...(body.dwellHours ? { dwellHours: body.dwellHours } : {}), ...(body.group ? { group: body.group } : {}) },
       { kind: 'carrier', id: carrier },
     );
     if (out.code) {

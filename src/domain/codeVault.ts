@@ -14,6 +14,7 @@ import { generatePickupToken, isPickupTokenInput, normalisePickupToken, pickupTo
 import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type RandomSource } from '../../kernel/random.js';
 import { type LockerStore, type ParcelRow, type ParcelState } from '../store/lockerStore.js';
+import { type GroupRef, ParcelGroupStore } from '../store/parcelGroups.js';
 import { type EventRecorder } from './eventRecorder.js';
 import { Events } from './events.js';
 import { type Live } from './liveSettings.js';
@@ -31,6 +32,9 @@ export interface KeypadLockout {
 }
 
 export class CodeVault {
+  /** Grouped parcels' shared codes (issue 11, flow 2), digests like the parcels' own. */
+  readonly groups: ParcelGroupStore;
+
   constructor(
     private readonly store: LockerStore,
     private readonly recorder: EventRecorder,
@@ -43,7 +47,9 @@ export class CodeVault {
     /** The number of compartments, the default bound on live codes. */
     private readonly compartmentCount: () => number,
     private readonly onLockout: (retryAfterMs: number) => void = () => {},
-  ) {}
+  ) {
+    this.groups = new ParcelGroupStore(store.db);
+  }
 
   get codeLength(): number {
     return this.settings.get().length;
@@ -65,13 +71,22 @@ export class CodeVault {
    * delivered yet) is refused by `reject` without one, since guessing it was not needed. A token
    * needs no budget: a wrong one is CODE_UNKNOWN and costs nothing.
    */
-  redeem(raw: string, accept: readonly ParcelState[], reject: (p: ParcelRow) => LockerError | undefined): ParcelRow {
+  redeem(raw: string, accept: readonly ParcelState[], reject: (p: ParcelRow) => LockerError | undefined, onGroup?: (g: GroupRef) => ParcelRow): ParcelRow {
     if (isPickupTokenInput(raw)) return this.redeemToken(raw, accept);
     const locked = this.lockout();
     if (locked.lockedOut) throw this.lockedOutError(locked.retryAfterMs);
     const code = normaliseCodeInput(raw, this.settings.get().length);
     const parcel = this.store.parcelByDigest(codeDigest(this.secret, code));
     if (parcel && accept.includes(parcel.state)) return parcel;
+    // A grouped code is a right code (no try taken): the caller picks the member to open.
+    const group = parcel ? undefined : this.groups.byDigest(codeDigest(this.secret, code));
+    if (group) {
+      if (onGroup) return onGroup(group);
+      // Only a pickup opens a group; the other use of a stored parcel's code is extending its time.
+      if (accept.includes('stored'))
+        throw new LockerError(ErrorCodes.EXTENSION_NOT_ALLOWED, 'a code shared by several parcels cannot extend their pickup time here; please contact the carrier', { reason: 'not_offered', grouped: true });
+      throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' });
+    }
     const refusal = parcel ? reject(parcel) : undefined;
     if (refusal) throw refusal;
     this.recordFailure();
@@ -95,7 +110,8 @@ export class CodeVault {
   newUniqueCode(): string {
     for (let i = 0; i < 100; i++) {
       const code = generateCode(this.settings.get().length, this.random);
-      if (!this.store.parcelByDigest(codeDigest(this.secret, code))) return code;
+      const digest = codeDigest(this.secret, code);
+      if (!this.store.parcelByDigest(digest) && !this.groups.byDigest(digest)) return code;
     }
     throw new LockerError(ErrorCodes.INTERNAL, 'could not find an unused code; raise codes.length');
   }
@@ -109,7 +125,7 @@ export class CodeVault {
   /** The digest to store for a code; with `unique`, refuses a code already in use here. */
   digestOf(code: string, unique: boolean): string {
     const digest = codeDigest(this.secret, normaliseCodeInput(code, code.length));
-    if (unique && this.store.parcelByDigest(digest)) throw new LockerError(ErrorCodes.INPUT_INVALID, 'this code is already in use at this locker; choose another');
+    if (unique && (this.store.parcelByDigest(digest) || this.groups.byDigest(digest))) throw new LockerError(ErrorCodes.INPUT_INVALID, 'this code is already in use at this locker; choose another');
     return digest;
   }
 
@@ -118,7 +134,7 @@ export class CodeVault {
    * `pending` ones about to be (placements in progress), would exceed maxLiveCodes.
    */
   assertCapacity(adding: number, pending = 0): void {
-    const live = this.store.liveCodeCount() + pending;
+    const live = this.store.liveCodeCount() + this.groups.liveCount() + pending;
     if (live + adding > this.maxLiveCodes) {
       throw new LockerError(ErrorCodes.CODE_CAPACITY, `this locker already holds ${live} live codes, its limit is ${this.maxLiveCodes} (codes.maxLiveCodes)`, {
         live,

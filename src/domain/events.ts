@@ -51,6 +51,8 @@ export const catalogue = {
       courier: id.optional(),
       codeJwe: z.string().optional().describe('the pickup code and QR token, encrypted to the carrier (see "Pickup codes")'),
       codeChosenByCarrier: z.boolean(),
+      group: z.string().optional().describe("the carrier's group of the reservation (one code for a recipient's parcels)"),
+      sharesCode: z.boolean().optional().describe("true: no code of its own, the group's code (in an earlier member's codeJwe) opens it"),
       reconciled,
       settled,
     }),

@@ -26,6 +26,7 @@ import { type CodeEncrypter, Placements, type PlacementHolder } from './placemen
 import { reconcileInFlight } from './reconcile.js';
 import { PickupExtensions, type PickupExtended } from './pickupExtensions.js';
 import { ParcelNeedsStore, PickupExtensionStore } from '../store/pickupExtensions.js';
+import { type GroupRef, MAX_GROUP_MEMBERS } from '../store/parcelGroups.js';
 import { Retrievals } from './retrievals.js';
 import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 
@@ -72,6 +73,17 @@ export interface Reservation {
   code?: string;
   /** The parcel must go into a low (accessible) compartment. */
   requiresLow?: boolean;
+  /** The carrier's group for one recipient: one code opens every member's door (issue 11, flow 2). */
+  group?: string;
+}
+
+/** Where a grouped pickup stands: this door is `position` of `total`; `remaining` doors can still open on the code. */
+export interface GroupPickup {
+  position: number;
+  total: number;
+  remaining: number;
+  /** Members that cannot open now, named for the screen. */
+  skipped: { compartment: string | null; reason: 'expired' | 'inspection' | 'out_of_service' }[];
 }
 
 export class Locker {
@@ -204,9 +216,20 @@ export class Locker {
   }
 
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
-  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string }> {
+  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string; group?: GroupPickup }> {
     this.refuseWhileStopping();
-    const parcel = this.d.codes.redeem(rawCode, ['stored'], (p) => this.codeRejection(p));
+    let group: GroupPickup | undefined;
+    const parcel = this.d.codes.redeem(
+      rawCode,
+      ['stored'],
+      (p) => this.codeRejection(p),
+      (g) => {
+        const t = this.groupTarget(g);
+        group = t.group;
+        return t.parcel;
+      },
+    );
+    if (group) return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id, group };
     // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
     if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
       this.expireDue();
@@ -241,6 +264,45 @@ export class Locker {
   /** Extends the pickup time of the code's parcel where its carrier allows it (no door opens). */
   extendPickup(rawCode: string, hours?: number): PickupExtended {
     return this.extensions.extend(rawCode, hours);
+  }
+
+  /**
+   * The member of a group the shared code opens now: the first stored one (in storing order)
+   * whose door can open. Expired members, and those in inspection or out of service, are named
+   * and passed over. With none openable, the reason of the first is the refusal.
+   */
+  private groupTarget(g: GroupRef): { parcel: ParcelRow; group: GroupPickup } {
+    const now = this.d.clock.now();
+    const members = this.d.codes.groups.memberIds(g).flatMap((id) => this.d.store.parcel(id) ?? []);
+    const taken = members.filter((p) => p.state === 'picked_up').length;
+    const skipped: GroupPickup['skipped'] = [];
+    const openable: ParcelRow[] = [];
+    for (const p of members) {
+      if (p.state === 'expired' || (p.state === 'stored' && p.expiresAt !== null && p.expiresAt <= now)) skipped.push({ compartment: p.compartmentId, reason: 'expired' });
+      else if (p.state !== 'stored') continue;
+      else if (this.inspections.pending(p.compartmentId)) skipped.push({ compartment: p.compartmentId, reason: 'inspection' });
+      else if (p.compartmentId && this.d.store.compartment(p.compartmentId)?.inService === false) skipped.push({ compartment: p.compartmentId, reason: 'out_of_service' });
+      else openable.push(p);
+    }
+    // A jammed door is tried again (as for one parcel, a door that opens is back in service) when nothing else can open.
+    const retry = openable.length === 0 ? skipped.findIndex((s) => s.reason === 'out_of_service') : -1;
+    if (retry >= 0) {
+      const again = members.find((p) => p.state === 'stored' && p.compartmentId === skipped[retry]?.compartment);
+      if (again) openable.push(again);
+      skipped.splice(retry, 1);
+    }
+    const target = openable[0];
+    if (!target) {
+      const first = skipped[0];
+      if (!first) throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this code was already used: the parcels have been collected', { reason: 'already_collected' });
+      if (first.reason === 'expired') {
+        this.expireDue();
+        throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
+      }
+      this.refuseInInspection(first.compartment);
+      throw new LockerError(ErrorCodes.INTERNAL, 'no member of this group can open');
+    }
+    return { parcel: target, group: { position: taken + 1, total: taken + openable.length + skipped.length, remaining: openable.length - 1, skipped } };
   }
 
   /** A compartment whose last outcome is uncertain opens only for an operator (see inspections.ts). */
@@ -403,6 +465,12 @@ export class Locker {
   announce(carrierId: string, r: Reservation, actor: Actor): { parcelId: string; code?: string } {
     const carrier = this.carrier(carrierId);
     if (this.d.store.liveParcelByWaybill(carrier.id, r.waybill)) throw new LockerError(ErrorCodes.WAYBILL_DUPLICATE, `waybill ${r.waybill} is already known to this locker`);
+    const group = r.group === undefined ? undefined : { carrier: carrier.id, group: r.group };
+    if (group) {
+      if (r.kind !== 'delivery') throw new LockerError(ErrorCodes.INPUT_INVALID, 'only deliveries can be in a group');
+      if (r.code !== undefined) throw new LockerError(ErrorCodes.INPUT_INVALID, 'a grouped delivery takes the locker\'s code for its group; send no code');
+      if (this.d.codes.groups.size(group) >= MAX_GROUP_MEMBERS) throw new LockerError(ErrorCodes.INPUT_INVALID, `a group holds at most ${MAX_GROUP_MEMBERS} parcels`, { limit: MAX_GROUP_MEMBERS });
+    }
     if (r.kind === 'dropoff' || r.code !== undefined) this.d.codes.assertCapacity(1, this.placements.pendingNewCodes());
     const generated = r.kind === 'dropoff' && !r.code ? this.d.codes.newUniqueCode() : undefined;
     const code = r.code ?? generated;
@@ -434,6 +502,7 @@ export class Locker {
         });
         // In the same transaction: a reservation is never stored without its need.
         if (r.requiresLow) this.needs.requireLow(parcelId);
+        if (group) this.d.codes.groups.join(parcelId, group);
       },
     );
     return { parcelId, ...(generated ? { code: generated } : {}) };

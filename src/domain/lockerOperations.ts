@@ -78,6 +78,8 @@ export const CreateReservationArgs = z
     codeJwe: z.string().min(10).max(4096).optional(),
     /** The consumer asked the carrier for a low (accessible) compartment: the parcel gets one. */
     requiresLow: z.boolean().optional(),
+    /** The carrier's group for one recipient at this locker: one code opens all its parcels (deliveries only, no codeJwe). */
+    group: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits and . _ : -, at most 64').optional(),
   })
   .strict();
 export type CreateReservationArgs = z.infer<typeof CreateReservationArgs>;

@@ -11,7 +11,8 @@ import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { storeErrorCode } from '../store/database.js';
 import { allocate } from './allocation.js';
-import { type CodeVault } from './codeVault.js';
+import { type CodeVault, SPENT_CODE_KNOWN_MS } from './codeVault.js';
+import { type GroupRef, type ParcelGroupStore } from '../store/parcelGroups.js';
 import { type CompartmentViews } from './compartmentViews.js';
 import { type DoorController } from './doorController.js';
 import { doorInputOf } from './doorOutcomes.js';
@@ -32,7 +33,7 @@ export interface PlacementDeps {
   recorder: Pick<EventRecorder, 'commit'>;
   /** Records an outcome the sensors cannot tell (Inspections.record). */
   uncertain: (u: UncertainOutcome) => void;
-  codes: Pick<CodeVault, 'newUniqueCode' | 'digestOf' | 'newPickupToken'>;
+  codes: Pick<CodeVault, 'newUniqueCode' | 'digestOf' | 'newPickupToken'> & { groups: Pick<ParcelGroupStore, 'groupOf' | 'digestOf' | 'memberIds' | 'create'> };
   alarms: Pick<LockerAlarms, 'latchJammed' | 'doorLeftOpen' | 'raise'>;
   views: Pick<CompartmentViews, 'one' | 'candidates' | 'carrier'>;
   /** The compartments held by placements in progress; the read model sees the same set. */
@@ -131,6 +132,8 @@ export class Placements {
   private recording = 0;
   /** Compartments held by placements in progress (not yet holding a recorded parcel). */
   private readonly held: Set<string>;
+  /** Groups whose first member's code is being made (between its check and its commit). */
+  private readonly groupCodesMaking = new Set<string>();
 
   constructor(private readonly d: PlacementDeps) {
     this.held = d.held;
@@ -412,6 +415,7 @@ export class Placements {
   private async commitNow(txn: PlacementTxn, compartmentId: string, size: SizeClass): Promise<void> {
     const sessionId = txn.sessions.get(compartmentId) ?? '';
     const reconciled = txn.settled ? { settled: true as const } : txn.reconciled ? { reconciled: true as const } : {};
+    let makingGroupCode: string | undefined;
     try {
       const carrier = this.d.views.carrier(txn.carrier);
       const now = this.d.clock.now();
@@ -431,8 +435,15 @@ export class Placements {
         );
       } else {
         const reservation = txn.reservation ? this.d.store.parcel(txn.parcelId) : undefined;
-        const code = reservation?.codeDigest ? undefined : this.d.codes.newUniqueCode();
-        const digest = reservation?.codeDigest ?? this.d.codes.digestOf(code ?? '', false);
+        // A grouped parcel (issue 11, flow 2): the first one stored makes the group's code; the
+        // others share it and get none of their own. The digest lives with the group, not the parcel.
+        const group = reservation ? this.d.codes.groups.groupOf(txn.parcelId) : undefined;
+        // Two members stored at once: the second waits for no record, it shares the code the first is making.
+        const groupKey = group ? `${group.carrier}\n${group.group}` : undefined;
+        const sharesCode = group !== undefined && groupKey !== undefined && (this.groupCodesMaking.has(groupKey) || this.groupLive(group));
+        if (groupKey && !sharesCode) this.groupCodesMaking.add((makingGroupCode = groupKey));
+        const code = reservation?.codeDigest || sharesCode ? undefined : this.d.codes.newUniqueCode();
+        const digest = reservation?.codeDigest ?? (sharesCode ? null : this.d.codes.digestOf(code ?? '', false));
         const dwell = reservation?.dwellHours ?? carrier.dwellHours;
         const expiresAt = now + Math.round(dwell * 3_600_000);
         // The carrier's QR token for this parcel travels with the code (or alone, for a code the
@@ -455,13 +466,15 @@ export class Placements {
                 expiresAt,
                 ...(txn.actor.kind === 'courier' ? { courier: txn.actor.courier.courierId } : {}),
                 ...(codeJwe ? { codeJwe } : {}),
-                codeChosenByCarrier: code === undefined,
+                codeChosenByCarrier: code === undefined && !sharesCode,
+                ...(group ? { group: group.group, sharesCode } : {}),
                 ...reconciled,
               }),
             ],
           },
           () => {
-            if (reservation) this.d.store.storeParcel({ id: txn.parcelId, from: 'announced', state: 'stored', compartmentId, codeDigest: digest, size, storedAt: now, expiresAt });
+            if (group && digest && !reservation?.codeDigest) this.d.codes.groups.create(group, digest, now, now - SPENT_CODE_KNOWN_MS);
+            if (reservation) this.d.store.storeParcel({ id: txn.parcelId, from: 'announced', state: 'stored', compartmentId, codeDigest: group ? null : digest, size, storedAt: now, expiresAt });
             else
               this.d.store.insertParcel({ id: txn.parcelId, carrier: carrier.id, waybill: txn.waybill, kind: 'delivery', state: 'stored', size, compartmentId, codeDigest: digest, dwellHours: null, announcedAt: null, storedAt: now, expiresAt });
             if (codeJwe) this.d.store.setTokenDigest(txn.parcelId, token.digest);
@@ -484,6 +497,8 @@ export class Placements {
       txn.error = le.code;
       this.d.logger.error({ err, deposit: txn.id, compartment: compartmentId }, 'could not record a placed parcel; it is reconciled at the next start');
       this.d.alarms.raise(Events.storeFailed({ compartment: compartmentId, code: le.code }), [], { auditOnly: true });
+    } finally {
+      if (makingGroupCode) this.groupCodesMaking.delete(makingGroupCode);
     }
   }
 
@@ -491,6 +506,15 @@ export class Placements {
    * The placement, if this holder started it: the same courier (carrier and courier id) for a
    * deposit, the starter's secret for a consumer drop-off. Anything else is reported as missing.
    */
+  /** True when a group already has a code that a member still at the locker holds. */
+  private groupLive(g: GroupRef): boolean {
+    if (!this.d.codes.groups.digestOf(g)) return false;
+    return this.d.codes.groups.memberIds(g).some((id) => {
+      const p = this.d.store.parcel(id);
+      return p?.state === 'stored' || p?.state === 'expired';
+    });
+  }
+
   own(holder: PlacementHolder, id: string): PlacementTxn {
     const t = this.txns.get(id);
     if (!t || !this.startedBy(t, holder)) throw new LockerError(ErrorCodes.NOT_FOUND, `no deposit ${id}`);

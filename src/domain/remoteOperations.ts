@@ -220,7 +220,7 @@ export class LockerRemoteOperations implements LockerOperations, IssuerDirectory
     }
     const out = this.d.locker.announce(
       carrier,
-      { waybill: args.waybill, size: args.size, kind: args.kind, ...(args.dwellHours ? { dwellHours: args.dwellHours } : {}), ...(code ? { code } : {}), ...(args.requiresLow ? { requiresLow: true } : {}) },
+      { waybill: args.waybill, size: args.size, kind: args.kind, ...(args.dwellHours ? { dwellHours: args.dwellHours } : {}), ...(code ? { code } : {}), ...(args.requiresLow ? { requiresLow: true } : {}), ...(args.group ? { group: args.group } : {}) },
       actorOf(by),
     );
     let codeJwe: string | undefined;

@@ -325,4 +325,27 @@ CREATE INDEX parcels_closed ON parcels(closed_at) WHERE closed_at IS NOT NULL;
 CREATE INDEX command_log_unsettled ON command_log(jti) WHERE substr(reply, -13) = '"reply":null}';
 `,
   },
+  {
+    version: 11,
+    name: 'grouped pickup codes',
+    // Issue 11, flow 2: the carrier groups parcels for one recipient (createReservation
+    // { group }). A member row per reservation; the group's one code lives here as a digest
+    // (never the code), so it survives any one member leaving the locker. Members keep
+    // code_digest NULL in parcels. See src/store/parcelGroups.ts.
+    sql: `
+CREATE TABLE parcel_groups (
+  carrier     TEXT NOT NULL,
+  group_id    TEXT NOT NULL,
+  code_digest TEXT NOT NULL UNIQUE,     -- HMAC-SHA256(locker secret, code), hex
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (carrier, group_id)
+) STRICT;
+CREATE TABLE parcel_group_members (
+  parcel_id TEXT PRIMARY KEY,          -- no foreign key: retention prunes closed parcels
+  carrier   TEXT NOT NULL,
+  group_id  TEXT NOT NULL
+) STRICT;
+CREATE INDEX parcel_group_members_group ON parcel_group_members(carrier, group_id);
+`,
+  },
 ];

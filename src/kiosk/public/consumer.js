@@ -113,6 +113,8 @@ function doorOpen(app, { mode, opened, code, emptyOld }) {
   v.r.step.textContent = t(`door.${mode}Step`);
   if (c.accessible) v.r.note.textContent = t('door.low');
   if (emptyOld) v.r.note.textContent = t('deposit.emptyOld', { door: emptyOld });
+  // One code for several parcels (issue 11, flow 2): which one this is, and any door passed over.
+  if (mode === 'pickup' && opened.group) v.r.note.textContent = [v.r.note.textContent, ...groupLines(opened.group)].filter(Boolean).join(' ');
   showMap(v.r.map, c.id);
   soundCue();
   // A drop-off's "Does not fit" and "Cancel" (dropoffDoor.js).
@@ -123,7 +125,7 @@ function doorOpen(app, { mode, opened, code, emptyOld }) {
   let finished = false;
   const end = (state) => {
     if (finished) return;
-    if (state === 'stored' || state === 'closed') app.go('thanks', { mode, opened });
+    if (state === 'stored' || state === 'closed') app.go('thanks', { mode, opened, code });
     else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code, door: c.id });
     else if (state === 'cancelled') app.go('home');
     else return;
@@ -242,7 +244,23 @@ function doorFailed(app, { mode, code, door }) {
   return { el: v.el };
 }
 
-function thanks(app, { mode, opened }) {
+/** A grouped pickup's progress line and a line for each member that cannot open now. */
+function groupLines(group) {
+  return [
+    t('group.progress', { n: group.position, total: group.total }),
+    ...(group.skipped ?? []).map((m) => t(`group.skipped.${m.reason}`, { door: m.compartment ?? '' })),
+  ];
+}
+
+function thanks(app, { mode, opened, code }) {
+  const group = mode === 'pickup' ? opened.group : undefined;
+  if (group && group.remaining > 0) {
+    // The same code again opens the next door: one tap (a scanned code is scanned again).
+    const next = button(t('group.next', { n: group.position + 1, total: group.total }), () => (code ? submitCode(app, 'pickup', code) : app.go('code', { mode: 'pickup' })), 'primary');
+    next.dataset.ref = 'nextDoor';
+    const v = notice('ok', t('thanks.title'), t('group.thanks'), [next, button(t('common.done'), () => app.done(), 'secondary'), ...reportAction(app, opened)]);
+    return { el: v.el };
+  }
   const v = notice('ok', t('thanks.title'), t(`thanks.${mode}`), [button(t('common.done'), () => app.done(), 'primary'), ...reportAction(app, opened)]);
   const timer = setTimeout(() => app.go('home'), 10_000);
   return { el: v.el, leave: () => clearTimeout(timer) };

@@ -88,7 +88,12 @@ function world() {
       carrier: (id: string) => ({ id, name: id, signingKeys: [], dwellHours: 72, adHocDeposit: true, couriers: [] }),
     },
     held,
-    codes: { newUniqueCode: () => '1234567890', digestOf: () => 'digest', newPickupToken: () => ({ token: 't', digest: 'td' }) },
+    codes: {
+      newUniqueCode: () => '1234567890',
+      digestOf: () => 'digest',
+      newPickupToken: () => ({ token: 't', digest: 'td' }),
+      groups: { groupOf: () => undefined, digestOf: () => undefined, memberIds: () => [], create: () => {} },
+    },
     encryptCode: async () => undefined,
     revealCodes: false,
   };
