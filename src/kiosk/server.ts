@@ -584,7 +584,13 @@ export class KioskServer {
     r.add('GET', '/api/courier/sizes', (ctx) => {
       this.courier(ctx);
       const all = locker.compartments();
-      return { sizes: sizeClasses.map((size) => ({ size, free: all.filter((c) => c.size === size && c.state === 'free').length, total: all.filter((c) => c.size === size).length })) };
+      const inner = this.d.config.layout.sizes ?? {};
+      return {
+        sizes: sizeClasses.map((size) => {
+          const dims = inner[size];
+          return { size, free: all.filter((c) => c.size === size && c.state === 'free').length, total: all.filter((c) => c.size === size).length, ...(dims ? { inner: dims } : {}) };
+        }),
+      };
     });
     r.add('GET', '/api/courier/collections', (ctx) => ({ items: locker.collections(this.courier(ctx)) }));
     r.add('POST', '/api/courier/collections/:parcelId/open', async (ctx) => locker.openCollection(this.courier(ctx), ctx.params.parcelId ?? ''));

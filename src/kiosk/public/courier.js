@@ -145,6 +145,8 @@ async function openDoor(app, request, waybill, extra = {}) {
   }
 }
 
+const cm = (mm) => String(Math.round(mm) / 10);
+
 function size(app, { waybill, resize, message }) {
   const v = view('size');
   const sizes = app.info.sizes;
@@ -167,6 +169,8 @@ function size(app, { waybill, resize, message }) {
       for (const c of counts) {
         const b = v.r.sizes.querySelector(`[data-size="${c.size}"]`);
         if (!b) continue;
+        // Inner dimensions from the layout (layout.sizes), in centimetres, where configured.
+        if (c.inner) b.append(span(t('size.inner', { w: cm(c.inner.widthMm), h: cm(c.inner.heightMm), d: cm(c.inner.depthMm) }), 'size-inner'));
         b.append(span(t('size.free', { n: c.free }), 'size-free'));
         b.dataset.free = String(c.free);
       }
