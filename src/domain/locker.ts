@@ -41,6 +41,8 @@ export interface CompartmentDetails {
   compartment: CompartmentView;
   parcels: { kind: string; state: string; carrier: string; since: number | null; expiresAt: number | null }[];
   doorEvents: { purpose: string; state: string; startedAt: number; endedAt: number | null; outcome: string | null }[];
+  /** Something service mode can clear (clearStuck): a session in flight with no runner, or a hold no placement owns. */
+  stuck: boolean;
 }
 
 export interface LockerSettings {
@@ -192,6 +194,7 @@ export class Locker {
       compartment: this.views.one(id),
       parcels: this.d.store.parcelsIn(id).map((p) => ({ kind: p.kind, state: p.state, carrier: p.carrier, since: p.storedAt, expiresAt: p.expiresAt })),
       doorEvents: this.d.store.recentSessionsIn(id, 10),
+      stuck: this.stuckIn(id),
     };
   }
 
@@ -383,6 +386,11 @@ export class Locker {
    * (NOTHING_STUCK). Nothing is guessed: a retrieval's parcel stays where it is recorded (its
    * code still works), a placement's session goes to inspection.
    */
+  private stuckIn(id: string): boolean {
+    if (this.d.doors.busy(id) || this.placements.inProgress((t) => placementUses(t.state, id))) return false;
+    return this.held.has(id) || this.d.store.inFlightSessions().some((s) => s.compartmentId === id);
+  }
+
   clearStuck(compartmentId: string, reason: string, actor: Actor): CompartmentView {
     const why = reason.trim();
     if (!why) throw new LockerError(ErrorCodes.INPUT_INVALID, 'a reason is required to clear a stuck state');

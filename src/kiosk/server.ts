@@ -622,6 +622,12 @@ export class KioskServer {
       const body = await ctx.body(z.object({ inService: z.boolean(), reason: z.string().trim().max(200).optional() }));
       return { compartment: locker.setService(ctx.params.id ?? '', body.inService, body.reason, { kind: 'operator', id: op.id }) };
     });
+    // Service mode "clear a stuck state" (issue 11, flow 8): Locker.clearStuck.
+    r.add('POST', '/api/operator/compartments/:id/clear-stuck', async (ctx) => {
+      const op = this.operator(ctx);
+      const { reason } = await ctx.body(z.strictObject({ reason: z.string().trim().min(1).max(200) }));
+      return { compartment: locker.clearStuck(ctx.params.id ?? '', reason, { kind: 'operator', id: op.id }) };
+    });
     r.add('POST', '/api/operator/test-doors', async (ctx) => {
       const op = this.operator(ctx);
       return { results: await locker.testDoors({ kind: 'operator', id: op.id }) };
