@@ -63,6 +63,12 @@ export const ErrorCodes = {
   TRANSACTION_STATE: 'TRANSACTION_STATE',
   DOOR_BUSY: 'DOOR_BUSY',
   NEEDS_INSPECTION: 'NEEDS_INSPECTION',
+  /** Clearing a stuck state needs the door seen closed (it is open, or its board has not been read). */
+  DOOR_NOT_CLOSED: 'DOOR_NOT_CLOSED',
+  /** Nothing to clear: the compartment has no door session in flight and no hold. */
+  NOTHING_STUCK: 'NOTHING_STUCK',
+  /** An operator ended a door session whose runner was gone (the cause of the inspection it leaves). */
+  SESSION_CLEARED: 'SESSION_CLEARED',
   /** lockerd is stopping (SIGTERM): no new door session starts; those in flight may finish. */
   LOCKER_STOPPING: 'LOCKER_STOPPING',
   // storage

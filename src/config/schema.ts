@@ -138,12 +138,26 @@ export const CompartmentConfig = z.strictObject({
 });
 export type CompartmentConfig = z.infer<typeof CompartmentConfig>;
 
+/** Inner dimensions of a size class, in whole millimetres (issue 11, flow 7: shown to couriers). */
+const innerMm = z.number().int().min(1).max(5000);
+export const InnerDimensions = z.strictObject({ widthMm: innerMm, heightMm: innerMm, depthMm: innerMm });
+export type InnerDimensions = z.infer<typeof InnerDimensions>;
+
 export const LayoutConfig = z
   .strictObject({
     version: z.number().int().min(1),
+    /**
+     * Inner dimensions per size class (optional; every compartment of a class has the same
+     * inside). Only classes some compartment has may be given.
+     */
+    sizes: z.partialRecord(SizeClass, InnerDimensions).optional(),
     compartments: z.array(CompartmentConfig).min(1),
   })
   .superRefine((layout, ctx) => {
+    const used = new Set(layout.compartments.map((c) => c.size));
+    for (const size of Object.keys(layout.sizes ?? {})) {
+      if (!used.has(size as SizeClass)) ctx.addIssue({ code: 'custom', path: ['sizes', size], message: `no compartment of size ${size} in the layout` });
+    }
     const ids = new Set<string>();
     const positions = new Map<string, string>();
     layout.compartments.forEach((c, i) => {

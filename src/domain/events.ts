@@ -105,6 +105,18 @@ export const catalogue = {
   // ---- operator stream
   'door.remote_opened': operator(z.object({ compartment, reason: z.string(), by: z.string(), at: ms }), 'a remote open (or door test) opened the door'),
   'compartment.service': operator(z.object({ compartment, inService: z.boolean(), reason: z.string().nullable() }), 'a compartment was taken out of or put back in service'),
+  'compartment.stuck_cleared': operator(
+    z.object({
+      compartment,
+      sessions: z
+        .array(z.object({ id, purpose: z.string(), outcome: z.enum(['cleared', 'inspection']) }))
+        .max(16)
+        .describe('the door sessions ended: a retrieval\'s is cleared (its parcel stays where it is recorded), a placement\'s goes to inspection'),
+      hold: z.boolean().describe('a hold left by a finished placement was dropped'),
+      reason: z.string(),
+    }),
+    'an operator cleared a stuck state: door sessions in flight whose runner was gone, or a hold no placement owns',
+  ),
   'compartment.recovered': operator(z.object({ compartment }), 'a jammed compartment opened fine and is back in service'),
   'clock.jumped': operator(
     z.object({ expectedAt: ms, wallAt: ms, stepMs: z.number().int() }),
@@ -214,6 +226,7 @@ export const Events = {
   doorRemoteOpened: toOperator('door.remote_opened'),
   compartmentService: toOperator('compartment.service'),
   compartmentRecovered: toOperator('compartment.recovered'),
+  stuckCleared: toOperator('compartment.stuck_cleared'),
   clockJumped: toOperator('clock.jumped'),
   layoutApplied: toOperator('layout.applied'),
   latchJammed: toOperator('alarm.latch_jammed'),

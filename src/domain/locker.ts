@@ -42,6 +42,8 @@ export interface CompartmentDetails {
   compartment: CompartmentView;
   parcels: { kind: string; state: string; carrier: string; since: number | null; expiresAt: number | null }[];
   doorEvents: { purpose: string; state: string; startedAt: number; endedAt: number | null; outcome: string | null }[];
+  /** Something service mode can clear (clearStuck): a session in flight with no runner, or a hold no placement owns. */
+  stuck: boolean;
 }
 
 export interface LockerSettings {
@@ -99,12 +101,14 @@ export class Locker {
   private stopping = false;
   readonly alarms: LockerAlarms;
   readonly views: CompartmentViews;
+  /** Compartments held by placements (the set Placements owns; read here to clear a stuck hold). */
+  private readonly held = new Set<string>();
 
   constructor(private readonly d: LockerDeps) {
     this.notifier = new LockerNotifier(d.logger);
     this.jumps = new ClockJumpDetector(d.clock, CLOCK_JUMP_MS);
     const notify = this.notifier.notify;
-    const held = new Set<string>();
+    const held = this.held;
     this.views = new CompartmentViews(d.store, d.doors, held);
     this.alarms = new LockerAlarms(d.store, d.recorder, d.logger, notify);
     // Inspections and Placements need each other (an uncertain placement / a settled one): closures break the circle.
@@ -202,6 +206,7 @@ export class Locker {
       compartment: this.views.one(id),
       parcels: this.d.store.parcelsIn(id).map((p) => ({ kind: p.kind, state: p.state, carrier: p.carrier, since: p.storedAt, expiresAt: p.expiresAt })),
       doorEvents: this.d.store.recentSessionsIn(id, 10),
+      stuck: this.stuckIn(id),
     };
   }
 
@@ -435,6 +440,65 @@ export class Locker {
     return view;
   }
 
+  /**
+   * Service mode "clear a stuck state" (issue 11, flow 8): ends the door sessions left in flight
+   * on this compartment whose runner is gone, and drops a hold no placement in progress owns.
+   * Refused while the door is not seen closed (DOOR_NOT_CLOSED), while a door session runs or a
+   * placement in progress uses the compartment (DOOR_BUSY), and when nothing is stuck
+   * (NOTHING_STUCK). Nothing is guessed: a retrieval's parcel stays where it is recorded (its
+   * code still works), a placement's session goes to inspection.
+   */
+  private stuckIn(id: string): boolean {
+    if (this.d.doors.busy(id) || this.placements.inProgress((t) => placementUses(t.state, id))) return false;
+    return this.held.has(id) || this.d.store.inFlightSessions().some((s) => s.compartmentId === id);
+  }
+
+  clearStuck(compartmentId: string, reason: string, actor: Actor): CompartmentView {
+    const why = reason.trim();
+    if (!why) throw new LockerError(ErrorCodes.INPUT_INVALID, 'a reason is required to clear a stuck state');
+    this.compartment(compartmentId);
+    if (this.d.doors.busy(compartmentId))
+      throw new LockerError(ErrorCodes.DOOR_BUSY, `a door session is running on ${compartmentId}`, { compartment: compartmentId, reason: 'session' });
+    if (this.placements.inProgress((t) => placementUses(t.state, compartmentId)))
+      throw new LockerError(ErrorCodes.DOOR_BUSY, `a placement in progress uses ${compartmentId}`, { compartment: compartmentId, reason: 'placement' });
+    if (this.d.doors.door(compartmentId).open !== false)
+      throw new LockerError(ErrorCodes.DOOR_NOT_CLOSED, `door ${compartmentId} is not seen closed: close it first`, { compartment: compartmentId });
+    const stuck = this.d.store.inFlightSessions().filter((s) => s.compartmentId === compartmentId).slice(0, 16);
+    const hold = this.held.has(compartmentId);
+    if (!stuck.length && !hold) throw new LockerError(ErrorCodes.NOTHING_STUCK, `nothing is stuck on ${compartmentId}`, { compartment: compartmentId });
+    const now = this.d.clock.now();
+    const sessions: { id: string; purpose: string; outcome: 'cleared' | 'inspection' }[] = [];
+    for (const s of stuck) {
+      if (s.purpose === 'deposit' || s.purpose === 'dropoff') {
+        // The parcel may be inside or not: an operator opens, looks and settles (inspections.ts).
+        this.inspections.record({
+          sessionId: s.id,
+          compartment: compartmentId,
+          kind: s.purpose,
+          parcelId: typeof s.context.parcelId === 'string' ? s.context.parcelId : '',
+          carrier: typeof s.context.carrier === 'string' ? s.context.carrier : undefined,
+          waybill: typeof s.context.waybill === 'string' ? s.context.waybill : '',
+          door: 'closed',
+          cause: ErrorCodes.SESSION_CLEARED,
+        });
+        sessions.push({ id: s.id, purpose: s.purpose, outcome: 'inspection' });
+      } else {
+        sessions.push({ id: s.id, purpose: s.purpose, outcome: 'cleared' });
+      }
+    }
+    const ended = sessions.filter((s) => s.outcome === 'cleared');
+    this.d.recorder.commit(
+      { actor: actorName(actor), action: 'compartment.stuck_cleared', subject: compartmentId, data: { sessions, hold, reason: why }, events: [Events.stuckCleared({ compartment: compartmentId, sessions, hold, reason: why })] },
+      () => {
+        for (const s of ended) this.d.store.endSession(s.id, 'failed', 'cleared', now);
+      },
+    );
+    this.held.delete(compartmentId);
+    const view = this.compartment(compartmentId);
+    this.emit({ type: 'compartment', compartment: view });
+    return view;
+  }
+
   /** Compartments in inspection, with what the operator needs to settle them. */
   inspectionList(): InspectionView[] {
     return this.inspections.list();
@@ -573,6 +637,11 @@ export class Locker {
   emit(e: LockerEvent): void {
     this.notifier.notify(e);
   }
+}
+
+/** Whether a placement's state uses this compartment (its door, or the old door it still releases). */
+function placementUses(state: { tag: string; compartment?: string; releasing?: string; from?: string }, compartmentId: string): boolean {
+  return state.compartment === compartmentId || state.releasing === compartmentId || state.from === compartmentId;
 }
 
 function requirePermission(c: CourierIdentity, p: 'deposit' | 'collect'): void {

@@ -584,7 +584,13 @@ export class KioskServer {
     r.add('GET', '/api/courier/sizes', (ctx) => {
       this.courier(ctx);
       const all = locker.compartments();
-      return { sizes: sizeClasses.map((size) => ({ size, free: all.filter((c) => c.size === size && c.state === 'free').length, total: all.filter((c) => c.size === size).length })) };
+      const inner = this.d.config.layout.sizes ?? {};
+      return {
+        sizes: sizeClasses.map((size) => {
+          const dims = inner[size];
+          return { size, free: all.filter((c) => c.size === size && c.state === 'free').length, total: all.filter((c) => c.size === size).length, ...(dims ? { inner: dims } : {}) };
+        }),
+      };
     });
     r.add('GET', '/api/courier/collections', (ctx) => ({ items: locker.collections(this.courier(ctx)) }));
     r.add('POST', '/api/courier/collections/:parcelId/open', async (ctx) => locker.openCollection(this.courier(ctx), ctx.params.parcelId ?? ''));
@@ -615,6 +621,12 @@ export class KioskServer {
       const op = this.operator(ctx);
       const body = await ctx.body(z.object({ inService: z.boolean(), reason: z.string().trim().max(200).optional() }));
       return { compartment: locker.setService(ctx.params.id ?? '', body.inService, body.reason, { kind: 'operator', id: op.id }) };
+    });
+    // Service mode "clear a stuck state" (issue 11, flow 8): Locker.clearStuck.
+    r.add('POST', '/api/operator/compartments/:id/clear-stuck', async (ctx) => {
+      const op = this.operator(ctx);
+      const { reason } = await ctx.body(z.strictObject({ reason: z.string().trim().min(1).max(200) }));
+      return { compartment: locker.clearStuck(ctx.params.id ?? '', reason, { kind: 'operator', id: op.id }) };
     });
     r.add('POST', '/api/operator/test-doors', async (ctx) => {
       const op = this.operator(ctx);

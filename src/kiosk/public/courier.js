@@ -145,6 +145,8 @@ async function openDoor(app, request, waybill, extra = {}) {
   }
 }
 
+const cm = (mm) => String(Math.round(mm) / 10);
+
 function size(app, { waybill, resize, message }) {
   const v = view('size');
   const sizes = app.info.sizes;
@@ -167,6 +169,8 @@ function size(app, { waybill, resize, message }) {
       for (const c of counts) {
         const b = v.r.sizes.querySelector(`[data-size="${c.size}"]`);
         if (!b) continue;
+        // Inner dimensions from the layout (layout.sizes), in centimetres, where configured.
+        if (c.inner) b.append(span(t('size.inner', { w: cm(c.inner.widthMm), h: cm(c.inner.heightMm), d: cm(c.inner.depthMm) }), 'size-inner'));
         b.append(span(t('size.free', { n: c.free }), 'size-free'));
         b.dataset.free = String(c.free);
       }
@@ -308,9 +312,20 @@ function collections(app) {
   const v = view('collections');
   let items = [];
   let active = null;
+  // "Open all" (issue 11, flow 7): one door at a time with the map, "next door" after each close.
+  let all = false;
+  const tried = new Set();
   const render = () => {
     v.r.empty.hidden = items.length > 0;
-    v.r.status.textContent = active ? t('collect.doorOpen', { door: active.compartment }) : '';
+    if (!items.length) all = false;
+    const pending = items.filter((it) => !tried.has(it.parcelId));
+    v.r.openAll.hidden = all || Boolean(active) || items.length < 2;
+    v.r.openAll.textContent = t('collect.openAll', { n: items.length });
+    v.r.next.hidden = !all || Boolean(active) || !pending.length;
+    v.r.map.hidden = !active;
+    if (active) showMap(v.r.map, active.compartment);
+    if (active) v.r.status.textContent = t('collect.doorOpen', { door: active.compartment });
+    else if (!v.r.status.dataset.error) v.r.status.textContent = '';
     v.r.list.replaceChildren(
       ...items.map((it) => {
         const open = button(t('collect.open', { door: it.compartment.id }), () => openItem(it), 'primary');
@@ -334,6 +349,8 @@ function collections(app) {
     render();
   };
   const openItem = async (it) => {
+    tried.add(it.parcelId);
+    delete v.r.status.dataset.error;
     try {
       const r = await app.authed('POST', `/api/courier/collections/${encodeURIComponent(it.parcelId)}/open`);
       active = { compartment: r.compartment.id, sessionId: r.sessionId, seenOpen: r.compartment.door === 'open' };
@@ -341,8 +358,20 @@ function collections(app) {
     } catch (e) {
       if (e.handled) return;
       v.r.status.textContent = e.code === 'LATCH_JAMMED' || e.code === 'BOARD_SILENT' ? t('collect.jammed', { door: it.compartment.id }) : errorText(e.code);
+      v.r.status.dataset.error = 'true';
+      render();
     }
   };
+  const openNext = () => {
+    const it = items.find((x) => !tried.has(x.parcelId));
+    if (it) openItem(it);
+  };
+  v.r.openAll.onclick = () => {
+    all = true;
+    tried.clear();
+    openNext();
+  };
+  v.r.next.onclick = openNext;
   v.r.back.onclick = () => app.go('menu');
   load();
   return {

@@ -105,7 +105,26 @@ function operator(app) {
         ),
       );
       const head = Object.assign(document.createElement('p'), { className: 'hint', textContent: t('operator.doorEvents') });
-      v.r.details.replaceChildren(...lines, head, events);
+      // A session whose runner is gone, or a hold no placement owns (issue 11, flow 8).
+      const extra = [];
+      if (d.stuck) {
+        const note = Object.assign(document.createElement('p'), { className: 'hint', textContent: t('operator.stuck') });
+        const clear = button(t('operator.clearStuck'), () => clearStuck(id), 'secondary');
+        clear.dataset.ref = 'clearStuck';
+        extra.push(note, clear);
+      }
+      v.r.details.replaceChildren(...lines, head, events, ...extra);
+    } catch (e) {
+      fail(e);
+    }
+  };
+  const clearStuck = async (id) => {
+    try {
+      const r = await app.authed('POST', `/api/operator/compartments/${encodeURIComponent(id)}/clear-stuck`, { reason: t(`reason.${reason}`) });
+      update(r.compartment, true);
+      v.r.message.textContent = t('operator.stuckCleared', { door: id });
+      v.r.message.dataset.kind = 'ok';
+      if (selected === id) loadDetails(id);
     } catch (e) {
       fail(e);
     }

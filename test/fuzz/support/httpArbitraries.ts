@@ -31,6 +31,7 @@ export const kioskRoutes: readonly { method: string; path: string }[] = [
   { method: 'GET', path: '/api/operator/compartments' },
   { method: 'POST', path: '/api/operator/compartments/:id/open' },
   { method: 'POST', path: '/api/operator/compartments/:id/service' },
+  { method: 'POST', path: '/api/operator/compartments/:id/clear-stuck' },
   { method: 'POST', path: '/api/operator/test-doors' },
   { method: 'GET', path: '/api/operator/alarms' },
   { method: 'GET', path: '/sim/state' },
