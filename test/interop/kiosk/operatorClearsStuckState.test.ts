@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { databasePathOf } from '../../../src/store/databaseIdentity.js';
 import { KioskHarness } from '../../support/kioskHarness.js';
+import { StoreReader } from '../../support/storeReader.js';
 import { waitFor } from '../../support/polling.js';
 
 let h: KioskHarness;
@@ -42,7 +43,7 @@ it('shows a stuck session and clears it with one tap', async () => {
   expect(db.prepare('SELECT state, outcome FROM door_sessions WHERE id = ?').get('01STUCKSESSION0000000000A1')).toEqual({ state: 'failed', outcome: 'cleared' });
   expect(db.prepare("SELECT actor, subject FROM audit WHERE action = 'compartment.stuck_cleared'").all()).toEqual([{ actor: 'operator:ops-3', subject: 'A1' }]);
   // The event's data is checked against the catalogue in the domain test (clearStuckState).
-  expect(db.prepare("SELECT stream FROM outbox WHERE type = 'compartment.stuck_cleared'").all()).toEqual([{ stream: 'op' }]);
+  expect(new StoreReader(db).events('compartment.stuck_cleared').map((e) => e.stream)).toEqual(['op']);
   expect(h.pageErrors).toEqual([]);
 });
 
