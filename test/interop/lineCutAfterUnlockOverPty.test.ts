@@ -16,7 +16,9 @@ import { SimBus, simPositions } from '../../sim/boards/simBus.js';
 import { PtyBoardBridge } from '../../sim/serial/ptyBoardBridge.js';
 import { SimWorld } from '../../sim/world.js';
 import { makeDemoLocker } from '../support/demoLocker.js';
+import { apiCall, type ApiReply } from '../support/kioskClient.js';
 import { openDbReadOnly } from '../support/lockerHarness.js';
+import { waitFor } from '../support/polling.js';
 import { type SocatPtyPair, startSocatPtyPair } from '../support/socatPtyPair.js';
 
 const clock = new SystemClock();
@@ -31,24 +33,8 @@ let url = '';
 let courierBadge = '';
 let out = '';
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${out.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+/** The kiosk API of the child lockerd (its url is known once it is ready). */
+const api = (method: string, path: string, body?: unknown, token?: string): Promise<ApiReply<Record<string, unknown>>> => apiCall(url, method, path, body, token);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lockerd-linecut-'));
@@ -84,7 +70,7 @@ afterAll(async () => {
 describe('the line cut right after an unlock frame, on a real pty', { timeout: 60_000 }, () => {
   it('the deposit survives: open when the line returns, stored on close, no jam, no forced door', async () => {
     const login = await api('POST', '/api/courier/login', { badge: courierBadge });
-    const token = String(login.json.token);
+    const token = String(login.body.token);
 
     // Cut the line the moment the board end has the unlock frame (CU48 command byte 0x51).
     let cut: Promise<void> | undefined;
@@ -97,10 +83,10 @@ describe('the line cut right after an unlock frame, on a real pty', { timeout: 6
       cut = bridge.stop().then(() => pty.stop());
     });
     const pending = api('POST', '/api/courier/deposits', { waybill: 'CUT-0001', size: 'M' }, token);
-    await waitFor('the line cut after the unlock frame', () => (cut ? true : undefined));
+    await waitFor('the line cut after the unlock frame', () => (cut ? true : undefined), 15_000);
     await cut;
     off();
-    await waitFor('the latch to release while the line is down', () => world.allLocks().find((l) => l.doorOpen));
+    await waitFor('the latch to release while the line is down', () => world.allLocks().find((l) => l.doorOpen), 15_000);
     // Down past the open timeout (400 ms) and its retry: the retry finds no line.
     await new Promise((r) => setTimeout(r, 1_200));
 
@@ -110,7 +96,7 @@ describe('the line cut right after an unlock frame, on a real pty', { timeout: 6
 
     const dep = await pending;
     expect(dep.status).toBe(200);
-    const deposit = dep.json.deposit as { id: string; state: string; compartment: { id: string } };
+    const deposit = dep.body.deposit as { id: string; state: string; compartment: { id: string } };
     expect(deposit.state).toBe('open');
     const door = world.allLocks().find((l) => l.doorOpen);
     expect(door).toBeDefined();
@@ -119,8 +105,8 @@ describe('the line cut right after an unlock frame, on a real pty', { timeout: 6
     world.closeDoor(door.position);
     await waitFor('the deposit to be stored', async () => {
       const v = await api('GET', `/api/courier/deposits/${deposit.id}`, undefined, token);
-      return (v.json.deposit as { state: string }).state === 'stored' ? true : undefined;
-    });
+      return (v.body.deposit as { state: string }).state === 'stored' ? true : undefined;
+    }, 15_000);
 
     const db = openDbReadOnly(dataDir);
     try {
