@@ -129,7 +129,7 @@ export type ScannerConfig = z.infer<typeof ScannerConfig>;
 const gpioPin = z.number().int().min(0).max(63);
 
 /**
- * The optional sound/light cue (issue 11, flow 1; docs/hardware.md, "Indicator"): a buzzer and
+ * The optional sound/light cue (issue 11, flow 1; docs/operations.md, "The door cue"): a buzzer and
  * per-compartment LEDs on GPIO outputs of the controller, driven by src/domain/doorCue.ts. A door
  * that opens for someone lights its LED and beeps; the LED goes out when the door is closed; a
  * door that did not open beeps the error pattern. A failing indicator is logged, never waited on.
