@@ -13,6 +13,7 @@ import { CodeVault } from '../domain/codeVault.js';
 import { BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
+import { DoorCue } from '../domain/doorCue.js';
 import { LiveSettings, type RuntimeSettings } from '../domain/liveSettings.js';
 import { EventRecorder } from '../domain/eventRecorder.js';
 import { Events } from '../domain/events.js';
@@ -194,6 +195,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'locker' }),
     encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
   });
+  // The buzzer and LED cue (hardware.indicator): fed the locker's events, never awaited by a door.
+  const offCue = hardware.indicator ? locker.on(new DoorCue(hardware.indicator, logger.child({ channel: 'indicator' })).onEvent) : undefined;
   const revocations = new BadgeRevocations(store, clock, () => config.badges);
   revocations.prune();
   const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) }, { policy: () => config.badges, revocations });
@@ -404,6 +407,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     stopSimRoutes?.();
     offScanner?.();
     locker.stop();
+    offCue?.();
+    await hardware.indicator?.close().catch((err: unknown) => logger.warn({ err }, 'indicator did not close'));
     retention.stop();
     clockMonitor?.stop();
     await kiosk.close();

@@ -77,6 +77,7 @@ export const catalogue = {
       previousExpiresAt: ms,
       expiresAt: ms,
       times: z.number().int().describe("the parcel's extensions so far, this one included"),
+      group: z.string().optional().describe("the carrier's group, when the group's shared code extended every member still stored (one event per parcel)"),
     }),
     "the consumer extended the pickup time at the kiosk with the code, within the carrier's pickupExtension rule",
   ),

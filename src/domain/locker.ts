@@ -122,6 +122,8 @@ export class Locker {
       extensions: new PickupExtensionStore(d.store.db),
       recorder: d.recorder,
       views: this.views,
+      groups: d.codes.groups,
+      parcel: (id) => d.store.parcel(id),
       clock: d.clock,
       rejection: (p) => this.codeRejection(p),
       expireDue: () => this.expireDue(),

@@ -16,20 +16,23 @@ export async function submitExtend(app, code) {
     if (app.nav === nav) app.go('extended', r);
   } catch (e) {
     if (app.nav !== nav) return;
-    if (e.code === 'EXTENSION_NOT_ALLOWED') app.go('extend-refused', { reason: e.context.reason });
+    if (e.code === 'EXTENSION_NOT_ALLOWED') app.go('extend-refused', { reason: e.context.reason, grouped: e.context.grouped === true });
     else codeFailed(app, 'pickup', code, e);
   }
 }
 
-function extended(app, { expiresAt, hours }) {
+/** A group's code extends every parcel of the group still here (`parcels`); `expiresAt` is the earliest new end. */
+function extended(app, { expiresAt, hours, parcels }) {
   const when = new Intl.DateTimeFormat(language(), { dateStyle: 'full', timeStyle: 'short' }).format(new Date(expiresAt));
-  const v = notice('ok', t('extend.doneTitle'), t('extend.doneText', { hours }), [button(t('common.done'), () => app.go('home'), 'primary')]);
+  const text = parcels > 1 ? t('extend.doneTextGroup', { hours, count: parcels }) : t('extend.doneText', { hours });
+  const v = notice('ok', t('extend.doneTitle'), text, [button(t('common.done'), () => app.go('home'), 'primary')]);
   v.r.extra.textContent = when;
   return { el: v.el };
 }
 
-function extendRefused(app, { reason }) {
-  const v = notice('warn', t('extend.refusedTitle'), t(reason === 'used' ? 'extend.used' : 'extend.notOffered'), [homeAction(app)]);
+function extendRefused(app, { reason, grouped }) {
+  const key = reason === 'used' ? 'extend.used' : 'extend.notOffered';
+  const v = notice('warn', t('extend.refusedTitle'), t(grouped ? `${key}Group` : key), [homeAction(app)]);
   return { el: v.el };
 }
 
