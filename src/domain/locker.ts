@@ -224,7 +224,7 @@ export class Locker {
   }
 
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
-  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string; group?: GroupPickup }> {
+  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string; carrier: string; group?: GroupPickup }> {
     this.refuseWhileStopping();
     let group: GroupPickup | undefined;
     const parcel = this.d.codes.redeem(
@@ -237,14 +237,14 @@ export class Locker {
         return t.parcel;
       },
     );
-    if (group) return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id, group };
+    if (group) return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id, carrier: parcel.carrier, group };
     // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
     if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
       this.expireDue();
       throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
     }
     this.refuseInInspection(parcel.compartmentId);
-    return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id };
+    return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id, carrier: parcel.carrier };
   }
 
   /**

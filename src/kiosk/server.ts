@@ -357,11 +357,12 @@ export class KioskServer {
 
   // ---------------------------------------------------------------- flows shared by API and scanner
 
-  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel' }; report: string }> {
+  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel'; carrier: string }; report: string }> {
     try {
-      const { parcelId, ...opened } = await this.d.locker.pickup(code);
-      // The handle for "report a problem" on this pickup (src/kiosk/pickupReports.ts).
-      return { ...opened, parcel: { kind: 'parcel' }, report: this.reports.open(opened.sessionId, parcelId) };
+      const { parcelId, carrier, ...opened } = await this.d.locker.pickup(code);
+      // The handle for "report a problem" on this pickup (src/kiosk/pickupReports.ts); the
+      // carrier, for its support contact on the screens that follow.
+      return { ...opened, parcel: { kind: 'parcel', carrier }, report: this.reports.open(opened.sessionId, parcelId) };
     } finally {
       this.pushLockout();
     }

@@ -87,6 +87,8 @@ function menu(app) {
   v.r.deposit.onclick = () => app.go('waybill');
   v.r.collect.onclick = () => app.go('collections');
   v.r.logout.onclick = () => app.logout();
+  // Help for the courier: the line of the courier's own carrier (else the locker's).
+  v.r.logout.before(button(t('help.button'), () => app.go('help', { carrier: who.carrier }), 'secondary'));
   return { el: v.el, homeButton: false };
 }
 
