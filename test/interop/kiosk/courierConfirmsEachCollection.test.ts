@@ -10,6 +10,16 @@ import { StoreReader } from '../../support/storeReader.js';
 let h: KioskHarness;
 let read: StoreReader;
 const parcels: Record<string, { compartment: string }> = {};
+/** Taps on the screen (a scan is no tap), for the taps table in docs/kiosk.md. */
+let taps = 0;
+const tap = async (selector: string): Promise<void> => {
+  taps += 1;
+  await h.tap(selector);
+};
+const tapText = async (text: string): Promise<void> => {
+  taps += 1;
+  await h.tapText(text);
+};
 
 beforeAll(async () => {
   h = await KioskHarness.start('courierConfirmsEachCollection');
@@ -36,7 +46,7 @@ async function toCollections(): Promise<void> {
 /** Opens the door of one waybill's row; resolves when the confirmation is asked for and lockerd reads scans for it. */
 async function openFor(waybill: string): Promise<string> {
   const door = parcels[waybill]?.compartment ?? '';
-  await h.tap(`.list .row:has-text("${waybill}") button`);
+  await tap(`.list .row:has-text("${waybill}") button`);
   await h.page.locator('[data-ref="confirm"]:not([hidden])').waitFor();
   await h.page.locator('#screen > [data-scan-mode="collect"]').waitFor();
   await h.waitForDoor(door, true);
@@ -50,6 +60,7 @@ async function takeAndClose(door: string): Promise<void> {
 
 it('English: a wrong scan is refused with the tries left, the typed waybill confirms', async () => {
   await toCollections();
+  taps = 0;
   const door = await openFor('SP-CONF-0001');
   const text = await h.visibleText();
   expect(text).toContain(`Scan the waybill on the parcel from door ${door}, or type it.`);
@@ -73,10 +84,12 @@ it('English: a wrong scan is refused with the tries left, the typed waybill conf
   expect(await h.smallTouchTargets()).toEqual([]);
 
   await h.typeOnKeyboard('SP-CONF-0001');
-  await h.tapText('Confirm');
+  await tapText('Confirm');
   await h.page.locator('[data-ref="status"]', { hasText: `The parcel from door ${door} is confirmed by its typed waybill.` }).waitFor();
   expect(await h.page.locator('[data-ref="confirm"]').isHidden()).toBe(true);
   expect(await h.text('[data-ref="status"]')).toContain(`Close door ${door}.`);
+  // Open the door, then Confirm (the typed characters and the shift key are taps of the keyboard, counted apart).
+  expect(taps).toBe(2);
   await h.screenshot('confirmed-typed-en');
   await takeAndClose(door);
   await h.page.locator('.list .row').nth(2).waitFor({ state: 'detached' });
@@ -94,25 +107,31 @@ it('Chinese: a scan confirms, and "could not scan" takes a reason', async () => 
   await h.tap('.lang[lang="zh-Hans"]');
   await h.waitForLanguage('zh-Hans');
   await toCollections();
+  taps = 0;
   const door = await openFor('SP-CONF-0002');
   expect(await h.visibleText()).toContain(`请扫描从 ${door} 号柜门取出的包裹上的运单号，或手动输入。`);
   await h.scan('SP-CONF-0002');
   await h.page.locator('[data-ref="status"]', { hasText: `${door} 号柜门的包裹已扫描确认。` }).waitFor();
   await h.screenshot('confirmed-scanned-zh');
+  // Open the door, scan the label: one tap.
+  expect(taps).toBe(1);
   await takeAndClose(door);
   await h.page.locator('.list .row').nth(1).waitFor({ state: 'detached' });
 
+  taps = 0;
   const last = await openFor('SP-CONF-0003');
   await h.scan('SP-NOPE-0010');
   await h.page.locator('[data-ref="confirmMessage"]', { hasText: '这不是该柜门内包裹的运单号。' }).waitFor();
   expect(await h.text('[data-ref="confirmMessage"]')).toContain('还可尝试 4 次');
-  await h.tapText('无法扫描');
+  await tapText('无法扫描');
   await h.page.locator('[data-ref="reasons"]:not([hidden])').waitFor();
   // The reasons take the keyboard's place.
   expect(await h.page.locator('[data-ref="keyboard"]').isHidden()).toBe(true);
   await h.screenshot('cannot-scan-reasons-zh');
-  await h.tapText('运单标签无法识别');
+  await tapText('运单标签无法识别');
   await h.page.locator('[data-ref="status"]', { hasText: `${last} 号柜门的包裹已记录为未扫描。` }).waitFor();
+  // Open the door, "could not scan", the reason: three taps.
+  expect(taps).toBe(3);
   await takeAndClose(last);
   await h.page.waitForSelector('[data-ref="empty"]:not([hidden])');
 

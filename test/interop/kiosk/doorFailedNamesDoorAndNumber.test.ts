@@ -51,6 +51,11 @@ it("names the failed door and the owning carrier's support contact", async () =>
   expect(text).not.toContain('+44 20 7946 0000');
   expect(await h.page.locator('[data-ref="support"] img.qr').getAttribute('src')).toBe('/api/info/support-qr/swiftpost');
   await h.screenshot('door-failed-named');
+  // Portrait: the whole contact and its QR code fit, every target at least 64 px.
+  await h.page.setViewportSize({ width: 800, height: 1280 });
+  expect(await h.smallTouchTargets()).toEqual([]);
+  await h.screenshot('door-failed-named-portrait');
+  await h.page.setViewportSize({ width: 1280, height: 800 });
   await h.sim(`compartments/${door}/unjam`);
   await h.tapText('Home');
   await h.waitForScreen('home');
