@@ -141,6 +141,12 @@ describe('a scan to confirm each collected parcel', () => {
       expect(refused.error).toMatchObject({ code: 'WAYBILL_MISMATCH', context: { triesLeft: 4 } });
       expect(JSON.stringify(terminal.events)).not.toContain('PG-NOT-THIS');
 
+      // Something that is no waybill (a link with a space) is refused and costs no try.
+      expect((await show({ screen: 'collect', parcel: parcelId }, pg)).status).toBe(200);
+      h.world.scan('https://x.example/a b');
+      const invalid = await terminal.waitFor('no waybill scanned', (e) => e.type === 'scan-result' && e.action === 'confirm' && (e.error as { code?: string } | undefined)?.code === 'INPUT_INVALID');
+      expect(invalid.state).toBe('failed');
+
       expect((await show({ screen: 'collect', parcel: parcelId }, pg)).status).toBe(200);
       h.world.scan('PG-CONF-3');
       const ok = await terminal.waitFor('the right waybill scanned', (e) => e.type === 'scan-result' && e.action === 'confirm' && e.state === 'ok');
