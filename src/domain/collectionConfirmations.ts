@@ -44,7 +44,6 @@ interface Pending {
   waybill: string;
   compartment: string;
   kind: 'expired' | 'dropoff';
-  courier: string;
   openedAt: number;
   wrongTries: number;
   done?: Confirmation;
@@ -66,7 +65,7 @@ export class CollectionConfirmations {
     private readonly limits: ConfirmationLimits = defaultConfirmationLimits,
   ) {}
 
-  /** The door of a collection was seen open: its confirmation may come now. */
+  /** The door of a collection was seen open: its confirmation may come now (from any courier of the carrier, who is named in the event). */
   opened(p: Omit<Pending, 'openedAt' | 'wrongTries' | 'done'>): void {
     this.prune();
     this.pending.delete(p.parcelId);

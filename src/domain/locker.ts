@@ -426,7 +426,6 @@ export class Locker {
       waybill: parcel.waybill,
       compartment: opened.compartment.id,
       kind: parcel.state === 'expired' ? 'expired' : 'dropoff',
-      courier: courier.courierId,
     });
     return opened;
   }

@@ -15,7 +15,7 @@ function setup(limits = { tries: 2, windowMs: 60_000, max: 3 }) {
   const clock = new ManualClock();
   const recorded: RecordSpec[] = [];
   const c = new CollectionConfirmations({ commit: <T>(spec: RecordSpec, change?: () => T) => (recorded.push(spec), change?.() as T) }, clock, limits);
-  const open = (n: number) => c.opened({ parcelId: `p${n}`, carrier: 'swiftpost', waybill: `SP-${n}`, compartment: `A${n}`, kind: 'expired', courier: 'c-1' });
+  const open = (n: number) => c.opened({ parcelId: `p${n}`, carrier: 'swiftpost', waybill: `SP-${n}`, compartment: `A${n}`, kind: 'expired' });
   return { clock, recorded, c, open };
 }
 
