@@ -225,11 +225,14 @@ export const SupportContact = z
       .max(32)
       .regex(/^[+0-9][0-9 ()-]*$/, 'digits, spaces, "+", "-", "(" or ")"')
       .optional(),
-    /** An https link, drawn as a QR code (e.g. the carrier's help page). */
+    /**
+     * An https link (e.g. the carrier's help page) or a tel: number, drawn as a QR code on the
+     * kiosk with the link in words beside it. Nothing else: a QR code is followed blindly.
+     */
     qrUrl: z
       .string()
       .max(256)
-      .refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', 'an https:// link')
+      .refine((u) => URL.canParse(u) && (new URL(u).protocol === 'https:' ? /^https:\/\/[^\s]+$/.test(u) : /^tel:\+?[0-9][0-9-]{2,31}$/.test(u)), 'an https:// link or a tel: number (digits, "+" and "-")')
       .optional(),
     /** Opening hours or a line of text, in the kiosk's languages. */
     hours: z.strictObject({ en: z.string().max(80).optional(), 'zh-Hans': z.string().max(80).optional() }).optional(),
