@@ -5,7 +5,7 @@
 // docs/img/kiosk/<picture>-<language>-<orientation>.png.
 //
 // One walk through the flows of the demo locker as shipped (its own 8-digit codes; only the
-// door timings are shortened so a jam is named quickly). At each picture the language is
+// board and door timings are shortened, so doors open and a jam is named quickly). At each picture the language is
 // switched through the header menu (the screen redraws in place), a state the redraw clears
 // is set up again, and the viewport turned. The test fails when a screen the kiosk defines
 // (app.js `screenNames`) has no picture, so a new screen needs its place in the gallery.
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/packageRoot.js';
 import { databasePathOf } from '../../../src/store/databaseIdentity.js';
 import { KioskHarness, until, type DepositJson } from '../../support/kioskHarness.js';
+import { fastDemoHardware } from '../../support/lockerHarness.js';
 
 const outDir = join(packageRoot(), 'docs', 'img', 'kiosk');
 const languages = ['en', 'zh-Hans'] as const;
@@ -33,7 +34,8 @@ let h: KioskHarness;
 beforeAll(async () => {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
-  h = await KioskHarness.start('screenshotGallery', { overrides: { doors: { openTimeoutMs: 800, jamRetries: 0 } } });
+  // The demo as shipped, with quick boards and doors: pictures of doors, not of waiting for them.
+  h = await KioskHarness.start('screenshotGallery', { overrides: { hardware: fastDemoHardware(), doors: { openTimeoutMs: 800, jamRetries: 0 } } });
 });
 afterAll(async () => {
   await h?.close();
