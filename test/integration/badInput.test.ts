@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineNoise } from '../../sim/scanner/simScannerDevice.js';
 import { SystemClock } from '../../kernel/clock.js';
-import { mintDemoCourierBadge } from '../../src/composition/demoKeys.js';
+import { DEMO_COURIER_ID, mintDemoCourierBadge } from '../../src/composition/demoKeys.js';
 import { mintBadge } from '../../src/credentials/badge.js';
 import { generateSigningKeyPair } from '../../src/crypto/keys.js';
 import { errorCode, errorContext, LockerHarness, seqGaps, sleep, waitFor, type ApiReply } from '../support/lockerHarness.js';
@@ -144,7 +144,7 @@ describe('bad input', () => {
     const expired = await mintDemoCourierBadge(h.demo.keys, 'swiftpost', 'courier-1', new PastClock(2 * 86_400_000), ['deposit', 'collect'], 3600);
     expectError(await h.api('POST', '/api/courier/login', { badge: expired }), 401, 'BADGE_EXPIRED');
 
-    expectError(await h.api('POST', '/api/courier/login', { carrier: 'swiftpost', courierId: 'demo-courier', pin: '000000' }), 401, 'PIN_INVALID');
+    expectError(await h.api('POST', '/api/courier/login', { carrier: 'swiftpost', courierId: DEMO_COURIER_ID, pin: '000000' }), 401, 'PIN_INVALID');
 
     // After logout the token is dead.
     const token = await h.courierLogin();

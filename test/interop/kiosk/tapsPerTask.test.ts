@@ -7,6 +7,7 @@
 // few pickups on the simulator) for docs/kiosk.md; that figure is reported, never asserted.
 import { cpus, loadavg } from 'node:os';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEMO_COURIER_ID, DEMO_COURIER_PIN } from '../../../src/composition/demoKeys.js';
 import { KioskHarness } from '../../support/kioskHarness.js';
 
 let h: KioskHarness;
@@ -87,6 +88,21 @@ it('deposits one scanned parcel in at most 3 taps after login', async () => {
   await h.tapText('Finish');
   await h.waitForScreen('menu');
   expect(taps).toBeLessThanOrEqual(3);
+  await h.tapText('Log out');
+  await h.waitForScreen('home');
+});
+
+it('logs in as the demo courier by carrier, ID and PIN in at most 12 taps', async () => {
+  await h.tap('[data-ref="courier"]');
+  await h.waitForScreen('login');
+  // Counted from the login screen, as in courierPinLoginInTwelveTaps: carrier, ID, PIN, Log in.
+  taps = 0;
+  await tap('[data-carrier="swiftpost"]');
+  for (const ch of DEMO_COURIER_ID) await tap(`.keyboard [data-key="${ch}"]`);
+  for (const d of DEMO_COURIER_PIN) await tap(`[data-ref="pinPad"] [data-key="${d}"]`);
+  await tap('[data-ref="login"]');
+  await h.waitForScreen('menu');
+  expect(taps).toBeLessThanOrEqual(12);
   await h.tapText('Log out');
   await h.waitForScreen('home');
 });
