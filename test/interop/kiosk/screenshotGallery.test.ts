@@ -145,9 +145,15 @@ it('writes every screen in both languages and orientations', { timeout: 240_000 
   // ---- the pickup keypad, help, extending the pickup time
   await h.tap('[data-ref="collect"]');
   await shots('code');
+  const headingPx = async (): Promise<number> => Number.parseFloat(await h.page.evaluate<string>("getComputedStyle(document.querySelector('#screen h1')).fontSize"));
   await shots('large-text', {
     screen: 'code',
-    prepare: () => h.tap('#large-button'),
+    prepare: async () => {
+      // Large text is larger than the screen-scaled normal text, on this screen size too.
+      const normal = await headingPx();
+      await h.tap('#large-button');
+      expect(await headingPx()).toBeGreaterThanOrEqual(normal * 1.2);
+    },
     after: () => h.tap('#large-button'),
   });
   await h.tapText('Help');
