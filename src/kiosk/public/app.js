@@ -284,6 +284,9 @@ function busy(app, { title }) {
 
 const screens = { home, busy, ...consumerScreens, ...courierScreens, ...operatorScreens, ...flowScreens };
 
+/** Every screen's name: the screenshot gallery checks it has pictures of each (docs/kiosk.md). */
+export const screenNames = Object.freeze(Object.keys(screens));
+
 function bumpIdle() {
   clearTimeout(idleTimer);
   if (!current || (current.name === 'home' && language() === app.defaultLanguage && !app.session)) return;
