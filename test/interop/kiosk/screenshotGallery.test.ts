@@ -354,6 +354,9 @@ it('writes every screen in both languages and orientations', { timeout: 240_000 
   await h.page.locator('[data-ref="openAll"]:not([hidden])').waitFor();
   await shots('collections');
   let opened = '';
+  // Each parcel taken back is confirmed by its waybill (flow 7): the waybill of every collectable door.
+  const collectable = (await h.api<{ items: { waybill: string; compartment: { id: string } }[] }>('GET', '/api/courier/collections', undefined, courier)).items;
+  const waybillIn = (door: string): string => collectable.find((c) => c.compartment.id === door)?.waybill ?? '';
   await shots('collections-open-all', {
     screen: 'collections',
     prepare: async () => {
@@ -362,8 +365,11 @@ it('writes every screen in both languages and orientations', { timeout: 240_000 
       await h.page.locator('[data-ref="map"]:not([hidden]) .cell.open').waitFor();
       opened = (await h.attributes('[data-ref="map"] .cell.open', 'data-compartment'))[0] ?? '';
       await h.waitForDoor(opened, true);
+      await h.page.locator('[data-ref="confirm"]:not([hidden])').waitFor();
     },
     after: async () => {
+      await h.scan(waybillIn(opened));
+      await h.page.locator('[data-ref="confirm"]').waitFor({ state: 'hidden' });
       await takeAndClose(opened);
       await h.page.locator('[data-ref="map"]').waitFor({ state: 'hidden' });
     },
