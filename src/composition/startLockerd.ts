@@ -32,7 +32,7 @@ import { Outbox } from '../store/outbox.js';
 import { ed25519Signer } from '../sync/detachedSignature.js';
 import { envelopeSealer } from '../sync/envelope.js';
 import { LockerStore } from '../store/lockerStore.js';
-import { RetentionJob } from '../store/retention.js';
+import { DEFAULT_RETENTION, RetentionJob } from '../store/retention.js';
 import { ReplayStore } from '../sync/replayStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
@@ -108,6 +108,8 @@ export interface RunningLockerd {
   publicKeysFile: string;
   /** The failure policy of every background path (health names its faults). */
   failures: BackgroundFailures;
+  /** The periodic retention job (src/store/retention.ts); runOnce() is one pass now. */
+  retention: RetentionJob;
   /**
    * Orderly stop: refuses new door sessions (LOCKER_STOPPING), waits up to shutdown.drainMs for
    * those in flight to settle, then closes everything. Resolves with what the drain saw.
@@ -252,7 +254,15 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   // Growth with work: audit, ended door sessions, closed parcels and expired commands are pruned
   // by the rules in src/store/retention.ts (docs/operations.md, "Memory and growth").
   const commandLog = new ReplayStore(db);
-  const retention = new RetentionJob({ store, clock, logger: logger.child({ channel: 'retention' }), pruneCommands: (now) => commandLog.prune(now) });
+  const retention = new RetentionJob({
+    store,
+    clock,
+    logger: logger.child({ channel: 'retention' }),
+    pruneCommands: (now) => commandLog.prune(now),
+    outbox,
+    // The replay window in force (setConfig may change it); without MQTT no row is ever acknowledged.
+    outboxRetainAcked: () => settings.get().sync?.retainAcked ?? DEFAULT_RETENTION.outboxRetainAcked,
+  });
   retention.start();
 
   let sync: RunningSync | undefined;
@@ -440,6 +450,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     ...(updates ? { updates } : {}),
     publicKeysFile,
     failures,
+    retention,
     stop() {
       stopping ??= stopNow();
       return stopping;

@@ -190,6 +190,8 @@ export class Outbox {
       markSent: db.prepare<[number, string, number]>('UPDATE streams SET sent_upto = MIN(?, next_seq - 1) WHERE stream = ? AND sent_upto < MIN(?, next_seq - 1)'),
       ackStream: db.prepare<[number, number, string, number]>('UPDATE streams SET acked_upto = ?, sent_upto = MAX(sent_upto, ?) WHERE stream = ? AND acked_upto < ?'),
       prune: db.prepare<[string, number]>('DELETE FROM outbox WHERE stream = ? AND seq <= ?'),
+      // The oldest acknowledged rows first, at most `limit` (through the UNIQUE (stream, seq) index).
+      pruneBatch: db.prepare<[string, number, number]>('DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox WHERE stream = ? AND seq <= ? ORDER BY seq LIMIT CAST(? AS INTEGER))'),
     };
   }
 
@@ -361,6 +363,30 @@ export class Outbox {
     try {
       this.db.transaction(() => {
         for (const s of this.stmts.streams.all()) deleted += this.stmts.prune.run(s.stream, s.acked_upto - Math.max(0, retainAcked)).changes;
+      })();
+    } catch (e) {
+      mapStoreError(e);
+    }
+    return deleted;
+  }
+
+  /**
+   * The retention rule of the outbox, in a bounded batch (src/store/retention.ts runs it
+   * periodically; ackUpTo applies the same rule at every acknowledgement): an acknowledged row
+   * goes once it is not among the newest `retainAcked` of its stream, oldest first; an
+   * unacknowledged row never goes. Deletes at most `limit` rows over all streams, in one short
+   * transaction. Returns the rows deleted.
+   */
+  pruneAcked(retainAcked: number, limit: number): number {
+    let deleted = 0;
+    try {
+      this.db.transaction(() => {
+        for (const s of this.stmts.streams.all()) {
+          if (deleted >= limit) break;
+          const upTo = s.acked_upto - Math.max(0, Math.floor(retainAcked));
+          if (upTo < 1) continue;
+          deleted += this.stmts.pruneBatch.run(s.stream, upTo, limit - deleted).changes;
+        }
       })();
     } catch (e) {
       mapStoreError(e);
