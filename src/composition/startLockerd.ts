@@ -32,7 +32,7 @@ import { Outbox } from '../store/outbox.js';
 import { ed25519Signer } from '../sync/detachedSignature.js';
 import { envelopeSealer } from '../sync/envelope.js';
 import { LockerStore } from '../store/lockerStore.js';
-import { DEFAULT_RETENTION, RetentionJob } from '../store/retention.js';
+import { DEFAULT_RETENTION, RetentionJob, type RetentionRules } from '../store/retention.js';
 import { ReplayStore } from '../sync/replayStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
@@ -69,6 +69,8 @@ export interface StartOptions {
   onRestartRequested?: () => void;
   /** How often a store that refuses writes is probed for space that returned (default 5 s). */
   storeProbeMs?: number;
+  /** Overrides of the retention rules (src/store/retention.ts); tests and the growth benchmark shorten the windows. */
+  retention?: Partial<RetentionRules>;
   /** false: refuse to initialise a pristine data folder (DB_NOT_INITIALISED); undefined or true: allowed. */
   firstBoot?: boolean;
   /** Deliberately replace a missing, empty or truncated database with a new one (new epoch). */
@@ -260,6 +262,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'retention' }),
     pruneCommands: (now) => commandLog.prune(now),
     outbox,
+    ...(options.retention ? { rules: options.retention } : {}),
     // The replay window in force (setConfig may change it); without MQTT no row is ever acknowledged.
     outboxRetainAcked: () => settings.get().sync?.retainAcked ?? DEFAULT_RETENTION.outboxRetainAcked,
   });
