@@ -185,3 +185,11 @@ export function databaseBytes(db: Db): { used: number; file: number } {
   const free = db.pragma('freelist_count', { simple: true }) as number;
   return { used: (pages - free) * pageSize, file: pages * pageSize };
 }
+
+/** Bytes of pages per table, its indexes included (SQLite's dbstat; diagnostics and the growth benchmark). */
+export function tableBytes(db: Db): Record<string, number> {
+  const rows = db
+    .prepare<[], { tbl: string; bytes: number }>("SELECT COALESCE(m.tbl_name, s.name) AS tbl, SUM(s.pgsize) AS bytes FROM dbstat s LEFT JOIN sqlite_master m ON m.name = s.name GROUP BY tbl ORDER BY tbl")
+    .all();
+  return Object.fromEntries(rows.map((r) => [r.tbl, r.bytes]));
+}

@@ -13,11 +13,12 @@
 //
 // Used by the growth benchmark (test/bench/growth.ts, full size) and by a short seeded
 // integration test (test/integration/growthDays.test.ts) that asserts row bounds only.
+import { rm } from 'node:fs/promises';
 import { type RunningLockerd, startLockerd } from '../../../src/composition/startLockerd.js';
 import { importSigningKey } from '../../../src/crypto/keys.js';
 import { createIdFactory } from '../../../src/ids.js';
 import { signCommand } from '../../../src/cli/lockerctl/commandToken.js';
-import { databaseBytes, tableRowCounts } from '../../../src/store/database.js';
+import { databaseBytes, tableBytes, tableRowCounts } from '../../../src/store/database.js';
 import { type RetentionRules } from '../../../src/store/retention.js';
 import { topicFor } from '../../../src/sync/topics.js';
 import { seededRandom } from '../../../kernel/random.js';
@@ -55,6 +56,8 @@ export interface DaySample {
   collected: number;
   commands: number;
   rows: Record<string, number>;
+  /** Bytes of pages per table, indexes included. */
+  tableBytes: Record<string, number>;
   /** Bytes in pages in use, and the database file's size (pages), without the WAL. */
   dbUsed: number;
   dbFile: number;
@@ -121,6 +124,7 @@ export async function runGrowthDays(spec: GrowthRunSpec): Promise<GrowthRun> {
       collected,
       commands,
       rows: tableRowCounts(running.db),
+      tableBytes: tableBytes(running.db),
       dbUsed: bytes.used,
       dbFile: bytes.file,
       placementsHeld: running.locker.placementsHeld(),
@@ -167,6 +171,7 @@ export async function runGrowthDays(spec: GrowthRunSpec): Promise<GrowthRun> {
     samples,
     stop: async () => {
       await running.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
