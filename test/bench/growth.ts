@@ -118,6 +118,10 @@ export async function runGrowth(o: BenchOptions): Promise<BenchResult> {
     const oldFigure = (rss(sN) - rss(s0)) / Math.max(1, sN.pairs);
     const slope = (rss(sN) - rss(s1)) / Math.max(1, sN.pairs - s1.pairs);
     const heapSlope = (heap(sN) - heap(s1)) / Math.max(1, sN.pairs - s1.pairs);
+    // Later still: what is left of the warm-up is gone by the middle of the run.
+    const sMid = day(shipped.samples, Math.min(3, sN.day));
+    const lateSlope = (rss(sN) - rss(sMid)) / Math.max(1, sN.pairs - sMid.pairs);
+    const lateHeapSlope = (heap(sN) - heap(sMid)) / Math.max(1, sN.pairs - sMid.pairs);
     const maxPlacements = Math.max(...shipped.samples.map((s) => s.placementsHeld), ...windows.samples.map((s) => s.placementsHeld));
 
     const w = windows.samples;
@@ -134,7 +138,8 @@ export async function runGrowth(o: BenchOptions): Promise<BenchResult> {
         target: `growth: RSS after ${sN.pairs.toLocaleString('en')} deposits + pickups over ${days} simulated days (nothing held per pair)`,
         measured:
           `RSS ${mib(rss(s0))} after start -> ${mib(rss(s1))} after day 1 (${s1.pairs} pairs) -> ${mib(rss(sN))} after day ${sN.day}; ` +
-          `start -> end ${kib(oldFigure, 2)} per pair (the old figure), after day 1 ${kib(slope, 2)} per pair; live heap ${mib(heap(s1))} -> ${mib(heap(sN))} (${kib(heapSlope, 2)} per pair); placements held at most ${maxPlacements}`,
+          `start -> end ${kib(oldFigure, 2)} per pair (the old figure), after day 1 ${kib(slope, 2)}, after day ${sMid.day} ${kib(lateSlope, 2)} per pair; ` +
+          `live heap ${mib(heap(s1))} -> ${mib(heap(sN))} (${kib(heapSlope, 2)} per pair after day 1, ${kib(lateHeapSlope, 2)} after day ${sMid.day}); placements held at most ${maxPlacements}`,
         verdict: 'info',
         how: `in-process startLockerd on the simulated boards, ${UNIT_LABEL}, OffsetClock jumping ${(24 / roundsPerDay).toFixed(1)} h per round of ${perRound} deposits then their pickups; VmRSS at the end of each day, live heap after a forced GC`,
       },
