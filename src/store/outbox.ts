@@ -107,6 +107,12 @@ interface RawStream {
 
 const OPERATOR_STREAM = 'op';
 
+/**
+ * Acknowledged rows one acknowledgement deletes at most (one short transaction); a consumer that
+ * acknowledges a long backlog at once leaves the rest to the retention pass (pruneAcked).
+ */
+export const ACK_PRUNE_MAX_ROWS = 2_000;
+
 /** The stream name of a carrier, or of the operator when carrier is null. */
 export function streamOf(carrier: string | null): string {
   return carrier === null ? OPERATOR_STREAM : `c/${carrier}`;
@@ -339,7 +345,8 @@ export class Outbox {
    * The consumer confirms every row up to upTo on this stream (and no other). A value beyond the
    * last appended row is clamped: nobody can acknowledge what does not exist yet. An
    * acknowledged row was evidently delivered: the sent watermark follows. Then prunes
-   * acknowledged rows older than the newest `retainAcked`. Returns the effective acked seq.
+   * acknowledged rows older than the newest `retainAcked`, at most ACK_PRUNE_MAX_ROWS of them in
+   * this transaction (the retention pass prunes the rest). Returns the effective acked seq.
    */
   ackUpTo(stream: string, upTo: number, _at: number, retainAcked: number): number {
     try {
@@ -349,7 +356,8 @@ export class Outbox {
         const upto = Math.min(Math.floor(upTo), info.next_seq - 1);
         if (upto <= info.acked_upto) return info.acked_upto;
         this.stmts.ackStream.run(upto, upto, stream, upto);
-        this.stmts.prune.run(stream, upto - Math.max(0, retainAcked));
+        // Oldest first and bounded (ACK_PRUNE_MAX_ROWS): what is left goes in the retention pass.
+        this.stmts.pruneBatch.run(stream, upto - Math.max(0, retainAcked), ACK_PRUNE_MAX_ROWS);
         return upto;
       })();
     } catch (e) {
