@@ -4,6 +4,7 @@
 // to a locker and one of its carriers chosen at random. Creation and emission times are kept
 // per stream so the caller can compute end-to-end latency against the consumer's times.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
 import { type Clock } from '../kernel/clock.js';
 import { type Ed25519PublicJwk } from '../src/config/schema.js';
 import { jwkThumbprint } from '../src/crypto/keys.js';
@@ -24,6 +25,12 @@ export interface LockerFleetOptions {
   /** Connections opened at once while connecting the fleet. */
   connectBatch?: number;
   keepaliveS?: number;
+  /** Folder under which each locker gets its data folder (<dataRoot>/<lockerId>/lockerd.db). */
+  dataRoot: string;
+  synchronous?: 'full' | 'normal';
+  /** SQLite page cache per locker, KiB. */
+  cacheKiB?: number;
+  retainAcked?: number;
 }
 
 /** What one stream produced: times indexed by seq - 1. */
@@ -81,6 +88,10 @@ export class LockerFleet {
       logger: this.o.logger,
       stamp: this.o.stamp,
       ...(this.o.keepaliveS !== undefined ? { keepaliveS: this.o.keepaliveS } : {}),
+      dataDir: join(this.o.dataRoot, lockerId),
+      ...(this.o.synchronous !== undefined ? { synchronous: this.o.synchronous } : {}),
+      ...(this.o.cacheKiB !== undefined ? { cacheKiB: this.o.cacheKiB } : {}),
+      ...(this.o.retainAcked !== undefined ? { retainAcked: this.o.retainAcked } : {}),
     });
   }
 
