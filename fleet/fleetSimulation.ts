@@ -5,7 +5,7 @@
 // at the carrier), per-stream completeness and order, and what the processes cost.
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { freemem, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateEncryptionKeyPair } from '../src/crypto/keys.js';
@@ -88,6 +88,8 @@ export interface FleetReport {
   toVerified: LatencySummary;
   /** How late the generator created events against its schedule, ms. */
   scheduleLag: LatencySummary;
+  /** Arrivals the locker processes shed because a second's worth of events was still in production. */
+  shed: number;
   /** Every stream delivered 1..last exactly once and in order, and last matches the locker's outbox. */
   complete: boolean;
   completeStreams: number;
@@ -114,6 +116,25 @@ export interface FleetReport {
   /** Bytes of the lockers' database files (db, -wal, -shm) after the run. */
   databaseBytes: number;
   databaseFiles: number;
+}
+
+/**
+ * What one simulated locker may cost in memory: its SQLite connection (schema, ~90 prepared
+ * statements of LockerStore and Outbox, a page cache capped by cacheKiB), its sync stack and MQTT
+ * client (outgoing store bounded by the in-flight window). Measured 650-950 KiB (BENCHMARKS.md,
+ * "Memory per locker"); a fleet that would not fit the machine's available memory at this bound
+ * is refused before any locker is created.
+ */
+export const MEMORY_PER_LOCKER_BOUND = 1.25 * 2 ** 20;
+
+/** Throws when `lockers` simulated lockers could not fit in `available` bytes at the bound above. */
+export function checkFleetMemory(lockers: number, available: number = freemem()): void {
+  const need = lockers * MEMORY_PER_LOCKER_BOUND;
+  if (need > available * 0.9) {
+    throw new Error(
+      `${lockers} lockers may need up to ${(need / 2 ** 30).toFixed(1)} GiB (${MEMORY_PER_LOCKER_BOUND / 1024} KiB each) but ${(available / 2 ** 30).toFixed(1)} GiB is available: run fewer lockers, or spread them over machines`,
+    );
+  }
 }
 
 export function fleetLockerIds(n: number): string[] {
@@ -224,6 +245,7 @@ export async function runFleetSimulation(o: FleetSimulationOptions): Promise<Fle
 
   const shards: string[][] = Array.from({ length: options.lockerProcesses }, () => []);
   lockerIds.forEach((id, i) => shards[i % shards.length]?.push(id));
+  checkFleetMemory(options.lockers);
   // Forked processes inherit this process's open-files limit: raise it for the largest shard.
   ensureOpenFiles(filesNeeded(Math.max(...shards.map((s) => s.length))));
   const lockerPeers: LockersPeer[] = shards.map((_, i) => new Peer<ToLockers, FromLockers>('lockerFleetProcess', `locker process ${i + 1}`));
@@ -260,8 +282,9 @@ export async function runFleetSimulation(o: FleetSimulationOptions): Promise<Fle
     const expected: Record<string, number> = {};
     for (const r of produced) for (const s of r.production.streams) if (s.lastSeq > 0) expected[`${s.locker}/${s.carrier}`] = s.lastSeq;
 
-    const settled = await Promise.all(lockerPeers.map((p) => p.request({ kind: 'settle', timeoutMs: 15_000 }, 'settled')));
-    const result = await backend.request({ kind: 'await', expected, timeoutMs: 20_000 }, 'report');
+    // A saturated fleet drains its outboxes after the traffic: give it as long as the traffic ran.
+    const settled = await Promise.all(lockerPeers.map((p) => p.request({ kind: 'settle', timeoutMs: Math.max(15_000, options.durationMs) }, 'settled')));
+    const result = await backend.request({ kind: 'await', expected, timeoutMs: Math.max(20_000, options.durationMs) }, 'report');
     log(`back ends ${result.complete ? 'caught up' : 'did NOT catch up'} ${(result.waitedMs / 1000).toFixed(1)} s after the last event`);
     const footprint = enrolled.map((e, i): LockerProcessFootprint => ({
       lockers: e.created.lockers,
@@ -386,6 +409,7 @@ function summarise(
     endToEnd: summariseLatency(endToEnd),
     toVerified: summariseLatency(toVerified),
     scheduleLag: summariseLatency(lag),
+    shed: productions.reduce((n, p) => n + p.shed, 0),
     complete: missing === 0 && mismatches === 0 && failed === 0 && completeStreams === streams,
     completeStreams,
     missingEvents: missing,
@@ -417,7 +441,7 @@ export function describeFleetReport(r: FleetReport): string[] {
   return [
     `lockers: ${r.connected} of ${o.lockers} connected (one MQTT connection each) in ${(r.connectMs / 1000).toFixed(1)} s`,
     `carriers: ${o.carriers}, ${r.streams} streams with traffic; back ends: ${o.members} shared-subscription connections per carrier`,
-    `events: ${r.emitted} created at ${r.achievedRatePerS.toFixed(0)}/s (target ${o.ratePerS}/s) over ${o.durationMs / 1000} s; ${r.emitFailures} failed`,
+    `events: ${r.emitted} created at ${r.achievedRatePerS.toFixed(0)}/s (target ${o.ratePerS}/s) over ${o.durationMs / 1000} s; ${r.emitFailures} failed; ${r.shed} arrivals shed (the generator could not keep up)`,
     `end to end (created -> verified and delivered in order): ${describeLatency(r.endToEnd)}`,
     `created -> signature verified on arrival: ${describeLatency(r.toVerified)}`,
     `generator lag behind its schedule: p99 ${r.scheduleLag.p99.toFixed(2)} ms, max ${r.scheduleLag.max.toFixed(2)} ms`,

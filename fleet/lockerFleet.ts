@@ -50,6 +50,8 @@ export interface FleetProduction {
   lastAt: number;
   /** How late events were created against their Poisson schedule (the generator's own lag), ms. */
   scheduleLagMs: number[];
+  /** Arrivals not created because a second's worth of events was still being produced (the process could not keep up). */
+  shed: number;
 }
 
 export class LockerFleet {
@@ -120,8 +122,13 @@ export class LockerFleet {
     return this.lockers.filter((l) => l.connected).length;
   }
 
-  /** Produces events at ratePerS for durationMs (Poisson arrivals) on the connected lockers, then waits for the last commits. */
-  async run(ratePerS: number, durationMs: number): Promise<FleetProduction> {
+  /**
+   * Produces events at ratePerS for durationMs (Poisson arrivals) on the connected lockers, then
+   * waits for the last commits. At most maxPending events (default: one second's worth) are in
+   * production at once; arrivals beyond that are shed and counted, so a process that cannot keep
+   * up shows a lower achieved rate instead of an ever-growing queue.
+   */
+  async run(ratePerS: number, durationMs: number, maxPending = Math.max(100, Math.ceil(ratePerS))): Promise<FleetProduction> {
     const random = seededRandom(`${this.o.seed}/traffic`);
     const carriers = this.o.carriers.map((c) => c.id);
     // Only lockers that got a connection take part: the rest would only queue in their outboxes.
@@ -130,6 +137,7 @@ export class LockerFleet {
     const pending = new Set<Promise<unknown>>();
     let emitted = 0;
     let failed = 0;
+    let shed = 0;
     let firstAt = Number.POSITIVE_INFINITY;
     let lastAt = 0;
     const start = this.o.stamp();
@@ -145,6 +153,10 @@ export class LockerFleet {
         const scheduled = due;
         due += gap();
         if (!locker || carrier === undefined) continue;
+        if (pending.size >= maxPending) {
+          shed += 1;
+          continue;
+        }
         const p = locker.emit(carrier).then(
           (e) => {
             emitted += 1;
@@ -168,7 +180,7 @@ export class LockerFleet {
       await new Promise((r) => setTimeout(r, 1));
     }
     await Promise.all(pending);
-    return { streams: [...this.produced.values()], emitted, failed, firstAt, lastAt, scheduleLagMs: lag };
+    return { streams: [...this.produced.values()], emitted, failed, firstAt, lastAt, scheduleLagMs: lag, shed };
   }
 
   /** The outbox's own last seq per stream, to check against what was counted. */

@@ -1,5 +1,6 @@
-// The fleet's open-files arithmetic and the refusal when the limit cannot be raised.
+// The fleet's bounds: open files per locker process (and the refusal when the limit cannot be raised), memory per locker.
 import { describe, expect, it } from 'vitest';
+import { MEMORY_PER_LOCKER_BOUND, checkFleetMemory } from '../../../fleet/fleetSimulation.js';
 import { FILES_BASE, FILES_PER_LOCKER, ensureOpenFiles, filesNeeded, openFileLimit } from '../../../fleet/openFiles.js';
 
 describe('fleet open files', () => {
@@ -22,5 +23,13 @@ describe('fleet open files', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]?.file).toBe('prlimit');
     expect(calls[0]?.args).toEqual(['--pid', String(process.pid), expect.stringMatching(new RegExp(`^--nofile=${need}:`))]);
+  });
+});
+
+describe('fleet memory bound', () => {
+  it('refuses a fleet that would not fit the available memory at the per-locker bound', () => {
+    expect(() => checkFleetMemory(1_000, 4 * 2 ** 30)).not.toThrow();
+    expect(() => checkFleetMemory(10_000, 4 * 2 ** 30)).toThrow(/10000 lockers may need up to 12\.2 GiB .* 4\.0 GiB is available/);
+    expect(MEMORY_PER_LOCKER_BOUND).toBe(1.25 * 2 ** 20);
   });
 });
