@@ -4,13 +4,14 @@
 // to a locker and one of its carriers chosen at random. Creation and emission times are kept
 // per stream so the caller can compute end-to-end latency against the consumer's times.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock } from '../kernel/clock.js';
 import { type Ed25519PublicJwk } from '../src/config/schema.js';
 import { jwkThumbprint } from '../src/crypto/keys.js';
 import { type Logger } from '../src/logger.js';
 import { randomFraction, randomInt, seededRandom } from '../kernel/random.js';
-import { type FleetCarrier, SimulatedLocker } from './simulatedLocker.js';
+import { type FleetCarrier, SimulatedLocker, templateDatabase } from './simulatedLocker.js';
 
 export interface LockerFleetOptions {
   lockerIds: readonly string[];
@@ -58,20 +59,30 @@ export class LockerFleet {
   readonly lockers: SimulatedLocker[] = [];
   private readonly publicKeys = new Map<string, Ed25519PublicJwk>();
   private readonly produced = new Map<string, StreamProduction>();
+  private template: string | undefined;
 
   private constructor(private readonly o: LockerFleetOptions) {}
 
   /** Creates the lockers and their signing keys; nothing is connected yet. */
   static async create(o: LockerFleetOptions): Promise<LockerFleet> {
     const fleet = new LockerFleet(o);
-    for (const lockerId of o.lockerIds) {
-      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-      const jwk = publicKey.export({ format: 'jwk' });
-      if (typeof jwk.x !== 'string') throw new Error('no public key');
-      const kid = await jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x });
-      fleet.publicKeys.set(lockerId, { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid });
-      fleet.lockers.push(fleet.makeLocker(lockerId, privateKey, kid));
-      for (const c of o.carriers) fleet.produced.set(`${lockerId}/${c.id}`, { locker: lockerId, carrier: c.id, lastSeq: 0, createdAt: [] });
+    // The migrations run once per process; every locker starts from a copy (SimulatedLocker's template).
+    mkdirSync(o.dataRoot, { recursive: true, mode: 0o700 });
+    const template = join(o.dataRoot, `.template-${process.pid}.db`);
+    fleet.template = templateDatabase(template);
+    try {
+      for (const lockerId of o.lockerIds) {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        const jwk = publicKey.export({ format: 'jwk' });
+        if (typeof jwk.x !== 'string') throw new Error('no public key');
+        const kid = await jwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x });
+        fleet.publicKeys.set(lockerId, { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid });
+        fleet.lockers.push(fleet.makeLocker(lockerId, privateKey, kid));
+        for (const c of o.carriers) fleet.produced.set(`${lockerId}/${c.id}`, { locker: lockerId, carrier: c.id, lastSeq: 0, createdAt: [] });
+      }
+    } finally {
+      rmSync(template, { force: true });
+      fleet.template = undefined;
     }
     return fleet;
   }
@@ -94,6 +105,7 @@ export class LockerFleet {
       ...(this.o.synchronous !== undefined ? { synchronous: this.o.synchronous } : {}),
       ...(this.o.cacheKiB !== undefined ? { cacheKiB: this.o.cacheKiB } : {}),
       ...(this.o.retainAcked !== undefined ? { retainAcked: this.o.retainAcked } : {}),
+      ...(this.template !== undefined ? { template: this.template } : {}),
     });
   }
 

@@ -11,15 +11,15 @@
 // its own; 'full' is what lockerd ships). A WAL database holds 3 descriptors (file, -wal,
 // -shm) and the MQTT socket a fourth: see fleet/openFiles.ts.
 import { type KeyObject } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { type Clock } from '../kernel/clock.js';
 import { MqttConfig, type X25519PublicJwk } from '../src/config/schema.js';
 import { EventRecorder } from '../src/domain/eventRecorder.js';
 import { createIdFactory, newBootId } from '../src/ids.js';
 import { type Logger } from '../src/logger.js';
 import { type RandomSource } from '../kernel/random.js';
-import { type Db } from '../src/store/database.js';
-import { openLockerDatabase } from '../src/store/databaseIdentity.js';
+import { openDatabase, type Db } from '../src/store/database.js';
+import { databasePathOf, openLockerDatabase } from '../src/store/databaseIdentity.js';
 import { LockerStore } from '../src/store/lockerStore.js';
 import { ed25519Signer } from '../src/sync/detachedSignature.js';
 import { Outbox, streamOf } from '../src/store/outbox.js';
@@ -58,6 +58,25 @@ export interface SimulatedLockerOptions {
   cacheKiB?: number;
   /** Acknowledged rows the outbox keeps per stream (lockerd's mqtt.retainAcked, default 10,000). */
   retainAcked?: number;
+  /**
+   * A freshly migrated database file (no identity yet) copied in as the locker's database when
+   * its folder has none: lockerd then adopts it with an epoch of its own, as it adopts a database
+   * from before the identity existed. Byte for byte what the migrations make, without running
+   * them again for each of ten thousand lockers (templateDatabase).
+   */
+  template?: string;
+}
+
+/** Migrates a new database file at `path` (WAL checkpointed into it, no identity) for SimulatedLocker's `template`. */
+export function templateDatabase(path: string): string {
+  const db = openDatabase(path, { synchronous: 'normal' });
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
+  }
+  return path;
 }
 
 /** An event the locker committed: its stream position and when it was created. */
@@ -83,6 +102,8 @@ export class SimulatedLocker {
 
   constructor(private readonly o: SimulatedLockerOptions) {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+    const file = databasePathOf(o.dataDir);
+    if (o.template !== undefined && !existsSync(file)) copyFileSync(o.template, file);
     const opened = openLockerDatabase({
       dataDir: o.dataDir,
       lockerId: o.lockerId,

@@ -15,11 +15,13 @@
 // The steps run one after another in one run, each on a fresh broker and fresh data folders, and
 // each records CPU per process (locker processes, back ends, Mosquitto), event-loop delay, the
 // load average and memory per locker, so the table says which process saturates first.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeFleetReport, fleetCarrierIds, fleetLockerIds, runFleetSimulation, type FleetReport } from '../../fleet/fleetSimulation.js';
 import { ensureOpenFiles, filesNeeded, openFileLimit } from '../../fleet/openFiles.js';
 import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
-import { describeMachine, machineInfo } from './support/machine.js';
+import { describeMachine, fileSystemOf, machineInfo } from './support/machine.js';
 import { childPid, cpuMsOf, machineCpu, type MachineCpu } from './support/processCpu.js';
 import { type BenchOptions, type BenchResult, type BenchRow, progress } from './support/result.js';
 
@@ -29,6 +31,16 @@ const TARGET_P99_MS = 50;
 const PASSWORD = 'fleet-bench';
 /** A process counts as saturated when it used this much of one core over the traffic phase. */
 const SATURATED = 0.85;
+
+/**
+ * Where the lockers' database files go: tmpfs when the machine has one. Ten thousand lockers
+ * sharing this one disk (and its fsyncs with whatever else runs) would measure the disk: a first
+ * run on ext4 stalled the locker processes' event loops for seconds at 20 % CPU. Every real locker
+ * has its own disk; the files are still real SQLite files in WAL mode, with their -wal and -shm.
+ */
+function fleetDataRoot(): string {
+  return existsSync('/dev/shm') && fileSystemOf('/dev/shm').startsWith('tmpfs') ? '/dev/shm' : tmpdir();
+}
 
 interface FleetRunSpec {
   lockers: number;
@@ -73,8 +85,10 @@ async function runOnce(spec: FleetRunSpec): Promise<FleetRun> {
   const brokerCpu = { start: Number.NaN, end: Number.NaN };
   const machineAt: Partial<Record<'start' | 'end', MachineCpu>> = {};
   let load = Number.NaN;
+  const dataDir = mkdtempSync(join(fleetDataRoot(), 'lockerd-fleet-'));
   try {
     const report = await runFleetSimulation({
+      dataDir,
       url: broker.url,
       password: PASSWORD,
       lockers: spec.lockers,
@@ -97,6 +111,7 @@ async function runOnce(spec: FleetRunSpec): Promise<FleetRun> {
     return { spec, report, brokerCpuMs: brokerCpu.end - brokerCpu.start, machineAt, load, stepMs: performance.now() - t0 };
   } finally {
     await broker.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -169,7 +184,7 @@ export async function runFleet(o: BenchOptions): Promise<BenchResult> {
         { lockers: 10_000, ratePerS: 2_000, processes: 2 },
       ];
   const limitsAtStart = openFileLimit();
-  const machine = machineInfo(tmpdir());
+  const machine = machineInfo(fleetDataRoot());
   progress(`fleet: open files limit soft ${limitsAtStart.soft}, hard ${limitsAtStart.hard}`);
   const runs: FleetRun[] = [];
   for (const step of steps) runs.push(await runOnce({ ...step, durationMs, warmupMs, carriers, members, brokerExtra: [] }));
@@ -186,7 +201,7 @@ export async function runFleet(o: BenchOptions): Promise<BenchResult> {
   const largest = held[held.length - 1];
   const how =
     'each locker its own MQTT connection and principal (password file, shipped ACL) to a local Mosquitto 2, its own SQLite file opened as lockerd opens it ' +
-    '(WAL, synchronous NORMAL), rows sealed at append, the real SyncClient; Poisson arrivals, random locker and carrier; 2 carriers, each consuming with 2 connections ' +
+    `(WAL, synchronous NORMAL, on ${fileSystemOf(fleetDataRoot())}), rows sealed at append, the real SyncClient; Poisson arrivals, random locker and carrier; 2 carriers, each consuming with 2 connections ` +
     `in a $share group (MQTT 5), verifying every signature and restoring order per stream by seq; latency = committed at the locker -> delivered in order at the back end, first ${warmupMs / 1000} s left out; ${durationMs / 1000} s of traffic per step`;
   const rows: BenchRow[] = [
     {
