@@ -165,9 +165,11 @@ class Peer<In extends { kind: string }, Out extends { kind: string }> {
   constructor(script: string, name: string) {
     const here = fileURLToPath(new URL('.', import.meta.url));
     // Same extension as this file: .ts under tsx (or a test runner), .js once compiled. The
-    // child gets its own flags, not whatever the parent was started with.
+    // child gets its own flags, not whatever the parent was started with; FLEET_NODE_FLAGS adds
+    // more (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the lockers and back ends).
     const ext = extname(fileURLToPath(import.meta.url));
-    this.child = fork(join(here, `${script}${ext}`), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ext === '.ts' ? ['--import', 'tsx'] : [] });
+    const extra = (process.env.FLEET_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+    this.child = fork(join(here, `${script}${ext}`), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...(ext === '.ts' ? ['--import', 'tsx'] : []), ...extra] });
     this.failed = new Promise<never>((_, reject) => {
       this.child.on('message', (raw) => {
         const m = raw as Out & { message?: string };

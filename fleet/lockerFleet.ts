@@ -55,6 +55,9 @@ export interface FleetProduction {
   shed: number;
 }
 
+/** Arrivals handled per turn of the generator's loop (see run). */
+const BURST = 32;
+
 export class LockerFleet {
   readonly lockers: SimulatedLocker[] = [];
   private readonly publicKeys = new Map<string, Ed25519PublicJwk>();
@@ -159,7 +162,11 @@ export class LockerFleet {
     let due = start + gap();
     while (due < end && lockers.length > 0) {
       const now = this.o.stamp();
-      while (due <= now && due < end) {
+      // At most `burst` arrivals per turn: their commits run before the next timer, and a starved
+      // process that woke up late would otherwise commit seconds' worth in one turn, stalling
+      // every locker's sync (the later arrivals wait for the next turn, or are shed).
+      let burst = BURST;
+      while (due <= now && due < end && burst-- > 0) {
         const locker = lockers[randomInt(random, lockers.length)];
         const carrier = carriers[randomInt(random, carriers.length)];
         const scheduled = due;
@@ -189,7 +196,8 @@ export class LockerFleet {
         void p.finally(() => pending.delete(p));
       }
       // Node timers resolve to about a millisecond: arrivals due by then go out together.
-      await new Promise((r) => setTimeout(r, 1));
+      if (due <= this.o.stamp()) await new Promise((r) => setImmediate(r));
+      else await new Promise((r) => setTimeout(r, 1));
     }
     await Promise.all(pending);
     return { streams: [...this.produced.values()], emitted, failed, firstAt, lastAt, scheduleLagMs: lag, shed };

@@ -137,6 +137,14 @@ function saturation(run: FleetRun): string {
   return [...busy, ...(machineFull ? [`the machine (${(machineBusy * 100).toFixed(0)} % of ${cores * 100} %)`] : [])].join(', ');
 }
 
+/** CPU time per event created, µs: all locker processes, back ends, Mosquitto (over the traffic phase). */
+function cpuPerEvent(run: FleetRun): string {
+  const r = run.report;
+  const n = Math.max(1, r.emitted);
+  const us = (ms: number): string => (Number.isNaN(ms) ? '?' : ((ms * 1000) / n).toFixed(0));
+  return `${us(r.lockerLoad.reduce((s, l) => s + l.cpuMs, 0))} / ${us(r.backendLoad.cpuMs)} / ${us(run.brokerCpuMs)} µs`;
+}
+
 function stepLine(run: FleetRun): string {
   const r = run.report;
   const s = run.spec;
@@ -155,6 +163,7 @@ function stepLine(run: FleetRun): string {
     m0 && m1 ? pct(m1.busyMs - m0.busyMs, d) : 'not read',
     `${r.lockerLoad.map((l) => l.loopDelayP99Ms.toFixed(0)).join(' / ')} ms; ${r.backendLoad.loopDelayP99Ms.toFixed(0)} ms`,
     `${r.scheduleLag.p99.toFixed(0)} ms`,
+    cpuPerEvent(run),
     `${(r.bytesPerLockerConnected / 1024).toFixed(0)} / ${(r.bytesPerLockerPeak / 1024).toFixed(0)} KiB`,
     `${r.footprint.map((f) => mib(f.rssPeak)).join(' + ')}; ${mib(r.backendLoad.maxRssBytes)}`,
     saturation(run),
@@ -166,7 +175,7 @@ export async function runFleet(o: BenchOptions): Promise<BenchResult> {
   if (!mosquittoAvailable()) throw new Error('mosquitto is not installed: apt-get install -y mosquitto mosquitto-clients');
   const carriers = 2;
   const members = 2;
-  const durationMs = o.quick ? 5_000 : 30_000;
+  const durationMs = o.quick ? 5_000 : 20_000;
   const warmupMs = o.quick ? 1_000 : 5_000;
   // Steps toward the target: lockers and the fleet's event rate grow together (one event per
   // locker per second), then the full fleet at a lower rate, which separates "many connections"
@@ -190,7 +199,7 @@ export async function runFleet(o: BenchOptions): Promise<BenchResult> {
   for (const step of steps) runs.push(await runOnce({ ...step, durationMs, warmupMs, carriers, members, brokerExtra: [] }));
   // Experiment: Mosquitto leaves Nagle's algorithm on for its client sockets unless told otherwise.
   const first = steps[0] ?? { lockers: 100, ratePerS: 100, processes: 1 };
-  const experimentMs = o.quick ? 5_000 : 20_000;
+  const experimentMs = o.quick ? 5_000 : 10_000;
   const noDelay = await runOnce({ ...first, durationMs: experimentMs, warmupMs, carriers, members, brokerExtra: ['set_tcp_nodelay true'] });
 
   const target = runs.find((r) => r.spec.lockers === TARGET_LOCKERS && r.spec.ratePerS === TARGET_RATE) ?? runs[runs.length - 1];
@@ -240,8 +249,8 @@ export async function runFleet(o: BenchOptions): Promise<BenchResult> {
       'each locker process (four descriptors per locker: database, -wal, -shm, socket) need.',
     '',
     '| lockers | events/s target -> created | end to end p50 / p99 / p99.9 / max | order and completeness | CPU locker processes | CPU back ends | CPU Mosquitto | machine busy (of ' +
-      `${availableParallelism() * 100} %) | loop delay p99 lockers; back ends | generator lag p99 | memory per locker connected / peak | peak RSS locker processes; back ends | saturated (>= ${SATURATED * 100} % of a core) | load avg |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      `${availableParallelism() * 100} %) | loop delay p99 lockers; back ends | generator lag p99 | CPU per event: lockers / back ends / Mosquitto | memory per locker connected / peak | peak RSS locker processes; back ends | saturated (>= ${SATURATED * 100} % of a core) | load avg |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => `| ${stepLine(r)} |`),
     `| ${stepLine(noDelay)} (set_tcp_nodelay true) |`,
     '',
