@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeFleetReport, fleetCarrierIds, fleetLockerIds, runFleetSimulation, type FleetReport } from '../../fleet/fleetSimulation.js';
-import { ensureOpenFiles, filesNeeded, openFileLimit } from '../../fleet/openFiles.js';
+import { FILES_BASE, FILES_PER_LOCKER, ensureOpenFiles, filesNeeded, openFileLimit } from '../../fleet/openFiles.js';
 import { MosquittoBroker, mosquittoAvailable } from '../support/mosquittoBroker.js';
 import { describeMachine, fileSystemOf, machineInfo } from './support/machine.js';
 import { childPid, cpuMsOf, machineCpu, type MachineCpu } from './support/processCpu.js';
@@ -71,7 +71,19 @@ function verdictOf(r: FleetReport, lockers: number, rate: number): BenchRow['ver
   return r.connected === lockers && rateHeld && r.complete && r.endToEnd.p99 <= TARGET_P99_MS ? 'met' : 'missed';
 }
 
-async function runOnce(spec: FleetRunSpec): Promise<FleetRun> {
+/**
+ * Locker processes for a step: at least `wanted`, and enough that each stays under the hard
+ * open-files limit (four descriptors per locker), which this process may not be allowed to
+ * raise: in a container without CAP_SYS_RESOURCE even root cannot.
+ */
+function processesFor(lockers: number, wanted: number): number {
+  const hard = openFileLimit().hard;
+  const perProcess = Number.isFinite(hard) ? Math.max(1, Math.floor((hard - FILES_BASE) / FILES_PER_LOCKER)) : lockers;
+  return Math.max(wanted, Math.ceil(lockers / perProcess));
+}
+
+async function runOnce(asked: FleetRunSpec): Promise<FleetRun> {
+  const spec = { ...asked, processes: processesFor(asked.lockers, asked.processes) };
   const t0 = performance.now();
   const users: Record<string, string> = {};
   for (const id of [...fleetLockerIds(spec.lockers), ...fleetCarrierIds(spec.carriers)]) users[id] = PASSWORD;
