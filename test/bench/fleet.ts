@@ -165,7 +165,7 @@ function stepLine(run: FleetRun): string {
   const m0 = run.machineAt.start;
   const m1 = run.machineAt.end;
   return [
-    `${s.lockers.toLocaleString('en')} (${r.connected} connected)`,
+    `${s.lockers.toLocaleString('en')} (${r.connected} connected; ${s.processes} locker process${s.processes > 1 ? 'es' : ''})`,
     `${s.ratePerS.toLocaleString('en')}/s -> ${r.achievedRatePerS.toFixed(0)}/s`,
     `${e.p50.toFixed(1)} / ${e.p99.toFixed(1)} / ${e.p999.toFixed(1)} / ${e.max.toFixed(0)} ms`,
     r.complete ? `held (${r.completeStreams}/${r.streams})` : `NOT held: ${r.missingEvents} missing, ${r.completeStreams}/${r.streams} complete`,
@@ -257,8 +257,8 @@ export async function runFleet(o: BenchOptions): Promise<BenchResult> {
   ];
   const details = [
     `Machine: ${availableParallelism()} cores shared by Mosquitto, the locker processes, the back-end process and whatever else ran (the load average of each step is in its row); ` +
-      `open files limit at the start soft ${limitsAtStart.soft}, hard ${limitsAtStart.hard}, raised per step with prlimit to what the broker (one socket per locker) and ` +
-      'each locker process (four descriptors per locker: database, -wal, -shm, socket) need.',
+      `open files limit at the start soft ${limitsAtStart.soft}, hard ${limitsAtStart.hard}, raised per step with prlimit (up to the hard limit: this container does not let root raise that) to what the broker (one socket per locker) and ` +
+      'each locker process (four descriptors per locker: database, -wal, -shm, socket) need; a step with more lockers than one process may hold under the hard limit gets more locker processes.',
     '',
     '| lockers | events/s target -> created | end to end p50 / p99 / p99.9 / max | order and completeness | CPU locker processes | CPU back ends | CPU Mosquitto | machine busy (of ' +
       `${availableParallelism() * 100} %) | loop delay p99 lockers; back ends | generator lag p99 | CPU per event: lockers / back ends / Mosquitto | memory per locker connected / peak | peak RSS locker processes; back ends | saturated (>= ${SATURATED * 100} % of a core) | load avg |`,
