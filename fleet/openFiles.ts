@@ -3,8 +3,9 @@
 // socket; the broker holds one socket per locker. Linux's default soft limit (1,024) is far
 // below what thousands of lockers need, so the orchestrator raises its own limit before it
 // forks the locker processes (they inherit it), with prlimit(1) (util-linux): up to the hard
-// limit as any user, beyond it only with CAP_SYS_RESOURCE (root). A limit that cannot be raised
-// is refused up front with what to do, instead of EMFILE half-way through connecting.
+// limit as any user, beyond it only with CAP_SYS_RESOURCE (root on a host; a container's root
+// often lacks it). A limit that cannot be raised is refused up front with what to do, instead
+// of EMFILE half-way through connecting.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
@@ -59,7 +60,7 @@ export function ensureOpenFiles(need: number, run: (file: string, args: string[]
   if (after.soft < need) {
     throw new Error(
       `the fleet needs ${need} open files per process but the limit is ${after.soft} (hard ${after.hard}) and prlimit could not raise it: ` +
-        `run with a higher limit (ulimit -n ${need}, or LimitNOFILE= in a unit), as root, or spread the lockers over more --processes`,
+        `start it with a higher hard limit (ulimit -Hn ${need}, LimitNOFILE= in a unit, or CAP_SYS_RESOURCE), or spread the lockers over more --processes`,
     );
   }
   return after;
