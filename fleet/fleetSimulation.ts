@@ -456,8 +456,8 @@ export function describeFleetReport(r: FleetReport): string[] {
     `after traffic: ${r.unsentAfterSettle} rows without PUBACK; back ends caught up in ${(r.catchUpMs / 1000).toFixed(2)} s`,
     `event-loop delay p99 / max: lockers ${r.lockerLoad.map((l) => `${l.loopDelayP99Ms.toFixed(1)} / ${l.loopDelayMaxMs.toFixed(0)} ms`).join(', ')}, ` +
       `back ends ${r.backendLoad.loopDelayP99Ms.toFixed(1)} / ${r.backendLoad.loopDelayMaxMs.toFixed(0)} ms; GC pauses: lockers ${r.lockerLoad.map((l) => `${l.gcPauseMs.toFixed(0)} ms (longest ${l.gcMaxPauseMs.toFixed(0)} ms)`).join(', ')}`,
-    `CPU over the traffic phase: lockers ${r.lockerLoad.map((l) => `${(l.cpuMs / o.durationMs * 100).toFixed(0)} %`).join(' + ')} of a core, ` +
-      `back ends ${((r.backendLoad.cpuMs / o.durationMs) * 100).toFixed(0)} %; peak RSS lockers ${r.lockerLoad.map((l) => `${(l.maxRssBytes / 2 ** 20).toFixed(0)} MiB`).join(' + ')}, ` +
+    `CPU over the traffic phase: lockers ${r.lockerLoad.map((l) => `${((l.cpuMs / l.wallMs) * 100).toFixed(0)} %`).join(' + ')} of a core, ` +
+      `back ends ${((r.backendLoad.cpuMs / r.backendLoad.wallMs) * 100).toFixed(0)} %; peak RSS lockers ${r.lockerLoad.map((l) => `${(l.maxRssBytes / 2 ** 20).toFixed(0)} MiB`).join(' + ')}, ` +
       `back ends ${(r.backendLoad.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
     `memory per locker: ${(r.bytesPerLockerConnected / 1024).toFixed(0)} KiB connected, ${(r.bytesPerLockerPeak / 1024).toFixed(0)} KiB at the traffic's peak; ` +
       `descriptors ${r.footprint.map((f) => `${f.openFiles} of ${f.openFilesLimit}`).join(', ')}; ` +

@@ -51,12 +51,14 @@ export interface FleetProduction {
   lastAt: number;
   /** How late events were created against their Poisson schedule (the generator's own lag), ms. */
   scheduleLagMs: number[];
-  /** Arrivals not created because a second's worth of events was still being produced (the process could not keep up). */
+  /** Arrivals not created because a second's worth of events was still in production or they were already a second late (the process could not keep up). */
   shed: number;
 }
 
 /** Arrivals handled per turn of the generator's loop (see run). */
 const BURST = 32;
+/** An arrival not started this late is shed (see run). */
+const MAX_LAG_MS = 1_000;
 
 export class LockerFleet {
   readonly lockers: SimulatedLocker[] = [];
@@ -166,13 +168,15 @@ export class LockerFleet {
       // process that woke up late would otherwise commit seconds' worth in one turn, stalling
       // every locker's sync (the later arrivals wait for the next turn, or are shed).
       let burst = BURST;
-      while (due <= now && due < end && burst-- > 0) {
+      while (due <= now && due < end && burst > 0) {
         const locker = lockers[randomInt(random, lockers.length)];
         const carrier = carriers[randomInt(random, carriers.length)];
         const scheduled = due;
         due += gap();
         if (!locker || carrier === undefined) continue;
-        if (pending.size >= maxPending) {
+        // Open loop: an arrival the process could not start within MAX_LAG_MS is shed, not
+        // produced late, so the traffic ends when its time is up and the rate says what was carried.
+        if (pending.size >= maxPending || now - scheduled > MAX_LAG_MS) {
           shed += 1;
           continue;
         }
@@ -192,6 +196,7 @@ export class LockerFleet {
             failed += 1;
           },
         );
+        burst -= 1;
         pending.add(p);
         void p.finally(() => pending.delete(p));
       }

@@ -64,6 +64,8 @@ interface FleetRun {
   load: number;
   /** Wall time of the whole step (broker, creating, connecting, traffic, catch-up), ms. */
   stepMs: number;
+  /** Wall time of the traffic phase (CPU shares are of this), ms. */
+  trafficMs: number;
 }
 
 function verdictOf(r: FleetReport, lockers: number, rate: number): BenchRow['verdict'] {
@@ -97,6 +99,7 @@ async function runOnce(asked: FleetRunSpec): Promise<FleetRun> {
   const brokerCpu = { start: Number.NaN, end: Number.NaN };
   const machineAt: Partial<Record<'start' | 'end', MachineCpu>> = {};
   let load = Number.NaN;
+  const trafficAt = { start: Number.NaN, end: Number.NaN };
   const dataDir = mkdtempSync(join(fleetDataRoot(), 'lockerd-fleet-'));
   try {
     const report = await runFleetSimulation({
@@ -116,11 +119,12 @@ async function runOnce(asked: FleetRunSpec): Promise<FleetRun> {
       onTraffic: (phase) => {
         if (brokerPid !== undefined) brokerCpu[phase] = cpuMsOf(brokerPid);
         machineAt[phase] = machineCpu();
+        trafficAt[phase] = performance.now();
         if (phase === 'start') load = loadavg()[0] ?? Number.NaN;
       },
     });
     for (const line of describeFleetReport(report)) progress(`fleet: ${line}`);
-    return { spec, report, brokerCpuMs: brokerCpu.end - brokerCpu.start, machineAt, load, stepMs: performance.now() - t0 };
+    return { spec, report, brokerCpuMs: brokerCpu.end - brokerCpu.start, machineAt, load, stepMs: performance.now() - t0, trafficMs: trafficAt.end - trafficAt.start };
   } finally {
     await broker.dispose();
     rmSync(dataDir, { recursive: true, force: true });
@@ -132,7 +136,7 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** Which process ran out of CPU first over the traffic phase, with the machine's share. */
 function saturation(run: FleetRun): string {
-  const d = run.spec.durationMs;
+  const d = run.trafficMs;
   const r = run.report;
   const busy: string[] = [];
   r.lockerLoad.forEach((l, i) => {
@@ -160,7 +164,7 @@ function cpuPerEvent(run: FleetRun): string {
 function stepLine(run: FleetRun): string {
   const r = run.report;
   const s = run.spec;
-  const d = s.durationMs;
+  const d = run.trafficMs;
   const e = r.endToEnd;
   const m0 = run.machineAt.start;
   const m1 = run.machineAt.end;
