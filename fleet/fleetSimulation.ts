@@ -4,7 +4,7 @@
 // figures: end-to-end latency (event created at the locker -> verified and delivered in order
 // at the carrier), per-stream completeness and order, and what the processes cost.
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { freemem, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -240,6 +240,10 @@ export async function runFleetSimulation(o: FleetSimulationOptions): Promise<Fle
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'lockerd-fleet-'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lockerIds = fleetLockerIds(options.lockers);
+  // Streams continue where a locker's database left them, but the back ends and the completeness
+  // check start from seq 1: a fleet runs on fresh data folders only.
+  const taken = lockerIds.filter((id) => existsSync(join(dataDir, id)));
+  if (taken.length) throw new Error(`${dataDir} already holds data folders of ${taken.length} of these lockers (${taken[0] ?? ''}...): give the fleet an empty --data-dir`);
   const carrierIds = fleetCarrierIds(options.carriers);
   const carriers: FleetCarrier[] = [];
   for (const id of carrierIds) carriers.push({ id, encryptionKey: (await generateEncryptionKeyPair()).publicJwk });

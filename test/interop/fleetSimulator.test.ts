@@ -78,5 +78,10 @@ describe.skipIf(!mosquittoAvailable())('fleet simulator on real SQLite outbox fi
       }
     }
     expect(rows).toBe(report.emitted);
+
+    // Those streams would continue at their last seq while the back ends start at 1: a fleet runs on fresh folders only.
+    await expect(runFleetSimulation({ url: broker.url, password: PASSWORD, lockers: LOCKERS, ratePerS: 10, durationMs: 500, dataDir, connectTimeoutMs: 5_000 })).rejects.toThrow(
+      /already holds data folders of 12 of these lockers .*empty --data-dir/,
+    );
   });
 });
