@@ -42,6 +42,9 @@ export async function bundleLockerd(outdir: string = join(root, 'dist', 'src', '
     platform: 'node',
     target: 'node20',
     external: [...EXTERNAL_PACKAGES],
+    // src/update/bootGuard.ts runs its own command line when it is the entry module (as
+    // lockerd-update-guard.js); bundled into lockerd it must never think so.
+    define: { LOCKERD_BUNDLED: 'true' },
     // CommonJS dependencies call require(); an ES module bundle has none of its own.
     banner: { js: "import { createRequire as __lockerdRequire } from 'node:module'; const require = __lockerdRequire(import.meta.url);" },
     minify: true,
