@@ -439,7 +439,7 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
           `| ${r.name} | ${mib(med(r.rss))} (${mb(med(r.rss))})${med(r.rss) <= TARGET_RSS ? ', under 70 MB' : ''} | ${mib(med(r.anon))} | ${mib(med(r.file))} | ${ms(med(r.health), 0)} | ${ms(med(r.cpuPerPair), 1)} |`,
       ),
       '',
-      'Where the memory and the start time go (lockerd started inside a probe process on the same database; each row includes the ones above it; ' +
+      'Where the memory and the start time go (the compiled modules of lockerd, not the bundle, started inside a probe process on the same database; each row includes the ones above it; ' +
         'time is since the probe process started, so the first row is Node\'s own start):',
       '',
       '| stage | reached at | RSS | V8 heap used / total | external (array buffers) |',
