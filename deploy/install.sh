@@ -102,7 +102,7 @@ echo "configuration: dataDir $allowed, real hardware: ok"
 if [ "$dry_run" = 1 ]; then stage=/var/tmp/lockerd-build.DRYRUN; else stage=$(mktemp -d /var/tmp/lockerd-build.XXXXXX); fi
 if [ "$dry_run" = 0 ]; then trap 'rm -rf "$stage"' EXIT; fi
 id "$build_user" >/dev/null 2>&1 || run useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$build_user"
-run cp -a "$src/package.json" "$src/package-lock.json" "$src/tsconfig.json" "$src/tsconfig.build.json" "$src/src" "$src/hal" "$src/sim" "$src/test" "$stage/"
+run cp -a "$src/package.json" "$src/package-lock.json" "$src/tsconfig.json" "$src/tsconfig.build.json" "$src/scripts" "$src/kernel" "$src/src" "$src/hal" "$src/sim" "$src/fleet" "$src/test" "$stage/"
 run chown -R "$build_user:$build_user" "$stage"
 # The build compiles sim/ and the test helpers (tsconfig.build.json); neither is installed.
 as_builder bash -c "cd '$stage' && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund"

@@ -317,10 +317,10 @@ export class LockerMetrics {
     return {
       version: this.o.version,
       uptimeS: this.uptimeS(),
-      transactions: Object.fromEntries([...this.transactions].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b))),
+      transactions: Object.fromEntries([...this.transactions].filter(([, n]) => n > 0).sort(([a], [b]) => byCodeUnits(a, b))),
       doorOpenMs: { count: this.latency.count, mean: this.latency.count ? Math.round(this.latency.sumMs / this.latency.count) : 0, max: Math.round(this.latency.maxMs) },
       doorJams: this.jams,
-      busErrors: Object.fromEntries([...this.busErrors].sort(([a], [b]) => a.localeCompare(b))),
+      busErrors: Object.fromEntries([...this.busErrors].sort(([a], [b]) => byCodeUnits(a, b))),
       silentBoards,
       busesDisconnected,
       scanner: { state: this.o.scanner ? (this.o.scanner.connected ? 'connected' : 'disconnected') : 'absent', reads: this.scans.ok, rejected: this.scans.rejected },
@@ -396,4 +396,9 @@ export class LockerMetrics {
     this.transactions.set(key, (this.transactions.get(key) ?? 0) + 1);
     this.txCounter.inc({ kind, outcome });
   }
+}
+
+/** Plain code-unit order for metric keys: localeCompare would load ICU's collation data (issue 10, idle RSS). */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -307,7 +307,12 @@ export function guardMain(argv: string[], now: number): number {
   return command !== 'start' && result.action === 'rolled_back' ? ROLLED_BACK_EXIT_CODE : 0;
 }
 
+/** Set to true by scripts/bundleLockerd.ts: inside lockerd's bundle this module is never the entry. */
+declare const LOCKERD_BUNDLED: boolean | undefined;
+
 function isMain(): boolean {
+  // The bundle's entry module holds this code too: its import.meta.url is then lockerd's own.
+  if (typeof LOCKERD_BUNDLED !== 'undefined' && LOCKERD_BUNDLED) return false;
   const entry = process.argv[1];
   if (!entry) return false;
   try {

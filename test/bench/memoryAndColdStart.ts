@@ -26,11 +26,14 @@ import { benchDataDir, benchLocker, prepareLocker } from './support/benchLocker.
 import { courierLogin, depositOverHttp, pickupOverHttp } from './support/kioskClient.js';
 import { describeMachine, machineInfo } from './support/machine.js';
 import { nextWaybill } from './support/populate.js';
-import { freePort, procMemory, sleep, startBareNode, startLockerdProcess, type ProcMemory } from './support/processes.js';
+import { packageRoot } from '../../src/packageRoot.js';
+import { freePort, procCpuMs, procMemory, sleep, startBareNode, startLockerdProcess, type ProcMemory } from './support/processes.js';
 import { type BenchOptions, type BenchResult, type BenchRow, progress } from './support/result.js';
 import { mib, ms, summarise, type Summary } from './support/stats.js';
 
-const TARGET_RSS = 70 * 2 ** 20;
+/** 70 MB (decimal, as the issue states it): 66.8 MiB. */
+const TARGET_RSS = 70e6;
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 const TARGET_START_MS = 1000;
 const GROWTH_PER_ROUND = 10;
 const SETTLE_MS = 2000;
@@ -40,6 +43,58 @@ const UNIT_NODE_ARGS = [SEMI_SPACE_FLAG];
 const UNIT_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
 const UNIT_LABEL = `node ${UNIT_NODE_ARGS.join(' ')}, MALLOC_ARENA_MAX=2 (the systemd unit)`;
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** How a lockerd process is launched: which build of the command line, which node flags and environment. */
+interface Launch {
+  entry?: string;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+/** The compiled modules without the bundle (what dist/src/cli/lockerd.js ran before scripts/bundleLockerd.ts). */
+const MODULES_ENTRY = join(packageRoot(), 'dist', 'src', 'cli', 'lockerdMain.js');
+const UNIT: Launch = { nodeArgs: UNIT_NODE_ARGS, env: UNIT_ENV };
+/** The options for the idle RSS (issue 10), each alone and combined, side by side in one run. */
+const OPTIONS: { name: string; launch: Launch }[] = [
+  { name: 'compiled modules, no flags', launch: { entry: MODULES_ENTRY } },
+  { name: "compiled modules, the unit's flags", launch: { ...UNIT, entry: MODULES_ENTRY } },
+  { name: 'bundle, no flags', launch: {} },
+  { name: 'bundle, --optimize-for-size', launch: { nodeArgs: ['--optimize-for-size'] } },
+  { name: 'bundle, --v8-pool-size=1 + UV_THREADPOOL_SIZE=1', launch: { nodeArgs: ['--v8-pool-size=1'], env: { UV_THREADPOOL_SIZE: '1' } } },
+  { name: 'bundle, --lite-mode (no optimising compilers)', launch: { nodeArgs: ['--lite-mode'] } },
+  { name: "bundle, the unit's flags (as shipped)", launch: UNIT },
+  { name: "bundle, the unit's flags + --optimize-for-size", launch: { ...UNIT, nodeArgs: [...UNIT_NODE_ARGS, '--optimize-for-size'] } },
+  { name: "bundle, the unit's flags + --lite-mode", launch: { ...UNIT, nodeArgs: [...UNIT_NODE_ARGS, '--lite-mode'] } },
+];
+
+interface OptionRun {
+  name: string;
+  rss: number[];
+  anon: number[];
+  file: number[];
+  health: number[];
+  /** CPU time of the process per deposit + pickup pair over the kiosk API (--sim, no MQTT). */
+  cpuPerPair: number[];
+}
+
+/** CPU cost of a launch option: deposits and pickups over the kiosk API, CPU time of the lockerd process per pair. */
+async function cpuPerPair(configFile: string, keys: DemoKeys, launch: Launch, pairs: number): Promise<number> {
+  const p = await startLockerdProcess(configFile, { sim: true, ...launch });
+  try {
+    const token = await courierLogin(p.url, await mintDemoCourierBadge(keys, 'swiftpost', 'bench-courier', new SystemClock()));
+    // One pair first so that the measured ones run warm, as on a locker that has been up.
+    const warm = await depositOverHttp(p.url, token, nextWaybill('swiftpost'));
+    await pickupOverHttp(p.url, warm.code);
+    const cpu0 = procCpuMs(p.pid);
+    for (let i = 0; i < pairs; i += 5) {
+      const codes: string[] = [];
+      for (let k = 0; k < 5; k++) codes.push((await depositOverHttp(p.url, token, nextWaybill('swiftpost'))).code);
+      for (const code of codes) await pickupOverHttp(p.url, code);
+    }
+    return (procCpuMs(p.pid) - cpu0) / pairs;
+  } finally {
+    await p.stop();
+  }
+}
 
 interface StartSamples {
   ready: number[];
@@ -59,8 +114,8 @@ interface StartRuns {
   rssAtReady: Summary;
 }
 
-async function oneStart(configFile: string, into: StartSamples, label: string, unit = false): Promise<void> {
-  const p = await startLockerdProcess(configFile, { sim: false, ...(unit ? { nodeArgs: UNIT_NODE_ARGS, env: UNIT_ENV } : {}) });
+async function oneStart(configFile: string, into: StartSamples, label: string, unit = false, launch?: Launch): Promise<void> {
+  const p = await startLockerdProcess(configFile, { sim: false, ...(unit ? UNIT : {}), ...launch });
   try {
     into.ready.push(p.readyMs);
     into.health.push(p.healthMs);
@@ -166,7 +221,7 @@ async function probeMemory(configFile: string, work: string): Promise<MemoryProb
 }
 
 export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResult> {
-  const runs = o.quick ? 3 : 7;
+  const runs = o.quick ? 3 : 5;
   const perRound = 5;
   const rounds = o.quick ? 2 : 6;
   const drainSeconds = o.quick ? 8 : 20;
@@ -228,6 +283,23 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
       await oneStart(fullConfig, fullSamples, `${parcels} parcels + ${backlog} backlog, start ${i + 1}/${runs}`);
       await oneStart(fullConfig, unitSamples, `${parcels} parcels + ${backlog} backlog, ${UNIT_LABEL}, start ${i + 1}/${runs}`, true);
     }
+    // The options, each alone and combined: rounds alternate over all of them (same load for each).
+    const optionStarts = o.quick ? 2 : 3;
+    const optionSamples = OPTIONS.map(() => ({ ready: [], health: [], memory: [], healthRequest: [], rssAtReady: [] }) as StartSamples);
+    for (let i = 0; i < optionStarts; i++) {
+      for (const [k, opt] of OPTIONS.entries()) {
+        const into = optionSamples[k];
+        if (into) await oneStart(fullConfig, into, `option ${opt.name}, start ${i + 1}/${optionStarts}`, false, opt.launch);
+      }
+    }
+    const cpuPairs = o.quick ? 5 : 10;
+    const optionRuns: OptionRun[] = [];
+    for (const [k, opt] of OPTIONS.entries()) {
+      progress(`memoryAndColdStart: CPU per deposit + pickup, ${opt.name}`);
+      const sm = optionSamples[k];
+      const cpu = await cpuPerPair(simConfig, demo.keys, opt.launch, cpuPairs);
+      optionRuns.push({ name: opt.name, rss: sm?.memory.map((m) => m.rss) ?? [], anon: sm?.memory.map((m) => m.anon) ?? [], file: sm?.memory.map((m) => m.file) ?? [], health: sm?.health ?? [], cpuPerPair: [cpu] });
+    }
     const emptyRuns = startRuns(emptySamples);
     const fullRuns = startRuns(fullSamples);
     const unitRuns = startRuns(unitSamples);
@@ -259,7 +331,9 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
 
     const all = rounds * perRound;
     // The verdict is on the process as the systemd unit runs it; the plain figures stand beside it.
-    const rssWorst = Math.max(unitRuns.rss.p50, semi.afterStart.rss, semi.afterFirstRound.rss, semi.afterAll.rss);
+    // Idle, as the unit starts the command line (the bundle). The in-process figures beside it run
+    // the compiled modules (startLockerd imported by a child), so they are shown, not judged.
+    const rssWorst = unitRuns.rss.p50;
     const pairs = growthRounds * GROWTH_PER_ROUND;
     const bareRss = summarise(bare.map((b) => b.rss)).p50;
     const bareReady = summarise(bare.map((b) => b.readyMs)).p50;
@@ -267,12 +341,13 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
       {
         target: 'memory, 50k parcels + 100k backlog: RSS <= 70 MB',
         measured:
-          `as the systemd unit starts it: after start ${mib(unitRuns.rss.p50)} (command line, median of ${runs}); in a lockerd process after ${perRound} deposits + ${perRound} pickups ${mib(semi.afterFirstRound.rss)}, ` +
+          `as the systemd unit starts it: after start ${mib(unitRuns.rss.p50)} (command line, median of ${runs}); in a lockerd process (compiled modules, not the bundle) after ${perRound} deposits + ${perRound} pickups ${mib(semi.afterFirstRound.rss)}, ` +
           `after ${all} + ${all} ${mib(semi.afterAll.rss)} (peak ${mib(semi.afterAll.hwm)}); ` +
           `without the unit's flags ${mib(fullRuns.rss.p50)}; bare Node ${mib(summarise(bare.map((b) => b.rss)).p50)} (lockerd / bare ${(unitRuns.rss.p50 / summarise(bare.map((b) => b.rss)).p50).toFixed(2)}x)` +
-          (rssWorst > TARGET_RSS ? `; missed by ${mib(rssWorst - TARGET_RSS)}` : ''),
+          ` (${mb(unitRuns.rss.p50)})` +
+          (rssWorst > TARGET_RSS ? `; missed by ${mib(rssWorst - TARGET_RSS)} (${mb(rssWorst - TARGET_RSS)})` : ''),
         verdict: rssWorst <= TARGET_RSS ? 'met' : 'missed',
-        how: `VmRSS, ${SETTLE_MS / 1000} s after ready or after the transactions; MQTT sync configured, broker unreachable (backlog kept); 70 MB read as 70 MiB; same run, starts alternating`,
+        how: `VmRSS, ${SETTLE_MS / 1000} s after ready or after the transactions; MQTT sync configured, broker unreachable (backlog kept); 70 MB = 66.8 MiB (earlier tables read it as 70 MiB); same run, starts alternating`,
       },
       {
         target: `growth: ${pairs.toLocaleString('en')} deposits + pickups (bounded memory, database by the retention rules)`,
@@ -307,6 +382,19 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
         how: `20 requests per start, ${runs} starts each, after settling`,
       },
     ];
+    const med = (xs: number[]): number => summarise(xs).p50;
+    const best = [...optionRuns].sort((a, b) => med(a.rss) - med(b.rss))[0];
+    const shipped = optionRuns.find((r) => r.name.includes('as shipped'));
+    const before = optionRuns.find((r) => r.name === "compiled modules, the unit's flags");
+    rows.push({
+      target: '(idle RSS per option, side by side in one run: build and V8/Node flags, each alone and combined)',
+      measured:
+        optionRuns.map((r) => `${r.name} ${mib(med(r.rss))}`).join('; ') +
+        (shipped && before ? `; the bundle saves ${mib(med(before.rss) - med(shipped.rss))} with the unit's flags` : '') +
+        (best ? `; lowest: ${best.name}, ${mib(med(best.rss))} (${mb(med(best.rss))})` : ''),
+      verdict: 'info',
+      how: `${optionStarts} starts of each, rounds alternating over all options, VmRSS ${SETTLE_MS / 1000} s after the first /api/health, 50k parcels + 100k backlog, MQTT unreachable; medians; CPU cost per option in the details`,
+    });
     if (drain)
       rows.push({
         target: `(peak RSS while the 100k backlog drains to a local Mosquitto, ${UNIT_LABEL})`,
@@ -319,8 +407,8 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
     const spread = emptyRuns.health.max - emptyRuns.health.min;
     const stages = probe.stages;
     const rssAt = (prefix: string): number => stages.find((x) => x.stage.startsWith(prefix))?.rss ?? Number.NaN;
-    const depsMiB = rssAt('+ aedes') - rssAt('+ a tiny ES module');
-    const ownMiB = rssAt("+ lockerd's own modules") - rssAt('+ aedes');
+    const depsMiB = rssAt('+ mqtt') - rssAt('+ a tiny ES module');
+    const ownMiB = rssAt("+ lockerd's own modules") - rssAt('+ mqtt');
     const startMiB = rssAt('lockerd started') - rssAt("+ lockerd's own modules");
     const details = [
       `Database: ${parcels.toLocaleString('en')} parcels, ${backlog.toLocaleString('en')} unsent outbox events, file ${mib(dbBytes)}. ` +
@@ -340,7 +428,18 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
       `| command line with --sim and no MQTT, transactions over the kiosk API | ${fileOf(http.afterStart)} | ${fileOf(http.afterFirstRound)} | ${fileOf(http.afterAll)} | ${mib(http.afterAll.hwm)} |`,
       ...(drain ? [`| command line, backlog draining to Mosquitto | - | - | - | ${mib(drain.peakRss)} in the first ${drain.seconds} s |`] : []),
       '',
-      'Where the memory and the start time go (lockerd started inside a probe process on the same database; each row includes the ones above it; ' +
+      `Options for the idle RSS, side by side in this run (${optionStarts} starts each, alternating; target 70 MB = 66.8 MiB). ` +
+        `"compiled modules" is dist/src/cli/lockerdMain.js, the tsc output as lockerd ran before; "bundle" is dist/src/cli/lockerd.js running the production bundle (scripts/bundleLockerd.ts). ` +
+        `CPU per pair: CPU time (user + system, /proc/<pid>/stat, 10 ms ticks) of a lockerd --sim process per courier deposit + pickup over the kiosk API, ${cpuPairs} pairs after a warm-up pair; the cost side of each flag:`,
+      '',
+      '| option | RSS after settling (median) | anon | file-backed | spawn -> health 200 | CPU per deposit + pickup |',
+      '|---|---|---|---|---|---|',
+      ...optionRuns.map(
+        (r) =>
+          `| ${r.name} | ${mib(med(r.rss))} (${mb(med(r.rss))})${med(r.rss) <= TARGET_RSS ? ', under 70 MB' : ''} | ${mib(med(r.anon))} | ${mib(med(r.file))} | ${ms(med(r.health), 0)} | ${ms(med(r.cpuPerPair), 1)} |`,
+      ),
+      '',
+      'Where the memory and the start time go (the compiled modules of lockerd, not the bundle, started inside a probe process on the same database; each row includes the ones above it; ' +
         'time is since the probe process started, so the first row is Node\'s own start):',
       '',
       '| stage | reached at | RSS | V8 heap used / total | external (array buffers) |',
@@ -349,7 +448,7 @@ export async function runMemoryAndColdStart(o: BenchOptions): Promise<BenchResul
       '',
       `What dominates: Node itself (${mib(bareRss)} for an idle \`node -e\`, most of it file-backed pages of the node binary). ` +
         `lockerd's dependencies, code and runtime add ${mib(emptyRuns.rss.p50 - bareRss)} on an empty database. In the probe: the dependencies ` +
-        `(zod, jose, pino, better-sqlite3, @serialport/stream, mqtt, aedes) ${mib(depsMiB)} together, lockerd's own modules ${mib(ownMiB)}, starting it ${mib(startMiB)}. ` +
+        `(zod, jose, pino, better-sqlite3, @serialport/stream, mqtt) ${mib(depsMiB)} together, lockerd's own modules ${mib(ownMiB)}, starting it ${mib(startMiB)}. ` +
         `Single dependency steps depend on import order (V8 grows its heap on the first large module, whichever it is), so only their sum is meaningful. ` +
         `Transactions then grow the V8 young generation: compare the ${SEMI_SPACE_FLAG} row. ` +
         `The ${parcels / 1000}k parcels and ${backlog / 1000}k backlog change the RSS at the ready line by ${mib(fullRuns.rssAtReady.p50 - emptyRuns.rssAtReady.p50)} ` +

@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   // The first dynamic import sets up Node's ES module loader; a tiny module takes that cost.
   await import('../../kernel/clock.js');
   record('+ a tiny ES module (module loader set up)');
-  // The dependencies a simulated locker loads, one by one (each figure includes the ones before).
+  // The dependencies a production start loads, one by one (each figure includes the ones before);
+  // the demo broker (aedes) is loaded only with --sim.
   await import('zod');
   record('+ zod');
   await import('jose');
@@ -46,8 +47,6 @@ async function main(): Promise<void> {
   record('+ @serialport/stream');
   await import('mqtt');
   record('+ mqtt');
-  await import('aedes');
-  record('+ aedes (src/cli/lockerd.ts imports the embedded demo broker)');
   const { startLockerd } = await import('../../src/composition/startLockerd.js');
   const { parseConfig } = await import('../../src/config/loadConfig.js');
   record("+ lockerd's own modules");

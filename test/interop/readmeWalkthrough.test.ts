@@ -120,7 +120,7 @@ describe('the README walk-throughs run as written', () => {
     blocks = readmeBlocks(await readFile(join(src, 'README.md'), 'utf8'));
     root = await mkdtemp(join(tmpdir(), 'lockerd-readme-'));
     // What a checkout holds that npm start needs: sources, build config, examples; node_modules shared.
-    for (const p of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'kernel', 'src', 'hal', 'sim', 'fleet', 'test/bench', 'test/support', 'deploy/examples']) await cp(join(src, p), join(root, p), { recursive: true });
+    for (const p of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'kernel', 'src', 'hal', 'sim', 'fleet', 'test/bench', 'test/support', 'deploy/examples']) await cp(join(src, p), join(root, p), { recursive: true });
     await symlink(join(src, 'node_modules'), join(root, 'node_modules'));
     const [kioskPort, mqttPort] = [await freePort(), await freePort()];
     const simFile = join(root, 'deploy', 'examples', 'lockerd.sim.json');

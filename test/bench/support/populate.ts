@@ -68,8 +68,11 @@ function pick<T>(list: readonly T[], i: number): T {
   return v;
 }
 
-/** A fresh live code: unique among the codes live in this database, as the locker guarantees. */
-export function freshCode(random: RandomSource, live: Set<string>, length = 8): string {
+/**
+ * A fresh live code: unique among the codes live in this database, as the locker guarantees; of the
+ * configuration's default length (codes.length, 10 digits).
+ */
+export function freshCode(random: RandomSource, live: Set<string>, length = 10): string {
   for (;;) {
     const code = generateCode(length, random);
     if (!live.has(code)) {

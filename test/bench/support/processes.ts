@@ -29,6 +29,14 @@ export function procMemory(pid: number): ProcMemory {
 }
 
 
+/** CPU time (user + system) the process has used so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+export function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -52,10 +60,11 @@ export async function waitExit(child: ChildProcess): Promise<void> {
 }
 
 /** `node dist/src/cli/lockerd.js start --config FILE --port N (--sim | --first-boot)`, timed from spawn. */
-export async function startLockerdProcess(configFile: string, o: { sim: boolean; timeoutMs?: number; nodeArgs?: string[]; env?: Record<string, string> }): Promise<StartedProcess> {
+export async function startLockerdProcess(configFile: string, o: { sim: boolean; timeoutMs?: number; nodeArgs?: string[]; env?: Record<string, string>; entry?: string }): Promise<StartedProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'lockerd.js');
+  // The entry systemd runs; o.entry (a path under dist/) to compare another build of the same code.
+  const cli = o.entry ?? join(packageRoot(), 'dist', 'src', 'cli', 'lockerd.js');
   const t0 = performance.now();
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), cli, 'start', '--config', configFile, '--port', String(port), ...(o.sim ? ['--sim'] : ['--first-boot'])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   const stderr: string[] = [];

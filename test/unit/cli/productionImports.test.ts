@@ -34,6 +34,13 @@ function staticImports(entry: string): { files: Set<string>; packages: Set<strin
 
 describe('lockerd start: the production path', () => {
   const { files, packages } = staticImports(join(root, 'src/cli/lockerd.ts'));
+  // The entry picks the bundle or the compiled modules with a dynamic import: follow the latter.
+  const main = join(root, 'src/cli/lockerdMain.ts');
+  if (existsSync(main)) {
+    const more = staticImports(main);
+    for (const f of more.files) files.add(f);
+    for (const p of more.packages) packages.add(p);
+  }
   const rel = [...files].map((f) => relative(root, f));
 
   it('does not load the demo broker, the simulator, the demo keys or the doctor', () => {
@@ -51,4 +58,20 @@ describe('lockerd start: the production path', () => {
     const logger = readFileSync(join(root, 'src/logger.ts'), 'utf8');
     expect(logger).not.toMatch(/pino\.transport\(|\btransport\s*:|\btargets\s*:/);
   });
+
+  it('builds no ICU collator or locale formatter (they map ICU data into the resident set)', () => {
+    // Intl.Collator / localeCompare: about 3 MiB of ICU collation data; toLocaleString: about 8 MiB.
+    const offenders = rel.filter((f) => /new Intl\.|\.localeCompare\(|\.toLocale(?:Date|Time)?String\(/.test(readFileSync(join(root, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('runs the production bundle when the build made one, else the compiled modules', () => {
+    // dist/src/cli/lockerd.js stays the entry (systemd unit, releases, install.sh); `npm run build`
+    // adds dist/src/cli/bundle/lockerd.js (scripts/bundleLockerd.ts) and the entry loads it.
+    const entry = readFileSync(join(root, 'src/cli/lockerd.ts'), 'utf8');
+    expect(entry).toMatch(/'\.\/bundle\/lockerd\.js'/);
+    expect(entry).toMatch(/'\.\/lockerdMain\.js'/);
+    expect(rel).toContain('src/cli/lockerdMain.ts');
+  });
 });
+
