@@ -12,8 +12,10 @@
 //   event streams    2,000 connection attempts to /api/events, many held, many abandoned;
 //   HTTP fuzz        oversized bodies, slowloris, many connections, bad JSON, for a fixed time.
 // A figure, not a test: the verdict column says met or missed and by how much.
+import { fork } from 'node:child_process';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../../kernel/random.js';
 import { ed25519Signer } from '../../src/sync/detachedSignature.js';
 import { envelopeSealer } from '../../src/sync/envelope.js';
@@ -25,7 +27,8 @@ import { describeMachine, machineInfo } from './support/machine.js';
 import { haveMosquitto, startMosquitto } from './support/mosquitto.js';
 import { writeBacklog } from './support/outboxBacklog.js';
 import { carrierCommands, eventStreamAttempts, httpFuzz, type CommandLoadResult, type FuzzResult, type StreamLoadResult } from './support/peakLoads.js';
-import { procMemory, sleep, startLockerdProcess, type ProcMemory } from './support/processes.js';
+import { type MemorySplit, type PeakProbeReport } from './peakProbeChild.js';
+import { freePort, procMemory, sleep, startLockerdProcess, waitExit, type ProcMemory } from './support/processes.js';
 import { type BenchOptions, type BenchResult, type BenchRow, progress } from './support/result.js';
 import { mib } from './support/stats.js';
 
@@ -61,6 +64,39 @@ interface LoadRun<T> {
   name: string;
   sampled: Sampled;
   detail: T;
+  /** The same load against lockerd in a probe process: what the memory is made of. */
+  probe?: PeakProbeReport;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The same load against startLockerd inside a probe process (same environment), for the V8 heap / Buffer split. */
+async function probed(name: string, template: string, config: Record<string, unknown>, work: string, unitEnv: Record<string, string>, load: (p: { url: string; port: number; pid: number }) => Promise<unknown>): Promise<PeakProbeReport> {
+  const dataDir = join(work, `probe-${name}`);
+  await cp(template, dataDir, { recursive: true });
+  const configFile = join(work, `probe-${name}.json`);
+  await writeFile(configFile, JSON.stringify({ ...config, dataDir }, null, 2));
+  const port = await freePort();
+  const child = fork(join(here, 'peakProbeChild.js'), [JSON.stringify({ config: configFile, port, sampleMs: SAMPLE_MS })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...unitEnv } });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('message', (m: { url?: string }) => (m.url ? resolve(m.url) : reject(new Error('probe: no url'))));
+      child.once('exit', (code) => reject(new Error(`probe exited with ${String(code)}`)));
+    });
+    if (child.pid === undefined) throw new Error('probe: no pid');
+    await load({ url, port, pid: child.pid });
+    await sleep(SETTLE_MS);
+    const report = await new Promise<PeakProbeReport>((resolve, reject) => {
+      child.once('message', (m: { report?: PeakProbeReport }) => (m.report ? resolve(m.report) : reject(new Error('probe: no report'))));
+      child.send({ cmd: 'report' });
+    });
+    progress(`peakRss: ${name} (probe): peak RSS ${mib(report.atPeak.rss)}: heap used ${mib(report.atPeak.heapUsed)} of ${mib(report.atPeak.heapTotal)}, external ${mib(report.atPeak.external)}`);
+    return report;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await waitExit(child);
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }
 
 /** Starts a fresh lockerd on a copy of `template`, runs `load` against it while sampling its memory. */
@@ -127,6 +163,16 @@ async function drain(url: string, maxSeconds: number): Promise<DrainDetail> {
   return { before, after, seconds: (performance.now() - t0) / 1000 };
 }
 
+function skipped<T>(name: string): LoadRun<T> {
+  const zero: ProcMemory = { rss: 0, hwm: 0, anon: 0, file: 0, shmem: 0 };
+  const detail = { before: 0, after: 0, seconds: 0, published: 0, publishSeconds: 0, mix: {}, replies: {}, attempts: 0, held: 0, abandoned: 0, answers: {}, openAtEnd: 0, sent: {} };
+  return { name: `${name} (not run)`, sampled: { atStart: zero, peak: zero, hwm: 0, afterSettle: zero, samples: 0, seconds: 0 }, detail: detail as unknown as T };
+}
+
+function splitRow(name: string, m: MemorySplit): string {
+  return `| ${name} | ${mib(m.rss)} | ${mib(m.heapUsed)} / ${mib(m.heapTotal)} | ${mib(m.newSpace)} | ${mib(m.oldSpaces)} | ${mib(m.external)} (${mib(m.arrayBuffers)}) | ${mib(m.rss - m.heapTotal - m.external)} |`;
+}
+
 function tally(r: Record<string, number>): string {
   return Object.entries(r)
     .sort((a, b) => b[1] - a[1])
@@ -136,7 +182,7 @@ function tally(r: Record<string, number>): string {
 
 export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
   if (!haveMosquitto()) throw new Error('peakRss needs mosquitto');
-  const events = o.quick ? 10_000 : 100_000;
+  const events = Number(process.env.PEAK_RSS_EVENTS ?? (o.quick ? 10_000 : 100_000));
   const commands = o.quick ? 2_000 : 10_000;
   const streamAttempts = o.quick ? 400 : 2_000;
   const fuzzSeconds = o.quick ? 8 : 30;
@@ -161,30 +207,32 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
     const config = { ...demo.config, demo: { revealCodes: false } };
     const lockerId = demo.config.locker.id;
 
-    const idle = await measured('idle', template, config, work, unitEnv, async () => {
+    type Load<T> = (p: { url: string; port: number; pid: number }) => Promise<T>;
+    // PEAK_RSS_LOADS=drain,fuzz (development): only those loads run; the others report zeros.
+    const only = process.env.PEAK_RSS_LOADS?.split(',');
+    const both = async <T>(name: string, tpl: string, load: Load<T>): Promise<LoadRun<T>> => {
+      if (only && name !== 'idle' && !only.includes(name)) return skipped<T>(name);
+      const run = await measured(name, tpl, config, work, unitEnv, load);
+      if (!o.quick || process.env.PEAK_RSS_PROBE === '1') run.probe = await probed(name, tpl, config, work, unitEnv, load);
+      return run;
+    };
+    const idle = await both('idle', template, async () => {
       await sleep(idleSeconds * 1000);
       return {};
     });
-    const drained = await measured('drain', drainTemplate, config, work, unitEnv, (p) => drain(p.url, o.quick ? 60 : 300));
-    const cmds = await measured<CommandLoadResult>('commands', template, config, work, unitEnv, () =>
-      carrierCommands({
-        url: broker.url,
-        locker: lockerId,
-        senders: demo.config.carriers.flatMap((c) => {
-          const k = demo.keys.carriers[c.id];
-          const kid = c.signingKeys[0]?.kid;
-          return k ? [{ carrier: c.id, signing: k.signing, ...(kid ? { kid } : {}) }] : [];
-        }),
-        count: commands,
-        random: seededRandom('peak-commands'),
-        quietMs: 3_000,
-        maxWaitMs: 60_000,
-      }),
+    const drained = await both('drain', drainTemplate, (p) => drain(p.url, o.quick ? 60 : 300));
+    const senders = demo.config.carriers.flatMap((c) => {
+      const k = demo.keys.carriers[c.id];
+      const kid = c.signingKeys[0]?.kid;
+      return k ? [{ carrier: c.id, signing: k.signing, ...(kid ? { kid } : {}) }] : [];
+    });
+    const cmds = await both<CommandLoadResult>('commands', template, () =>
+      carrierCommands({ url: broker.url, locker: lockerId, senders, count: commands, random: seededRandom('peak-commands'), quietMs: 3_000, maxWaitMs: 60_000 }),
     );
-    const sse = await measured<StreamLoadResult>('streams', template, config, work, unitEnv, (p) =>
+    const sse = await both<StreamLoadResult>('streams', template, (p) =>
       eventStreamAttempts({ port: p.port, attempts: streamAttempts, wave: 100, holdMs: 3_000, random: seededRandom('peak-streams') }),
     );
-    const fuzz = await measured<FuzzResult>('fuzz', template, config, work, unitEnv, (p) => httpFuzz({ port: p.port, seconds: fuzzSeconds, workers: 8, random: seededRandom('peak-fuzz') }));
+    const fuzz = await both<FuzzResult>('fuzz', template, (p) => httpFuzz({ port: p.port, seconds: fuzzSeconds, workers: 8, random: seededRandom('peak-fuzz') }));
 
     const unitLabel = Object.entries(unitEnv)
       .filter(([k]) => k !== 'NODE_ENV')
@@ -228,6 +276,13 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
       '|---|---|---|---|---|---|',
       ...all.map((r) => `| ${r.name} | ${mib(r.sampled.atStart.rss)} | ${mib(r.sampled.hwm)} | ${mib(r.sampled.peak.anon)} / ${mib(r.sampled.peak.file)} | ${mib(r.sampled.afterSettle.rss)} | ${r === idle ? 'baseline' : verdictOf(r)}${missBy(r)} |`),
       '',
+      'What the memory is made of at the peak: the same load against lockerd started in a probe process (startLockerd, same configuration and environment), ' +
+        'process.memoryUsage() and the V8 heap spaces sampled every 100 ms; the row is the sample with the largest RSS.',
+      '',
+      '| load | RSS | V8 heap used / committed | of it young generation | old spaces | external (Buffers) | rest (code, SQLite, malloc, stacks) |',
+      '|---|---|---|---|---|---|---|',
+      ...all.flatMap((r) => (r.probe ? [splitRow(r.name, r.probe.atPeak)] : [])),
+      '',
       `Commands: ${tally(cmds.detail.mix)}; replies seen: ${tally(cmds.detail.replies) || 'none'}.`,
       `Event streams: ${sse.detail.attempts} attempts, ${sse.detail.held} held (${tally(sse.detail.answers)}), ${sse.detail.abandoned} abandoned; ${sse.detail.openAtEnd} streams open at the end of the hold.`,
       `HTTP fuzz: ${fuzz.detail.seconds.toFixed(1)} s; sent ${tally(fuzz.detail.sent)}; answers ${tally(fuzz.detail.answers)}.`,
@@ -239,7 +294,7 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
       details,
       machine,
       params: { events, commands, streamAttempts, fuzzSeconds, idleSeconds, unit: unitLabel, machine: describeMachine(machine) },
-      data: Object.fromEntries(all.map((r) => [r.name, { ...r.sampled, detail: r.detail }])),
+      data: Object.fromEntries(all.map((r) => [r.name, { ...r.sampled, detail: r.detail, ...(r.probe ? { probe: r.probe } : {}) }])),
       quick: o.quick,
     };
   } finally {
