@@ -36,26 +36,52 @@ import { mib } from './support/stats.js';
 const TARGET_RSS = 100e6;
 const SAMPLE_MS = 100;
 const SETTLE_MS = 2_000;
-/** The experiment beside the unit's flags: a larger young generation. */
-const XP_SEMI_SPACE_MIB = 4;
+/**
+ * The drain beside the unit's flags: the same flags without the heap growing factor, which
+ * decides how much garbage (promoted row Buffers and packets) waits for a full GC.
+ */
+const XP_FLAG = '--heap-growing-percent';
 /** Drains under each set of flags, alternating. */
 const DRAIN_ROUNDS = 2;
 
-/** NODE_OPTIONS with the semi-space flag set to `mib` (added if absent). */
-export function withSemiSpace(nodeOptions: string, mib: number): string {
-  const rest = nodeOptions.split(/\s+/).filter((f) => f && !f.startsWith('--max-semi-space-size'));
-  return [...rest, `--max-semi-space-size=${mib}`].join(' ');
+/** NODE_OPTIONS without the flags named `prefix`. */
+export function withoutFlag(nodeOptions: string, prefix: string): string {
+  return nodeOptions
+    .split(/\s+/)
+    .filter((f) => f && !f.startsWith(prefix))
+    .join(' ');
 }
 
-/** NODE_OPTIONS and the environment the systemd unit gives node (its Environment= lines). */
-export async function unitEnvironment(): Promise<Record<string, string>> {
+/** The launch without the flag named `prefix`, wherever the unit puts it. */
+function launchWithout(l: Launch, prefix: string): Launch {
+  const env = { ...l.env };
+  if (env.NODE_OPTIONS !== undefined) env.NODE_OPTIONS = withoutFlag(env.NODE_OPTIONS, prefix);
+  return { env, nodeArgs: l.nodeArgs.filter((a) => !a.startsWith(prefix)) };
+}
+
+/** How the systemd unit starts node: its Environment= lines and the node flags of its ExecStart. */
+export interface Launch {
+  env: Record<string, string>;
+  nodeArgs: string[];
+}
+
+export async function unitLaunch(): Promise<Launch> {
   const unit = await readFile(join(packageRoot(), 'deploy', 'systemd', 'lockerd.service'), 'utf8');
   const env: Record<string, string> = {};
-  for (const line of unit.split('\n')) {
-    const m = /^Environment=([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m?.[1] && m[2] !== undefined) env[m[1]] = m[2].replace(/^"|"$/g, '');
+  let nodeArgs: string[] = [];
+  for (const raw of unit.split('\n')) {
+    const line = raw.trim();
+    // Environment=KEY=VALUE or Environment="KEY=VALUE WITH SPACES"
+    const m = /^Environment="?([A-Z_]+)=(.*?)"?$/.exec(line);
+    if (m?.[1] && m[2] !== undefined) env[m[1]] = m[2];
+    const exec = /^ExecStart=\S*node((?: --\S+)*) \S+\.js /.exec(line);
+    if (exec) nodeArgs = (exec[1] ?? '').split(' ').filter(Boolean);
   }
-  return env;
+  return { env, nodeArgs };
+}
+
+export function describeLaunch(l: Launch): string {
+  return [...l.nodeArgs, ...Object.entries(l.env).filter(([k]) => k !== 'NODE_ENV').map(([k, v]) => `${k}=${v}`)].join(', ');
 }
 
 interface Sampled {
@@ -81,13 +107,13 @@ interface LoadRun<T> {
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** The same load against startLockerd inside a probe process (same environment), for the V8 heap / Buffer split. */
-async function probed(name: string, template: string, config: Record<string, unknown>, work: string, unitEnv: Record<string, string>, load: (p: { url: string; port: number; pid: number }) => Promise<unknown>): Promise<PeakProbeReport> {
+async function probed(name: string, template: string, config: Record<string, unknown>, work: string, launch: Launch, load: (p: { url: string; port: number; pid: number }) => Promise<unknown>): Promise<PeakProbeReport> {
   const dataDir = join(work, `probe-${name}`);
   await cp(template, dataDir, { recursive: true });
   const configFile = join(work, `probe-${name}.json`);
   await writeFile(configFile, JSON.stringify({ ...config, dataDir }, null, 2));
   const port = await freePort();
-  const child = fork(join(here, 'peakProbeChild.js'), [JSON.stringify({ config: configFile, port, sampleMs: SAMPLE_MS })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...unitEnv } });
+  const child = fork(join(here, 'peakProbeChild.js'), [JSON.stringify({ config: configFile, port, sampleMs: SAMPLE_MS })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...launch.env }, execArgv: launch.nodeArgs });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       child.once('message', (m: { url?: string }) => (m.url ? resolve(m.url) : reject(new Error('probe: no url'))));
@@ -110,13 +136,13 @@ async function probed(name: string, template: string, config: Record<string, unk
 }
 
 /** Starts a fresh lockerd on a copy of `template`, runs `load` against it while sampling its memory. */
-async function measured<T>(name: string, template: string, config: Record<string, unknown>, work: string, unitEnv: Record<string, string>, load: (p: { url: string; port: number; pid: number }) => Promise<T>): Promise<LoadRun<T>> {
+async function measured<T>(name: string, template: string, config: Record<string, unknown>, work: string, launch: Launch, load: (p: { url: string; port: number; pid: number }) => Promise<T>): Promise<LoadRun<T>> {
   const dataDir = join(work, `run-${name}`);
   await cp(template, dataDir, { recursive: true });
   const configFile = join(work, `lockerd-${name}.json`);
   await writeFile(configFile, JSON.stringify({ ...config, dataDir }, null, 2));
-  progress(`peakRss: ${name}: starting lockerd (${Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`).join(' ')})`);
-  const p = await startLockerdProcess(configFile, { sim: false, env: unitEnv, timeoutMs: 60_000 });
+  progress(`peakRss: ${name}: starting lockerd (${describeLaunch(launch)})`);
+  const p = await startLockerdProcess(configFile, { sim: false, env: launch.env, nodeArgs: launch.nodeArgs, timeoutMs: 60_000 });
   try {
     await sleep(SETTLE_MS);
     const atStart = procMemory(p.pid);
@@ -201,7 +227,7 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
   const template = join(work, 'template');
   const drainTemplate = join(work, 'template-backlog');
   const machine = machineInfo(work);
-  const unitEnv = await unitEnvironment();
+  const unit = await unitLaunch();
   const broker = await startMosquitto(work);
   try {
     const demo = await benchLocker(template, { logLevel: 'info', mqttUrl: broker.url });
@@ -222,8 +248,8 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
     const only = process.env.PEAK_RSS_LOADS?.split(',');
     const both = async <T>(name: string, tpl: string, load: Load<T>): Promise<LoadRun<T>> => {
       if (only && name !== 'idle' && !only.includes(name)) return skipped<T>(name);
-      const run = await measured(name, tpl, config, work, unitEnv, load);
-      if (!o.quick || process.env.PEAK_RSS_PROBE === '1') run.probe = await probed(name, tpl, config, work, unitEnv, load);
+      const run = await measured(name, tpl, config, work, unit, load);
+      if (!o.quick || process.env.PEAK_RSS_PROBE === '1') run.probe = await probed(name, tpl, config, work, unit, load);
       return run;
     };
     const idle = await both('idle', template, async () => {
@@ -232,17 +258,16 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
     });
     const drainLoad: Load<DrainDetail> = (p) => drain(p.url, o.quick ? 60 : 300);
     const drained = await both('drain', drainTemplate, drainLoad);
-    // Side by side: the young generation's size decides how much of a drain's garbage (row
-    // Buffers, packets) dies young or is promoted and waits for a full GC. Rounds alternate.
-    const xpEnv = { ...unitEnv, NODE_OPTIONS: withSemiSpace(unitEnv.NODE_OPTIONS ?? '', XP_SEMI_SPACE_MIB) };
-    const xpLabel = `--max-semi-space-size=${XP_SEMI_SPACE_MIB}`;
+    // Side by side, rounds alternating: the unit's flags without the heap growing factor.
+    const xp = launchWithout(unit, XP_FLAG);
+    const xpLabel = `the unit's flags without ${XP_FLAG}`;
     const drainRounds: { unit: LoadRun<DrainDetail>[]; xp: LoadRun<DrainDetail>[] } = { unit: [drained], xp: [] };
     const onlyDrain = !only || only.includes('drain');
     for (let round = 0; onlyDrain && round < DRAIN_ROUNDS; round++) {
-      drainRounds.xp.push(await measured(`drain-semi${XP_SEMI_SPACE_MIB}-${round + 1}`, drainTemplate, config, work, xpEnv, drainLoad));
-      if (round + 1 < DRAIN_ROUNDS) drainRounds.unit.push(await measured(`drain-${round + 2}`, drainTemplate, config, work, unitEnv, drainLoad));
+      drainRounds.xp.push(await measured(`drain-without-growing-${round + 1}`, drainTemplate, config, work, xp, drainLoad));
+      if (round + 1 < DRAIN_ROUNDS) drainRounds.unit.push(await measured(`drain-${round + 2}`, drainTemplate, config, work, unit, drainLoad));
     }
-    const idleXp = onlyDrain ? await measured(`idle-semi${XP_SEMI_SPACE_MIB}`, template, config, work, xpEnv, () => sleep(idleSeconds * 1000)) : undefined;
+    const idleXp = onlyDrain ? await measured('idle-without-growing', template, config, work, xp, () => sleep(idleSeconds * 1000)) : undefined;
     const senders = demo.config.carriers.flatMap((c) => {
       const k = demo.keys.carriers[c.id];
       const kid = c.signingKeys[0]?.kid;
@@ -256,10 +281,7 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
     );
     const fuzz = await both<FuzzResult>('fuzz', template, (p) => httpFuzz({ port: p.port, seconds: fuzzSeconds, workers: 8, random: seededRandom('peak-fuzz') }));
 
-    const unitLabel = Object.entries(unitEnv)
-      .filter(([k]) => k !== 'NODE_ENV')
-      .map(([k, v]) => `${k}=${v}`)
-      .join(', ');
+    const unitLabel = describeLaunch(unit);
     const verdictOf = (r: LoadRun<unknown>): BenchRow['verdict'] => (r.sampled.hwm <= TARGET_RSS ? 'met' : 'missed');
     const missBy = (r: LoadRun<unknown>): string => (r.sampled.hwm > TARGET_RSS ? `; missed by ${mib(r.sampled.hwm - TARGET_RSS)}` : '');
     const peakOf = (r: LoadRun<unknown>): string => `peak ${mib(r.sampled.hwm)} (idle ${mib(idle.sampled.hwm)} in the same run; anon ${mib(r.sampled.peak.anon)}, file-backed ${mib(r.sampled.peak.file)} at the largest sample)${missBy(r)}`;
@@ -275,12 +297,12 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
       ...(drainRounds.xp.length
         ? [
             {
-              target: `(experiment: the same drain with ${xpLabel} instead of the unit's semi-space flag)`,
+              target: `(side by side: the same drain with ${xpLabel})`,
               measured:
                 `peaks ${drainRounds.xp.map((r) => mib(r.sampled.hwm)).join(', ')} against ${drainRounds.unit.map((r) => mib(r.sampled.hwm)).join(', ')} with the unit's flags (rounds alternating); ` +
                 `idle with it ${idleXp ? mib(idleXp.sampled.hwm) : '-'} against ${mib(idle.sampled.hwm)}`,
               verdict: 'info' as const,
-              how: `${how}; NODE_OPTIONS=${xpEnv.NODE_OPTIONS}`,
+              how: `${how}; there: ${describeLaunch(xp)}`,
             },
           ]
         : []),
