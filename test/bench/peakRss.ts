@@ -209,6 +209,10 @@ function splitRow(name: string, m: MemorySplit): string {
   return `| ${name} | ${mib(m.rss)} | ${mib(m.heapUsed)} / ${mib(m.heapTotal)} | ${mib(m.newSpace)} | ${mib(m.oldSpaces)} | ${mib(m.external)} (${mib(m.arrayBuffers)}) | ${mib(m.rss - m.heapTotal - m.external)} |`;
 }
 
+function peakAndTime(r: LoadRun<DrainDetail>): string {
+  return `${mib(r.sampled.hwm)} (drained in ${r.detail.seconds.toFixed(1)} s)`;
+}
+
 function tally(r: Record<string, number>): string {
   return Object.entries(r)
     .sort((a, b) => b[1] - a[1])
@@ -299,8 +303,8 @@ export async function runPeakRss(o: BenchOptions): Promise<BenchResult> {
             {
               target: `(side by side: the same drain with ${xpLabel})`,
               measured:
-                `peaks ${drainRounds.xp.map((r) => mib(r.sampled.hwm)).join(', ')} against ${drainRounds.unit.map((r) => mib(r.sampled.hwm)).join(', ')} with the unit's flags (rounds alternating); ` +
-                `idle with it ${idleXp ? mib(idleXp.sampled.hwm) : '-'} against ${mib(idle.sampled.hwm)}`,
+                `peaks ${drainRounds.xp.map(peakAndTime).join(', ')} against ${drainRounds.unit.map(peakAndTime).join(', ')} with the unit's flags (rounds alternating; drain time by /api/health every 0.5 s); ` +
+                `idle there ${idleXp ? mib(idleXp.sampled.hwm) : '-'} against ${mib(idle.sampled.hwm)}`,
               verdict: 'info' as const,
               how: `${how}; there: ${describeLaunch(xp)}`,
             },
