@@ -20,13 +20,30 @@ export interface LockersInit {
   seed: string;
   connectTimeoutMs: number;
   connectBatch: number;
+  /** Each locker's data folder is <dataRoot>/<lockerId>. */
+  dataRoot: string;
+  synchronous: 'full' | 'normal';
+  cacheKiB: number;
+  retainAcked: number;
+}
+
+/** What creating the lockers of one process cost. */
+export interface LockersCreated {
+  lockers: number;
+  ms: number;
+  /** RSS of the process before the first locker and once all were created and connected, bytes. */
+  rssBefore: number;
+  rssCreated: number;
+  /** Open descriptors once the lockers exist, and the process's soft limit. */
+  openFiles: number;
+  openFilesLimit: number;
 }
 
 export type ToLockers = LockersInit | { kind: 'connect' } | { kind: 'run'; ratePerS: number; durationMs: number } | { kind: 'settle'; timeoutMs: number } | { kind: 'stop' };
 
 export type FromLockers =
-  | { kind: 'enrolled'; keys: Record<string, Ed25519PublicJwk> }
-  | { kind: 'connected'; connected: number; ms: number }
+  | { kind: 'enrolled'; keys: Record<string, Ed25519PublicJwk>; created: LockersCreated }
+  | { kind: 'connected'; connected: number; ms: number; rssConnected: number; openFiles: number }
   | { kind: 'produced'; production: FleetProduction; outboxLastSeqs: Record<string, number>; load: ProcessLoad }
   | { kind: 'settled'; unsent: number }
   | { kind: 'stopped' }

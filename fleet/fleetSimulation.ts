@@ -4,12 +4,15 @@
 // figures: end-to-end latency (event created at the locker -> verified and delivered in order
 // at the carrier), per-stream completeness and order, and what the processes cost.
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { freemem, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateEncryptionKeyPair } from '../src/crypto/keys.js';
 import { type BackendReport } from './carrierBackend.js';
 import { type FromBackend, type FromLockers, type ProcessLoad, type ToBackend, type ToLockers } from './fleetMessages.js';
 import { type FleetProduction } from './lockerFleet.js';
+import { ensureOpenFiles, filesNeeded } from './openFiles.js';
 import { type FleetCarrier } from './simulatedLocker.js';
 
 export interface FleetSimulationOptions {
@@ -31,6 +34,17 @@ export interface FleetSimulationOptions {
   /** Events created in the first warmupMs are delivered and checked but left out of the latency figures. */
   warmupMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Folder that receives one data folder per locker (<dataDir>/<lockerId>/lockerd.db and its
+   * -wal, -shm). Default: a new folder under the system's temp dir, removed after the run.
+   */
+  dataDir?: string;
+  /** SQLite synchronous mode of the lockers' databases: 'normal' (default, no fsync per commit) or 'full' (lockerd's). */
+  synchronous?: 'full' | 'normal';
+  /** SQLite page cache per locker, KiB (default 256). */
+  cacheKiB?: number;
+  /** Acknowledged rows each outbox keeps per stream (default 1,000; lockerd's default is 10,000). */
+  retainAcked?: number;
   log?: (line: string) => void;
   /** Called as the traffic starts and once it has stopped (e.g. to sample the broker's CPU). */
   onTraffic?: (phase: 'start' | 'end') => void;
@@ -46,8 +60,21 @@ export interface LatencySummary {
   mean: number;
 }
 
+/** What the lockers of one process hold in memory and descriptors. */
+export interface LockerProcessFootprint {
+  lockers: number;
+  createMs: number;
+  /** RSS before the first locker, after creating all, once connected, and at the peak of the traffic, bytes. */
+  rssBefore: number;
+  rssCreated: number;
+  rssConnected: number;
+  rssPeak: number;
+  openFiles: number;
+  openFilesLimit: number;
+}
+
 export interface FleetReport {
-  options: Required<Omit<FleetSimulationOptions, 'password' | 'log' | 'onTraffic'>>;
+  options: Required<Omit<FleetSimulationOptions, 'password' | 'log' | 'onTraffic' | 'dataDir'>> & { dataDir: string };
   connected: number;
   connectMs: number;
   streams: number;
@@ -61,6 +88,8 @@ export interface FleetReport {
   toVerified: LatencySummary;
   /** How late the generator created events against its schedule, ms. */
   scheduleLag: LatencySummary;
+  /** Arrivals the locker processes shed because a second's worth of events was still in production. */
+  shed: number;
   /** Every stream delivered 1..last exactly once and in order, and last matches the locker's outbox. */
   complete: boolean;
   completeStreams: number;
@@ -79,6 +108,33 @@ export interface FleetReport {
   catchUpMs: number;
   lockerLoad: ProcessLoad[];
   backendLoad: ProcessLoad;
+  /** Per locker process: lockers, memory and descriptors. */
+  footprint: LockerProcessFootprint[];
+  /** Memory per simulated locker once connected ((RSS connected - RSS before) / lockers, the mean over processes), and at the traffic's peak, bytes. */
+  bytesPerLockerConnected: number;
+  bytesPerLockerPeak: number;
+  /** Bytes of the lockers' database files (db, -wal, -shm) after the run. */
+  databaseBytes: number;
+  databaseFiles: number;
+}
+
+/**
+ * What one simulated locker may cost in memory: its SQLite connection (schema, ~90 prepared
+ * statements of LockerStore and Outbox, a page cache capped by cacheKiB), its sync stack and MQTT
+ * client (outgoing store bounded by the in-flight window). Measured 650-950 KiB (BENCHMARKS.md,
+ * "Memory per locker"); a fleet that would not fit the machine's available memory at this bound
+ * is refused before any locker is created.
+ */
+export const MEMORY_PER_LOCKER_BOUND = 1.25 * 2 ** 20;
+
+/** Throws when `lockers` simulated lockers could not fit in `available` bytes at the bound above. */
+export function checkFleetMemory(lockers: number, available: number = freemem()): void {
+  const need = lockers * MEMORY_PER_LOCKER_BOUND;
+  if (need > available * 0.9) {
+    throw new Error(
+      `${lockers} lockers may need up to ${(need / 2 ** 30).toFixed(1)} GiB (${MEMORY_PER_LOCKER_BOUND / 1024} KiB each) but ${(available / 2 ** 30).toFixed(1)} GiB is available: run fewer lockers, or spread them over machines`,
+    );
+  }
 }
 
 export function fleetLockerIds(n: number): string[] {
@@ -108,8 +164,12 @@ class Peer<In extends { kind: string }, Out extends { kind: string }> {
 
   constructor(script: string, name: string) {
     const here = fileURLToPath(new URL('.', import.meta.url));
-    // Same extension as this file: .ts under tsx, .js once compiled.
-    this.child = fork(join(here, `${script}${extname(fileURLToPath(import.meta.url))}`), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Same extension as this file: .ts under tsx (or a test runner), .js once compiled. The
+    // child gets its own flags, not whatever the parent was started with; FLEET_NODE_FLAGS adds
+    // more (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the lockers and back ends).
+    const ext = extname(fileURLToPath(import.meta.url));
+    const extra = (process.env.FLEET_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+    this.child = fork(join(here, `${script}${ext}`), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...(ext === '.ts' ? ['--import', 'tsx'] : []), ...extra] });
     this.failed = new Promise<never>((_, reject) => {
       this.child.on('message', (raw) => {
         const m = raw as Out & { message?: string };
@@ -172,8 +232,18 @@ export async function runFleetSimulation(o: FleetSimulationOptions): Promise<Fle
     seed: o.seed ?? 'fleet',
     warmupMs: o.warmupMs ?? 0,
     connectTimeoutMs: o.connectTimeoutMs ?? 120_000,
+    synchronous: o.synchronous ?? 'normal',
+    cacheKiB: o.cacheKiB ?? 256,
+    retainAcked: o.retainAcked ?? 1_000,
   };
+  const ownDataDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'lockerd-fleet-'));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lockerIds = fleetLockerIds(options.lockers);
+  // Streams continue where a locker's database left them, but the back ends and the completeness
+  // check start from seq 1: a fleet runs on fresh data folders only.
+  const taken = lockerIds.filter((id) => existsSync(join(dataDir, id)));
+  if (taken.length) throw new Error(`${dataDir} already holds data folders of ${taken.length} of these lockers (${taken[0] ?? ''}...): give the fleet an empty --data-dir`);
   const carrierIds = fleetCarrierIds(options.carriers);
   const carriers: FleetCarrier[] = [];
   for (const id of carrierIds) carriers.push({ id, encryptionKey: (await generateEncryptionKeyPair()).publicJwk });
@@ -181,14 +251,18 @@ export async function runFleetSimulation(o: FleetSimulationOptions): Promise<Fle
 
   const shards: string[][] = Array.from({ length: options.lockerProcesses }, () => []);
   lockerIds.forEach((id, i) => shards[i % shards.length]?.push(id));
+  checkFleetMemory(options.lockers);
+  // Forked processes inherit this process's open-files limit: raise it for the largest shard.
+  ensureOpenFiles(filesNeeded(Math.max(...shards.map((s) => s.length))));
   const lockerPeers: LockersPeer[] = shards.map((_, i) => new Peer<ToLockers, FromLockers>('lockerFleetProcess', `locker process ${i + 1}`));
   let backend: BackendPeer | undefined;
   try {
-    log(`creating ${options.lockers} lockers (keys, in-memory outboxes) in ${options.lockerProcesses} process(es)`);
+    log(`creating ${options.lockers} lockers (keys, a database file each under ${dataDir}, synchronous ${options.synchronous}) in ${options.lockerProcesses} process(es)`);
     const enrolled = await Promise.all(
       lockerPeers.map((p, i) =>
         p.request(
-          { kind: 'init', url: options.url, ...password, protocolVersion: options.protocolVersion, lockerIds: shards[i] ?? [], carriers, seed: options.seed, connectTimeoutMs: options.connectTimeoutMs, connectBatch: 50 },
+          { kind: 'init', url: options.url, ...password, protocolVersion: options.protocolVersion, lockerIds: shards[i] ?? [], carriers, seed: options.seed, connectTimeoutMs: options.connectTimeoutMs, connectBatch: 50,
+            dataRoot: dataDir, synchronous: options.synchronous, cacheKiB: options.cacheKiB, retainAcked: options.retainAcked },
           'enrolled',
         ),
       ),
@@ -214,11 +288,23 @@ export async function runFleetSimulation(o: FleetSimulationOptions): Promise<Fle
     const expected: Record<string, number> = {};
     for (const r of produced) for (const s of r.production.streams) if (s.lastSeq > 0) expected[`${s.locker}/${s.carrier}`] = s.lastSeq;
 
-    const settled = await Promise.all(lockerPeers.map((p) => p.request({ kind: 'settle', timeoutMs: 15_000 }, 'settled')));
-    const result = await backend.request({ kind: 'await', expected, timeoutMs: 20_000 }, 'report');
+    // A saturated fleet drains its outboxes after the traffic: give it as long as the traffic ran.
+    const settled = await Promise.all(lockerPeers.map((p) => p.request({ kind: 'settle', timeoutMs: Math.max(15_000, options.durationMs) }, 'settled')));
+    const result = await backend.request({ kind: 'await', expected, timeoutMs: Math.max(20_000, options.durationMs) }, 'report');
     log(`back ends ${result.complete ? 'caught up' : 'did NOT catch up'} ${(result.waitedMs / 1000).toFixed(1)} s after the last event`);
+    const footprint = enrolled.map((e, i): LockerProcessFootprint => ({
+      lockers: e.created.lockers,
+      createMs: e.created.ms,
+      rssBefore: e.created.rssBefore,
+      rssCreated: e.created.rssCreated,
+      rssConnected: connectedReplies[i]?.rssConnected ?? Number.NaN,
+      rssPeak: produced[i]?.load.maxRssBytes ?? Number.NaN,
+      openFiles: connectedReplies[i]?.openFiles ?? e.created.openFiles,
+      openFilesLimit: e.created.openFilesLimit,
+    }));
+    const files = databaseFiles(dataDir);
     return summarise(
-      { ...options },
+      { ...options, dataDir },
       produced.map((p) => p.production),
       Object.assign({}, ...produced.map((p) => p.outboxLastSeqs)) as Record<string, number>,
       result.reports,
@@ -229,11 +315,35 @@ export async function runFleetSimulation(o: FleetSimulationOptions): Promise<Fle
         catchUpMs: result.waitedMs,
         lockerLoad: produced.map((p) => p.load),
         backendLoad: result.load,
+        footprint,
+        databaseBytes: files.bytes,
+        databaseFiles: files.count,
       },
     );
   } finally {
     await Promise.all([...lockerPeers.map((p) => p.close({ kind: 'stop' })), backend?.close({ kind: 'stop' })]);
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Size and number of the lockers' database files (lockerd.db, -wal, -shm) under the fleet's folder. */
+function databaseFiles(root: string): { bytes: number; count: number } {
+  let bytes = 0;
+  let count = 0;
+  for (const locker of readdirSync(root, { withFileTypes: true })) {
+    if (!locker.isDirectory()) continue;
+    for (const f of readdirSync(join(root, locker.name))) {
+      if (!/\.db(-wal|-shm)?$/.test(f)) continue;
+      bytes += statSync(join(root, locker.name, f)).size;
+      count += 1;
+    }
+  }
+  return { bytes, count };
+}
+
+function meanPerLocker(footprint: readonly LockerProcessFootprint[], at: (f: LockerProcessFootprint) => number): number {
+  const lockers = footprint.reduce((s, f) => s + f.lockers, 0);
+  return lockers ? footprint.reduce((s, f) => s + (at(f) - f.rssBefore), 0) / lockers : Number.NaN;
 }
 
 function summarise(
@@ -241,7 +351,17 @@ function summarise(
   productions: FleetProduction[],
   outboxLastSeqs: Record<string, number>,
   reports: BackendReport[],
-  extra: { connected: number; connectMs: number; unsent: number; catchUpMs: number; lockerLoad: ProcessLoad[]; backendLoad: ProcessLoad },
+  extra: {
+    connected: number;
+    connectMs: number;
+    unsent: number;
+    catchUpMs: number;
+    lockerLoad: ProcessLoad[];
+    backendLoad: ProcessLoad;
+    footprint: LockerProcessFootprint[];
+    databaseBytes: number;
+    databaseFiles: number;
+  },
 ): FleetReport {
   const delivered = new Map<string, BackendReport['streams'][number]>();
   for (const r of reports) for (const s of r.streams) delivered.set(`${s.locker}/${s.carrier}`, s);
@@ -295,6 +415,7 @@ function summarise(
     endToEnd: summariseLatency(endToEnd),
     toVerified: summariseLatency(toVerified),
     scheduleLag: summariseLatency(lag),
+    shed: productions.reduce((n, p) => n + p.shed, 0),
     complete: missing === 0 && mismatches === 0 && failed === 0 && completeStreams === streams,
     completeStreams,
     missingEvents: missing,
@@ -309,6 +430,11 @@ function summarise(
     catchUpMs: extra.catchUpMs,
     lockerLoad: extra.lockerLoad,
     backendLoad: extra.backendLoad,
+    footprint: extra.footprint,
+    bytesPerLockerConnected: meanPerLocker(extra.footprint, (f) => f.rssConnected),
+    bytesPerLockerPeak: meanPerLocker(extra.footprint, (f) => f.rssPeak),
+    databaseBytes: extra.databaseBytes,
+    databaseFiles: extra.databaseFiles,
   };
 }
 
@@ -321,7 +447,7 @@ export function describeFleetReport(r: FleetReport): string[] {
   return [
     `lockers: ${r.connected} of ${o.lockers} connected (one MQTT connection each) in ${(r.connectMs / 1000).toFixed(1)} s`,
     `carriers: ${o.carriers}, ${r.streams} streams with traffic; back ends: ${o.members} shared-subscription connections per carrier`,
-    `events: ${r.emitted} created at ${r.achievedRatePerS.toFixed(0)}/s (target ${o.ratePerS}/s) over ${o.durationMs / 1000} s; ${r.emitFailures} failed`,
+    `events: ${r.emitted} created at ${r.achievedRatePerS.toFixed(0)}/s (target ${o.ratePerS}/s) over ${o.durationMs / 1000} s; ${r.emitFailures} failed; ${r.shed} arrivals shed (the generator could not keep up)`,
     `end to end (created -> verified and delivered in order): ${describeLatency(r.endToEnd)}`,
     `created -> signature verified on arrival: ${describeLatency(r.toVerified)}`,
     `generator lag behind its schedule: p99 ${r.scheduleLag.p99.toFixed(2)} ms, max ${r.scheduleLag.max.toFixed(2)} ms`,
@@ -334,8 +460,11 @@ export function describeFleetReport(r: FleetReport): string[] {
     `after traffic: ${r.unsentAfterSettle} rows without PUBACK; back ends caught up in ${(r.catchUpMs / 1000).toFixed(2)} s`,
     `event-loop delay p99 / max: lockers ${r.lockerLoad.map((l) => `${l.loopDelayP99Ms.toFixed(1)} / ${l.loopDelayMaxMs.toFixed(0)} ms`).join(', ')}, ` +
       `back ends ${r.backendLoad.loopDelayP99Ms.toFixed(1)} / ${r.backendLoad.loopDelayMaxMs.toFixed(0)} ms; GC pauses: lockers ${r.lockerLoad.map((l) => `${l.gcPauseMs.toFixed(0)} ms (longest ${l.gcMaxPauseMs.toFixed(0)} ms)`).join(', ')}`,
-    `CPU over the traffic phase: lockers ${r.lockerLoad.map((l) => `${(l.cpuMs / o.durationMs * 100).toFixed(0)} %`).join(' + ')} of a core, ` +
-      `back ends ${((r.backendLoad.cpuMs / o.durationMs) * 100).toFixed(0)} %; peak RSS lockers ${r.lockerLoad.map((l) => `${(l.maxRssBytes / 2 ** 20).toFixed(0)} MiB`).join(' + ')}, ` +
+    `CPU over the traffic phase: lockers ${r.lockerLoad.map((l) => `${((l.cpuMs / l.wallMs) * 100).toFixed(0)} %`).join(' + ')} of a core, ` +
+      `back ends ${((r.backendLoad.cpuMs / r.backendLoad.wallMs) * 100).toFixed(0)} %; peak RSS lockers ${r.lockerLoad.map((l) => `${(l.maxRssBytes / 2 ** 20).toFixed(0)} MiB`).join(' + ')}, ` +
       `back ends ${(r.backendLoad.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
+    `memory per locker: ${(r.bytesPerLockerConnected / 1024).toFixed(0)} KiB connected, ${(r.bytesPerLockerPeak / 1024).toFixed(0)} KiB at the traffic's peak; ` +
+      `descriptors ${r.footprint.map((f) => `${f.openFiles} of ${f.openFilesLimit}`).join(', ')}; ` +
+      `databases: ${r.databaseFiles} files, ${(r.databaseBytes / 2 ** 20).toFixed(1)} MiB (synchronous ${o.synchronous})`,
   ];
 }

@@ -9,6 +9,12 @@
 //     --url mqtt://127.0.0.1:1883 [--lockers 1000] [--rate 1000] [--duration 30]
 //     [--carriers 2] [--members 2] [--processes 1] [--protocol 4|5]
 //     [--password PW] [--warmup 0] [--seed S] [--json]
+//     [--data-dir DIR] [--synchronous normal|full] [--cache-kib 256] [--retain 1000]
+//
+// Every locker keeps its outbox in its own SQLite file (<data-dir>/<locker>/lockerd.db, WAL:
+// three descriptors each, plus its MQTT socket); the simulator raises its open-files limit
+// before it forks the locker processes, or says how (fleet/openFiles.ts). Without --data-dir
+// the files go to a new folder under the temp dir, removed after the run.
 //
 // The broker must know the principals: lockers locker-0001..locker-NNNN and carriers swiftpost,
 // parcelgo, ... (all with --password), with the shipped ACL (deploy/mosquitto/acl), or accept
@@ -18,7 +24,8 @@ import { describeFleetReport, runFleetSimulation } from './fleetSimulation.js';
 
 const usage =
   'usage: fleetSimulator --url URL [--lockers N] [--rate EVENTS_PER_S] [--duration S] [--carriers N] [--members N] ' +
-  '[--processes N] [--protocol 4|5] [--password PW] [--warmup S] [--seed S] [--json]';
+  '[--processes N] [--protocol 4|5] [--password PW] [--warmup S] [--seed S] [--json] ' +
+  '[--data-dir DIR] [--synchronous normal|full] [--cache-kib KIB] [--retain ROWS]';
 
 function number(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -42,6 +49,10 @@ async function main(argv: string[]): Promise<number> {
       password: { type: 'string' },
       warmup: { type: 'string' },
       seed: { type: 'string' },
+      'data-dir': { type: 'string' },
+      synchronous: { type: 'string' },
+      'cache-kib': { type: 'string' },
+      retain: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -52,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const protocol = values.protocol === undefined ? 4 : Number(values.protocol);
   if (protocol !== 4 && protocol !== 5) throw new Error('--protocol must be 4 or 5');
+  const synchronous = values.synchronous ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') throw new Error('--synchronous must be normal or full');
   const report = await runFleetSimulation({
     url: values.url,
     ...(values.password !== undefined ? { password: values.password } : {}),
@@ -64,6 +77,10 @@ async function main(argv: string[]): Promise<number> {
     protocolVersion: protocol,
     warmupMs: values.warmup === undefined || values.warmup === '0' ? 0 : number(values.warmup, 0, 'warmup') * 1000,
     ...(values.seed !== undefined ? { seed: values.seed } : {}),
+    ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+    synchronous,
+    cacheKiB: Math.round(number(values['cache-kib'], 256, 'cache-kib')),
+    retainAcked: Math.round(number(values.retain, 1000, 'retain')),
     log: (line) => process.stderr.write(`[fleet] ${line}\n`),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

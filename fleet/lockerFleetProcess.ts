@@ -5,6 +5,7 @@ import { SystemClock } from '../kernel/clock.js';
 import { silentLogger } from '../src/logger.js';
 import { type FromLockers, type ToLockers, monotonicMs } from './fleetMessages.js';
 import { LockerFleet } from './lockerFleet.js';
+import { openFileCount, openFileLimit } from './openFiles.js';
 import { LoadMeter } from './processLoad.js';
 
 const clock = new SystemClock();
@@ -19,6 +20,8 @@ async function handle(m: ToLockers): Promise<void> {
   switch (m.kind) {
     case 'init': {
       connectTimeoutMs = m.connectTimeoutMs;
+      const rssBefore = process.memoryUsage.rss();
+      const t0 = monotonicMs();
       fleet = await LockerFleet.create({
         lockerIds: m.lockerIds,
         carriers: m.carriers,
@@ -30,15 +33,27 @@ async function handle(m: ToLockers): Promise<void> {
         stamp: monotonicMs,
         seed: m.seed,
         connectBatch: m.connectBatch,
+        dataRoot: m.dataRoot,
+        synchronous: m.synchronous,
+        cacheKiB: m.cacheKiB,
+        retainAcked: m.retainAcked,
       });
-      send({ kind: 'enrolled', keys: fleet.enrolment() });
+      const created = {
+        lockers: m.lockerIds.length,
+        ms: monotonicMs() - t0,
+        rssBefore,
+        rssCreated: process.memoryUsage.rss(),
+        openFiles: openFileCount(),
+        openFilesLimit: openFileLimit().soft,
+      };
+      send({ kind: 'enrolled', keys: fleet.enrolment(), created });
       return;
     }
     case 'connect': {
       if (!fleet) throw new Error('not initialised');
       const t0 = monotonicMs();
       const connected = await fleet.connect(connectTimeoutMs);
-      send({ kind: 'connected', connected, ms: monotonicMs() - t0 });
+      send({ kind: 'connected', connected, ms: monotonicMs() - t0, rssConnected: process.memoryUsage.rss(), openFiles: openFileCount() });
       return;
     }
     case 'run': {

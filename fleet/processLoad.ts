@@ -5,6 +5,8 @@ import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay } fr
 export interface ProcessLoad {
   /** CPU time (user + system) over the phase, ms. */
   cpuMs: number;
+  /** Wall time of the phase, ms. */
+  wallMs: number;
   /** Peak resident memory of the process, bytes. */
   maxRssBytes: number;
   /** Event-loop delay over the phase, ms. */
@@ -17,6 +19,7 @@ export interface ProcessLoad {
 
 export class LoadMeter {
   private cpu = process.cpuUsage();
+  private startedAt = performance.now();
   private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private readonly gc: PerformanceObserver;
   private gcPauseMs = 0;
@@ -33,6 +36,7 @@ export class LoadMeter {
 
   start(): void {
     this.cpu = process.cpuUsage();
+    this.startedAt = performance.now();
     this.gcPauseMs = 0;
     this.gcMaxPauseMs = 0;
     this.loop.reset();
@@ -46,6 +50,7 @@ export class LoadMeter {
     const cpu = process.cpuUsage(this.cpu);
     return {
       cpuMs: (cpu.user + cpu.system) / 1000,
+      wallMs: performance.now() - this.startedAt,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       loopDelayP99Ms: this.loop.percentile(99) / 1e6,
       loopDelayMaxMs: this.loop.max / 1e6,

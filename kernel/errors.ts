@@ -61,6 +61,10 @@ export const ErrorCodes = {
   WAYBILL_DUPLICATE: 'WAYBILL_DUPLICATE',
   ADHOC_NOT_ALLOWED: 'ADHOC_NOT_ALLOWED',
   TRANSACTION_STATE: 'TRANSACTION_STATE',
+  /** The waybill scanned or typed to confirm a collection is not that of the parcel in the door; context.triesLeft. */
+  WAYBILL_MISMATCH: 'WAYBILL_MISMATCH',
+  /** Too many wrong waybills to confirm this collection: only "could not scan" with a reason is left. */
+  CONFIRM_TRIES_SPENT: 'CONFIRM_TRIES_SPENT',
   DOOR_BUSY: 'DOOR_BUSY',
   NEEDS_INSPECTION: 'NEEDS_INSPECTION',
   /** Clearing a stuck state needs the door seen closed (it is open, or its board has not been read). */

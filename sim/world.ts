@@ -32,7 +32,17 @@ export type SimWorldEvent =
   | { type: 'board'; bus: string; board: number; silent: boolean }
   | { type: 'bus-fault'; bus: string; fault: BusFault | undefined }
   | { type: 'scanner'; plugged: boolean }
-  | { type: 'scan'; bytes: Uint8Array };
+  | { type: 'scan'; bytes: Uint8Array }
+  /** The buzzer or a compartment LED switched (the simulated indicator, sim/gpio/simIndicator.ts). */
+  | { type: 'indicator'; indicator: SimIndicatorState };
+
+/** What the locker's buzzer and compartment LEDs show now; `beeps` counts the buzzer's sounds since start. */
+export interface SimIndicatorState {
+  buzzer: boolean;
+  beeps: number;
+  /** Compartment id -> LED lit. Only compartments with an LED appear. */
+  leds: Record<string, boolean>;
+}
 
 /** Corruption applied by a board simulator to its next replies. */
 export type BusFault = { kind: 'garble' | 'truncate'; remaining: number };
@@ -52,6 +62,8 @@ export class SimWorld {
   private readonly busFaults = new Map<string, BusFault>();
   private readonly listeners = new Set<SimWorldListener>();
   private scannerPlugged = true;
+  /** The indicator is not kept across a power cut: a restarted controller starts it dark. */
+  private readonly indicatorState: SimIndicatorState = { buzzer: false, beeps: 0, leds: {} };
   /** How long a bouncing door stays open before it re-latches: just longer than the fast poll. */
   bounceMs = 150;
 
@@ -214,6 +226,30 @@ export class SimWorld {
       this.emit({ type: 'bus-fault', bus, fault: undefined });
     }
     return fault.kind;
+  }
+
+  // ---- the buzzer and the compartment LEDs ----
+
+  indicator(): SimIndicatorState {
+    return { ...this.indicatorState, leds: { ...this.indicatorState.leds } };
+  }
+
+  /** A compartment has an LED (dark until switched). */
+  fitLed(compartment: string): void {
+    this.indicatorState.leds[compartment] ??= false;
+  }
+
+  setBuzzer(on: boolean): void {
+    if (this.indicatorState.buzzer === on) return;
+    this.indicatorState.buzzer = on;
+    if (on) this.indicatorState.beeps += 1;
+    this.emit({ type: 'indicator', indicator: this.indicator() });
+  }
+
+  setLed(compartment: string, on: boolean): void {
+    if (this.indicatorState.leds[compartment] === on) return;
+    this.indicatorState.leds[compartment] = on;
+    this.emit({ type: 'indicator', indicator: this.indicator() });
   }
 
   // ---- the barcode scanner ----

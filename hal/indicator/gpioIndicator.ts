@@ -1,6 +1,8 @@
 // Buzzer and per-compartment LEDs on GPIO outputs. Beeps play one at a time (a new pattern
 // waits for the one playing); compartments without an LED are quietly skipped, since LEDs are
-// often fitted to a few doors only.
+// often fitted to a few doors only. The queue is bounded (MAX_QUEUED_BEEPS): a buzzer line that
+// hangs drops later beeps instead of growing a queue, and close() waits for it (and for each
+// line to close) at most CLOSE_WAIT_MS. Nothing here is awaited by a door (src/domain/doorCue.ts).
 import { type Clock } from '../../kernel/clock.js';
 import { ErrorCodes, LockerError } from '../../kernel/errors.js';
 import { type Logger } from '../../kernel/log.js';
@@ -15,6 +17,11 @@ export const beepPatterns: Record<BeepPattern, readonly number[]> = {
   error: [150, 100, 150, 100, 150],
   alarm: [600, 200, 600, 200, 600, 200, 600],
 };
+
+/** Patterns waiting or playing at most; more are dropped (and logged). */
+export const MAX_QUEUED_BEEPS = 4;
+/** How long close() waits for a pattern still playing before it releases the lines anyway. */
+export const CLOSE_WAIT_MS = 2_000;
 
 export interface GpioLine {
   pin: number;
@@ -32,6 +39,7 @@ export interface GpioIndicatorOptions {
 
 export class GpioIndicator implements Indicator {
   private playing: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   private constructor(
     private readonly clock: Clock,
@@ -62,7 +70,14 @@ export class GpioIndicator implements Indicator {
   beep(pattern: BeepPattern): Promise<void> {
     const buzzer = this.buzzer;
     if (!buzzer) return Promise.resolve();
-    const run = this.playing.then(() => this.play(buzzer, beepPatterns[pattern]));
+    if (this.queued >= MAX_QUEUED_BEEPS) {
+      this.log.warn({ pattern, queued: this.queued }, 'buzzer busy: beep dropped');
+      return Promise.resolve();
+    }
+    this.queued += 1;
+    const run = this.playing.then(() => this.play(buzzer, beepPatterns[pattern])).finally(() => {
+      this.queued -= 1;
+    });
     // The queue must survive a failed pattern; the caller still sees the failure.
     this.playing = run.catch(() => undefined);
     return run;
@@ -72,11 +87,26 @@ export class GpioIndicator implements Indicator {
     await this.leds.get(compartmentId)?.write(on ? 1 : 0);
   }
 
+  /** Waits for the pattern playing, then releases the lines; each step waits at most CLOSE_WAIT_MS (a hung line is left behind). */
   async close(): Promise<void> {
-    await this.playing;
-    for (const out of [this.buzzer, ...this.leds.values()]) {
-      await out?.close().catch((e: unknown) => this.log.warn({ err: e }, 'indicator line did not close'));
-    }
+    await this.within(this.playing);
+    const lines = [this.buzzer, ...this.leds.values()].flatMap((out) => (out ? [out] : []));
+    await this.within(
+      Promise.all(lines.map((out) => out.close().catch((e: unknown) => this.log.warn({ err: e }, 'indicator line did not close')))).then(() => undefined),
+    );
+  }
+
+  private within(p: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        this.log.warn({ waitedMs: CLOSE_WAIT_MS }, 'indicator line still busy at close; left behind');
+        resolve();
+      }, CLOSE_WAIT_MS);
+      void p.then(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
   }
 
   private async play(buzzer: GpioOutput, steps: readonly number[]): Promise<void> {

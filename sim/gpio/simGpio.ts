@@ -62,6 +62,7 @@ export class SimGpio implements GpioPort {
   private readonly energised = new Set<number>();
   private readonly unsubscribe: () => void;
   readonly relayLog: RelaySwitching[] = [];
+  private readonly outputListeners = new Set<(pin: number, value: GpioValue) => void>();
   maxRelaysEnergised = 0;
 
   constructor(
@@ -134,6 +135,7 @@ export class SimGpio implements GpioPort {
   /** Stops following the world. */
   dispose(): void {
     this.unsubscribe();
+    this.outputListeners.clear();
     for (const s of this.outputs.values()) s.hold?.cancel();
   }
 
@@ -148,6 +150,12 @@ export class SimGpio implements GpioPort {
   outputLevel(pin: number): GpioValue | undefined {
     const s = this.outputs.get(pin);
     return s === undefined ? undefined : ((s.activeLow ? 1 - s.value : s.value) as GpioValue);
+  }
+
+  /** Called with the logical level (1 = active) whenever an output changes (the simulated indicator watches its lines). */
+  onOutput(listener: (pin: number, value: GpioValue) => void): () => void {
+    this.outputListeners.add(listener);
+    return () => this.outputListeners.delete(listener);
   }
 
   /** Relays active right now. */
@@ -205,6 +213,7 @@ export class SimGpio implements GpioPort {
     const now = this.clock.monotonic();
     const relay = this.relays.get(pin);
     state.value = value;
+    for (const l of this.outputListeners) l(pin, value);
     if (!relay) return;
     this.relayLog.push({ pin, on: value === 1, at: now });
     if (value === 1) {

@@ -67,6 +67,8 @@ export function registerSimRoutes(d: SimRoutesDeps): () => void {
       return { bus, board: Number(board), silent: d.world.isBoardSilent(bus, Number(board)) };
     }),
     scanner: { plugged: d.world.scannerIsPlugged },
+    // The buzzer and compartment LEDs of hardware.indicator (sim/gpio/simIndicator.ts); streamed as 'indicator' events.
+    indicator: d.world.indicator(),
     revealedCodes: revealed.slice(-20),
     clock: { now: d.clock?.now() ?? Date.now(), offsetMs: d.clock?.offsetMs ?? 0, movable: d.clock !== undefined },
   }));

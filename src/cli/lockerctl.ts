@@ -15,6 +15,7 @@ import { packageRoot } from '../packageRoot.js';
 import { toPublicKey } from '../sync/detachedSignature.js';
 import { buildRelease } from '../update/releaseBundle.js';
 import { carrierTenant, eventSubscription, operatorTenant } from '../sync/topics.js';
+import { CreateReservationArgs } from '../domain/lockerOperations.js';
 import { signCommand } from './lockerctl/commandToken.js';
 import { enrolLocker, enrolledKeyLookup, enrolledLocker } from './lockerctl/enrolment.js';
 import { keygen, loadEncryptionKey, loadPublicKeys, loadSigningKey, type PublicKeys } from './lockerctl/keyFiles.js';
@@ -29,7 +30,8 @@ const usage = `usage: lockerctl <command> [options]
   badge     --key FILE --issuer ID --subject ID [--role courier|operator] [--perms deposit,collect] [--ttl-hours 12]
   enrol     --locker ID --pub FILE [--home DIR]
   send      --key FILE --issuer ID [--operator] --locker ID --cmd NAME [--args JSON | --args-file FILE]
-            [--code DIGITS] [--ttl S] [--timeout S] [--home DIR] MQTT
+            [--code DIGITS] [--group ID] [--ttl S] [--timeout S] [--home DIR] MQTT
+            (--group: createReservation of a delivery grouped for one recipient; one code opens the group)
   watch     (--carrier ID | --operator) [--locker ID] [--decrypt-key FILE] [--state FILE] [--from SEQ]
             [--seconds N] [--home DIR] MQTT
   revoke    --key FILE --issuer ID [--operator] --locker ID (--badge-id JTI | --badge TOKEN | --subject ID [--not-before S])
@@ -66,6 +68,7 @@ const options = {
   args: { type: 'string' },
   'args-file': { type: 'string' },
   code: { type: 'string' },
+  group: { type: 'string' },
   ttl: { type: 'string' },
   timeout: { type: 'string' },
   carrier: { type: 'string' },
@@ -260,6 +263,7 @@ async function send(values: Values, io: Io, clock: SystemClock, preset?: { cmd: 
   const rawArgs = preset ? preset.args : values['args-file'] ? await readJsonFile(values['args-file']) : values.args ? (JSON.parse(values.args) as unknown) : {};
   if (typeof rawArgs !== 'object' || rawArgs === null || Array.isArray(rawArgs)) throw new UsageError('--args must be a JSON object');
   const args = { ...(rawArgs as Record<string, unknown>) };
+  if (values.group !== undefined) groupReservation(cmd, args, values.group, values.code !== undefined);
   const lockerKeys = await lockerPublicKeys(values, io, locker);
   if (values.code !== undefined) {
     // A carrier-chosen code travels only encrypted to this locker's X25519 key.
@@ -294,6 +298,24 @@ async function send(values: Values, io: Io, clock: SystemClock, preset?: { cmd: 
   } finally {
     await closeMqttSession(client);
   }
+}
+
+/** The carrier's group id, as the locker validates it (src/domain/lockerOperations.ts). */
+const GroupId = CreateReservationArgs.shape.group.unwrap();
+
+/**
+ * `send --group ID`: puts the group into a createReservation's args, after the checks the
+ * locker would make anyway (so a mistake is told here, before anything is signed or sent):
+ * deliveries only, no carrier-chosen code, and the same id as args.group if that is given.
+ */
+function groupReservation(cmd: string, args: Record<string, unknown>, group: string, withCode: boolean): void {
+  if (cmd !== 'createReservation') throw new UsageError('--group is an option of --cmd createReservation');
+  const parsed = GroupId.safeParse(group);
+  if (!parsed.success) throw new UsageError(`--group: ${parsed.error.issues[0]?.message ?? 'not a group id'}`);
+  if (withCode) throw new UsageError('--group takes the locker\'s code for the whole group: leave out --code');
+  if (args.kind !== undefined && args.kind !== 'delivery') throw new UsageError('--group is for deliveries (args.kind "delivery")');
+  if (args.group !== undefined && args.group !== parsed.data) throw new UsageError('--group and args.group name different groups');
+  args.group = parsed.data;
 }
 
 async function watch(values: Values, io: Io, clock: SystemClock): Promise<number> {

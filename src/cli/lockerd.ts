@@ -147,19 +147,19 @@ async function start(configPath: string | undefined, sim: boolean, port: number 
   let demo: string[] = [];
   if (sim) {
     // The demo's keys and badges only with --sim: a production start does not load them (issue 10).
-    const { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_PIN } = await import('../composition/demoKeys.js');
+    const { loadOrCreateDemoKeys, mintDemoCourierBadge, mintDemoOperatorBadge, withDemoKeys, DEMO_COURIER_ID, DEMO_COURIER_PIN } = await import('../composition/demoKeys.js');
     const keys = await loadOrCreateDemoKeys(join(config.dataDir, 'demo-keys'), config.carriers.map((c) => c.id));
     config = { ...(await withDemoKeys(config, keys, cryptoRandom())), demo: { revealCodes: true } };
     // The README's provisioning walk-through signs with a key of lockerctl keygen: trust it too.
     if (extraOperatorKey) config = withExtraOperatorKey(config, extraOperatorKey);
     const carrier = config.carriers.find((c) => c.adHocDeposit) ?? config.carriers[0];
     if (carrier) {
-      const badge = await mintDemoCourierBadge(keys, carrier.id, 'demo-courier', clock);
+      const badge = await mintDemoCourierBadge(keys, carrier.id, DEMO_COURIER_ID, clock);
       const op = await mintDemoOperatorBadge(keys, config.operator.id, 'demo-operator', clock);
       demo = [
         `demo courier (${carrier.name}) badge:`,
         `  ${badge}`,
-        `  or log in with carrier "${carrier.id}", courier "demo-courier", PIN ${DEMO_COURIER_PIN}`,
+        `  or log in with carrier "${carrier.id}", courier "${DEMO_COURIER_ID}", PIN ${DEMO_COURIER_PIN}`,
         'demo operator badge:',
         `  ${op}`,
         ...(operatorKeyFile !== undefined ? [`operator commands signed with the key of ${operatorKeyFile} are accepted too (kid ${extraOperatorKey?.kid ?? '-'})`] : []),

@@ -20,6 +20,11 @@ export type DemoKeys = z.infer<typeof DemoKeyFile>;
 
 /** The demo courier's PIN (6 digits, the minimum: src/credentials/pin.ts). */
 export const DEMO_COURIER_PIN = '246813';
+/**
+ * The demo courier's ID: four digits like a carrier's staff number, so that its PIN login at the
+ * kiosk is 12 taps (carrier, 4 keys, 6 PIN digits, Log in; docs/kiosk.md "Taps per task").
+ */
+export const DEMO_COURIER_ID = '4711';
 
 export async function loadOrCreateDemoKeys(dir: string, carrierIds: string[]): Promise<DemoKeys> {
   const file = join(dir, 'demo-keys.json');
@@ -56,7 +61,7 @@ export async function withDemoKeys(config: LockerConfig, keys: DemoKeys, random:
         ...c,
         signingKeys: [await publicJwkOf(k.signing)],
         encryptionKey: await publicJwkOf(k.encryption),
-        couriers: c.couriers.length ? c.couriers : [{ id: 'demo-courier', pinHash: await hashPin(DEMO_COURIER_PIN, random, { N: 1024, r: 8, p: 1 }), permissions: ['deposit' as const, 'collect' as const] }],
+        couriers: c.couriers.length ? c.couriers : [{ id: DEMO_COURIER_ID, pinHash: await hashPin(DEMO_COURIER_PIN, random, { N: 1024, r: 8, p: 1 }), permissions: ['deposit' as const, 'collect' as const] }],
       };
     }),
   );

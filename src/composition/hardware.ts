@@ -1,25 +1,29 @@
 // Builds the hardware from configuration: real drivers (serialport, onoff, TCP bridges) or the
 // simulator. Drivers and simulators are loaded with await import() so that a simulated locker
 // never loads a native module, and a real one never loads the simulator.
-import { type LockBus, type Scanner } from '../../hal/types.js';
+import { type Indicator, type LockBus, type Scanner } from '../../hal/types.js';
 import type { ByteTransport } from '../../hal/transport/byteTransport.js';
 import type { GpioPort } from '../../hal/gpio/gpioPort.js';
 import type { SerialBinding as BindingInterface } from '../../hal/transport/serialTransport.js';
 import type { SimWorld } from '../../sim/world.js';
 import type { SimSerialRegistry } from '../../sim/serial/simBinding.js';
+import type { SimIndicator } from '../../sim/gpio/simIndicator.js';
 import { join } from 'node:path';
 import { type Clock } from '../../kernel/clock.js';
 import { type BusConfig, type LockerConfig } from '../config/schema.js';
 import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type Logger } from '../logger.js';
 import { gpioBusOptions, serialBusOptions } from './halOptions.js';
+import { openIndicator } from './indicator.js';
 import { randomFraction, type RandomSource } from '../../kernel/random.js';
 
 export interface Hardware {
   buses: Map<string, LockBus>;
   scanner?: Scanner;
+  /** The buzzer and compartment LEDs (`hardware.indicator`) when configured and opened. */
+  indicator?: Indicator & { close(): Promise<void> };
   /** Present on the simulator only. */
-  sim?: { world: SimWorld; registry: SimSerialRegistry; noise: (n: number) => Uint8Array; stop: () => void };
+  sim?: { world: SimWorld; registry: SimSerialRegistry; noise: (n: number) => Uint8Array; stop: () => void; indicator?: SimIndicator };
 }
 
 export interface HardwareOptions {
@@ -34,7 +38,8 @@ export interface HardwareOptions {
 export const SIM_SCANNER_PATH = 'sim:scanner';
 
 export async function createHardware(config: LockerConfig, o: HardwareOptions): Promise<Hardware> {
-  const usesSim = config.hardware.buses.some((b) => b.transport.kind === 'sim') || config.hardware.scanner?.transport.kind === 'sim';
+  const usesSim =
+    config.hardware.buses.some((b) => b.transport.kind === 'sim') || config.hardware.scanner?.transport.kind === 'sim' || config.hardware.indicator?.transport.kind === 'sim';
   const sim = usesSim ? await createSimulator(config, o) : undefined;
   let nativeBinding = o.serialBinding;
   const native = async (): Promise<BindingInterface> => {
@@ -68,7 +73,9 @@ export async function createHardware(config: LockerConfig, o: HardwareOptions): 
       ...(simulated ? { pathExists: pathListedBy(binding) } : {}),
     });
   }
-  return { buses, ...(scanner ? { scanner } : {}), ...(sim ? { sim: sim.handle } : {}) };
+  const ic = config.hardware.indicator;
+  const indicator = ic ? await openIndicator(ic, { clock: o.clock, logger: o.logger, ...(sim?.handle.indicator ? { simGpio: sim.handle.indicator.gpio } : {}) }) : undefined;
+  return { buses, ...(scanner ? { scanner } : {}), ...(indicator ? { indicator } : {}), ...(sim ? { sim: sim.handle } : {}) };
 }
 
 interface Simulator {
@@ -154,5 +161,13 @@ async function createSimulator(config: LockerConfig, o: HardwareOptions): Promis
     const device = new SimScannerDevice({ world, registry, path: SIM_SCANNER_PATH });
     stops.push(() => device.detach());
   }
-  return { registry, gpios, handle: { world, registry, noise: (n) => lineNoise(n), stop: () => stops.forEach((s) => s()) } };
+  const ic = config.hardware.indicator;
+  let indicator: SimIndicator | undefined;
+  if (ic?.transport.kind === 'sim') {
+    const { createSimIndicator } = await import('../../sim/gpio/simIndicator.js');
+    indicator = createSimIndicator(world, o.clock, { buzzerPin: ic.buzzer?.pin, leds: ic.leds });
+    const created = indicator;
+    stops.push(() => created.stop());
+  }
+  return { registry, gpios, handle: { world, registry, noise: (n) => lineNoise(n), stop: () => stops.forEach((s) => s()), ...(indicator ? { indicator } : {}) } };
 }

@@ -13,6 +13,7 @@ import { CodeVault } from '../domain/codeVault.js';
 import { BadgeRevocations } from '../credentials/badgeRevocations.js';
 import { Credentials } from '../domain/credentials.js';
 import { DoorController } from '../domain/doorController.js';
+import { DoorCue } from '../domain/doorCue.js';
 import { LiveSettings, type RuntimeSettings } from '../domain/liveSettings.js';
 import { EventRecorder } from '../domain/eventRecorder.js';
 import { Events } from '../domain/events.js';
@@ -32,7 +33,7 @@ import { Outbox } from '../store/outbox.js';
 import { ed25519Signer } from '../sync/detachedSignature.js';
 import { envelopeSealer } from '../sync/envelope.js';
 import { LockerStore } from '../store/lockerStore.js';
-import { RetentionJob } from '../store/retention.js';
+import { DEFAULT_RETENTION, RetentionJob, type RetentionRules } from '../store/retention.js';
 import { ReplayStore } from '../sync/replayStore.js';
 import { createHardware, type Hardware } from './hardware.js';
 import { ClockSyncMonitor } from './clockSync.js';
@@ -69,6 +70,8 @@ export interface StartOptions {
   onRestartRequested?: () => void;
   /** How often a store that refuses writes is probed for space that returned (default 5 s). */
   storeProbeMs?: number;
+  /** Overrides of the retention rules (src/store/retention.ts); tests and the growth benchmark shorten the windows. */
+  retention?: Partial<RetentionRules>;
   /** false: refuse to initialise a pristine data folder (DB_NOT_INITIALISED); undefined or true: allowed. */
   firstBoot?: boolean;
   /** Deliberately replace a missing, empty or truncated database with a new one (new epoch). */
@@ -108,6 +111,8 @@ export interface RunningLockerd {
   publicKeysFile: string;
   /** The failure policy of every background path (health names its faults). */
   failures: BackgroundFailures;
+  /** The periodic retention job (src/store/retention.ts); runOnce() is one pass now. */
+  retention: RetentionJob;
   /**
    * Orderly stop: refuses new door sessions (LOCKER_STOPPING), waits up to shutdown.drainMs for
    * those in flight to settle, then closes everything. Resolves with what the drain saw.
@@ -194,6 +199,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     logger: logger.child({ channel: 'locker' }),
     encryptCode: async (carrier, payload) => (carrier.encryptionKey ? encryptCodeForCarrier(carrier.encryptionKey, payload) : undefined),
   });
+  // The buzzer and LED cue (hardware.indicator): fed the locker's events, never awaited by a door.
+  const offCue = hardware.indicator ? locker.on(new DoorCue(hardware.indicator, logger.child({ channel: 'indicator' })).onEvent) : undefined;
   const revocations = new BadgeRevocations(store, clock, () => config.badges);
   revocations.prune();
   const credentials = new Credentials(store, config.operator, clock, { budgets, policy: config.courierPins, recorder, logger: logger.child({ channel: 'credentials' }) }, { policy: () => config.badges, revocations });
@@ -252,7 +259,16 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
   // Growth with work: audit, ended door sessions, closed parcels and expired commands are pruned
   // by the rules in src/store/retention.ts (docs/operations.md, "Memory and growth").
   const commandLog = new ReplayStore(db);
-  const retention = new RetentionJob({ store, clock, logger: logger.child({ channel: 'retention' }), pruneCommands: (now) => commandLog.prune(now) });
+  const retention = new RetentionJob({
+    store,
+    clock,
+    logger: logger.child({ channel: 'retention' }),
+    pruneCommands: (now) => commandLog.prune(now),
+    outbox,
+    ...(options.retention ? { rules: options.retention } : {}),
+    // The replay window in force (setConfig may change it); without MQTT no row is ever acknowledged.
+    outboxRetainAcked: () => settings.get().sync?.retainAcked ?? DEFAULT_RETENTION.outboxRetainAcked,
+  });
   retention.start();
 
   let sync: RunningSync | undefined;
@@ -404,6 +420,8 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     stopSimRoutes?.();
     offScanner?.();
     locker.stop();
+    offCue?.();
+    await hardware.indicator?.close().catch((err: unknown) => logger.warn({ err }, 'indicator did not close'));
     retention.stop();
     clockMonitor?.stop();
     await kiosk.close();
@@ -440,6 +458,7 @@ export async function startLockerd(options: StartOptions): Promise<RunningLocker
     ...(updates ? { updates } : {}),
     publicKeysFile,
     failures,
+    retention,
     stop() {
       stopping ??= stopNow();
       return stopping;

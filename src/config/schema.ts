@@ -125,6 +125,41 @@ export const ScannerConfig = z.strictObject({
 });
 export type ScannerConfig = z.infer<typeof ScannerConfig>;
 
+/** One GPIO output of the indicator: a BCM pin, and whether it is on when driven low. */
+const gpioPin = z.number().int().min(0).max(63);
+
+/**
+ * The optional sound/light cue (issue 11, flow 1; docs/operations.md, "The door cue"): a buzzer and
+ * per-compartment LEDs on GPIO outputs of the controller, driven by src/domain/doorCue.ts. A door
+ * that opens for someone lights its LED and beeps; the LED goes out when the door is closed; a
+ * door that did not open beeps the error pattern. A failing indicator is logged, never waited on.
+ */
+export const IndicatorConfig = z
+  .strictObject({
+    /** The controller's header ("gpio", as for a GPIO bus) or the simulator ("sim"). */
+    transport: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('gpio'), chipLabel: z.string().min(1).max(64).optional() }), z.strictObject({ kind: z.literal('sim') })]),
+    buzzer: z.strictObject({ pin: gpioPin, activeLow: z.boolean().default(false) }).optional(),
+    /** LEDs are often fitted to a few doors only: compartments without one are skipped. */
+    leds: z
+      .array(z.strictObject({ compartment: id, pin: gpioPin, activeLow: z.boolean().default(false) }))
+      .max(64)
+      .default([]),
+  })
+  .superRefine((ind, ctx) => {
+    if (!ind.buzzer && ind.leds.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'give a buzzer, leds or both' });
+    const pins = new Map<number, string>();
+    if (ind.buzzer) pins.set(ind.buzzer.pin, 'the buzzer');
+    const compartments = new Set<string>();
+    ind.leds.forEach((l, i) => {
+      const other = pins.get(l.pin);
+      if (other) ctx.addIssue({ code: 'custom', path: ['leds', i, 'pin'], message: `pin ${l.pin} is already ${other}` });
+      pins.set(l.pin, `the LED of compartment "${l.compartment}"`);
+      if (compartments.has(l.compartment)) ctx.addIssue({ code: 'custom', path: ['leds', i, 'compartment'], message: `compartment "${l.compartment}" has an LED already` });
+      compartments.add(l.compartment);
+    });
+  });
+export type IndicatorConfig = z.infer<typeof IndicatorConfig>;
+
 export const CompartmentConfig = z.strictObject({
   id,
   size: SizeClass,
@@ -190,11 +225,14 @@ export const SupportContact = z
       .max(32)
       .regex(/^[+0-9][0-9 ()-]*$/, 'digits, spaces, "+", "-", "(" or ")"')
       .optional(),
-    /** An https link, drawn as a QR code (e.g. the carrier's help page). */
+    /**
+     * An https link (e.g. the carrier's help page) or a tel: number, drawn as a QR code on the
+     * kiosk with the link in words beside it. Nothing else: a QR code is followed blindly.
+     */
     qrUrl: z
       .string()
       .max(256)
-      .refine((u) => URL.canParse(u) && new URL(u).protocol === 'https:', 'an https:// link')
+      .refine((u) => URL.canParse(u) && (new URL(u).protocol === 'https:' ? /^https:\/\/[^\s]+$/.test(u) : /^tel:\+?[0-9][0-9-]{2,31}$/.test(u)), 'an https:// link or a tel: number (digits, "+" and "-")')
       .optional(),
     /** Opening hours or a line of text, in the kiosk's languages. */
     hours: z.strictObject({ en: z.string().max(80).optional(), 'zh-Hans': z.string().max(80).optional() }).optional(),
@@ -452,6 +490,7 @@ export const LockerConfig = z
     hardware: z.strictObject({
       buses: z.array(BusConfig).min(1),
       scanner: ScannerConfig.optional(),
+      indicator: IndicatorConfig.optional(),
     }),
     layout: LayoutConfig,
     carriers: z.array(CarrierConfig).default([]),
@@ -490,6 +529,7 @@ export const LockerConfig = z
       else if (c.lock > board.locks)
         ctx.addIssue({ code: 'custom', path: ['layout', 'compartments', i, 'lock'], message: `board ${c.board} on "${bus.id}" has ${board.locks} locks` });
     });
+    checkIndicator(cfg, ctx);
     if (cfg.backup && resolvePathLike(cfg.backup.path).startsWith(`${resolvePathLike(cfg.dataDir)}/`))
       ctx.addIssue({ code: 'custom', path: ['backup', 'path'], message: 'the backup must not be inside dataDir: put it on another disk' });
     const carrierIds = new Set<string>();
@@ -500,6 +540,27 @@ export const LockerConfig = z
     });
   });
 export type LockerConfig = z.infer<typeof LockerConfig>;
+
+/** The indicator's LEDs name compartments of the layout, and its pins are not a GPIO bus's on the same header. */
+function checkIndicator(cfg: { hardware: { buses: BusConfig[]; indicator?: IndicatorConfig | undefined }; layout: LayoutConfig }, ctx: z.RefinementCtx): void {
+  const ind = cfg.hardware.indicator;
+  if (!ind) return;
+  const compartments = new Set(cfg.layout.compartments.map((c) => c.id));
+  const used = new Map<number, string>();
+  for (const bus of cfg.hardware.buses) {
+    if (bus.protocol !== 'gpio' || bus.transport.kind !== ind.transport.kind) continue;
+    for (const l of bus.locks) {
+      used.set(l.relayPin, `the relay of lock ${l.lock} on bus "${bus.id}"`);
+      if (l.doorPin !== undefined) used.set(l.doorPin, `the door switch of lock ${l.lock} on bus "${bus.id}"`);
+    }
+  }
+  const base = ['hardware', 'indicator'];
+  if (ind.buzzer && used.has(ind.buzzer.pin)) ctx.addIssue({ code: 'custom', path: [...base, 'buzzer', 'pin'], message: `pin ${ind.buzzer.pin} is already ${used.get(ind.buzzer.pin) ?? ''}` });
+  ind.leds.forEach((l, i) => {
+    if (!compartments.has(l.compartment)) ctx.addIssue({ code: 'custom', path: [...base, 'leds', i, 'compartment'], message: `no compartment "${l.compartment}" in the layout` });
+    if (used.has(l.pin)) ctx.addIssue({ code: 'custom', path: [...base, 'leds', i, 'pin'], message: `pin ${l.pin} is already ${used.get(l.pin) ?? ''}` });
+  });
+}
 
 /** A path without trailing slashes (for the inside-dataDir check; relative paths compared as written). */
 function resolvePathLike(p: string): string {

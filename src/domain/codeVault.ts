@@ -81,10 +81,8 @@ export class CodeVault {
     // A grouped code is a right code (no try taken): the caller picks the member to open.
     const group = parcel ? undefined : this.groups.byDigest(codeDigest(this.secret, code));
     if (group) {
+      // A pickup opens the group's next door; an extension extends every member (pickupExtensions.ts).
       if (onGroup) return onGroup(group);
-      // Only a pickup opens a group; the other use of a stored parcel's code is extending its time.
-      if (accept.includes('stored'))
-        throw new LockerError(ErrorCodes.EXTENSION_NOT_ALLOWED, 'a code shared by several parcels cannot extend their pickup time here; please contact the carrier', { reason: 'not_offered', grouped: true });
       throw new LockerError(ErrorCodes.CODE_UNKNOWN, 'this is a pickup code: choose "Collect a parcel"', { reason: 'pickup_code' });
     }
     const refusal = parcel ? reject(parcel) : undefined;

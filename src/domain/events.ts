@@ -19,6 +19,8 @@ const reconciled = z.literal(true).optional().describe('recorded at boot from th
 const settled = z.literal(true).optional().describe('recorded by an operator who opened and inspected the compartment after an uncertain outcome');
 const transactionKind = z.enum(['deposit', 'dropoff', 'pickup', 'collect']);
 const verdict = z.enum(['empty', 'occupied']);
+/** Why a courier could not confirm a collected parcel by its waybill ("could not scan"). */
+export const collectionSkipReasons = ['label_unreadable', 'no_label', 'scanner_unavailable', 'parcel_not_there'] as const;
 
 interface Definition<S extends 'carrier' | 'operator', D extends z.ZodObject> {
   stream: S;
@@ -63,6 +65,19 @@ export const catalogue = {
   'parcel.pickup_failed': carrier(z.object({ ...parcel, reason: z.string() }), 'the door did not open for a right code; the code stays valid'),
   'parcel.retrieved': carrier(z.object({ ...parcel, compartment, courier: id.optional(), retrievedAt: ms, reconciled, settled }), 'a courier took an expired parcel back'),
   'dropoff.collected': carrier(z.object({ ...parcel, compartment, courier: id.optional(), collectedAt: ms, reconciled, settled }), 'a courier collected a dropped-off parcel'),
+  'parcel.collection_confirmed': carrier(
+    z.object({
+      ...parcel,
+      compartment,
+      kind: z.enum(['expired', 'dropoff']).describe('expired: follows parcel.retrieved; dropoff: follows dropoff.collected'),
+      courier: id,
+      confirmation: z.enum(['scanned', 'typed', 'skipped']).describe('how the courier confirmed the parcel taken out: its waybill scanned or typed and checked by the locker, or skipped ("could not scan")'),
+      reason: z.enum(collectionSkipReasons).optional().describe('why it was skipped (confirmation: skipped only)'),
+      wrongTries: z.number().int().min(0).describe('waybills refused for this parcel before'),
+      at: ms,
+    }),
+    'the courier confirmed a collected parcel at the kiosk after its door opened (the collection itself counts from parcel.retrieved / dropoff.collected; no confirmation event after it means not confirmed)',
+  ),
   'parcel.expired': carrier(z.object({ ...parcel, compartment: compartment.nullable() }), 'the dwell time passed; the code no longer works'),
   'parcel.cancelled': carrier(z.object(parcel), 'the carrier cancelled a reservation'),
   'parcel.problem_reported': carrier(
@@ -77,6 +92,7 @@ export const catalogue = {
       previousExpiresAt: ms,
       expiresAt: ms,
       times: z.number().int().describe("the parcel's extensions so far, this one included"),
+      group: z.string().optional().describe("the carrier's group, when the group's shared code extended every member still stored (one event per parcel)"),
     }),
     "the consumer extended the pickup time at the kiosk with the code, within the carrier's pickupExtension rule",
   ),
@@ -210,6 +226,7 @@ export const Events = {
   parcelPickupFailed: toCarrier('parcel.pickup_failed'),
   parcelRetrieved: toCarrier('parcel.retrieved'),
   dropoffCollected: toCarrier('dropoff.collected'),
+  parcelCollectionConfirmed: toCarrier('parcel.collection_confirmed'),
   parcelExpired: toCarrier('parcel.expired'),
   parcelCancelled: toCarrier('parcel.cancelled'),
   parcelPickupExtended: toCarrier('parcel.pickup_extended'),

@@ -28,6 +28,7 @@ import { PickupExtensions, type PickupExtended } from './pickupExtensions.js';
 import { ParcelNeedsStore, PickupExtensionStore } from '../store/pickupExtensions.js';
 import { type GroupRef, MAX_GROUP_MEMBERS } from '../store/parcelGroups.js';
 import { Retrievals } from './retrievals.js';
+import { CollectionConfirmations, type Confirmation, type ConfirmProof, type UnconfirmedCollection } from './collectionConfirmations.js';
 import { type Actor, actorName, type CompartmentView, type CourierIdentity, type DepositView, type DoorOpened, parcelView, type ParcelView } from './views.js';
 
 export type { PlacementHolder, CodeEncrypter, LockerEvent };
@@ -91,6 +92,7 @@ export interface GroupPickup {
 export class Locker {
   private readonly placements: Placements;
   private readonly retrievals: Retrievals;
+  private readonly confirmations: CollectionConfirmations;
   private readonly extensions: PickupExtensions;
   private readonly needs: ParcelNeedsStore;
   private readonly notifier: LockerNotifier;
@@ -116,12 +118,15 @@ export class Locker {
     const common = { store: d.store, doors: d.doors, recorder: d.recorder, alarms: this.alarms, views: this.views, clock: d.clock, newId: d.newId, logger: d.logger, notify, uncertain };
     this.placements = new Placements({ ...common, held, codes: d.codes, encryptCode: d.encryptCode, revealCodes: d.settings.revealCodes });
     this.retrievals = new Retrievals(common);
+    this.confirmations = new CollectionConfirmations(d.recorder, d.clock);
     this.needs = new ParcelNeedsStore(d.store.db);
     this.extensions = new PickupExtensions({
       codes: d.codes,
       extensions: new PickupExtensionStore(d.store.db),
       recorder: d.recorder,
       views: this.views,
+      groups: d.codes.groups,
+      parcel: (id) => d.store.parcel(id),
       clock: d.clock,
       rejection: (p) => this.codeRejection(p),
       expireDue: () => this.expireDue(),
@@ -221,7 +226,7 @@ export class Locker {
   }
 
   /** Opens the door of the parcel with this code. Resolves when the door is seen open. */
-  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string; group?: GroupPickup }> {
+  async pickup(rawCode: string): Promise<DoorOpened & { parcelId: string; carrier: string; group?: GroupPickup }> {
     this.refuseWhileStopping();
     let group: GroupPickup | undefined;
     const parcel = this.d.codes.redeem(
@@ -234,14 +239,14 @@ export class Locker {
         return t.parcel;
       },
     );
-    if (group) return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id, group };
+    if (group) return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id, carrier: parcel.carrier, group };
     // Expiry holds from expires_at on, whenever the sweep next runs: the record catches up now.
     if (parcel.expiresAt !== null && parcel.expiresAt <= this.d.clock.now()) {
       this.expireDue();
       throw new LockerError(ErrorCodes.CODE_EXPIRED, 'this code has expired; the parcel goes back to the carrier');
     }
     this.refuseInInspection(parcel.compartmentId);
-    return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id };
+    return { ...(await this.retrievals.pickup(parcel)), parcelId: parcel.id, carrier: parcel.carrier };
   }
 
   /**
@@ -415,7 +420,28 @@ export class Locker {
     if (!parcel || parcel.carrier !== courier.carrier || (parcel.state !== 'expired' && parcel.state !== 'dropped_off'))
       throw new LockerError(ErrorCodes.NOT_FOUND, `no parcel ${parcelId} to collect`);
     this.refuseInInspection(parcel.compartmentId);
-    return this.retrievals.collect(parcel, courier);
+    const opened = await this.retrievals.collect(parcel, courier);
+    // Collected now (the door was seen open); the scan that confirms it is a separate fact.
+    this.confirmations.opened({
+      parcelId: parcel.id,
+      carrier: parcel.carrier,
+      waybill: parcel.waybill,
+      compartment: opened.compartment.id,
+      kind: parcel.state === 'expired' ? 'expired' : 'dropoff',
+    });
+    return opened;
+  }
+
+  /** Collections of the courier's carrier whose door opened and that wait for their scan. */
+  unconfirmedCollections(courier: CourierIdentity): UnconfirmedCollection[] {
+    requirePermission(courier, 'collect');
+    return this.confirmations.unconfirmed(courier);
+  }
+
+  /** The scanned or typed waybill of a collected parcel, or "could not scan" with a reason (issue 11, flow 7). */
+  confirmCollection(courier: CourierIdentity, parcelId: string, proof: ConfirmProof): Confirmation {
+    requirePermission(courier, 'collect');
+    return this.confirmations.confirm(courier, parcelId, proof);
   }
 
   // ---------------------------------------------------------------- operator

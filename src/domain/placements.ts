@@ -316,7 +316,7 @@ export class Placements {
           txn.error = e.code;
           const w = txn.waiter;
           txn.waiter = undefined;
-          w?.reject(new LockerError(e.code, e.message ?? (e.code === ErrorCodes.LATCH_JAMMED ? 'no compartment of a fitting size would open' : `no door could be opened (${e.code})`), { deposit: txn.id }));
+          w?.reject(new LockerError(e.code, e.message ?? (e.code === ErrorCodes.LATCH_JAMMED ? 'no compartment of a fitting size would open' : `no door could be opened (${e.code})`), { deposit: txn.id, carrier: txn.carrier }));
           break;
         }
       }

@@ -172,6 +172,8 @@ export class Retrievals {
                 new LockerError(e.code, e.code === ErrorCodes.LATCH_JAMMED ? `door ${o.compartmentId} did not open; the code stays valid` : `door ${o.compartmentId} could not be opened`, {
                   compartment: o.compartmentId,
                   codeStillValid: o.purpose === 'pickup',
+                  // Whose parcel it is: the kiosk shows that carrier's support contact.
+                  ...(o.parcel ? { carrier: o.parcel.carrier } : {}),
                 }),
               );
             }

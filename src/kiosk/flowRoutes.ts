@@ -6,7 +6,9 @@ import { type LockerConfig } from '../config/schema.js';
 import { type Locker, pickupProblems } from '../domain/locker.js';
 import { type PickupReports } from './pickupReports.js';
 import { bearer } from './sessions.js';
-import { type Router } from './http.js';
+import { HANDLED, type Router } from './http.js';
+import { LockerError, ErrorCodes } from '../../kernel/errors.js';
+import { SupportQrCodes } from './supportQr.js';
 import { supportDirectory } from './support.js';
 
 /** The cabinet as the map draws it: positions only, nothing about what is inside. */
@@ -38,6 +40,18 @@ const Extend = z.strictObject({ code: z.string().min(1).max(512), hours: z.numbe
 export function addFlowRoutes(r: Router, d: FlowRouteDeps): void {
   r.add('GET', '/api/layout', () => cabinetLayout(d.locker.compartments()));
   r.add('GET', '/api/support', () => supportDirectory(d.config.support, d.locker.views.carriers()));
+  // The QR code of a support line's link: `locker` (the locker's own line) or a carrier's id.
+  const qr = new SupportQrCodes();
+  r.add('GET', '/api/info/support-qr/:who', async (ctx) => {
+    const who = ctx.params.who ?? '';
+    const dir = supportDirectory(d.config.support, d.locker.views.carriers());
+    const url = (who === 'locker' ? dir.default : dir.carriers.find((c) => c.id === who)?.support)?.qrUrl;
+    if (!url) throw new LockerError(ErrorCodes.NOT_FOUND, 'no support link to draw for this line', { who: who.slice(0, 64) });
+    const svg = await qr.svg(url);
+    ctx.res.writeHead(200, { 'content-type': 'image/svg+xml; charset=utf-8', 'content-length': Buffer.byteLength(svg), 'cache-control': 'no-cache' });
+    ctx.res.end(svg);
+    return HANDLED;
+  });
   r.add('POST', '/api/pickup/extend', async (ctx) => {
     const { code, hours } = await ctx.body(Extend);
     return d.withLockout(() => d.locker.extendPickup(code, hours));

@@ -14,5 +14,6 @@ export function looksLikeBadge(text: string): boolean {
 }
 
 /** Screens as the scanner sees them: what a scan on that screen means. */
-export const scanScreens = ['home', 'pickup', 'dropoff', 'login', 'waybill', 'none'] as const;
+// collect: the waybill of a collected parcel, checked by lockerd against the parcel of its door.
+export const scanScreens = ['home', 'pickup', 'dropoff', 'login', 'waybill', 'collect', 'none'] as const;
 export type ScanScreen = (typeof scanScreens)[number];

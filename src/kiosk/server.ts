@@ -19,6 +19,7 @@ import { type Logger } from '../logger.js';
 import { type RandomSource } from '../../kernel/random.js';
 import { type Credentials } from '../domain/credentials.js';
 import { type Locker, type LockerEvent } from '../domain/locker.js';
+import { collectionSkipReasons } from '../domain/events.js';
 import { type CourierIdentity, type DepositView, type DoorOpened } from '../domain/views.js';
 import { allowedHostSet, checkOrigin, HANDLED, httpStatusFor, requestUrl, Router, securityHeaders, sendError, sendMethodNotAllowed, type RouteContext } from './http.js';
 import { BadgeSessionIndex } from './badgeSessions.js';
@@ -86,7 +87,7 @@ const mime: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-type ScanAction = 'pickup' | 'dropoff' | 'login' | 'waybill';
+type ScanAction = 'pickup' | 'dropoff' | 'login' | 'waybill' | 'confirm';
 
 interface DropoffOpened {
   sessionId: string;
@@ -113,7 +114,7 @@ export class KioskServer {
   private hosts: ReadonlySet<string> = new Set();
   private connections = 0;
   /** What a scan means now: the screen the paired terminal last reported. */
-  private screen: { mode: ScanScreen; pairing: string; courierToken?: string } | undefined;
+  private screen: { mode: ScanScreen; pairing: string; courierToken?: string; parcel?: string } | undefined;
   private scanBusy = false;
   private lastHeartbeatAt = -Infinity;
   private heartbeat?: TimerHandle;
@@ -361,11 +362,12 @@ export class KioskServer {
 
   // ---------------------------------------------------------------- flows shared by API and scanner
 
-  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel' }; report: string }> {
+  private async pickup(code: string): Promise<DoorOpened & { parcel: { kind: 'parcel'; carrier: string }; report: string }> {
     try {
-      const { parcelId, ...opened } = await this.d.locker.pickup(code);
-      // The handle for "report a problem" on this pickup (src/kiosk/pickupReports.ts).
-      return { ...opened, parcel: { kind: 'parcel' }, report: this.reports.open(opened.sessionId, parcelId) };
+      const { parcelId, carrier, ...opened } = await this.d.locker.pickup(code);
+      // The handle for "report a problem" on this pickup (src/kiosk/pickupReports.ts); the
+      // carrier, for its support contact on the screens that follow.
+      return { ...opened, parcel: { kind: 'parcel', carrier }, report: this.reports.open(opened.sessionId, parcelId) };
     } finally {
       this.pushLockout();
     }
@@ -452,6 +454,7 @@ export class KioskServer {
     // A signed badge logs in on any code screen; anything else there is the code, passed to the
     // code vault as scanned (digits in a link are taken out; other formats are the vault's to read).
     if (screen.mode === 'waybill') action = 'waybill';
+    else if (screen.mode === 'collect') action = 'confirm';
     else if (screen.mode === 'login' || looksLikeBadge(t)) action = 'login';
     else if (screen.mode === 'home') action = 'pickup';
     else action = screen.mode;
@@ -460,11 +463,13 @@ export class KioskServer {
     this.screen = { ...screen, mode: 'none' };
     const send = (m: Record<string, unknown>): void => this.pushPrivate(screen.pairing, { type: 'scan-result', action, ...m });
     try {
-      if (action === 'waybill') {
+      if (action === 'waybill' || action === 'confirm') {
         const courier = screen.courierToken ? this.couriers.peek(screen.courierToken) : undefined;
         if (!courier) return;
         const waybill = Waybill.safeParse(t);
         if (!waybill.success) send({ state: 'failed', error: new LockerError(ErrorCodes.INPUT_INVALID, 'this is not a waybill').toJSON() });
+        // A collected parcel's waybill: lockerd checks it (the page is told the outcome, not the text).
+        else if (action === 'confirm') send({ state: 'ok', confirmation: this.d.locker.confirmCollection(courier, screen.parcel ?? '', { by: 'scanned', waybill: waybill.data }) });
         else send({ state: 'ok', waybill: waybill.data });
         return;
       }
@@ -527,14 +532,16 @@ export class KioskServer {
     });
     r.add('POST', '/api/kiosk/screen', async (ctx) => {
       const pairing = this.terminal(ctx);
-      const { screen } = await ctx.body(z.object({ screen: z.enum(scanScreens) }));
-      // A waybill scan goes to the courier whose deposit screen this is, so it needs that session.
+      const { screen, parcel } = await ctx.body(z.object({ screen: z.enum(scanScreens), parcel: z.string().min(1).max(64).optional() }));
+      // A waybill scan goes to the courier whose deposit or collection screen this is, so it
+      // needs that session; a collection's scan confirms the parcel the screen names.
       let courierToken: string | undefined;
-      if (screen === 'waybill') {
+      if (screen === 'waybill' || screen === 'collect') {
         this.courier(ctx);
         courierToken = bearer(ctx.req.headers.authorization);
+        if (screen === 'collect' && parcel === undefined) throw new LockerError(ErrorCodes.INPUT_INVALID, 'the collection screen names the parcel it confirms');
       }
-      this.screen = { mode: screen, pairing, ...(courierToken ? { courierToken } : {}) };
+      this.screen = { mode: screen, pairing, ...(courierToken ? { courierToken } : {}), ...(screen === 'collect' ? { parcel } : {}) };
       return { screen };
     });
 
@@ -597,8 +604,18 @@ export class KioskServer {
         }),
       };
     });
-    r.add('GET', '/api/courier/collections', (ctx) => ({ items: locker.collections(this.courier(ctx)) }));
+    r.add('GET', '/api/courier/collections', (ctx) => {
+      const courier = this.courier(ctx);
+      return { items: locker.collections(courier), unconfirmed: locker.unconfirmedCollections(courier) };
+    });
     r.add('POST', '/api/courier/collections/:parcelId/open', async (ctx) => locker.openCollection(this.courier(ctx), ctx.params.parcelId ?? ''));
+    // The waybill typed to confirm a collected parcel, or "could not scan" with a reason (issue 11, flow 7).
+    r.add('POST', '/api/courier/collections/:parcelId/confirm', async (ctx) => {
+      const courier = this.courier(ctx);
+      const body = await ctx.body(z.union([z.strictObject({ waybill: Waybill }), z.strictObject({ skip: z.enum(collectionSkipReasons) })]));
+      const proof = 'waybill' in body ? { by: 'typed' as const, waybill: body.waybill } : { by: 'skipped' as const, reason: body.skip };
+      return { confirmation: locker.confirmCollection(courier, ctx.params.parcelId ?? '', proof) };
+    });
 
     // operator service mode
     r.add('POST', '/api/operator/login', async (ctx) => {

@@ -90,10 +90,20 @@ export interface BackupResult {
  */
 export async function backupDatabase(source: Db | string, dest: string): Promise<BackupResult> {
   const tmp = `${dest}.tmp`;
+  // A copy in WAL mode grows -wal and -shm files beside it as soon as it is opened (the check
+  // below): they would stay in the backup folder after the rename. The copy is switched to a
+  // rollback journal first, so the backup is one self-contained file and the folder holds only it.
+  const sidecars = [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`];
   const db = typeof source === 'string' ? openReadOnly(source) : source;
   try {
-    rmSync(tmp, { force: true });
+    for (const f of sidecars) rmSync(f, { force: true });
     await db.backup(tmp);
+    const copy = new Database(tmp, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
     const check = checkDatabaseFile(tmp, true);
     if (!check.ok) throw new Error(`the copy does not check: ${check.problems.slice(0, 3).join('; ')}`);
     fsyncPath(tmp);
@@ -101,7 +111,7 @@ export async function backupDatabase(source: Db | string, dest: string): Promise
     fsyncPath(dirname(dest));
     return { path: dest, bytes: statSync(dest).size, identity: check.identity };
   } catch (e) {
-    rmSync(tmp, { force: true });
+    for (const f of sidecars) rmSync(f, { force: true });
     if (e instanceof LockerError) throw e;
     throw new LockerError(ErrorCodes.BACKUP_FAILED, `BACKUP_FAILED: cannot back up to ${dest}: ${(e as Error).message}`, { dest }, { cause: e });
   } finally {

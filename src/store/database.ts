@@ -171,3 +171,25 @@ export function tableDump(db: Db): string {
   const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
   return tables.map((t) => `${t.name}\n${JSON.stringify(db.prepare(`SELECT * FROM "${t.name.replace(/"/g, '""')}"`).all())}`).join('\n');
 }
+
+/** Rows per table (diagnostics and the growth benchmark; a COUNT per table, not on a hot path). */
+export function tableRowCounts(db: Db): Record<string, number> {
+  const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
+  return Object.fromEntries(tables.map((t) => [t.name, (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name.replace(/"/g, '""')}"`).get() as { n: number }).n]));
+}
+
+/** Bytes the database file holds in pages in use (page_count - freelist_count), and its file size. */
+export function databaseBytes(db: Db): { used: number; file: number } {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  return { used: (pages - free) * pageSize, file: pages * pageSize };
+}
+
+/** Bytes of pages per table, its indexes included (SQLite's dbstat; diagnostics and the growth benchmark). */
+export function tableBytes(db: Db): Record<string, number> {
+  const rows = db
+    .prepare<[], { tbl: string; bytes: number }>("SELECT COALESCE(m.tbl_name, s.name) AS tbl, SUM(s.pgsize) AS bytes FROM dbstat s LEFT JOIN sqlite_master m ON m.name = s.name GROUP BY tbl ORDER BY tbl")
+    .all();
+  return Object.fromEntries(rows.map((r) => [r.tbl, r.bytes]));
+}

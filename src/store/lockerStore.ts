@@ -541,9 +541,11 @@ export class LockerStore {
         'DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?) ORDER BY id LIMIT ?)',
       ),
       auditCount: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM audit'),
-      // Sessions in flight are what reconcile() reads after a power cut: never pruned.
+      // Sessions in flight are what reconcile() reads after a power cut, and an uncertain one is
+      // the inspection record its compartment is held for until the operator's verdict (it
+      // becomes 'settled' then): neither is pruned, whatever its age.
       sessionsBefore: this.db.prepare<[number, number]>(
-        "DELETE FROM door_sessions WHERE id IN (SELECT id FROM door_sessions WHERE state <> 'in_flight' AND ended_at < ? ORDER BY ended_at LIMIT ?)",
+        "DELETE FROM door_sessions WHERE id IN (SELECT id FROM door_sessions WHERE state <> 'in_flight' AND state <> 'uncertain' AND ended_at < ? ORDER BY ended_at LIMIT ?)",
       ),
       // Only parcels in a final state; stored, expired and announced ones are live whatever their age.
       parcelsBefore: this.db.prepare<[number, number]>(
@@ -567,7 +569,7 @@ export class LockerStore {
     return this.retentionStmts.auditCount.get()?.n ?? 0;
   }
 
-  /** Deletes up to `limit` door sessions that ended before `before` (never one in flight). */
+  /** Deletes up to `limit` door sessions that ended before `before` (never one in flight, never one waiting for a verdict). */
   pruneDoorSessionsBefore(before: number, limit: number): number {
     return this.retentionStmts.sessionsBefore.run(before, limit).changes;
   }

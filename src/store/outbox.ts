@@ -107,6 +107,12 @@ interface RawStream {
 
 const OPERATOR_STREAM = 'op';
 
+/**
+ * Acknowledged rows one acknowledgement deletes at most (one short transaction); a consumer that
+ * acknowledges a long backlog at once leaves the rest to the retention pass (pruneAcked).
+ */
+export const ACK_PRUNE_MAX_ROWS = 2_000;
+
 /** The stream name of a carrier, or of the operator when carrier is null. */
 export function streamOf(carrier: string | null): string {
   return carrier === null ? OPERATOR_STREAM : `c/${carrier}`;
@@ -190,6 +196,8 @@ export class Outbox {
       markSent: db.prepare<[number, string, number]>('UPDATE streams SET sent_upto = MIN(?, next_seq - 1) WHERE stream = ? AND sent_upto < MIN(?, next_seq - 1)'),
       ackStream: db.prepare<[number, number, string, number]>('UPDATE streams SET acked_upto = ?, sent_upto = MAX(sent_upto, ?) WHERE stream = ? AND acked_upto < ?'),
       prune: db.prepare<[string, number]>('DELETE FROM outbox WHERE stream = ? AND seq <= ?'),
+      // The oldest acknowledged rows first, at most `limit` (through the UNIQUE (stream, seq) index).
+      pruneBatch: db.prepare<[string, number, number]>('DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox WHERE stream = ? AND seq <= ? ORDER BY seq LIMIT CAST(? AS INTEGER))'),
     };
   }
 
@@ -337,7 +345,8 @@ export class Outbox {
    * The consumer confirms every row up to upTo on this stream (and no other). A value beyond the
    * last appended row is clamped: nobody can acknowledge what does not exist yet. An
    * acknowledged row was evidently delivered: the sent watermark follows. Then prunes
-   * acknowledged rows older than the newest `retainAcked`. Returns the effective acked seq.
+   * acknowledged rows older than the newest `retainAcked`, at most ACK_PRUNE_MAX_ROWS of them in
+   * this transaction (the retention pass prunes the rest). Returns the effective acked seq.
    */
   ackUpTo(stream: string, upTo: number, _at: number, retainAcked: number): number {
     try {
@@ -347,7 +356,8 @@ export class Outbox {
         const upto = Math.min(Math.floor(upTo), info.next_seq - 1);
         if (upto <= info.acked_upto) return info.acked_upto;
         this.stmts.ackStream.run(upto, upto, stream, upto);
-        this.stmts.prune.run(stream, upto - Math.max(0, retainAcked));
+        // Oldest first and bounded (ACK_PRUNE_MAX_ROWS): what is left goes in the retention pass.
+        this.stmts.pruneBatch.run(stream, upto - Math.max(0, retainAcked), ACK_PRUNE_MAX_ROWS);
         return upto;
       })();
     } catch (e) {
@@ -361,6 +371,30 @@ export class Outbox {
     try {
       this.db.transaction(() => {
         for (const s of this.stmts.streams.all()) deleted += this.stmts.prune.run(s.stream, s.acked_upto - Math.max(0, retainAcked)).changes;
+      })();
+    } catch (e) {
+      mapStoreError(e);
+    }
+    return deleted;
+  }
+
+  /**
+   * The retention rule of the outbox, in a bounded batch (src/store/retention.ts runs it
+   * periodically; ackUpTo applies the same rule at every acknowledgement): an acknowledged row
+   * goes once it is not among the newest `retainAcked` of its stream, oldest first; an
+   * unacknowledged row never goes. Deletes at most `limit` rows over all streams, in one short
+   * transaction. Returns the rows deleted.
+   */
+  pruneAcked(retainAcked: number, limit: number): number {
+    let deleted = 0;
+    try {
+      this.db.transaction(() => {
+        for (const s of this.stmts.streams.all()) {
+          if (deleted >= limit) break;
+          const upTo = s.acked_upto - Math.max(0, Math.floor(retainAcked));
+          if (upTo < 1) continue;
+          deleted += this.stmts.pruneBatch.run(s.stream, upTo, limit - deleted).changes;
+        }
       })();
     } catch (e) {
       mapStoreError(e);

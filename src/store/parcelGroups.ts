@@ -39,6 +39,15 @@ export class ParcelGroupStore {
            WHERE m.carrier = parcel_groups.carrier AND m.group_id = parcel_groups.group_id AND p.state IN ('announced','stored','expired'))`,
       ),
       pruneMembers: db.prepare('DELETE FROM parcel_group_members WHERE NOT EXISTS (SELECT 1 FROM parcels p WHERE p.id = parcel_group_members.parcel_id)'),
+      // The retention job's bounded versions of the two rules above (src/store/retention.ts).
+      pruneSpentBatch: db.prepare<[number, number]>(
+        `DELETE FROM parcel_groups WHERE rowid IN (SELECT g.rowid FROM parcel_groups g WHERE g.created_at < ? AND NOT EXISTS (
+           SELECT 1 FROM parcel_group_members m JOIN parcels p ON p.id = m.parcel_id
+           WHERE m.carrier = g.carrier AND m.group_id = g.group_id AND p.state IN ('announced','stored','expired')) LIMIT ?)`,
+      ),
+      pruneMembersBatch: db.prepare<[number]>(
+        'DELETE FROM parcel_group_members WHERE rowid IN (SELECT m.rowid FROM parcel_group_members m WHERE NOT EXISTS (SELECT 1 FROM parcels p WHERE p.id = m.parcel_id) LIMIT ?)',
+      ),
     };
   }
 
@@ -65,6 +74,19 @@ export class ParcelGroupStore {
     this.stmts.prune.run(forgetBefore);
     this.stmts.pruneMembers.run();
     this.stmts.create.run(g.carrier, g.group, digest, now);
+  }
+
+  /**
+   * Retention: deletes up to `limit` groups created before `before` none of whose members is
+   * still at the locker or announced (a live group keeps its code whatever its age).
+   */
+  pruneSpentGroups(before: number, limit: number): number {
+    return this.stmts.pruneSpentBatch.run(before, limit).changes;
+  }
+
+  /** Retention: deletes up to `limit` member rows whose parcel has been pruned. */
+  pruneOrphanMembers(limit: number): number {
+    return this.stmts.pruneMembersBatch.run(limit).changes;
   }
 
   memberIds(g: GroupRef): string[] {

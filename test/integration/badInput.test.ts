@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineNoise } from '../../sim/scanner/simScannerDevice.js';
 import { SystemClock } from '../../kernel/clock.js';
-import { mintDemoCourierBadge } from '../../src/composition/demoKeys.js';
+import { DEMO_COURIER_ID, mintDemoCourierBadge } from '../../src/composition/demoKeys.js';
 import { mintBadge } from '../../src/credentials/badge.js';
 import { generateSigningKeyPair } from '../../src/crypto/keys.js';
 import { errorCode, errorContext, LockerHarness, seqGaps, sleep, waitFor, type ApiReply } from '../support/lockerHarness.js';
@@ -144,7 +144,7 @@ describe('bad input', () => {
     const expired = await mintDemoCourierBadge(h.demo.keys, 'swiftpost', 'courier-1', new PastClock(2 * 86_400_000), ['deposit', 'collect'], 3600);
     expectError(await h.api('POST', '/api/courier/login', { badge: expired }), 401, 'BADGE_EXPIRED');
 
-    expectError(await h.api('POST', '/api/courier/login', { carrier: 'swiftpost', courierId: 'demo-courier', pin: '000000' }), 401, 'PIN_INVALID');
+    expectError(await h.api('POST', '/api/courier/login', { carrier: 'swiftpost', courierId: DEMO_COURIER_ID, pin: '000000' }), 401, 'PIN_INVALID');
 
     // After logout the token is dead.
     const token = await h.courierLogin();
@@ -156,7 +156,7 @@ describe('bad input', () => {
   it('an unknown code counts against the budget, a malformed one does not', async () => {
     const before = (await h.api<{ failuresLeft: number }>('GET', '/api/lockout')).body.failuresLeft;
     expect(before).toBe(10);
-    const unknown = await h.pickup('0000000000');
+    const unknown = await h.pickup('00000000');
     expectError(unknown, 404, 'CODE_UNKNOWN');
     expect(errorContext(unknown).failuresLeft).toBe(9);
 
@@ -198,8 +198,8 @@ describe('bad input', () => {
       // No screen was reported during the noise: none of it was taken as a code.
       expect(terminal.events.filter((e) => e.type === 'scan-result')).toEqual([]);
       await terminal.show('pickup');
-      h.world.scan('LK1:1234567890');
-      await waitFor('real scan', () => frames.includes('LK1:1234567890'));
+      h.world.scan('LK1:12345678');
+      await waitFor('real scan', () => frames.includes('LK1:12345678'));
       const real = await terminal.waitFor('real scan read as a code', (e) => e.type === 'scan-result' && e.action === 'pickup' && e.state === 'failed');
       expect((real.error as { code: string }).code).toBe('CODE_UNKNOWN');
       // Whatever the noise framed, none of it was long or contained line garbage.

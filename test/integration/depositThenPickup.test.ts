@@ -26,7 +26,7 @@ describe('deposit then pickup', () => {
     h.put('A1');
     h.close('A1');
     const stored = await h.waitForDeposit(token, deposit.id, 'stored');
-    expect(stored.pickupCode).toMatch(/^[0-9]{10}$/);
+    expect(stored.pickupCode).toMatch(/^[0-9]{8}$/);
     expect(stored.expiresAt).toBeGreaterThan(Date.now() + 71 * 3_600_000);
     const code = stored.pickupCode ?? '';
 

@@ -36,7 +36,7 @@ describe('door left open', () => {
 
       h.close('A1');
       const stored = await h.waitForDeposit(token, id, 'stored');
-      expect(stored.pickupCode).toMatch(/^[0-9]{10}$/);
+      expect(stored.pickupCode).toMatch(/^[0-9]{8}$/);
       expect(h.read.parcelByWaybill('SP-LO-1')).toMatchObject({ state: 'stored', compartment_id: 'A1' });
       expect(h.read.eventTypes('c/swiftpost')).toEqual(['parcel.stored']);
       expect(h.read.inFlightSessions()).toEqual([]);

@@ -151,12 +151,12 @@ describe('the README walk-throughs run as written', () => {
       const logs = await Promise.all(blocks.map((b, i) => (b.mode === 'background' ? readFile(join(root, `readme-background-${i + 1}.log`), 'utf8').catch(() => '') : '')));
       const log = logs.filter(Boolean).map((l) => l.slice(-3000)).join('\n---\n');
       if (r.code !== 0) throw new Error(`run ${run} of the README failed (exit ${String(r.code)})\n--- stdout\n${r.out}\n--- stderr\n${r.err}\n--- npm start\n${log}`);
-      expect(r.out).toMatch(/pickup code \d{10}/);
+      expect(r.out).toMatch(/pickup code \d{8}/);
       expect(r.out).toContain('"step":"carrier parcelgo","ok":true');
       expect(r.out).toContain('"cmd":"createReservation"');
       const events = (await readFile(join(root, 'parcelgo.events'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; code?: string });
       expect(events.filter((e) => e.type === 'parcel.stored').length).toBeGreaterThanOrEqual(1);
-      expect(events.filter((e) => e.type === 'parcel.stored').every((e) => /^\d{10}$/.test(e.code ?? ''))).toBe(true);
+      expect(events.filter((e) => e.type === 'parcel.stored').every((e) => /^\d{8}$/.test(e.code ?? ''))).toBe(true);
       // Nothing the walk-through saw was refused.
       expect(await readFile(join(root, 'parcelgo.watch.log'), 'utf8')).not.toContain('refused');
     }

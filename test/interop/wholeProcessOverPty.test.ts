@@ -109,7 +109,7 @@ describe('lockerd in production mode over a real pty', () => {
       const d = v.json.deposit as { state: string; pickupCode?: string };
       return d.state === 'stored' ? d : undefined;
     });
-    expect(stored.pickupCode).toMatch(/^[0-9]{10}$/);
+    expect(stored.pickupCode).toMatch(/^[0-9]{8}$/);
 
     const pickup = await api('POST', '/api/pickup', { code: stored.pickupCode });
     expect(pickup.status).toBe(200);

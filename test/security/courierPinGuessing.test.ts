@@ -5,7 +5,7 @@
 // PIN, and PINs of at least 6 digits (a shorter one is refused without a hash but still counts).
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO_COURIER_PIN } from '../../src/composition/demoKeys.js';
+import { DEMO_COURIER_ID, DEMO_COURIER_PIN } from '../../src/composition/demoKeys.js';
 import { hashPin } from '../../src/credentials/pin.js';
 import { createLogger } from '../../src/logger.js';
 import { seededRandom } from '../../kernel/random.js';
@@ -13,7 +13,7 @@ import { errorCode, LockerHarness } from '../support/lockerHarness.js';
 import { OffsetClock } from '../support/offsetClock.js';
 
 const CARRIER = 'swiftpost';
-const COURIER = 'demo-courier';
+const COURIER = DEMO_COURIER_ID;
 
 function lineCapture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];

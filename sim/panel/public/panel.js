@@ -55,6 +55,13 @@ function lockButtons(id, l) {
   return buttons;
 }
 
+/** The compartment's LED (hardware.indicator), where it has one. */
+function ledFlag(id) {
+  const leds = state.indicator?.leds ?? {};
+  if (!(id in leds)) return [];
+  return [el('span', { className: `flag led ${leds[id] ? 'lit' : ''}`, textContent: leds[id] ? 'LED on' : 'LED off' })];
+}
+
 /** One compartment: lockerd's own view (from its API) beside the world's (door, latch, item). */
 function card(c) {
   const l = c.world ?? { doorOpen: false, latched: true, itemPresent: false, jammed: false };
@@ -67,6 +74,7 @@ function card(c) {
     el('span', { className: 'flag', textContent: l.latched ? 'latched' : 'unlatched' }),
     el('span', { className: `flag ${l.itemPresent ? 'item' : ''}`, textContent: l.itemPresent ? 'parcel' : 'empty' }),
     ...(l.jammed ? [el('span', { className: 'flag bad', textContent: 'jammed' })] : []),
+    ...ledFlag(c.id),
   );
   const p = c.parcel;
   const mine = el(
@@ -139,6 +147,9 @@ function renderBoards() {
     return el('div', { className: 'board' }, el('span', { textContent: `${bus} replies` }), count, fault('garble'), fault('truncate'));
   });
   $('boards').replaceChildren(...rows, ...buses);
+  const buzzer = state.indicator;
+  $('buzzer').textContent = buzzer ? `${buzzer.buzzer ? 'sounding' : 'quiet'} · ${buzzer.beeps} beeps` : 'none';
+  $('buzzer').className = `pill ${buzzer?.buzzer ? 'ok' : ''}`;
   const plugged = state.scanner?.plugged !== false;
   $('scanner').textContent = plugged ? 'plugged in' : 'unplugged';
   $('scanner').className = `pill ${plugged ? 'ok' : 'bad'}`;
@@ -230,7 +241,8 @@ function listen(url, onEvent) {
 }
 
 const sim = listen('/sim/events', (ev) => {
-  log(ev.type, describe(ev));
+  // The buzzer and LEDs switch often (every beep): shown on the cards and the pill, not logged.
+  if (ev.type !== 'indicator') log(ev.type, describe(ev));
   refreshSoon();
 });
 sim.onopen = () => {

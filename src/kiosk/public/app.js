@@ -189,23 +189,32 @@ let reporting = false;
 
 function reportScreen(screen) {
   const mode = screen.scan ?? 'none';
-  const token = mode === 'waybill' ? app.session?.token : undefined;
-  wanted = { key: `${mode}|${token ?? ''}`, mode, token, el: screen.el };
+  // A waybill (deposit) or a collected parcel's waybill (collect) is read for the courier's session.
+  const token = mode === 'waybill' || mode === 'collect' ? app.session?.token : undefined;
+  const parcel = mode === 'collect' ? screen.scanParcel : undefined;
+  wanted = { key: `${mode}|${token ?? ''}|${parcel ?? ''}`, mode, token, parcel, el: screen.el };
   syncScreen();
 }
+
+/** A screen whose scan meaning changed while it shows (the collection list confirming a parcel). */
+app.rescan = (screen) => {
+  if (screen === current) reportScreen(screen);
+};
 
 function syncScreen() {
   if (reporting || !wanted) return;
   const w = wanted;
   if (!terminal.paired || w.key === acked) {
     w.el.dataset.synced = 'true';
+    if (terminal.paired) w.el.dataset.scanMode = w.mode;
     return;
   }
   reporting = true;
-  call('POST', '/api/kiosk/screen', { screen: w.mode }, w.token)
+  call('POST', '/api/kiosk/screen', w.parcel ? { screen: w.mode, parcel: w.parcel } : { screen: w.mode }, w.token)
     .then(
       () => {
         acked = w.key;
+        if (wanted === w) w.el.dataset.scanMode = w.mode;
       },
       (e) => {
         acked = null;
@@ -230,7 +239,12 @@ async function repair() {
 /** What a scan did, for the screen that was showing (the server reads the next scan as 'none'). */
 function onScanResult(ev) {
   acked = null;
+  if (current) delete current.el.dataset.scanMode;
   bumpIdle();
+  if (ev.action === 'confirm') {
+    current?.onConfirm?.(ev);
+    return syncScreen();
+  }
   if (ev.action === 'waybill') {
     if (ev.state === 'ok') current?.onWaybill?.(String(ev.waybill));
     // Still on the same screen (a scan that is no waybill): the server reads the next one for it again.
@@ -269,6 +283,9 @@ function busy(app, { title }) {
 }
 
 const screens = { home, busy, ...consumerScreens, ...courierScreens, ...operatorScreens, ...flowScreens };
+
+/** Every screen's name: the screenshot gallery checks it has pictures of each (docs/kiosk.md). */
+export const screenNames = Object.freeze(Object.keys(screens));
 
 function bumpIdle() {
   clearTimeout(idleTimer);

@@ -4,7 +4,7 @@ import { get, post } from './api.js';
 import { t } from './i18n.js';
 import { view, keypad, button, formatClock, errorText } from './ui.js';
 import { showMap, soundCue } from './map.js';
-import { dropoffExtras, pickupExtras, reportAction, submitExtend } from './flows.js';
+import { contactCard, contactFor, dropoffExtras, pickupExtras, reportAction, submitExtend } from './flows.js';
 import { dropoffActions } from './dropoffDoor.js';
 
 const endpoint = { pickup: '/api/pickup', dropoff: '/api/dropoff' };
@@ -31,7 +31,12 @@ export async function codeFailed(app, mode, code, e) {
       return app.go('locked-out', { mode, ms: e.context.retryAfterMs ?? 60_000 });
     case 'LATCH_JAMMED':
     case 'BOARD_SILENT':
-      return app.go('door-failed', { mode, code, door: typeof e.context?.compartment === 'string' ? e.context.compartment : undefined });
+      return app.go('door-failed', {
+        mode,
+        code,
+        door: typeof e.context?.compartment === 'string' ? e.context.compartment : undefined,
+        carrier: typeof e.context?.carrier === 'string' ? e.context.carrier : undefined,
+      });
     case 'CODE_EXPIRED':
       return app.go('wrong-code', { mode, expired: true });
     case 'CODE_UNKNOWN':
@@ -126,7 +131,7 @@ function doorOpen(app, { mode, opened, code, emptyOld }) {
   const end = (state) => {
     if (finished) return;
     if (state === 'stored' || state === 'closed') app.go('thanks', { mode, opened, code });
-    else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code, door: c.id });
+    else if (state === 'failed' || state === 'did_not_open') app.go('door-failed', { mode, code, door: c.id, carrier: opened.parcel?.carrier ?? opened.deposit?.carrier });
     else if (state === 'cancelled') app.go('home');
     else return;
     finished = true;
@@ -226,21 +231,25 @@ export function askBeforeLeaving(app, v, door) {
   return false;
 }
 
-/** The locker's support contact (config support, the operator's line), as one line; '' without. */
-export function supportLine(app) {
-  // The phone number only: a link is for the help screen, where it can be read as a QR code.
-  const contact = app.info.support?.default?.phone;
-  return contact ? t('support.call', { contact }) : '';
-}
-
-function doorFailed(app, { mode, code, door }) {
+/**
+ * "Door X did not open": the code is still valid, try again; the support contact of the carrier
+ * who owns the parcel (its own line, else the locker's), with the QR code of its link (issue 11,
+ * defect 4).
+ */
+function doorFailed(app, { mode, code, door, carrier }) {
   const v = notice('error', door ? t('jam.door', { door }) : t('jam.title'), t(`jam.${mode}Text`), [
     button(t('common.tryAgain'), () => (code ? submitCode(app, mode, code) : app.go('code', { mode })), 'primary'),
     homeAction(app),
   ]);
-  const support = supportLine(app);
-  v.r.extra.textContent = support ? `${t('jam.tryAgain')} ${support}` : t('jam.help');
+  const contact = contactFor(app, carrier);
+  const phone = contact?.support.phone;
+  v.r.extra.textContent = phone ? `${t('jam.tryAgain')} ${t('support.call', { contact: phone })}` : contact ? t('jam.tryAgain') : t('jam.help');
   v.r.extra.className = 'lead';
+  if (contact) {
+    const card = contactCard(contact, { phone: false });
+    card.dataset.ref = 'support';
+    v.r.extra.after(card);
+  }
   return { el: v.el };
 }
 

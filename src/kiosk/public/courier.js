@@ -87,6 +87,8 @@ function menu(app) {
   v.r.deposit.onclick = () => app.go('waybill');
   v.r.collect.onclick = () => app.go('collections');
   v.r.logout.onclick = () => app.logout();
+  // Help for the courier: the line of the courier's own carrier (else the locker's).
+  v.r.logout.before(button(t('help.button'), () => app.go('help', { carrier: who.carrier }), 'secondary'));
   return { el: v.el, homeButton: false };
 }
 
@@ -308,6 +310,8 @@ function oldDoorReminder(v, door) {
   return p;
 }
 
+const skipReasons = ['label_unreadable', 'no_label', 'scanner_unavailable', 'parcel_not_there'];
+
 function collections(app) {
   const v = view('collections');
   let items = [];
@@ -315,21 +319,69 @@ function collections(app) {
   // "Open all" (issue 11, flow 7): one door at a time with the map, "next door" after each close.
   let all = false;
   const tried = new Set();
+  // The collected parcel waiting for its scan (issue 11, flow 7): { parcelId, compartment }.
+  // Its door already counts as collected; the scan or typed waybill is checked by lockerd.
+  let confirming = null;
+  let typed = '';
+  let confirmedNote = '';
+  const screen = {
+    el: v.el,
+    idle: 'door',
+    homeButton: false,
+    scan: 'none',
+    onKey: (k) => {
+      if (!confirming) return;
+      if (k === 'Enter') return confirmTyped();
+      typed = edit(typed, k);
+      render();
+    },
+    // A scan on this screen is the waybill of the parcel being confirmed, read by lockerd.
+    onConfirm: (ev) => (ev.state === 'ok' ? confirmed(ev.confirmation) : refused(ev.error ?? {})),
+    /** @param {import('../clientTypes.js').KioskEvent} ev */
+    onEvent(ev) {
+      if (!active) return;
+      const done =
+        (ev.type === 'session' && ev.sessionId === active.sessionId && ['closed', 'did_not_open'].includes(ev.state)) ||
+        (ev.type === 'door' && ev.compartment === active.compartment && ev.door === 'closed' && active.seenOpen);
+      if (ev.type === 'door' && ev.compartment === active.compartment && ev.door === 'open') active.seenOpen = true;
+      if (done) {
+        active = null;
+        load();
+      }
+    },
+  };
+  const setScan = () => {
+    const mode = confirming ? 'collect' : 'none';
+    if (screen.scan === mode && screen.scanParcel === confirming?.parcelId) return;
+    screen.scan = mode;
+    screen.scanParcel = confirming?.parcelId;
+    app.rescan(screen);
+  };
   const render = () => {
-    v.r.empty.hidden = items.length > 0;
+    v.r.empty.hidden = items.length > 0 || Boolean(confirming);
     if (!items.length) all = false;
     const pending = items.filter((it) => !tried.has(it.parcelId));
-    v.r.openAll.hidden = all || Boolean(active) || items.length < 2;
+    const busy = Boolean(active) || Boolean(confirming);
+    v.r.openAll.hidden = all || busy || items.length < 2;
     v.r.openAll.textContent = t('collect.openAll', { n: items.length });
-    v.r.next.hidden = !all || Boolean(active) || !pending.length;
+    v.r.next.hidden = !all || busy || !pending.length;
     v.r.map.hidden = !active;
     if (active) showMap(v.r.map, active.compartment);
-    if (active) v.r.status.textContent = t('collect.doorOpen', { door: active.compartment });
-    else if (!v.r.status.dataset.error) v.r.status.textContent = '';
+    if (active && !confirming) v.r.status.textContent = [confirmedNote, t('collect.closeDoor', { door: active.compartment })].filter(Boolean).join(' ');
+    else if (active) v.r.status.textContent = t('collect.doorOpen', { door: active.compartment });
+    else if (!v.r.status.dataset.error) v.r.status.textContent = confirmedNote;
+    // While a parcel is confirmed the list (with its waybills) is put away: the label is read off the parcel.
+    v.r.confirm.hidden = !confirming;
+    v.r.list.hidden = Boolean(confirming);
+    if (confirming) {
+      v.r.confirmStep.textContent = t('collect.scanStep', { door: confirming.compartment });
+      v.r.typed.textContent = typed;
+      v.r.confirmTyped.disabled = !typed;
+    }
     v.r.list.replaceChildren(
       ...items.map((it) => {
         const open = button(t('collect.open', { door: it.compartment.id }), () => openItem(it), 'primary');
-        open.disabled = Boolean(active);
+        open.disabled = busy;
         return item(
           'row',
           span(it.waybill, 'waybill'),
@@ -339,21 +391,87 @@ function collections(app) {
         );
       }),
     );
+    setScan();
   };
   const load = async () => {
     try {
-      items = (await app.authed('GET', '/api/courier/collections')).items;
+      const r = await app.authed('GET', '/api/courier/collections');
+      items = r.items;
+      // A collection opened earlier and not confirmed yet (the screen was left, the page reloaded).
+      if (!confirming && r.unconfirmed?.length) startConfirm(r.unconfirmed[0]);
     } catch (e) {
       if (!e.handled) v.r.status.textContent = errorText(e.code);
     }
     render();
   };
+  const startConfirm = (c) => {
+    confirming = { parcelId: c.parcelId, compartment: c.compartment };
+    typed = '';
+    confirmedNote = '';
+    v.r.confirmMessage.textContent = '';
+    showReasons(false);
+  };
+  const confirmed = (c) => {
+    if (!confirming || c?.parcelId !== confirming.parcelId) return;
+    confirmedNote = t(`collect.confirmed.${c.by}`, { door: confirming.compartment });
+    confirming = null;
+    v.r.confirmMessage.textContent = '';
+    delete v.r.status.dataset.error;
+    render();
+    if (!active) load();
+  };
+  const refused = (error) => {
+    if (!confirming) return;
+    const left = error.context?.triesLeft;
+    const words = errorText(error.code);
+    v.r.confirmMessage.textContent = typeof left === 'number' ? `${words} ${t(left === 1 ? 'wrong.oneTryLeft' : 'wrong.triesLeft', { n: left })}` : words;
+    v.r.confirmMessage.dataset.code = String(error.code ?? '');
+    // A collection nobody waits for any more (lapsed, or confirmed from elsewhere): nothing left to do here.
+    if (error.code === 'NOT_FOUND' || (error.code === 'TRANSACTION_STATE' && error.context?.reason === 'confirmed')) {
+      confirming = null;
+      load();
+    }
+    render();
+  };
+  const send = async (body) => {
+    const c = confirming;
+    if (!c) return;
+    try {
+      const r = await app.authed('POST', `/api/courier/collections/${encodeURIComponent(c.parcelId)}/confirm`, body);
+      confirmed(r.confirmation);
+    } catch (e) {
+      if (!e.handled) refused(e);
+    }
+  };
+  const confirmTyped = () => {
+    if (typed) send({ waybill: typed });
+  };
+  keyboard(v.r.keyboard, { upper: true, onKey: screen.onKey });
+  v.r.confirmTyped.onclick = confirmTyped;
+  // "Could not scan": the reasons take the keyboard's place (and back again).
+  const showReasons = (on) => {
+    v.r.reasons.hidden = !on;
+    v.r.keyboard.hidden = on;
+    v.r.confirmTyped.hidden = on;
+    v.r.cannotScan.textContent = t(on ? 'collect.typeInstead' : 'collect.cannotScan');
+  };
+  v.r.cannotScan.onclick = () => showReasons(v.r.reasons.hidden);
+  v.r.reasons.append(
+    ...skipReasons.map((reason) => {
+      const b = button(t(`collect.skip.${reason}`), () => send({ skip: reason }), 'secondary');
+      b.dataset.reason = reason;
+      return b;
+    }),
+  );
   const openItem = async (it) => {
     tried.add(it.parcelId);
     delete v.r.status.dataset.error;
+    confirmedNote = '';
     try {
       const r = await app.authed('POST', `/api/courier/collections/${encodeURIComponent(it.parcelId)}/open`);
       active = { compartment: r.compartment.id, sessionId: r.sessionId, seenOpen: r.compartment.door === 'open' };
+      // The door is open and the parcel collected: now its waybill, scanned or typed.
+      startConfirm({ parcelId: it.parcelId, compartment: r.compartment.id });
       render();
     } catch (e) {
       if (e.handled) return;
@@ -374,23 +492,7 @@ function collections(app) {
   v.r.next.onclick = openNext;
   v.r.back.onclick = () => app.go('menu');
   load();
-  return {
-    el: v.el,
-    idle: 'door',
-    homeButton: false,
-    /** @param {import('../clientTypes.js').KioskEvent} ev */
-    onEvent(ev) {
-      if (!active) return;
-      const done =
-        (ev.type === 'session' && ev.sessionId === active.sessionId && ['closed', 'did_not_open'].includes(ev.state)) ||
-        (ev.type === 'door' && ev.compartment === active.compartment && ev.door === 'closed' && active.seenOpen);
-      if (ev.type === 'door' && ev.compartment === active.compartment && ev.door === 'open') active.seenOpen = true;
-      if (done) {
-        active = null;
-        load();
-      }
-    },
-  };
+  return screen;
 }
 
 export const courierScreens = { login, menu, waybill, size, 'deposit-door': depositDoor, stored, collections };

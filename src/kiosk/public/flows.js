@@ -16,44 +16,99 @@ export async function submitExtend(app, code) {
     if (app.nav === nav) app.go('extended', r);
   } catch (e) {
     if (app.nav !== nav) return;
-    if (e.code === 'EXTENSION_NOT_ALLOWED') app.go('extend-refused', { reason: e.context.reason });
+    if (e.code === 'EXTENSION_NOT_ALLOWED') app.go('extend-refused', { reason: e.context.reason, grouped: e.context.grouped === true });
     else codeFailed(app, 'pickup', code, e);
   }
 }
 
-function extended(app, { expiresAt, hours }) {
+/** A group's code extends every parcel of the group still here (`parcels`); `expiresAt` is the earliest new end. */
+function extended(app, { expiresAt, hours, parcels }) {
   const when = new Intl.DateTimeFormat(language(), { dateStyle: 'full', timeStyle: 'short' }).format(new Date(expiresAt));
-  const v = notice('ok', t('extend.doneTitle'), t('extend.doneText', { hours }), [button(t('common.done'), () => app.go('home'), 'primary')]);
+  const text = parcels > 1 ? t('extend.doneTextGroup', { hours, count: parcels }) : t('extend.doneText', { hours });
+  const v = notice('ok', t('extend.doneTitle'), text, [button(t('common.done'), () => app.go('home'), 'primary')]);
   v.r.extra.textContent = when;
   return { el: v.el };
 }
 
-function extendRefused(app, { reason }) {
-  const v = notice('warn', t('extend.refusedTitle'), t(reason === 'used' ? 'extend.used' : 'extend.notOffered'), [homeAction(app)]);
+function extendRefused(app, { reason, grouped }) {
+  const key = reason === 'used' ? 'extend.used' : 'extend.notOffered';
+  const v = notice('warn', t('extend.refusedTitle'), t(grouped ? `${key}Group` : key), [homeAction(app)]);
   return { el: v.el };
 }
 
-/** One line per support contact: whose it is, the number, the hours. */
-function contactLine(name, s) {
+/**
+ * The support line for a carrier's parcel or a courier of that carrier: the carrier's own
+ * (`carriers[].support`), else the locker's (`support`); null when neither is configured.
+ */
+export function contactFor(app, carrierId) {
+  const dir = app.info.support ?? { carriers: [] };
+  const own = carrierId ? dir.carriers.find((c) => c.id === carrierId) : undefined;
+  if (own?.support) return { key: own.id, who: own.name, support: own.support };
+  return dir.default ? { key: 'locker', who: t('help.locker'), support: dir.default } : null;
+}
+
+/** The QR code lockerd draws for the line's link (GET /api/info/support-qr/:who), with the link in words beside it. */
+function qrFigure(key, url) {
+  const figure = document.createElement('figure');
+  figure.className = 'qr-figure';
+  const img = document.createElement('img');
+  img.className = 'qr';
+  img.src = `/api/info/support-qr/${encodeURIComponent(key)}`;
+  img.alt = t('support.qrAlt', { url });
+  const caption = document.createElement('figcaption');
+  const hint = document.createElement('span');
+  hint.textContent = t('support.qrScan');
+  const link = document.createElement('strong');
+  link.className = 'qr-url';
+  link.textContent = url;
+  caption.append(hint, link);
+  figure.append(img, caption);
+  return figure;
+}
+
+/** One support contact: whose it is, the number (unless shown already), the hours, the QR code. */
+export function contactCard(contact, { phone = true } = {}) {
+  const card = document.createElement('div');
+  card.className = 'support-card';
+  const who = document.createElement('strong');
+  who.textContent = contact.who;
+  const line = document.createElement('p');
+  line.append(who);
+  const s = contact.support;
+  if (phone && s.phone) line.append(document.createTextNode(` ${t('help.call', { phone: s.phone })}`));
+  const hours = s.hours?.[language()];
+  if (hours) line.append(document.createTextNode(` (${hours})`));
+  card.append(line);
+  if (s.qrUrl) card.append(qrFigure(contact.key, s.qrUrl));
+  return card;
+}
+
+/** One line per support contact: whose it is, the number, the hours and the QR code. */
+function contactLine(contact) {
   const li = document.createElement('li');
   li.className = 'row';
-  const who = document.createElement('strong');
-  who.textContent = name;
-  li.append(who);
-  if (s.phone) li.append(document.createTextNode(` ${t('help.call', { phone: s.phone })}`));
-  if (s.qrUrl) li.append(document.createTextNode(` ${t('help.visit', { url: s.qrUrl })}`));
-  const hours = s.hours?.[language()];
-  if (hours) li.append(document.createTextNode(` (${hours})`));
+  li.append(contactCard(contact));
   return li;
 }
 
-function help(app) {
+/** Help: every line of the locker; for a carrier's parcel or courier, that carrier's line (else the locker's). */
+/** @param {{ carrier?: string }} [params] */
+function help(app, params) {
+  const carrier = params?.carrier;
   const dir = app.info.support ?? { carriers: [] };
-  const v = notice('info', t('help.title'), t('help.text'), [homeAction(app)]);
+  const courier = app.session?.role === 'courier';
+  const back = courier ? button(t('common.back'), () => app.go('menu'), 'secondary') : homeAction(app);
+  const v = notice('info', t('help.title'), t('help.text'), [back]);
   const list = document.createElement('ul');
   list.className = 'list compact help-contacts';
-  if (dir.default) list.append(contactLine(t('help.locker'), dir.default));
-  for (const c of dir.carriers) if (c.support) list.append(contactLine(c.name, c.support));
+  list.dataset.ref = 'support';
+  if (carrier) {
+    const contact = contactFor(app, carrier);
+    if (contact) list.append(contactLine(contact));
+  } else {
+    if (dir.default) list.append(contactLine({ key: 'locker', who: t('help.locker'), support: dir.default }));
+    for (const c of dir.carriers) if (c.support) list.append(contactLine({ key: c.id, who: c.name, support: c.support }));
+  }
   if (!list.children.length) v.r.extra.textContent = t('help.none');
   v.r.text.after(list);
   return { el: v.el };
@@ -72,16 +127,16 @@ function report(app, { opened }) {
       if (r.reopened) app.go('door-open', { mode: 'pickup', opened: r.reopened });
       else app.go('reported', {});
     } catch (e) {
-      if (app.nav === nav) app.go('reported', { failed: e.code });
+      if (app.nav === nav) app.go('reported', { failed: e.code, carrier: opened.parcel?.carrier });
     }
   };
   const v = notice('info', t('report.title'), t('report.text'), [...problems.map((p) => button(t(`report.${p}`), () => send(p), 'secondary')), homeAction(app)]);
   return { el: v.el };
 }
 
-function reported(app, { failed }) {
+function reported(app, { failed, carrier }) {
   const v = failed
-    ? notice('error', t('report.failedTitle'), t('report.failedText'), [button(t('help.button'), () => app.go('help'), 'primary'), homeAction(app)])
+    ? notice('error', t('report.failedTitle'), t('report.failedText'), [button(t('help.button'), () => app.go('help', { carrier }), 'primary'), homeAction(app)])
     : notice('ok', t('report.doneTitle'), t('report.doneText'), [button(t('common.done'), () => app.go('home'), 'primary')]);
   return { el: v.el };
 }

@@ -100,7 +100,8 @@ export function renderBenchmarks(results: BenchResult[], reserved: string): stri
     lines.push(`Run: ${params}${r.quick ? ' (quick run)' : ''}.`, '');
     lines.push(...r.details);
   }
-  lines.push('', reserved, '', 'The same results, machine-readable: [BENCHMARKS.json](BENCHMARKS.json) (an array of results: rows, params, details, machine).', '');
+  lines.push('', reserved, '', 'The same results, machine-readable: [BENCHMARKS.json](BENCHMARKS.json) (an array of results: rows, params, details, machine); ' +
+      'a benchmark with more figures writes them beside it as `BENCHMARKS.<name>.json` (the drain\'s rounds, the fleet\'s steps, the growth run\'s days).', '');
   return lines.join('\n');
 }
 

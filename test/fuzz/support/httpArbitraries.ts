@@ -26,6 +26,8 @@ export const kioskRoutes: readonly { method: string; path: string }[] = [
   { method: 'POST', path: '/api/courier/deposits/:id/cancel' },
   { method: 'GET', path: '/api/courier/collections' },
   { method: 'POST', path: '/api/courier/collections/:id/open' },
+  { method: 'POST', path: '/api/courier/collections/:id/confirm' },
+  { method: 'GET', path: '/api/info/support-qr/:id' },
   { method: 'POST', path: '/api/operator/login' },
   { method: 'POST', path: '/api/operator/logout' },
   { method: 'GET', path: '/api/operator/compartments' },

@@ -64,7 +64,8 @@ it('shows no English on any pickup screen after switching to Chinese', async () 
   await h.waitForScreen('code');
   await h.typeOnKeypad(parcel.code);
   await assertChinese('busy');
-  await assertChinese('door-failed', [parcel.compartment]);
+  // The owning carrier's support line is shown by its configured name, which is data (issue 11, defect 4).
+  await assertChinese('door-failed', [parcel.compartment, 'SwiftPost']);
   // The door that failed is named (issue 11, defect 4).
   expect(await h.text('h1')).toBe(`${parcel.compartment} 号柜门未打开。`);
 

@@ -39,6 +39,10 @@ it('opens every door of the list in turn with the map, the list shrinking', asyn
     expect(await h.page.locator('[data-ref="map"] .cell.open').count()).toBe(1);
     if (left === 2) await h.screenshot('open-all-first-door');
     await h.waitForDoor(door, true);
+    // Each parcel taken back is confirmed by its waybill before the next door (flow 7, the scan).
+    await h.page.locator('#screen > [data-scan-mode="collect"]').waitFor();
+    await h.scan(door === a.compartment ? a.waybill : b.waybill);
+    await h.page.locator('[data-ref="status"]', { hasText: 'confirmed by its scan' }).waitFor();
     await h.sim(`compartments/${door}/take`);
     await h.sim(`compartments/${door}/close`);
     // The list shrinks once the door is shut (a locator, not a page function: the kiosk's CSP).

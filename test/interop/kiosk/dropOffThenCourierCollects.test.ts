@@ -46,6 +46,10 @@ it('takes a drop-off and lets the courier collect it', async () => {
   expect(await h.page.locator('.list .row button').isDisabled()).toBe(true);
   await h.screenshot('collecting');
   await h.waitForDoor(door, true);
+  // The parcel taken out is confirmed by its waybill (issue 11, flow 7).
+  await h.page.locator('#screen > [data-scan-mode="collect"]').waitFor();
+  await h.scan('SP-RET-0001');
+  await h.page.locator('[data-ref="status"]', { hasText: 'confirmed by its scan' }).waitFor();
   await h.sim(`compartments/${door}/take`);
   await h.sim(`compartments/${door}/close`);
   await h.page.waitForSelector('[data-ref="empty"]:not([hidden])');

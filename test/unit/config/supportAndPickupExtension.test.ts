@@ -14,6 +14,14 @@ describe('support contacts and the pickup extension rule in the configuration', 
     expect(SupportContact.safeParse({ phone: '1'.repeat(33) }).success).toBe(false);
   });
 
+  it('draws only https: and tel: links as QR codes, 256 characters at most (issue 11, flow 3)', () => {
+    expect(SupportContact.parse({ qrUrl: 'tel:+442079460000' }).qrUrl).toBe('tel:+442079460000');
+    expect(SupportContact.parse({ qrUrl: 'tel:400-800-8000' }).qrUrl).toBe('tel:400-800-8000');
+    expect(SupportContact.parse({ qrUrl: `https://help.example/${'a'.repeat(256 - 21)}` }).qrUrl).toHaveLength(256);
+    for (const qrUrl of ['javascript:alert(1)', 'data:text/html,hi', 'ftp://help.example', 'tel:call-me', 'tel:+44 20 7946', 'sms:+4420', 'https://help.example/a b', `https://help.example/${'a'.repeat(256 - 20)}`, 'https:/'])
+      expect(SupportContact.safeParse({ qrUrl }).success, qrUrl).toBe(false);
+  });
+
   it('a carrier has its own help line and pickup extension rule; the locker has a default line', () => {
     const c = CarrierConfig.parse({ id: 'swift', name: 'SwiftPost', signingKeys: [key], support: { phone: '400 800 8000' }, pickupExtension: { maxHours: 48 } });
     expect(c.pickupExtension).toEqual({ maxHours: 48, times: 1 });

@@ -53,7 +53,7 @@ async function pickUp(d: DomainLocker, code: string) {
 it('one code opens every door of the group in turn, each a normal pickup with its own event', async () => {
   const g = await groupOfThree();
   dl = g.d;
-  // The code is for pickups: extending a group's time is the carrier's to do.
+  // The fixture's carrier offers no longer pickup time: the group's code is refused as its parcels' would be.
   expect(() => dl?.locker.extendPickup(g.code)).toThrow(expect.objectContaining({ code: 'EXTENSION_NOT_ALLOWED' }));
   // At drop-off it is a pickup code, and no try is taken.
   await expect(dl.settle(dl.locker.dropoff(g.code, 'secret-x'))).rejects.toMatchObject({ code: 'CODE_UNKNOWN', context: { reason: 'pickup_code' } });

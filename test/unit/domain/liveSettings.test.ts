@@ -94,10 +94,10 @@ describe('LiveSettings', () => {
     });
     expect(codes.codeLength).toBe(config.codes.length);
 
-    await remote.setConfig({ version: 1, desired: { codes: { length: 8 }, doors: { openTimeoutMs: 400, jamRetries: 0 } } }, { kind: 'operator', id: 'ops', commandId: 'c1' });
+    await remote.setConfig({ version: 1, desired: { codes: { length: 9 }, doors: { openTimeoutMs: 400, jamRetries: 0 } } }, { kind: 'operator', id: 'ops', commandId: 'c1' });
 
-    expect(codes.codeLength).toBe(8);
-    expect(codes.newUniqueCode()).toMatch(/^\d{8}$/);
+    expect(codes.codeLength).toBe(9);
+    expect(codes.newUniqueCode()).toMatch(/^\d{9}$/);
     // The door session started now uses the new open timeout: 400 ms, no retry.
     const outcomes: DoorOutcome[] = [];
     doors.open('A1', 'S1', (o) => outcomes.push(o));
@@ -108,6 +108,6 @@ describe('LiveSettings', () => {
     await clock.advance(1);
     expect(outcomes.map((o) => o.type)).toEqual(['did_not_open']);
     // The file's configuration is as it was loaded.
-    expect([config.codes.length, config.doors.openTimeoutMs]).toEqual([10, 3000]);
+    expect([config.codes.length, config.doors.openTimeoutMs]).toEqual([8, 3000]);
   });
 });

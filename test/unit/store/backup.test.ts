@@ -1,6 +1,6 @@
 // The periodic online backup (src/store/backup.ts) on an injected clock: a whole, checked copy at
 // the configured path on schedule; a failure is reported (BACKUP_FAILED), never thrown.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -46,6 +46,21 @@ describe('periodic backup', () => {
     await clock.advance(1_000);
     await broken.stop();
     expect(failures.map((f) => f.code)).toEqual(['BACKUP_FAILED']);
+    opened.db.close();
+  });
+
+  it('growth: the backup folder holds one copy however many backups ran (each replaces the last)', async () => {
+    const clock = new ManualClock();
+    const dataDir = tmp();
+    const opened = openLockerDatabase({ dataDir, lockerId: 'L1', clock, random: seededRandom(4), logger: silentLogger() });
+    const folder = tmp();
+    const dest = join(folder, 'lockerd-backup.db');
+    const backups = new PeriodicBackup({ db: opened.db, path: dest, intervalMs: 60_000, clock, logger: silentLogger() });
+    for (let i = 0; i < 5; i++) {
+      opened.db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run('n', String(i));
+      await backups.runOnce();
+    }
+    expect(readdirSync(folder)).toEqual(['lockerd-backup.db']);
     opened.db.close();
   });
 

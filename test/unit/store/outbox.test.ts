@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src/store/database.js';
-import { Outbox, carrierOfStream, streamOf } from '../../../src/store/outbox.js';
+import { ACK_PRUNE_MAX_ROWS, Outbox, carrierOfStream, streamOf } from '../../../src/store/outbox.js';
 import { OutboxWriter } from '../../support/outboxFixture.js';
 
 describe('Outbox on a real SQLite outbox', () => {
@@ -79,6 +79,15 @@ describe('Outbox on a real SQLite outbox', () => {
     // Going backwards changes nothing.
     expect(reader.ackUpTo('c/acme', 2, 700, 100)).toBe(5);
     expect(reader.ackUpTo('c/unknown', 2, 700, 100)).toBe(0);
+  });
+
+  it('an acknowledgement of a long range prunes a bounded batch at once; the retention pass prunes the rest', () => {
+    writer.appendMany(ACK_PRUNE_MAX_ROWS + 500, () => ({ carrier: 'acme' }));
+    // One transaction deletes at most ACK_PRUNE_MAX_ROWS rows: the consumer's ack never holds the write lock for a whole backlog.
+    expect(reader.ackUpTo('c/acme', ACK_PRUNE_MAX_ROWS + 500, 1, 100)).toBe(ACK_PRUNE_MAX_ROWS + 500);
+    expect(reader.firstRetainedSeq('c/acme')).toBe(ACK_PRUNE_MAX_ROWS + 1);
+    expect(reader.pruneAcked(100, 10_000)).toBe(400);
+    expect(reader.firstRetainedSeq('c/acme')).toBe(ACK_PRUNE_MAX_ROWS + 401);
   });
 
   it('keeps only the newest retainAcked acknowledged rows per stream; unacked rows always stay', () => {

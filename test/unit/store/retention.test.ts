@@ -7,6 +7,11 @@ import { openDatabase, type Db } from '../../../src/store/database.js';
 import { LockerStore } from '../../../src/store/lockerStore.js';
 import { DEFAULT_RETENTION, RetentionJob } from '../../../src/store/retention.js';
 import { ReplayStore } from '../../../src/sync/replayStore.js';
+import { ParcelGroupStore } from '../../../src/store/parcelGroups.js';
+import { ParcelNeedsStore, PickupExtensionStore } from '../../../src/store/pickupExtensions.js';
+import { Outbox } from '../../../src/store/outbox.js';
+import { SPENT_CODE_KNOWN_MS } from '../../../src/domain/codeVault.js';
+import { OutboxWriter } from '../../support/outboxFixture.js';
 
 const DAY = 24 * 3600_000;
 
@@ -22,8 +27,8 @@ describe('retention rules', () => {
     db.prepare("INSERT INTO compartments (id, size, bus, board, lock) VALUES ('A1', 'M', 'main', 1, 1)").run();
   });
 
-  const job = (rules: Partial<typeof DEFAULT_RETENTION> = {}, pruneCommands?: (now: number) => number) =>
-    new RetentionJob({ store, clock, logger: silentLogger(), rules, ...(pruneCommands ? { pruneCommands } : {}) });
+  const job = (rules: Partial<typeof DEFAULT_RETENTION> = {}, pruneCommands?: (now: number) => number, extra: { outbox?: Outbox; outboxRetainAcked?: () => number } = {}) =>
+    new RetentionJob({ store, clock, logger: silentLogger(), rules, ...(pruneCommands ? { pruneCommands } : {}), ...extra });
 
   const session = (id: string, startedAt: number, end: number | null) => {
     store.insertSession({ id, compartmentId: 'A1', purpose: 'deposit', actor: 'consumer', context: {}, startedAt });
@@ -115,5 +120,95 @@ describe('retention rules', () => {
     const kept = store.doorSessions().length;
     expect(kept).toBeLessThanOrEqual((7 * 24 + 1) * perHour);
     expect(kept).toBeGreaterThanOrEqual(7 * 24 * perHour - perHour);
+  });
+
+  it('door sessions: an uncertain session waits for its verdict whatever its age; a settled one goes by the rule', async () => {
+    const t0 = clock.now();
+    session('uncertain-old', t0, null);
+    store.endSession('uncertain-old', 'uncertain', 'uncertain:unknown', t0 + 1_000);
+    session('settled-old', t0, null);
+    store.endSession('settled-old', 'uncertain', 'uncertain:unknown', t0 + 1_000);
+    store.settleSession('settled-old', 'empty');
+    await clock.advance(30 * DAY);
+    expect(job().runOnce().doorSessions).toBe(1);
+    // The compartment is still held for inspection: the operator's verdict needs the session.
+    expect(store.uncertainSessionIn('A1')?.id).toBe('uncertain-old');
+    expect(store.doorSessions().map((s) => s.id)).toEqual(['uncertain-old']);
+  });
+
+  it('parcel groups: a group whose members all left goes once its code is no longer recognised as spent; members follow their parcel', async () => {
+    const groups = new ParcelGroupStore(db);
+    const t0 = clock.now();
+    parcel('g1-a', 'picked_up', t0);
+    parcel('g1-b', 'picked_up', t0);
+    groups.join('g1-a', { carrier: 'swiftpost', group: 'g1' });
+    groups.join('g1-b', { carrier: 'swiftpost', group: 'g1' });
+    groups.create({ carrier: 'swiftpost', group: 'g1' }, 'digest-g1', t0, 0);
+    parcel('g2-a', 'stored', null);
+    groups.join('g2-a', { carrier: 'swiftpost', group: 'g2' });
+    groups.create({ carrier: 'swiftpost', group: 'g2' }, 'digest-g2', t0, 0);
+    // Within the spent-code window the group's code still says "already collected".
+    await clock.advance(SPENT_CODE_KNOWN_MS - 1_000);
+    expect(job().runOnce().groups).toBe(0);
+    expect(groups.byDigest('digest-g1')).toEqual({ carrier: 'swiftpost', group: 'g1' });
+    await clock.advance(2_000);
+    expect(job().runOnce().groups).toBe(1);
+    expect(groups.byDigest('digest-g1')).toBeUndefined();
+    // A group with a live member stays whatever its age.
+    expect(groups.byDigest('digest-g2')).toEqual({ carrier: 'swiftpost', group: 'g2' });
+    expect(groups.memberIds({ carrier: 'swiftpost', group: 'g2' })).toEqual(['g2-a']);
+    // The closed members' rows go with their parcels (30 days after closing).
+    await clock.advance(DEFAULT_RETENTION.closedParcelKeepMs);
+    const c = job().runOnce();
+    expect(c.parcels).toBe(2);
+    expect(c.groupMembers).toBe(2);
+    expect(groups.groupOf('g1-a')).toBeUndefined();
+    expect(groups.groupOf('g2-a')).toEqual({ carrier: 'swiftpost', group: 'g2' });
+    expect(DEFAULT_RETENTION.spentGroupKeepMs).toBeGreaterThanOrEqual(SPENT_CODE_KNOWN_MS);
+  });
+
+  it('pickup extensions and low-compartment needs go with their parcel, and stay while it is live', async () => {
+    const ext = new PickupExtensionStore(db);
+    const needs = new ParcelNeedsStore(db);
+    const t0 = clock.now();
+    for (const [id, state, closed] of [['closed', 'picked_up', t0], ['live', 'stored', null]] as const) {
+      parcel(id, state, closed);
+      db.prepare('UPDATE parcels SET expires_at = ? WHERE id = ?').run(t0 + DAY, id);
+      needs.requireLow(id);
+    }
+    db.prepare("UPDATE parcels SET state = 'stored' WHERE id = 'closed'").run();
+    ext.extend('closed', t0 + DAY, t0 + 2 * DAY, 24, t0);
+    ext.extend('live', t0 + DAY, t0 + 2 * DAY, 24, t0);
+    store.moveParcel('closed', 'stored', 'picked_up', t0);
+    await clock.advance(DEFAULT_RETENTION.closedParcelKeepMs + 1);
+    expect(job().runOnce().parcels).toBe(1);
+    expect(ext.of('closed').times).toBe(0);
+    expect(needs.requiresLow('closed')).toBe(false);
+    expect(ext.of('live').times).toBe(1);
+    expect(needs.requiresLow('live')).toBe(true);
+  });
+
+  it('outbox: acknowledged rows beyond the newest retainAcked go in bounded batches; unacknowledged rows stay', () => {
+    const outbox = new Outbox(db);
+    const writer = new OutboxWriter(outbox);
+    writer.appendMany(30, () => ({ carrier: 'swiftpost' }));
+    writer.appendMany(5, () => ({ carrier: null }));
+    // The consumer acknowledged up to 25 while the replay window was 100 (nothing to prune yet).
+    outbox.ackUpTo('c/swiftpost', 25, clock.now(), 100);
+    expect(outbox.rows('c/swiftpost')).toHaveLength(30);
+    // The window is lowered later (remote setConfig) and no ack comes: the periodic pass applies it.
+    let retain = 5;
+    const j = job({ batchRows: 4, maxBatchesPerPass: 2 }, undefined, { outbox, outboxRetainAcked: () => retain });
+    expect(j.runOnce().outbox).toBe(8);
+    expect(j.runOnce().outbox).toBe(8);
+    expect(j.runOnce().outbox).toBe(4);
+    expect(j.runOnce().outbox).toBe(0);
+    // 21..25 acknowledged and kept for replays, 26..30 unacknowledged, the unacknowledged op stream whole.
+    expect(outbox.rows('c/swiftpost').map((r) => r.seq)).toEqual([21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+    expect(outbox.rows('op')).toHaveLength(5);
+    retain = 0;
+    expect(j.runOnce().outbox).toBe(5);
+    expect(outbox.rows('c/swiftpost').every((r) => !r.acked)).toBe(true);
+    expect(outbox.rows('c/swiftpost')).toHaveLength(5);
   });
 });
