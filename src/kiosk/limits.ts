@@ -12,6 +12,13 @@ export interface KioskLimits {
   /** A stream whose unsent bytes pass this is dropped (its reader does not drain). */
   streamBufferBytes: number;
   maxConnections: number;
+  /**
+   * A connection with nothing in progress (no request begun, or between keep-alive requests)
+   * ends after this long without a byte either way. Node's headersTimeout and requestTimeout
+   * start only once a request has begun, so without it a silent socket holds a slot for ever.
+   * Event streams are exempt: they are bounded by count and by their unsent bytes.
+   */
+  idleSocketTimeoutMs: number;
   headersTimeoutMs: number;
   /** Whole request (headers and body) must arrive within this. */
   requestTimeoutMs: number;
@@ -34,6 +41,7 @@ export const defaultKioskLimits: KioskLimits = {
   privateStreams: 4,
   streamBufferBytes: 64 * 1024,
   maxConnections: 64,
+  idleSocketTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 15_000,
   maxHeaderBytes: 8_192,

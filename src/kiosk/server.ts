@@ -64,7 +64,7 @@ export interface KioskStats {
   connections: number;
   courierSessions: number;
   operatorSessions: number;
-  bounds: { headersTimeoutMs: number; requestTimeoutMs: number; maxHeaderBytes: number; maxConnections: number };
+  bounds: { headersTimeoutMs: number; requestTimeoutMs: number; idleSocketTimeoutMs: number; maxHeaderBytes: number; maxConnections: number };
 }
 
 const Code = z.object({ code: z.string().min(1).max(512) });
@@ -158,6 +158,9 @@ export class KioskServer {
         // status line: a parse error on it ends the connection instead (see clientError below).
         this.answering.add(req.socket);
         res.once('close', () => this.answering.delete(req.socket));
+        // A request is under way: the idle bound is off (requestTimeout bounds its arrival, and
+        // after the answer Node's keepAliveTimeout ends a connection that stays quiet).
+        req.socket.setTimeout(0);
         void this.onRequest(req, res);
       },
     );
@@ -165,6 +168,8 @@ export class KioskServer {
     this.server.maxConnections = l.maxConnections;
     this.server.on('connection', (socket) => {
       this.connections += 1;
+      // A socket that sends nothing is ended (Node's own timeout handler destroys it).
+      socket.setTimeout(l.idleSocketTimeoutMs);
       socket.once('close', () => (this.connections -= 1));
     });
     // Requests the HTTP parser refuses (headers too large or too slow, bad framing) get a coded
@@ -221,7 +226,7 @@ export class KioskServer {
       connections: this.connections,
       courierSessions: this.couriers.size,
       operatorSessions: this.operators.size,
-      bounds: { headersTimeoutMs: this.server.headersTimeout, requestTimeoutMs: this.server.requestTimeout, maxHeaderBytes: l.maxHeaderBytes, maxConnections: l.maxConnections },
+      bounds: { headersTimeoutMs: this.server.headersTimeout, requestTimeoutMs: this.server.requestTimeout, idleSocketTimeoutMs: l.idleSocketTimeoutMs, maxHeaderBytes: l.maxHeaderBytes, maxConnections: l.maxConnections },
     };
   }
 

@@ -13,6 +13,8 @@
 //               another
 //   quota       the replay store refuses a new record past its per-issuer quota
 //               (ReplayQuotaExceeded), answered like a rate refusal
+//   size        a payload over maxPayloadBytes is answered PAYLOAD_TOO_LARGE by the processor
+//               unread, out of the same refusal budget (it never queues or takes a slot)
 //
 // A refusal is a signed reply with code CMD_RATE_LIMITED (context.reason: rate | queue |
 // quota, retryAfterMs) on the sender's own res topic. Refusals are budgeted too: past
@@ -160,8 +162,8 @@ export class CommandDispatcher {
   /** Takes one message from a cmd topic; resolves with the reply to publish, or null for none. */
   dispatch(topic: string, payload: Uint8Array): Promise<CommandReply | null> {
     const parsed = parseTopic(topic);
-    // Foreign topics and oversized payloads cost the processor nothing: it answers them unread.
-    if (!parsed || parsed.leaf !== 'cmd' || payload.byteLength > this.limits.maxPayloadBytes) return this.o.handle(topic, payload);
+    // Foreign topics cost the processor nothing: it ignores them unread.
+    if (!parsed || parsed.leaf !== 'cmd') return this.o.handle(topic, payload);
     // One bucket per tenant, keyed like the tenant's event stream.
     const key = streamOf(parsed.tenant.kind === 'operator' ? null : parsed.tenant.carrier);
     const t = this.tenant(key);
@@ -171,6 +173,14 @@ export class CommandDispatcher {
       return Promise.resolve(null);
     }
     const now = this.o.clock.now();
+    if (payload.byteLength > this.limits.maxPayloadBytes) {
+      // The processor answers PAYLOAD_TOO_LARGE without reading it; that signed answer is a
+      // refusal and spends the refusal budget like the others (a flood of big payloads got
+      // one signed reply each: issue 10). Past the budget it is dropped unread.
+      if (!this.spendRefusal(key, t, now, 'size')) return Promise.resolve(null);
+      this.counts.refused++;
+      return this.o.handle(topic, payload);
+    }
     const ref = tokenRef(payload);
     if (t.inFlight.has(ref)) {
       // A retry of a command still waiting or running: its reply is on the way.
@@ -290,18 +300,22 @@ export class CommandDispatcher {
     });
   }
 
+  /** Takes one refusal token of the tenant; false (counted, logged once a minute) when the budget is spent. */
+  private spendRefusal(key: string, t: TenantState, now: number, reason: 'rate' | 'queue' | 'quota' | 'size'): boolean {
+    if (t.refusals.take(now)) return true;
+    this.counts.dropped++;
+    t.droppedSinceLog++;
+    if (t.lastDropLog === null || now - t.lastDropLog >= DROP_LOG_EVERY_MS) {
+      this.log.warn({ tenant: key, reason, dropped: t.droppedSinceLog }, 'command flood: commands dropped without a reply');
+      t.lastDropLog = now;
+      t.droppedSinceLog = 0;
+    }
+    return false;
+  }
+
   private refuse(key: string, t: TenantState, ref: string, reason: 'rate' | 'queue' | 'quota', retryAfterMs: number): CommandReply | null {
     const now = this.o.clock.now();
-    if (!t.refusals.take(now)) {
-      this.counts.dropped++;
-      t.droppedSinceLog++;
-      if (t.lastDropLog === null || now - t.lastDropLog >= DROP_LOG_EVERY_MS) {
-        this.log.warn({ tenant: key, reason, dropped: t.droppedSinceLog }, 'command flood: commands dropped without a reply');
-        t.lastDropLog = now;
-        t.droppedSinceLog = 0;
-      }
-      return null;
-    }
+    if (!this.spendRefusal(key, t, now, reason)) return null;
     this.counts.refused++;
     const message =
       reason === 'rate'

@@ -32,6 +32,15 @@ export const AckMessage = z
 export type AckMessage = z.infer<typeof AckMessage>;
 
 const MAX_ACK_BYTES = 1024;
+/**
+ * The largest MQTT packet the locker takes (MQTT 5 Maximum Packet Size in CONNECT: the broker
+ * does not deliver larger ones). MQTT.js buffers a whole packet before it emits it, so this is
+ * what one incoming message may cost; equal to the shipped brokers' message_size_limit (256 KiB)
+ * plus room for the topic and properties. Commands above COMMAND_LIMITS.maxPayloadBytes (64 KiB)
+ * but below this still get their coded PAYLOAD_TOO_LARGE reply. Over MQTT 3.1.1 the broker's
+ * own limit is the only bound (docs/operations.md).
+ */
+export const MAX_INCOMING_PACKET_BYTES = 256 * 1024 + 1024;
 /** How long a reply or presence publish may wait for its PUBACK before it is given up. */
 const PUBLISH_WAIT_MS = 10_000;
 
@@ -208,7 +217,7 @@ export class SyncClient implements SyncControl {
         // MQTT 5: a locker that is back within seconds (same session) is never reported offline.
         ...(c.protocolVersion === 5 ? { properties: { willDelayInterval: 5 } } : {}),
       },
-      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600 } } : {}),
+      ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600, maximumPacketSize: MAX_INCOMING_PACKET_BYTES } } : {}),
       ...(c.username !== undefined ? { username: c.username } : {}),
       ...(c.password !== undefined ? { password: c.password } : {}),
       ...(c.tls ? this.tlsOptions(c.tls) : {}),

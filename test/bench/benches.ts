@@ -1,7 +1,7 @@
 // The benchmarks the runner knows, in the order they run and appear in BENCHMARKS.md.
 import { type BenchOptions, type BenchResult } from './support/result.js';
 
-export const benchNames = ['codeToUnlock', 'diskPerTransaction', 'memoryAndColdStart', 'mqttBacklogDrain', 'fleet', 'growth'] as const;
+export const benchNames = ['codeToUnlock', 'diskPerTransaction', 'memoryAndColdStart', 'mqttBacklogDrain', 'peakRss', 'fleet', 'growth'] as const;
 export type BenchName = (typeof benchNames)[number];
 
 export function isBenchName(name: string): name is BenchName {
@@ -18,6 +18,8 @@ export async function runBench(name: BenchName, o: BenchOptions): Promise<BenchR
       return (await import('./memoryAndColdStart.js')).runMemoryAndColdStart(o);
     case 'mqttBacklogDrain':
       return (await import('./mqttBacklogDrain.js')).runMqttBacklogDrain(o);
+    case 'peakRss':
+      return (await import('./peakRss.js')).runPeakRss(o);
     case 'fleet':
       return (await import('./fleet.js')).runFleet(o);
     case 'growth':

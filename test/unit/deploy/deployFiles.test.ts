@@ -210,7 +210,12 @@ describe('install.sh', () => {
     expect(commands).toContain('+ systemctl enable --now lockerd-update-gate.timer');
     // The unit starts what `current` points at, with or without the drop-in.
     const unit = readFileSync(join(root, 'deploy/systemd/lockerd.service'), 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/lockerd\/current\/dist\/src\/cli\/lockerd\.js start /m);
+    // (node flags may come first: V8 flags that NODE_OPTIONS refuses, e.g. --heap-growing-percent)
+    const start = /^ExecStart=\/usr\/bin\/node ((?:--[a-z-]+=\S+ )*)\/opt\/lockerd\/current\/dist\/src\/cli\/lockerd\.js start /m;
+    expect(unit).toMatch(start);
+    // The update drop-in replaces ExecStart: it keeps the same node flags.
+    const dropIn = readFileSync(join(root, 'deploy/systemd/lockerd.service.d/updates.conf'), 'utf8');
+    expect(start.exec(dropIn)?.[1]).toBe(start.exec(unit)?.[1]);
     expect(unit).toMatch(/^WorkingDirectory=\/opt\/lockerd\/current$/m);
   });
 });

@@ -105,13 +105,34 @@ describe('CommandDispatcher', () => {
     expect(lines).toHaveLength(1);
   });
 
-  it('passes oversized payloads and foreign topics straight to the processor', async () => {
+  it('passes oversized payloads (within the refusal budget) and foreign topics straight to the processor', async () => {
     const { send, h } = make({ maxPayloadBytes: 10, burst: 1 });
     void send(acme, 'a');
     void send(acme, 'x'.repeat(11));
     void send('lk/v1/op/l/L1/evt', 'e');
     await flush();
     expect(h.started).toEqual(['a', 'x'.repeat(11), 'e']);
+  });
+});
+
+describe('CommandDispatcher oversized commands (issue 10: 1,000 of them got 1,000 signed replies)', () => {
+  it('answers oversized payloads from the refusal budget: past refusalBurst they are dropped unread, and counted', async () => {
+    const { d, send, h, clock } = make({ maxPayloadBytes: 10, refusalBurst: 3, refusalsPerS: 0.5 });
+    const big = 'x'.repeat(11);
+    const replies = Array.from({ length: 50 }, (_, i) => send(acme, `${big}${i}`));
+    await flush();
+    // The processor (which answers PAYLOAD_TOO_LARGE unread) saw only the budgeted ones.
+    expect(h.started).toHaveLength(3);
+    expect(await Promise.all(replies.slice(3))).toEqual(Array.from({ length: 47 }, () => null));
+    expect(d.stats()).toMatchObject({ dropped: 47 });
+    // Another tenant's budget is its own; and time refills it.
+    void send(bolt, big);
+    await clock.advance(2_000);
+    void send(acme, `${big}-later`);
+    await flush();
+    expect(h.started).toHaveLength(5);
+    // Nothing oversized ever waits in a queue or takes a running slot.
+    expect(d.stats()).toMatchObject({ queued: 0, queuedBytes: 0 });
   });
 });
 
