@@ -21,15 +21,18 @@ import { type GrowthChildResult } from './growthChild.js';
 import { benchDataDir } from './support/benchLocker.js';
 import { type DaySample, type GrowthRunSpec } from './support/growthRun.js';
 import { machineInfo } from './support/machine.js';
+import { readUnitLaunch } from './support/systemdUnit.js';
 import { type BenchOptions, type BenchResult, type BenchRow, progress } from './support/result.js';
 import { kib, mib } from './support/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DAY = 24 * 3_600_000;
 /** How deploy/systemd/lockerd.service starts node (keep in step with its Environment= lines). */
-const UNIT_NODE_ARGS = ['--max-semi-space-size=1'];
-const UNIT_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
-const UNIT_LABEL = 'node --max-semi-space-size=1, MALLOC_ARENA_MAX=2 (the systemd unit)';
+/** How deploy/systemd/lockerd.service starts node, read from the unit. */
+const UNIT_LAUNCH = readUnitLaunch();
+const UNIT_NODE_ARGS = UNIT_LAUNCH.nodeArgs;
+const UNIT_ENV: Record<string, string> = UNIT_LAUNCH.extraEnv;
+const UNIT_LABEL = UNIT_LAUNCH.label;
 const TRAFFIC_TABLES = ['audit', 'door_sessions', 'parcels', 'outbox', 'command_log', 'parcel_group_members', 'parcel_groups'] as const;
 const SHORT_WINDOWS = { doorSessionKeepMs: DAY, closedParcelKeepMs: DAY, auditKeepMs: 2 * DAY, spentGroupKeepMs: DAY };
 const SHORT_RETAIN_ACKED = 1_000;

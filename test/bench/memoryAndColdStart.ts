@@ -28,6 +28,7 @@ import { describeMachine, machineInfo } from './support/machine.js';
 import { nextWaybill } from './support/populate.js';
 import { packageRoot } from '../../src/packageRoot.js';
 import { freePort, procCpuMs, procMemory, sleep, startBareNode, startLockerdProcess, type ProcMemory } from './support/processes.js';
+import { readUnitLaunch } from './support/systemdUnit.js';
 import { type BenchOptions, type BenchResult, type BenchRow, progress } from './support/result.js';
 import { mib, ms, summarise, type Summary } from './support/stats.js';
 
@@ -38,10 +39,11 @@ const TARGET_START_MS = 1000;
 const GROWTH_PER_ROUND = 10;
 const SETTLE_MS = 2000;
 const SEMI_SPACE_FLAG = '--max-semi-space-size=1';
-/** How deploy/systemd/lockerd.service starts node (keep in step with its Environment= lines). */
-const UNIT_NODE_ARGS = [SEMI_SPACE_FLAG];
-const UNIT_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
-const UNIT_LABEL = `node ${UNIT_NODE_ARGS.join(' ')}, MALLOC_ARENA_MAX=2 (the systemd unit)`;
+/** How deploy/systemd/lockerd.service starts node, read from the unit. */
+const UNIT_LAUNCH = readUnitLaunch();
+const UNIT_NODE_ARGS = UNIT_LAUNCH.nodeArgs;
+const UNIT_ENV: Record<string, string> = UNIT_LAUNCH.extraEnv;
+const UNIT_LABEL = UNIT_LAUNCH.label;
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** How a lockerd process is launched: which build of the command line, which node flags and environment. */

@@ -13,7 +13,7 @@
 //   HTTP fuzz        oversized bodies, slowloris, many connections, bad JSON, for a fixed time.
 // A figure, not a test: the verdict column says met or missed and by how much.
 import { fork } from 'node:child_process';
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../../kernel/random.js';
@@ -21,7 +21,6 @@ import { ed25519Signer } from '../../src/sync/detachedSignature.js';
 import { envelopeSealer } from '../../src/sync/envelope.js';
 import { loadOrCreateLockerIdentity } from '../../src/crypto/lockerIdentity.js';
 import { silentLogger } from '../../src/logger.js';
-import { packageRoot } from '../../src/packageRoot.js';
 import { benchDataDir, benchLocker, prepareLocker } from './support/benchLocker.js';
 import { describeMachine, machineInfo } from './support/machine.js';
 import { haveMosquitto, startMosquitto } from './support/mosquitto.js';
@@ -31,6 +30,7 @@ import { type MemorySplit, type PeakProbeReport } from './peakProbeChild.js';
 import { freePort, procMemory, sleep, startLockerdProcess, waitExit, type ProcMemory } from './support/processes.js';
 import { type BenchOptions, type BenchResult, type BenchRow, progress } from './support/result.js';
 import { mib } from './support/stats.js';
+import { readUnitLaunch } from './support/systemdUnit.js';
 
 /** 100 MB read as 100 MiB would be generous: the 95.4 MiB is 100 * 10^6 bytes. */
 const TARGET_RSS = 100e6;
@@ -65,19 +65,9 @@ export interface Launch {
   nodeArgs: string[];
 }
 
-export async function unitLaunch(): Promise<Launch> {
-  const unit = await readFile(join(packageRoot(), 'deploy', 'systemd', 'lockerd.service'), 'utf8');
-  const env: Record<string, string> = {};
-  let nodeArgs: string[] = [];
-  for (const raw of unit.split('\n')) {
-    const line = raw.trim();
-    // Environment=KEY=VALUE or Environment="KEY=VALUE WITH SPACES"
-    const m = /^Environment="?([A-Z_]+)=(.*?)"?$/.exec(line);
-    if (m?.[1] && m[2] !== undefined) env[m[1]] = m[2];
-    const exec = /^ExecStart=\S*node((?: --\S+)*) \S+\.js /.exec(line);
-    if (exec) nodeArgs = (exec[1] ?? '').split(' ').filter(Boolean);
-  }
-  return { env, nodeArgs };
+export function unitLaunch(): Promise<Launch> {
+  const { env, execArgs } = readUnitLaunch();
+  return Promise.resolve({ env, nodeArgs: execArgs });
 }
 
 export function describeLaunch(l: Launch): string {
