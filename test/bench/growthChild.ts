@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { type DaySample, type GrowthRunSpec, runGrowthDays } from './support/growthRun.js';
 import { procMemory } from './support/processes.js';
+import { runChildMain } from './support/childMain.js';
 
 export interface GrowthChildResult {
   samples: DaySample[];
@@ -35,10 +36,4 @@ async function main(): Promise<void> {
   writeFileSync(args.out, JSON.stringify(result));
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runChildMain(main);

@@ -4,6 +4,7 @@
 // For memoryAndColdStart:
 //   node dist/test/bench/memoryProbeChild.js '{"config":"/path/lockerd.json","out":"/path/result.json","settleMs":2000}'
 import { readFileSync, writeFileSync } from 'node:fs';
+import { runChildMain } from './support/childMain.js';
 
 export interface MemoryStage {
   stage: string;
@@ -60,10 +61,4 @@ async function main(): Promise<void> {
   writeFileSync(args.out, JSON.stringify(result));
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runChildMain(main);

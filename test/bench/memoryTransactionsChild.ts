@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config/loadConfig.js';
 import { LockerDriver } from './support/lockerDriver.js';
 import { nextWaybill } from './support/populate.js';
 import { procMemory, sleep, type ProcMemory } from './support/processes.js';
+import { runChildMain } from './support/childMain.js';
 
 export interface MemoryTransactionsResult {
   afterStart: ProcMemory;
@@ -66,10 +67,4 @@ async function main(): Promise<void> {
   writeFileSync(args.out, JSON.stringify(result));
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runChildMain(main);

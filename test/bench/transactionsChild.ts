@@ -19,6 +19,7 @@ import { progress } from './support/result.js';
 import { Cu48LineWatch, simBusOf } from './support/simTraffic.js';
 import { summarise, type Summary } from './support/stats.js';
 import { readWal, type WalContents } from './support/walFile.js';
+import { runChildMain } from './support/childMain.js';
 
 export interface TransactionsChildArgs {
   dataDir: string;
@@ -219,10 +220,4 @@ async function main(): Promise<void> {
   writeFileSync(args.out, JSON.stringify(result));
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runChildMain(main);

@@ -110,6 +110,16 @@ export class KioskHarness {
     await rm(this.dataDir, { recursive: true, force: true });
   }
 
+  /** The simulator panel in a page of its own, connected to lockerd; its uncaught errors go to `errors`. */
+  async openSimPanel(errors: string[]): Promise<Page> {
+    const panel = await this.browser.newPage();
+    panel.on('pageerror', (e) => errors.push(e.message));
+    await panel.setViewportSize({ width: 1400, height: 1000 });
+    await panel.goto(`${this.lockerd.url}/sim/`);
+    await panel.waitForSelector('#link.ok');
+    return panel;
+  }
+
   // ---- the page ----
 
   /** Waits for the screen, and for lockerd to know it (scans are read for the screen shown). */

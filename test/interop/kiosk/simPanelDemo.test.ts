@@ -14,11 +14,7 @@ let panel: Page;
 const errors: string[] = [];
 beforeAll(async () => {
   h = await KioskHarness.start('simPanelDemo');
-  panel = await h.browser.newPage();
-  panel.on('pageerror', (e) => errors.push(e.message));
-  await panel.setViewportSize({ width: 1400, height: 1000 });
-  await panel.goto(`${h.lockerd.url}/sim/`);
-  await panel.waitForSelector('#link.ok');
+  panel = await h.openSimPanel(errors);
 });
 afterAll(async () => {
   await h?.close();
