@@ -48,6 +48,12 @@ it('speaks, enlarges, keeps the keypad low in portrait and resets on Done', asyn
   await h.page.setViewportSize({ width: 800, height: 1280 });
   const pad = await h.page.locator('.keypad').boundingBox();
   expect(pad?.y ?? 0).toBeGreaterThanOrEqual(640);
+  // The header stays one row: the locker's name gives way (one line, cut), the buttons keep their
+  // words and icons.
+  const bar = await h.page.locator('header.bar').boundingBox();
+  expect(bar?.height ?? 999).toBeLessThanOrEqual(100);
+  const globe = await h.page.locator('#language-button .bar-icon').boundingBox();
+  expect(globe?.width ?? 0).toBeGreaterThanOrEqual(24);
   await h.screenshot('large-text-code-portrait');
   await h.page.setViewportSize({ width: 1280, height: 800 });
 

@@ -93,6 +93,17 @@ it('asks before leaving an open door with Home', async () => {
   await h.page.locator('[data-ref="confirm"]', { hasText: `Please close door ${parcel.compartment}` }).waitFor();
   expect(await h.currentScreen()).toBe('door-open');
   await h.screenshot('home-asks-first');
+  // In portrait the open-door screen is taller than the glass: the reminder and both its buttons
+  // are in view all the same, without scrolling.
+  await h.page.setViewportSize({ width: 800, height: 1280 });
+  for (const label of ['Stay here', 'Leave anyway']) {
+    const box = await h.page.getByRole('button', { name: label }).boundingBox();
+    expect(box, label).not.toBeNull();
+    expect((box?.y ?? 0) + (box?.height ?? 0), label).toBeLessThanOrEqual(1280);
+    expect(box?.y ?? -1, label).toBeGreaterThanOrEqual(0);
+  }
+  await h.screenshot('home-asks-first-portrait');
+  await h.page.setViewportSize({ width: 1280, height: 800 });
   await h.tapText('Stay here');
   await h.page.locator('[data-ref="confirm"]').waitFor({ state: 'detached' });
   await h.tap('#home-button');

@@ -194,8 +194,7 @@ it('writes every screen in both languages and orientations', { timeout: 240_000 
     screen: 'door-open',
     prepare: async () => {
       await h.tap('#home-button');
-      // In portrait the reminder is below the fold of the open-door screen: shown scrolled to.
-      await h.page.locator('[data-ref="confirm"]').scrollIntoViewIfNeeded();
+      await h.page.locator('[data-ref="confirm"]').waitFor();
     },
   });
   await takeAndClose(parcel.compartment);
