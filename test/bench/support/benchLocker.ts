@@ -5,7 +5,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LockerConfig } from '../../../src/config/schema.js';
+import { CodesConfig, type LockerConfig } from '../../../src/config/schema.js';
 import { loadOrCreateLockerIdentity, type LockerIdentity } from '../../../src/crypto/lockerIdentity.js';
 import { applyProvisionedState } from '../../../src/domain/provisioning.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -63,7 +63,9 @@ export async function benchDataDir(tag: string): Promise<string> {
 export async function benchLocker(dataDir: string, o: BenchLockerOptions = {}): Promise<DemoLocker> {
   const demoHardware = demoConfigInput().hardware as { scanner?: unknown };
   const busTiming = { fastPollIntervalMs: o.fastPollIntervalMs ?? 100 };
-  const overrides: Record<string, unknown> = { logLevel: o.logLevel ?? 'info' };
+  // The product's default code policy (10 digits), not the demo's shorter kiosk codes: the
+  // benchmarks measure what a locker runs with unless its operator chooses otherwise.
+  const overrides: Record<string, unknown> = { logLevel: o.logLevel ?? 'info', codes: CodesConfig.parse({}) };
   if (o.mqttUrl !== undefined) {
     const lockerId = (demoConfigInput().locker as { id: string }).id;
     overrides.mqtt = { url: o.mqttUrl, username: lockerId, clientId: lockerId };
