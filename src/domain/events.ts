@@ -273,6 +273,25 @@ export const Events = {
   updateFailed: toOperator('update.failed'),
 } as const;
 
+/** Where a parcel taken out of its compartment ends: the state names its carrier event. */
+export type TakenOutState = 'picked_up' | 'retrieved' | 'collected';
+
+/**
+ * The carrier event of a parcel taken out of its compartment (parcel.picked_up,
+ * parcel.retrieved or dropoff.collected), named for the state it reached: the one place that
+ * maps the state to its event, for boot reconciliation and a settled inspection alike.
+ */
+export function takenOutEvent(
+  next: TakenOutState,
+  carrierId: string,
+  base: { parcelId: string; waybill: string; compartment: string; reconciled?: true; settled?: true },
+  at: number,
+): CarrierEvent {
+  if (next === 'picked_up') return Events.parcelPickedUp(carrierId, { ...base, pickedUpAt: at });
+  if (next === 'retrieved') return Events.parcelRetrieved(carrierId, { ...base, retrievedAt: at });
+  return Events.dropoffCollected(carrierId, { ...base, collectedAt: at });
+}
+
 /** The cancelled event of a placement kind (no type is built from a template). */
 export function placementCancelled(kind: 'deposit' | 'dropoff', carrierId: string, data: EventData<'deposit.cancelled'>): CarrierEvent {
   return kind === 'deposit' ? Events.depositCancelled(carrierId, data) : Events.dropoffCancelled(carrierId, data);

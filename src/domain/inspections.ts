@@ -19,12 +19,12 @@
 // and always compartment.inspection_settled on the operator stream, back in service.
 import { type Clock } from '../../kernel/clock.js';
 import { LockerError, ErrorCodes } from '../../kernel/errors.js';
-import { type LockerStore, type ParcelState } from '../store/lockerStore.js';
+import { type LockerStore } from '../store/lockerStore.js';
 import { type TransactionKind, type UncertainOutcome } from './transactions.js';
 import { type CompartmentViews } from './compartmentViews.js';
 import { type DoorController } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { type CarrierEvent, Events, placementCancelled } from './events.js';
+import { type CarrierEvent, Events, placementCancelled, takenOutEvent, type TakenOutState } from './events.js';
 import { type Notify } from './lockerEvents.js';
 import { type RecoveredPlacement } from './placements.js';
 import { type Actor, actorName, type CompartmentView } from './views.js';
@@ -175,14 +175,9 @@ export class Inspections {
           back,
         );
       else {
-        const next: ParcelState = live.state === 'dropped_off' ? 'collected' : purpose === 'collect' && live.state === 'expired' ? 'retrieved' : 'picked_up';
+        const next: TakenOutState = live.state === 'dropped_off' ? 'collected' : purpose === 'collect' && live.state === 'expired' ? 'retrieved' : 'picked_up';
         const base = { parcelId: live.id, waybill: live.waybill, compartment: compartmentId, settled: true as const };
-        const event: CarrierEvent =
-          next === 'picked_up'
-            ? Events.parcelPickedUp(live.carrier, { ...base, pickedUpAt: now })
-            : next === 'retrieved'
-              ? Events.parcelRetrieved(live.carrier, { ...base, retrievedAt: now })
-              : Events.dropoffCollected(live.carrier, { ...base, collectedAt: now });
+        const event = takenOutEvent(next, live.carrier, base, now);
         this.d.recorder.commit({ ...audit, events: [event, settledEvent(next)] }, () => {
           this.d.store.transitionParcel(live.id, live.state, next, now);
           back();

@@ -10,7 +10,7 @@ import { type Logger } from '../logger.js';
 import { type LockerStore } from '../store/lockerStore.js';
 import { type DoorController, type DoorState } from './doorController.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { type CarrierEvent, Events, placementCancelled, placementInterrupted } from './events.js';
+import { Events, placementCancelled, placementInterrupted, takenOutEvent } from './events.js';
 import { type RecoveredPlacement } from './placements.js';
 import { type UncertainOutcome } from './transactions.js';
 
@@ -93,12 +93,7 @@ export async function reconcileInFlight(d: ReconcileDeps): Promise<{ resolved: n
           const next = p.state === 'stored' ? 'picked_up' : p.state === 'expired' ? 'retrieved' : 'collected';
           const base = { parcelId: p.id, waybill: p.waybill, compartment: row.compartmentId, reconciled: true as const };
           // The same payload as a retrieval seen by the runner (retrievals.ts), plus reconciled.
-          const event: CarrierEvent =
-            next === 'picked_up'
-              ? Events.parcelPickedUp(p.carrier, { ...base, pickedUpAt: now })
-              : next === 'retrieved'
-                ? Events.parcelRetrieved(p.carrier, { ...base, retrievedAt: now })
-                : Events.dropoffCollected(p.carrier, { ...base, collectedAt: now });
+          const event = takenOutEvent(next, p.carrier, base, now);
           d.recorder.commit(
             { actor: 'system', action: event.type, subject: p.id, data: { reconciled: true, sessionId: row.id }, events: [event] },
             () => {
