@@ -11,12 +11,11 @@
 import { type Clock } from '../../kernel/clock.js';
 import { LockerError, ErrorCodes } from '../../kernel/errors.js';
 import { type EventRecorder } from './eventRecorder.js';
-import { collectionSkipReasons, Events } from './events.js';
+import { type collectionSkipReasons, Events } from './events.js';
 import { actorName, type CourierIdentity } from './views.js';
 
 /** Why a courier could not scan or type the waybill ("could not scan"). */
-export const skipReasons = collectionSkipReasons;
-export type SkipReason = (typeof skipReasons)[number];
+export type SkipReason = (typeof collectionSkipReasons)[number];
 
 export type ConfirmProof = { by: 'scanned' | 'typed'; waybill: string } | { by: 'skipped'; reason: SkipReason };
 
