@@ -22,6 +22,15 @@ export function demoConfigInput(): Record<string, unknown> {
   return JSON.parse(readFileSync(join(packageRoot(), 'deploy', 'examples', 'lockerd.sim.json'), 'utf8')) as Record<string, unknown>;
 }
 
+/** The demo locker's hardware on CU16 boards, whose item sensors say whether a compartment is empty. */
+export function demoHardwareWithItemSensors(): Record<string, unknown> {
+  const hardware = demoConfigInput()['hardware'] as { buses: { boards: Record<string, unknown>[] }[] };
+  return {
+    ...hardware,
+    buses: hardware.buses.map((b) => ({ ...b, protocol: 'kerong-cu16', boards: b.boards.map((board) => ({ ...board, itemSensors: true })) })),
+  };
+}
+
 export async function makeDemoLocker(dataDir: string, overrides: ConfigOverrides = {}, clock: Clock = new SystemClock()): Promise<DemoLocker> {
   // No broker unless a test brings one: the demo file points at the embedded broker of `npm start`.
   const { mqtt: _mqtt, ...base } = demoConfigInput();

@@ -2,25 +2,12 @@
 // shuts another door before the parcel is in: the item sensors see it empty, the screen offers
 // to reopen it, and the parcel is stored after the second close.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { demoConfigInput } from '../../support/demoLocker.js';
+import { demoHardwareWithItemSensors } from '../../support/demoLocker.js';
 import { KioskHarness } from '../../support/kioskHarness.js';
-
-interface BusInput {
-  boards: Record<string, unknown>[];
-}
-
-/** The demo locker on CU16 boards, whose item sensors say whether a compartment is empty. */
-function withItemSensors(): Record<string, unknown> {
-  const hardware = demoConfigInput()['hardware'] as { buses: BusInput[] };
-  return {
-    ...hardware,
-    buses: hardware.buses.map((b) => ({ ...b, protocol: 'kerong-cu16', boards: b.boards.map((board) => ({ ...board, itemSensors: true })) })),
-  };
-}
 
 let h: KioskHarness;
 beforeAll(async () => {
-  h = await KioskHarness.start('courierCancelsThenReopens', { overrides: { hardware: withItemSensors() } });
+  h = await KioskHarness.start('courierCancelsThenReopens', { overrides: { hardware: demoHardwareWithItemSensors() } });
 });
 afterAll(async () => {
   await h?.close();

@@ -3,25 +3,12 @@
 // closed empty and is then free again. A second drop-off is cancelled: the door is closed empty,
 // the code stays valid and the compartment is free. In Chinese too.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { demoConfigInput } from '../../support/demoLocker.js';
+import { demoHardwareWithItemSensors } from '../../support/demoLocker.js';
 import { KioskHarness, until } from '../../support/kioskHarness.js';
-
-interface BusInput {
-  boards: Record<string, unknown>[];
-}
-
-/** The demo locker on CU16 boards, whose item sensors prove a cancelled door empty. */
-function withItemSensors(): Record<string, unknown> {
-  const hardware = demoConfigInput()['hardware'] as { buses: BusInput[] };
-  return {
-    ...hardware,
-    buses: hardware.buses.map((b) => ({ ...b, protocol: 'kerong-cu16', boards: b.boards.map((board) => ({ ...board, itemSensors: true })) })),
-  };
-}
 
 let h: KioskHarness;
 beforeAll(async () => {
-  h = await KioskHarness.start('dropoffDoesNotFit', { overrides: { hardware: withItemSensors() } });
+  h = await KioskHarness.start('dropoffDoesNotFit', { overrides: { hardware: demoHardwareWithItemSensors() } });
 });
 afterAll(async () => {
   await h?.close();
